@@ -1,0 +1,373 @@
+"""The command line: thin commands that call the library and turn its errors into one sentence and exit 2.
+
+Exit codes: 0 the job ran; 2 usage or input error (bad option, unreadable or mismatched file).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, ParamSpec, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from auditor import __version__
+from auditor import fingerprint_set as fingerprint_sets
+from auditor.audit import audit as run_audit
+from auditor.build import build_fingerprint_set
+from auditor.errors import AuditorError, InputError
+from auditor.fingerprint import Fingerprinter
+from auditor.fingerprint_set import SUFFIX, FingerprintSetInfo
+from auditor.formats.evidence_parquet import write_evidence
+from auditor.formats.json_report import render_json
+from auditor.formats.terminal import render_terminal
+from auditor.kernels.shingle_hash import key_id
+from auditor.params import (
+    DEFAULT_MIN_SHINGLES,
+    DEFAULT_NUM_PERM,
+    DEFAULT_SEED,
+    DEFAULT_SHINGLE_SIZE,
+    FingerprintParams,
+)
+from auditor.result import AuditResult
+from auditor.scan import DEFAULT_THRESHOLD, CorpusScanner
+from auditor.sources.corpus import open_corpus
+from auditor.sources.posts import PostSource
+
+EXIT_OK = 0
+EXIT_ERROR = 2
+DEFAULT_FINGERPRINT_DIR = Path("fingerprints")
+DEFAULT_REPORT_DIR = Path("reports")
+
+app = typer.Typer(
+    name="auditor",
+    help=(
+        "Tell, with evidence, whether a platform's posts ended up in an AI training corpus.\n\n"
+        "1. `auditor fingerprint posts.jsonl -o twitter.fp.parquet` turns posts into a shareable fingerprint set.\n\n"
+        "2. `auditor audit twitter.fp.parquet corpus/` finds those posts in a Parquet corpus, as rows or quoted "
+        "inside documents, and reports every match with its scores.\n\n"
+        "Try `auditor demo` first. Exit codes: 0 the job ran, 2 usage or input error."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode="markdown",
+)
+stdout = Console()
+stderr = Console(stderr=True)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
+    """Turn library errors into one sentence on stderr and exit code 2: never a traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return command(*args, **kwargs)
+        except AuditorError as error:
+            stderr.print(f"[bold red]error:[/] {error}", highlight=False)
+            raise typer.Exit(EXIT_ERROR) from None
+        except KeyboardInterrupt:
+            stderr.print("[yellow]interrupted[/]")
+            raise typer.Exit(130) from None
+
+    return wrapper
+
+
+def _progress(quiet: bool) -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TaskProgressColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=stderr,
+        disable=quiet,
+        transient=False,
+    )
+
+
+def _read_key(key_file: Path | None) -> bytes:
+    if key_file is None:
+        return b""
+    try:
+        key = key_file.read_bytes().strip()
+    except OSError as error:
+        raise InputError(f"{key_file}: cannot read the key file ({error.strerror}); check the path.") from None
+    if len(key) < 16:
+        raise InputError(
+            f"{key_file}: a key needs at least 16 bytes; make one with `head -c 32 /dev/urandom | base64`."
+        )
+    return key
+
+
+def _rate_updater(progress: Progress, task: TaskID, unit: str) -> Callable[[int], None]:
+    def advance(count: int) -> None:
+        progress.advance(task, count)
+        speed = progress.tasks[task].speed
+        progress.update(task, rate=f"{speed:,.0f} {unit}/s" if speed else "")
+
+    return advance
+
+
+KeyFileOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--key-file",
+        help="Secret key for the base hash (16+ bytes). Sets meant to be shared need one: without it anyone can "
+        "test guessed text against a set. Only the key's id is recorded; audits must pass the same file.",
+        show_default=False,
+    ),
+]
+QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar and no summary.")]
+
+
+def fingerprint_posts(
+    posts: list[Path],
+    output: Path,
+    *,
+    id_field: str = "id",
+    text_field: str = "text",
+    params: FingerprintParams,
+    key: bytes = b"",
+    min_shingles: int = DEFAULT_MIN_SHINGLES,
+    keep_text: bool = False,
+    skip_bad_lines: bool = False,
+    quiet: bool = False,
+) -> FingerprintSetInfo:
+    sources = [PostSource(p, id_field, text_field, skip_bad_lines) for p in posts]
+    fingerprinter = Fingerprinter(params, key, min_shingles, keep_text)
+    with _progress(quiet) as progress:
+        task = progress.add_task("fingerprinting", total=None, rate="")
+        info = build_fingerprint_set(sources, output, fingerprinter, _rate_updater(progress, task, "posts"))
+    return info
+
+
+@app.command()
+@reports_errors
+def fingerprint(
+    posts: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Posts files: .jsonl, .jsonl.gz, .csv or .parquet, one post per line or row.", show_default=False
+        ),
+    ],
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help=f"Where to write the set [default: fingerprints/<first input>{SUFFIX}]",
+            show_default=False,
+        ),
+    ] = None,
+    id_field: Annotated[str, typer.Option(help="Field or column holding the post id.")] = "id",
+    text_field: Annotated[str, typer.Option(help="Field or column holding the post text.")] = "text",
+    keep_text: Annotated[
+        bool,
+        typer.Option(
+            "--keep-text", help="Store post texts too, for exact verification (the set is then not shareable)."
+        ),
+    ] = False,
+    min_shingles: Annotated[
+        int, typer.Option(help="Posts with fewer distinct shingles after normalization are too short to attribute.")
+    ] = DEFAULT_MIN_SHINGLES,
+    num_perm: Annotated[int, typer.Option(help="MinHash slots per post (datasketch num_perm).")] = DEFAULT_NUM_PERM,
+    seed: Annotated[int, typer.Option(help="MinHash permutation seed (datasketch seed).")] = DEFAULT_SEED,
+    shingle_size: Annotated[
+        int, typer.Option(help="Characters per shingle of normalized text.")
+    ] = DEFAULT_SHINGLE_SIZE,
+    key_file: KeyFileOption = None,
+    skip_bad_lines: Annotated[
+        bool, typer.Option("--skip-bad-lines", help="Count and skip unreadable lines instead of stopping at the first.")
+    ] = False,
+    quiet: QuietOption = False,
+) -> None:
+    """Turn a platform's posts into a fingerprint set: MinHash signatures, shareable without the texts.
+
+    Texts are normalized (Unicode NFKC, case, accents, punctuation, links, @mentions and `RT @user:`
+    prefixes removed), cut into character shingles and MinHashed bit-identically to datasketch's
+    default scheme. Every parameter is recorded in the set; audits refuse sets they cannot reproduce.
+    """
+    key = _read_key(key_file)
+    params = FingerprintParams(num_perm=num_perm, seed=seed, shingle_size=shingle_size, key_id=key_id(key))
+    if output is None:
+        output = DEFAULT_FINGERPRINT_DIR / (posts[0].name.split(".")[0] + SUFFIX)
+    info = fingerprint_posts(
+        posts,
+        output,
+        id_field=id_field,
+        text_field=text_field,
+        params=params,
+        key=key,
+        min_shingles=min_shingles,
+        keep_text=keep_text,
+        skip_bad_lines=skip_bad_lines,
+        quiet=quiet,
+    )
+    if not quiet:
+        skipped = ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in info.skipped.items()) or "none"
+        stdout.print(
+            f"Wrote [bold]{output}[/]: {info.counts['posts_fingerprinted']:,} posts fingerprinted "
+            f"of {info.counts['posts_read']:,} read; left out: {skipped}.",
+            highlight=False,
+        )
+
+
+def audit_corpus(
+    fingerprints: Path,
+    corpus: list[str],
+    *,
+    text_column: str = "text",
+    id_column: str | None = None,
+    threshold: float = DEFAULT_THRESHOLD,
+    key: bytes = b"",
+    quiet: bool = False,
+) -> AuditResult:
+    if not 0.0 < threshold <= 1.0:
+        raise AuditorError(f"--threshold must be above 0 and at most 1, got {threshold}; 0.6 is the default.")
+    files = open_corpus(corpus, text_column, id_column or "id", id_required=id_column is not None)
+    scanner = CorpusScanner(fingerprint_sets.load(fingerprints), key, threshold)
+    with _progress(quiet) as progress:
+        task = progress.add_task("scanning corpus", total=sum(f.rows for f in files), rate="")
+        return run_audit(scanner, files, _rate_updater(progress, task, "rows"))
+
+
+@app.command()
+@reports_errors
+def audit(
+    fingerprints: Annotated[
+        Path, typer.Argument(help="A fingerprint set made by `auditor fingerprint`.", show_default=False)
+    ],
+    corpus: Annotated[
+        list[str],
+        typer.Argument(
+            help="Parquet corpus: files, directories of shards (hive partitions too) or globs.", show_default=False
+        ),
+    ],
+    evidence: Annotated[
+        Path | None,
+        typer.Option(
+            help="Evidence Parquet, one row per match [default: reports/<set>.evidence.parquet]", show_default=False
+        ),
+    ] = None,
+    json_report: Annotated[
+        Path | None,
+        typer.Option("--json", help="JSON report [default: reports/<set>.report.json]", show_default=False),
+    ] = None,
+    text_column: Annotated[str, typer.Option(help="Corpus column holding the text.")] = "text",
+    id_column: Annotated[
+        str | None,
+        typer.Option(
+            help="Corpus column holding row ids, copied into the evidence [default: `id` when present]",
+            show_default=False,
+        ),
+    ] = None,
+    threshold: Annotated[
+        float,
+        typer.Option(help="Share of a post's shingles a corpus row must contain (estimated from its MinHash slots)."),
+    ] = DEFAULT_THRESHOLD,
+    key_file: KeyFileOption = None,
+    quiet: QuietOption = False,
+) -> None:
+    """Find a fingerprint set's posts in a Parquet corpus: as whole rows or inside longer documents.
+
+    Streams the corpus in record batches of only the needed columns, so memory stays bounded. Every
+    match is verified on all MinHash slots (and on exact shingles when the set keeps texts) and written
+    to the evidence file; the JSON report has the counts, rates with 95% intervals and a per-file
+    breakdown.
+    """
+    result = audit_corpus(
+        fingerprints,
+        corpus,
+        text_column=text_column,
+        id_column=id_column,
+        threshold=threshold,
+        key=_read_key(key_file),
+        quiet=quiet,
+    )
+    stem = fingerprints.name.removesuffix(SUFFIX).removesuffix(".parquet")
+    evidence = evidence or DEFAULT_REPORT_DIR / f"{stem}.evidence.parquet"
+    json_report = json_report or DEFAULT_REPORT_DIR / f"{stem}.report.json"
+    _write_outputs(result, evidence, json_report, quiet)
+
+
+def _write_outputs(result: AuditResult, evidence: Path, json_report: Path, quiet: bool) -> None:
+    write_evidence(result, evidence)
+    try:
+        json_report.parent.mkdir(parents=True, exist_ok=True)
+        json_report.write_text(render_json(result), encoding="utf-8")
+    except OSError as error:
+        raise InputError(f"{json_report}: cannot write the report ({error.strerror}); choose another path.") from None
+    if not quiet:
+        stdout.print(render_terminal(result))
+        stdout.print(f"\nEvidence: {evidence}\nReport:   {json_report}", highlight=False)
+
+
+@app.command()
+@reports_errors
+def demo(
+    output_dir: Annotated[Path, typer.Option(help="Where the demo writes its fingerprint set and reports.")] = Path(
+        "."
+    ),
+    quiet: QuietOption = False,
+) -> None:
+    """Run the whole flow on the embedded demo: fingerprint 300 posts, audit a 4-file corpus, report.
+
+    Needs no argument and no network. Writes fingerprints/demo.fp.parquet and reports/demo.* under
+    --output-dir (the current directory by default).
+    """
+    from auditor.demo import demo_corpus, demo_posts
+
+    output = output_dir / DEFAULT_FINGERPRINT_DIR / f"demo{SUFFIX}"
+    fingerprint_posts([demo_posts()], output, params=FingerprintParams(), keep_text=True, quiet=quiet)
+    result = audit_corpus(output, [str(demo_corpus())], quiet=quiet)
+    reports = output_dir / DEFAULT_REPORT_DIR
+    _write_outputs(result, reports / "demo.evidence.parquet", reports / "demo.report.json", quiet)
+
+
+@app.command()
+@reports_errors
+def inspect(
+    fingerprints: Annotated[Path, typer.Argument(help="A fingerprint set.", show_default=False)],
+) -> None:
+    """Print what a fingerprint set records about itself (parameters, inputs, counts) as JSON."""
+    import json
+
+    info = fingerprint_sets.read_info(fingerprints)
+    stdout.print_json(json.dumps(info.to_dict()))
+
+
+def _version(value: bool) -> None:
+    if value:
+        stdout.print(f"provenance-auditor {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    pass
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,17 @@
+"""Errors grouped by the boundary they cross; each carries one sentence a user can act on."""
+
+
+class AuditorError(Exception):
+    """Base of every error the CLI turns into one clear sentence and exit code 2."""
+
+
+class InputError(AuditorError):
+    """A file given by the user cannot be read or lacks what the job needs."""
+
+
+class ParameterMismatchError(AuditorError):
+    """Two artifacts (or an artifact and an option) were built with different parameters."""
+
+
+class UsageError(AuditorError):
+    """An option or argument is out of range or contradicts another."""

@@ -1,0 +1,72 @@
+"""Evidence rows: one per verified (post, corpus row) match, with the scores that verified it. Pure."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+
+from auditor.scan import BatchMatches
+
+MATCH_WHOLE_ROW = "whole_row"
+MATCH_IN_DOCUMENT = "in_document"
+# A row at most this many times the post's normalized length is the post itself (perhaps with a prefix,
+# a handle or a date); a longer row carries the post inside a document.
+WHOLE_ROW_MAX_RATIO = 1.5
+
+EVIDENCE_SCHEMA = pa.schema(
+    [
+        pa.field("post_id", pa.string(), nullable=False),
+        pa.field("corpus_file", pa.string(), nullable=False),
+        pa.field("corpus_row", pa.int64(), nullable=False),
+        pa.field("corpus_id", pa.string()),
+        pa.field("match_kind", pa.string(), nullable=False),
+        pa.field("containment", pa.float64(), nullable=False),
+        pa.field("matched_slots", pa.int32(), nullable=False),
+        pa.field("specific_containment", pa.float64()),
+        pa.field("jaccard", pa.float64(), nullable=False),
+        pa.field("exact_containment", pa.float64()),
+        pa.field("post_shingles", pa.int64(), nullable=False),
+        pa.field("row_shingles", pa.int64(), nullable=False),
+        pa.field("row_length", pa.int64(), nullable=False),
+    ]
+)
+
+
+def evidence_batch(
+    matches: BatchMatches,
+    num_perm: int,
+    post_ids: pa.Array,
+    post_shingles: np.ndarray,
+    post_lengths: np.ndarray,
+    corpus_file: str,
+    first_row: int,
+    corpus_ids: pa.Array | None,
+) -> pa.RecordBatch:
+    """Evidence rows of one scanned batch whose first row is `first_row` of `corpus_file`."""
+    count = len(matches.rows)
+    containment = matches.matched_slots / num_perm
+    p_size = post_shingles[matches.posts].astype(np.float64)
+    shared = containment * p_size
+    union = p_size + matches.row_shingles - shared
+    jaccard = np.clip(np.divide(shared, union, out=np.zeros(count), where=union > 0), 0.0, 1.0)
+    whole = matches.row_lengths <= WHOLE_ROW_MAX_RATIO * post_lengths[matches.posts]
+    indices = pa.array(matches.rows)
+    exact = pa.array(matches.exact_containment, from_pandas=True)  # NaN becomes null
+    return pa.RecordBatch.from_arrays(
+        [
+            post_ids.take(pa.array(matches.posts)),
+            pa.array([corpus_file] * count, type=pa.string()),
+            pa.array(matches.rows + first_row, type=pa.int64()),
+            corpus_ids.take(indices) if corpus_ids is not None else pa.nulls(count, pa.string()),
+            pa.array(np.where(whole, MATCH_WHOLE_ROW, MATCH_IN_DOCUMENT), type=pa.string()),
+            pa.array(containment, type=pa.float64()),
+            pa.array(matches.matched_slots, type=pa.int32()),
+            pa.array(matches.specific_containment, from_pandas=True),
+            pa.array(jaccard, type=pa.float64()),
+            exact,
+            pa.array(post_shingles[matches.posts], type=pa.int64()),
+            pa.array(matches.row_shingles, type=pa.int64()),
+            pa.array(matches.row_lengths, type=pa.int64()),
+        ],
+        schema=EVIDENCE_SCHEMA,
+    )

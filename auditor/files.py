@@ -1,0 +1,39 @@
+"""Facts about input files recorded in fingerprint sets and reports: name, size, SHA-256."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from auditor.errors import InputError
+
+
+@dataclass(frozen=True)
+class FileIdentity:
+    name: str
+    size: int
+    sha256: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "size": self.size, "sha256": self.sha256}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FileIdentity:
+        return cls(str(data["name"]), int(data["size"]), data.get("sha256"))
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    try:
+        with path.open("rb") as stream:
+            for block in iter(lambda: stream.read(1 << 20), b""):
+                digest.update(block)
+    except OSError as error:
+        raise InputError(f"{path}: cannot be read ({error.strerror}); check its permissions.") from None
+    return digest.hexdigest()
+
+
+def identify(path: Path, with_hash: bool = True) -> FileIdentity:
+    return FileIdentity(str(path), path.stat().st_size, sha256_of(path) if with_hash else None)

@@ -1,0 +1,110 @@
+"""Posts to fingerprints: normalize, shingle, hash and MinHash a batch of posts. Pure; no I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from auditor.errors import UsageError
+from auditor.kernels.codepoints import Offsets, to_codepoints
+from auditor.kernels.minhash import Permutations
+from auditor.kernels.normalize import normalize_texts
+from auditor.kernels.shingle_hash import Hashes, ShingleHasher, fmix32
+from auditor.params import DEFAULT_MIN_SHINGLES, FingerprintParams
+from auditor.sources.posts import POST_METADATA
+
+SKIP_NO_TEXT = "no_text"
+SKIP_TOO_SHORT = "too_short"
+
+
+def fingerprint_schema(num_perm: int, keep_text: bool) -> pa.Schema:
+    fields = [
+        pa.field("post_id", pa.string(), nullable=False),
+        pa.field("signature", pa.list_(pa.uint32(), num_perm)),
+        pa.field("shingle_count", pa.uint32(), nullable=False),
+        pa.field("normalized_length", pa.uint32(), nullable=False),
+        pa.field("skip_reason", pa.string()),
+        *(pa.field(name, pa.string()) for name in POST_METADATA),
+    ]
+    if keep_text:
+        fields.append(pa.field("text", pa.string()))
+    return pa.schema(fields)
+
+
+@dataclass(frozen=True)
+class ShingledTexts:
+    """Mixed shingle hashes (fmix32 of the base hash) of a batch of texts, grouped per text."""
+
+    mixed: Hashes
+    window_offsets: Offsets
+    normalized_lengths: npt.NDArray[np.int64]
+
+    def distinct_counts(self) -> npt.NDArray[np.int64]:
+        groups = len(self.window_offsets) - 1
+        group = np.repeat(np.arange(groups, dtype=np.uint64), np.diff(self.window_offsets))
+        keys = np.unique((group << np.uint64(32)) | self.mixed.astype(np.uint64))
+        return np.bincount((keys >> np.uint64(32)).astype(np.int64), minlength=groups)
+
+
+def shingle_texts(texts: pa.Array, hasher: ShingleHasher) -> ShingledTexts:
+    """Normalize and shingle a batch of texts; the one path both posts and corpus rows take."""
+    codepoints, offsets = to_codepoints(normalize_texts(texts))
+    hashes, window_offsets = hasher.window_hashes(codepoints, offsets)
+    return ShingledTexts(fmix32(hashes), window_offsets, np.diff(offsets))
+
+
+@dataclass(frozen=True)
+class Fingerprinter:
+    """Turns batches of posts (columns post_id, text, metadata) into fingerprint batches."""
+
+    params: FingerprintParams = field(default_factory=FingerprintParams)
+    key: bytes = b""
+    min_shingles: int = DEFAULT_MIN_SHINGLES
+    keep_text: bool = False
+    hasher: ShingleHasher = field(init=False, repr=False, compare=False)
+    permutations: Permutations = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.min_shingles < 1:
+            raise UsageError(f"min-shingles must be at least 1, got {self.min_shingles}.")
+        hasher = ShingleHasher(self.params.shingle_size, self.key)
+        if hasher.key_id != self.params.key_id:
+            raise UsageError(
+                f"the key given has id {hasher.key_id} but the parameters name {self.params.key_id}; "
+                "pass the key file the parameters were made for."
+            )
+        object.__setattr__(self, "hasher", hasher)
+        object.__setattr__(self, "permutations", Permutations(self.params.num_perm, self.params.seed))
+
+    @property
+    def schema(self) -> pa.Schema:
+        return fingerprint_schema(self.params.num_perm, self.keep_text)
+
+    def fingerprint(self, posts: pa.RecordBatch) -> pa.RecordBatch:
+        texts = posts.column("text")
+        shingled = shingle_texts(texts, self.hasher)
+        signatures = self.permutations.signatures(shingled.mixed, shingled.window_offsets)
+        distinct = shingled.distinct_counts()
+        no_text = np.asarray(pc.is_null(texts).to_numpy(zero_copy_only=False), dtype=np.bool_)
+        too_short = ~no_text & (distinct < self.min_shingles)
+        skip = np.full(len(distinct), None, dtype=object)
+        skip[too_short] = SKIP_TOO_SHORT
+        skip[no_text] = SKIP_NO_TEXT
+        usable = ~(no_text | too_short)
+        flat = pa.array(signatures.ravel(), type=pa.uint32())
+        signature_column = pa.FixedSizeListArray.from_arrays(flat, self.params.num_perm, mask=pa.array(~usable))
+        columns = [
+            posts.column("post_id"),
+            signature_column,
+            pa.array(distinct, type=pa.uint32()),
+            pa.array(shingled.normalized_lengths, type=pa.uint32()),
+            pa.array(skip, type=pa.string()),
+            *(posts.column(name) for name in POST_METADATA),
+        ]
+        if self.keep_text:
+            columns.append(texts)
+        return pa.RecordBatch.from_arrays(columns, schema=self.schema)

@@ -1,0 +1,195 @@
+"""Fingerprint sets on disk: one self-describing Parquet file.
+
+Rows: post_id, signature (num_perm uint32 values, null for posts kept out of matching), shingle_count,
+normalized_length, skip_reason, metadata and, only when asked, text. The file's key-value metadata holds,
+under `provenance_auditor`, a JSON document with the format and its version, every parameter that decides
+a hash value, the tool version, the inputs (name, size, SHA-256) and counts.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from auditor import __version__
+from auditor.errors import InputError
+from auditor.files import FileIdentity
+from auditor.params import FingerprintParams
+
+FORMAT = "provenance-auditor/fingerprint-set"
+FORMAT_VERSION = 1
+METADATA_KEY = b"provenance_auditor"
+SUFFIX = ".fp.parquet"
+
+
+@dataclass(frozen=True)
+class FingerprintSetInfo:
+    """What a fingerprint set says about itself."""
+
+    params: FingerprintParams
+    min_shingles: int
+    has_text: bool
+    inputs: tuple[FileIdentity, ...]
+    counts: dict[str, int]
+    skipped: dict[str, int]
+    tool_version: str = __version__
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "tool_version": self.tool_version,
+            "params": self.params.to_dict(),
+            "min_shingles": self.min_shingles,
+            "has_text": self.has_text,
+            "inputs": [item.to_dict() for item in self.inputs],
+            "counts": self.counts,
+            "skipped": self.skipped,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], source: str) -> FingerprintSetInfo:
+        if data.get("format") != FORMAT:
+            raise InputError(
+                f"{source} is a Parquet file but not a fingerprint set; build one with `auditor fingerprint`."
+            )
+        version = data.get("format_version")
+        if not isinstance(version, int) or version > FORMAT_VERSION:
+            raise InputError(
+                f"{source} has fingerprint format version {version!r}, newer than this auditor reads "
+                f"({FORMAT_VERSION}); upgrade provenance-auditor."
+            )
+        return cls(
+            params=FingerprintParams.from_dict(data.get("params", {}), source),
+            min_shingles=int(data["min_shingles"]),
+            has_text=bool(data["has_text"]),
+            inputs=tuple(FileIdentity.from_dict(item) for item in data.get("inputs", [])),
+            counts={str(k): int(v) for k, v in data.get("counts", {}).items()},
+            skipped={str(k): int(v) for k, v in data.get("skipped", {}).items()},
+            tool_version=str(data.get("tool_version", "unknown")),
+        )
+
+
+@dataclass
+class FingerprintSetWriter:
+    """Writes batches to a temporary file and moves it into place on `close`, so no half set is left."""
+
+    path: Path
+    schema: pa.Schema
+    _seen_ids: set[str] = field(default_factory=set)
+    duplicates: int = 0
+    rows: int = 0
+
+    def __post_init__(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._partial = self.path.with_name(self.path.name + ".partial")
+        self._writer = pq.ParquetWriter(self._partial, self.schema, compression="zstd")
+
+    def write(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        """Write a batch, dropping (and counting) ids seen before; returns what was written."""
+        ids = batch.column("post_id").to_pylist()
+        keep = []
+        for post_id in ids:
+            fresh = post_id not in self._seen_ids
+            keep.append(fresh)
+            if fresh:
+                self._seen_ids.add(post_id)
+        if not all(keep):
+            self.duplicates += len(keep) - sum(keep)
+            batch = batch.filter(pa.array(keep))
+        self._writer.write_batch(batch)
+        self.rows += batch.num_rows
+        return batch
+
+    def close(self, info: FingerprintSetInfo) -> None:
+        self._writer.add_key_value_metadata({METADATA_KEY: json.dumps(info.to_dict(), sort_keys=True)})
+        self._writer.close()
+        os.replace(self._partial, self.path)
+
+    def abort(self) -> None:
+        self._writer.close()
+        self._partial.unlink(missing_ok=True)
+
+
+@dataclass(frozen=True)
+class FingerprintSet:
+    """A loaded fingerprint set: its info and the rows of the posts usable for matching."""
+
+    path: Path
+    info: FingerprintSetInfo
+    post_ids: pa.Array
+    signatures: npt.NDArray[np.uint32]  # (usable posts, num_perm)
+    shingle_counts: npt.NDArray[np.int64]
+    normalized_lengths: npt.NDArray[np.int64]
+    texts: pa.Array | None
+    metadata: pa.Table  # post_id and metadata columns of the usable posts
+
+    @property
+    def params(self) -> FingerprintParams:
+        return self.info.params
+
+    @property
+    def total_posts(self) -> int:
+        return self.info.counts.get("posts_in_set", 0)
+
+    @property
+    def skipped(self) -> dict[str, int]:
+        return self.info.skipped
+
+
+def read_info(path: Path) -> FingerprintSetInfo:
+    """Read only the self-description of a fingerprint set."""
+    if not path.exists():
+        raise InputError(f"{path}: no such fingerprint set; build one with `auditor fingerprint`.")
+    try:
+        raw = pq.ParquetFile(path).metadata.metadata or {}
+    except (pa.ArrowInvalid, OSError) as error:
+        raise InputError(f"{path}: not a readable Parquet file ({error}); rebuild or re-copy it.") from None
+    if METADATA_KEY not in raw:
+        raise InputError(f"{path} is a Parquet file but not a fingerprint set; build one with `auditor fingerprint`.")
+    try:
+        data = json.loads(raw[METADATA_KEY])
+    except ValueError:
+        raise InputError(f"{path}: its fingerprint metadata is damaged; rebuild the set.") from None
+    info = FingerprintSetInfo.from_dict(data, str(path))
+    info.params.supported(str(path))
+    return info
+
+
+def load(path: Path) -> FingerprintSet:
+    info = read_info(path)
+    try:
+        table = pq.read_table(path)
+    except (pa.ArrowInvalid, OSError) as error:
+        raise InputError(f"{path}: not a readable Parquet file ({error}); rebuild or re-copy it.") from None
+    num_perm = info.params.num_perm
+    required = ("post_id", "signature", "shingle_count", "normalized_length", "skip_reason")
+    missing = [name for name in required if name not in table.column_names]
+    signature_type = table.schema.field("signature").type if "signature" in table.column_names else None
+    if missing or signature_type != pa.list_(pa.uint32(), num_perm):
+        raise InputError(
+            f"{path}: its columns do not match its recorded parameters (num_perm {num_perm}); rebuild the set."
+        )
+    usable = table.filter(pc.is_null(table.column("skip_reason")))
+    signatures = usable.column("signature").combine_chunks()
+    flat = np.asarray(signatures.flatten().to_numpy(zero_copy_only=False), dtype=np.uint32)
+    metadata_columns = [n for n in usable.column_names if n not in ("signature", "text")]
+    return FingerprintSet(
+        path=path,
+        info=info,
+        post_ids=usable.column("post_id").combine_chunks(),
+        signatures=flat.reshape(-1, num_perm),
+        shingle_counts=usable.column("shingle_count").to_numpy().astype(np.int64),
+        normalized_lengths=usable.column("normalized_length").to_numpy().astype(np.int64),
+        texts=usable.column("text").combine_chunks() if "text" in usable.column_names else None,
+        metadata=usable.select(metadata_columns),
+    )

@@ -1,0 +1,76 @@
+"""The JSON report: versioned, complete, documented by reports/report.schema.json."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pyarrow.compute as pc
+
+from auditor.result import AuditResult
+
+SCHEMA_VERSION = "1.0"
+
+
+def _by_kind(result: AuditResult) -> dict[str, int]:
+    if not result.evidence.num_rows:
+        return {}
+    counts = pc.value_counts(result.evidence.column("match_kind")).to_pylist()
+    return {item["values"]: item["counts"] for item in sorted(counts, key=lambda i: i["values"])}
+
+
+def report_dict(result: AuditResult) -> dict[str, Any]:
+    info = result.fingerprint_info
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "tool": {"name": "provenance-auditor", "version": result.tool_version},
+        "parameters": {
+            "fingerprint": info.params.to_dict(),
+            "min_shingles": info.min_shingles,
+            "threshold": result.settings.threshold,
+            "min_matching_slots": result.settings.min_slots,
+            "text_column": result.settings.text_column,
+            "id_column": result.settings.id_column,
+        },
+        "inputs": {
+            "fingerprint_set": {
+                **result.fingerprint_file.to_dict(),
+                "tool_version": info.tool_version,
+                "posts_from": [item.to_dict() for item in info.inputs],
+            },
+            "corpus_files": [{"name": f.path, "size": f.size, "rows": f.rows} for f in result.files],
+        },
+        "counts": {
+            "posts_in_set": result.posts_in_set,
+            "posts_testable": result.posts_testable,
+            "posts_skipped": result.posts_skipped,
+            "posts_matched": result.posts_matched,
+            "corpus_files": len(result.files),
+            "corpus_rows_read": result.rows_read,
+            "corpus_rows_skipped": result.rows_skipped,
+            "corpus_rows_scanned": result.rows_scanned,
+            "corpus_rows_matched": result.rows_matched,
+            "matches": result.evidence.num_rows,
+            "matches_by_kind": _by_kind(result),
+        },
+        "rates": {
+            "posts_found": result.post_rate.to_dict(),
+            "rows_carrying_posts": result.row_rate.to_dict(),
+        },
+        "files": [
+            {
+                "name": f.path,
+                "rows": f.rows,
+                "rows_skipped": f.rows_skipped,
+                "rows_scanned": f.rows_scanned,
+                "rows_matched": f.rows_matched,
+                "matches": f.matches,
+                "posts_matched": f.posts_matched,
+            }
+            for f in result.files
+        ],
+    }
+
+
+def render_json(result: AuditResult) -> str:
+    return json.dumps(report_dict(result), indent=2, sort_keys=False) + "\n"

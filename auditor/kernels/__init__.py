@@ -1,0 +1,1 @@
+"""Pure, vectorized kernels over Arrow arrays and numpy arrays. No I/O lives here."""

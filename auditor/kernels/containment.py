@@ -1,0 +1,204 @@
+"""Containment of posts in corpus rows, estimated from the posts' own MinHash slots.
+
+Each slot of a post's signature inverts to the hash of the shingle that won it (minhash.py), a uniform
+sample with replacement of the post's shingles. The share of slots whose shingle occurs in a corpus
+row estimates |P ∩ D| / |P|, the containment of post P in row D, whatever the row's length: whole
+rows, long pages and scraped timelines are one case. The corpus side needs only each shingle's mixed
+hash, no permutations.
+
+A post written from a template (bot posts, greetings with a name filled in) shares most shingles with
+its siblings in the set; a row carrying a sibling must not count as carrying it. So slots whose shingle
+occurs in the slots of many posts of the set are "common", and a match also needs the share of the
+post's specific (non-common) slots found in the row to reach the threshold. A post with almost no
+specific slots is generic; its overall containment decides, and reports flag such posts apart.
+
+Candidates come from prefix filtering (Bayardo et al., WWW 2007): a post can reach `min_slots` matching
+slots only if the row holds one of its rarest distinct slot hashes that together cover
+num_perm - min_slots + 1 slots. Only those are indexed; every candidate is then scored on all slots.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from auditor.kernels.codepoints import Offsets
+from auditor.kernels.shingle_hash import Hashes
+
+Indices = npt.NDArray[np.int64]
+
+# Candidate pairs scored at once: bounds the (pairs x num_perm) look-up matrix to about 64 MiB.
+_VERIFY_CHUNK = 1 << 16
+
+
+# Fewer specific slots than this and a post is generic: nothing tells it from its siblings.
+MIN_SPECIFIC_SLOTS = 8
+
+
+def default_common_posts(posts: int) -> int:
+    """A shingle in the slots of this many posts is common: 5, or 1 in 10,000 posts in large sets."""
+    return max(5, math.ceil(posts * 1e-4))
+
+
+def min_slots_for(threshold: float, num_perm: int) -> int:
+    """Slots that must match for an estimated containment of at least `threshold`."""
+    return max(1, math.ceil(threshold * num_perm - 1e-9))
+
+
+@dataclass(frozen=True)
+class CandidatePairs:
+    """(row, post) pairs of one batch that share at least one indexed shingle, sorted and unique."""
+
+    rows: Indices
+    posts: Indices
+
+
+@dataclass(frozen=True)
+class PairScores:
+    """Scores of candidate pairs on all slots, plus each row's distinct shingle count."""
+
+    rows: Indices
+    posts: Indices
+    matched_slots: npt.NDArray[np.int64]
+    matched_specific_slots: npt.NDArray[np.int64]
+    row_distinct_shingles: npt.NDArray[np.int64]
+
+
+def _row_keys(row_of_window: Indices, mixed: Hashes) -> npt.NDArray[np.uint64]:
+    return (row_of_window.astype(np.uint64) << np.uint64(32)) | mixed.astype(np.uint64)
+
+
+@dataclass(frozen=True)
+class ContainmentIndex:
+    """Prefix index over the winning-shingle hashes of a set of posts."""
+
+    slot_hashes: Hashes  # (posts, num_perm): winning shingle hash of every slot
+    specific: npt.NDArray[np.bool_]  # (posts, num_perm): slot's shingle is not common in the set
+    specific_slots: npt.NDArray[np.int64]  # per post
+    threshold: float
+    min_slots: int
+    prefix_hashes: Hashes  # sorted
+    prefix_posts: Indices  # post of each prefix hash
+    filter_bits: npt.NDArray[np.bool_]  # direct-mapped presence filter on the top bits of a hash
+    filter_shift: int
+
+    @property
+    def num_perm(self) -> int:
+        return int(self.slot_hashes.shape[1])
+
+    @classmethod
+    def build(cls, slot_hashes: Hashes, threshold: float, common_posts: int | None = None) -> ContainmentIndex:
+        """Index posts' slots; a shingle in the slots of `common_posts` or more posts is common."""
+        if not 0.0 < threshold <= 1.0:
+            raise ValueError(f"threshold must be in (0, 1], got {threshold}")
+        if common_posts is None:
+            common_posts = default_common_posts(len(slot_hashes))
+        posts, num_perm = slot_hashes.shape
+        min_slots = min_slots_for(threshold, num_perm)
+        cover = num_perm - min_slots + 1
+        # Distinct (post, hash) pairs with the number of slots each covers.
+        keys = (np.repeat(np.arange(posts, dtype=np.uint64), num_perm) << np.uint64(32)) | slot_hashes.ravel()
+        distinct, multiplicity = np.unique(keys, return_counts=True)
+        post = (distinct >> np.uint64(32)).astype(np.int64)
+        value = (distinct & np.uint64(0xFFFFFFFF)).astype(np.uint32)
+        # Rarity: in how many posts a hash occurs; rarest first, ties by hash value for determinism.
+        unique_values, inverse, frequency = np.unique(value, return_inverse=True, return_counts=True)
+        common_values = unique_values[frequency >= common_posts]
+        specific = ~contains(common_values.astype(np.uint64), slot_hashes.astype(np.uint64))
+        order = np.lexsort((value, frequency[inverse], post))
+        post, value, multiplicity = post[order], value[order], multiplicity[order]
+        covered = np.cumsum(multiplicity)
+        group_start = np.flatnonzero(np.r_[True, post[1:] != post[:-1]])
+        covered_before = covered - multiplicity
+        covered_before -= np.repeat(covered_before[group_start], np.diff(np.r_[group_start, len(post)]))
+        keep = covered_before < cover
+        by_hash = np.argsort(value[keep], kind="stable")
+        prefix_hashes = value[keep][by_hash]
+        prefix_posts = post[keep][by_hash]
+        filter_bits_count = int(np.clip(math.ceil(math.log2(max(len(prefix_hashes), 1) * 16)), 16, 32))
+        shift = 32 - filter_bits_count
+        filter_bits = np.zeros(1 << filter_bits_count, dtype=np.bool_)
+        filter_bits[prefix_hashes >> np.uint32(shift)] = True
+        return cls(
+            slot_hashes,
+            specific,
+            specific.sum(axis=1),
+            threshold,
+            min_slots,
+            prefix_hashes,
+            prefix_posts,
+            filter_bits,
+            shift,
+        )
+
+    def candidates(self, mixed: Hashes, window_offsets: Offsets) -> CandidatePairs:
+        """Rows of a batch that hold at least one prefix hash of a post, with that post."""
+        row_of_window = np.repeat(np.arange(len(window_offsets) - 1), np.diff(window_offsets))
+        hit = self.filter_bits[mixed >> np.uint32(self.filter_shift)]
+        values, rows = mixed[hit], row_of_window[hit]
+        left = np.searchsorted(self.prefix_hashes, values, side="left")
+        right = np.searchsorted(self.prefix_hashes, values, side="right")
+        counts = right - left
+        if not counts.any():
+            empty = np.zeros(0, dtype=np.int64)
+            return CandidatePairs(empty, empty)
+        pair_rows = np.repeat(rows, counts)
+        starts = np.repeat(left - np.r_[0, np.cumsum(counts)[:-1]], counts)
+        pair_posts = self.prefix_posts[starts + np.arange(int(counts.sum()))]
+        pairs = np.unique((pair_rows.astype(np.uint64) << np.uint64(32)) | pair_posts.astype(np.uint64))
+        return CandidatePairs(
+            (pairs >> np.uint64(32)).astype(np.int64), (pairs & np.uint64(0xFFFFFFFF)).astype(np.int64)
+        )
+
+    def score(self, pairs: CandidatePairs, mixed: Hashes, window_offsets: Offsets) -> PairScores:
+        """Count, for each pair, the post's slots whose shingle occurs in the row."""
+        row_keys, row_distinct = distinct_row_shingles(pairs.rows, mixed, window_offsets)
+        matched = np.zeros(len(pairs.rows), dtype=np.int64)
+        matched_specific = np.zeros(len(pairs.rows), dtype=np.int64)
+        for lo in range(0, len(pairs.rows), _VERIFY_CHUNK):
+            hi = lo + _VERIFY_CHUNK
+            posts = pairs.posts[lo:hi]
+            wanted = (pairs.rows[lo:hi, None].astype(np.uint64) << np.uint64(32)) | self.slot_hashes[posts].astype(
+                np.uint64
+            )
+            found = contains(row_keys, wanted)
+            matched[lo:hi] = found.sum(axis=1)
+            matched_specific[lo:hi] = (found & self.specific[posts]).sum(axis=1)
+        return PairScores(pairs.rows, pairs.posts, matched, matched_specific, row_distinct)
+
+    def accepts(self, scores: PairScores) -> npt.NDArray[np.bool_]:
+        """Pairs whose containment reaches the threshold, on all slots and on the specific ones."""
+        specific_slots = self.specific_slots[scores.posts]
+        generic = specific_slots < MIN_SPECIFIC_SLOTS
+        specific_ok = scores.matched_specific_slots >= np.ceil(self.threshold * specific_slots - 1e-9)
+        accepted: npt.NDArray[np.bool_] = (scores.matched_slots >= self.min_slots) & (generic | specific_ok)
+        return accepted
+
+
+def distinct_row_shingles(
+    rows: Indices, mixed: Hashes, window_offsets: Offsets
+) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.int64]]:
+    """Sorted distinct (row << 32 | hash) keys of the given rows, and each given row's distinct count."""
+    wanted_rows = np.unique(rows)
+    sizes = np.diff(window_offsets)
+    is_wanted = np.zeros(len(sizes), dtype=np.bool_)
+    is_wanted[wanted_rows] = True
+    row_of_window = np.repeat(np.arange(len(sizes)), sizes)
+    take = is_wanted[row_of_window]
+    keys = np.unique(_row_keys(row_of_window[take], mixed[take]))
+    key_rows = (keys >> np.uint64(32)).astype(np.int64)
+    distinct_counts = np.bincount(key_rows, minlength=len(sizes))
+    return keys, distinct_counts[rows]
+
+
+def contains(sorted_keys: npt.NDArray[np.uint64], wanted: npt.NDArray[np.uint64]) -> npt.NDArray[np.bool_]:
+    """Element-wise membership of `wanted` (any shape) in the sorted array `sorted_keys`."""
+    if len(sorted_keys) == 0:
+        return np.zeros(wanted.shape, dtype=np.bool_)
+    position = np.searchsorted(sorted_keys, wanted)
+    np.minimum(position, len(sorted_keys) - 1, out=position)
+    found: npt.NDArray[np.bool_] = sorted_keys[position] == wanted
+    return found

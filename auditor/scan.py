@@ -1,0 +1,125 @@
+"""The corpus scan kernel: one batch of corpus texts in, verified (row, post) matches out. Pure; no I/O.
+
+This is the unit a distributed engine runs per Arrow record batch (Spark's mapInArrow, a process pool):
+it holds the read-only index built once from a fingerprint set and keeps no state between batches.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+
+from auditor.errors import ParameterMismatchError
+from auditor.fingerprint import ShingledTexts, shingle_texts
+from auditor.fingerprint_set import FingerprintSet
+from auditor.kernels.containment import MIN_SPECIFIC_SLOTS, ContainmentIndex, contains, distinct_row_shingles
+from auditor.kernels.minhash import Permutations
+from auditor.kernels.shingle_hash import ShingleHasher, key_id
+
+DEFAULT_THRESHOLD = 0.6
+
+
+@dataclass(frozen=True)
+class BatchMatches:
+    """Verified matches of one batch; arrays are parallel, sorted by (row, post)."""
+
+    rows: npt.NDArray[np.int64]  # row index within the batch
+    posts: npt.NDArray[np.int64]  # index of the post among the set's usable posts
+    matched_slots: npt.NDArray[np.int64]
+    specific_containment: npt.NDArray[np.float64]  # NaN for generic posts
+    row_shingles: npt.NDArray[np.int64]  # distinct shingles of the row
+    row_lengths: npt.NDArray[np.int64]  # normalized length of the row
+    exact_containment: npt.NDArray[np.float64]  # NaN when the set has no texts
+
+
+@dataclass(frozen=True)
+class PostShingles:
+    """Distinct mixed shingle hashes of every usable post, for exact verification."""
+
+    hashes: npt.NDArray[np.uint32]
+    offsets: npt.NDArray[np.int64]
+
+    @classmethod
+    def of(cls, shingled: ShingledTexts) -> PostShingles:
+        groups = len(shingled.window_offsets) - 1
+        group = np.repeat(np.arange(groups, dtype=np.uint64), np.diff(shingled.window_offsets))
+        keys = np.unique((group << np.uint64(32)) | shingled.mixed.astype(np.uint64))
+        offsets = np.searchsorted(keys >> np.uint64(32), np.arange(groups + 1, dtype=np.uint64)).astype(np.int64)
+        return cls((keys & np.uint64(0xFFFFFFFF)).astype(np.uint32), offsets)
+
+
+@dataclass(frozen=True)
+class CorpusScanner:
+    """Finds the posts of a fingerprint set inside batches of corpus texts."""
+
+    fingerprints: FingerprintSet
+    key: bytes = b""
+    threshold: float = DEFAULT_THRESHOLD
+    hasher: ShingleHasher = field(init=False, repr=False, compare=False)
+    index: ContainmentIndex = field(init=False, repr=False, compare=False)
+    post_shingles: PostShingles | None = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        params = self.fingerprints.params
+        if key_id(self.key) != params.key_id:
+            raise ParameterMismatchError(
+                f"{self.fingerprints.path} was built with key {params.key_id}, but the key given has id "
+                f"{key_id(self.key)}; pass the same --key-file that built the set."
+            )
+        hasher = ShingleHasher(params.shingle_size, self.key)
+        slot_hashes = Permutations(params.num_perm, params.seed).winning_shingles(self.fingerprints.signatures)
+        object.__setattr__(self, "hasher", hasher)
+        object.__setattr__(self, "index", ContainmentIndex.build(slot_hashes, self.threshold))
+        texts = self.fingerprints.texts
+        post_shingles = PostShingles.of(shingle_texts(texts, hasher)) if texts is not None else None
+        object.__setattr__(self, "post_shingles", post_shingles)
+
+    @property
+    def min_slots(self) -> int:
+        return self.index.min_slots
+
+    def scan(self, texts: pa.Array) -> BatchMatches:
+        shingled = shingle_texts(texts, self.hasher)
+        pairs = self.index.candidates(shingled.mixed, shingled.window_offsets)
+        scores = self.index.score(pairs, shingled.mixed, shingled.window_offsets)
+        keep = self.index.accepts(scores)
+        rows, posts = scores.rows[keep], scores.posts[keep]
+        exact = np.full(len(rows), np.nan)
+        if self.post_shingles is not None and len(rows):
+            exact = self._exact_containment(rows, posts, shingled)
+        return BatchMatches(
+            rows=rows,
+            posts=posts,
+            matched_slots=scores.matched_slots[keep],
+            specific_containment=self._specific_containment(scores.matched_specific_slots[keep], posts),
+            row_shingles=scores.row_distinct_shingles[keep],
+            row_lengths=shingled.normalized_lengths[rows],
+            exact_containment=exact,
+        )
+
+    def _specific_containment(
+        self, matched_specific: npt.NDArray[np.int64], posts: npt.NDArray[np.int64]
+    ) -> npt.NDArray[np.float64]:
+        specific = self.index.specific_slots[posts]
+        result: npt.NDArray[np.float64] = np.where(
+            specific >= MIN_SPECIFIC_SLOTS, matched_specific / np.maximum(specific, 1), np.nan
+        )
+        return result
+
+    def _exact_containment(
+        self, rows: npt.NDArray[np.int64], posts: npt.NDArray[np.int64], shingled: ShingledTexts
+    ) -> npt.NDArray[np.float64]:
+        assert self.post_shingles is not None  # checked by the caller
+        row_keys, _ = distinct_row_shingles(rows, shingled.mixed, shingled.window_offsets)
+        starts = self.post_shingles.offsets[posts]
+        sizes = self.post_shingles.offsets[posts + 1] - starts
+        pair_of = np.repeat(np.arange(len(rows)), sizes)
+        within = np.arange(int(sizes.sum())) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+        hashes = self.post_shingles.hashes[np.repeat(starts, sizes) + within]
+        wanted = (rows[pair_of].astype(np.uint64) << np.uint64(32)) | hashes.astype(np.uint64)
+        found = np.bincount(pair_of, weights=contains(row_keys, wanted), minlength=len(rows))
+        result: npt.NDArray[np.float64] = found / np.maximum(sizes, 1)
+        return result

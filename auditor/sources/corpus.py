@@ -1,0 +1,115 @@
+"""The corpus side: expand paths into Parquet files, check them up front, read only the needed columns."""
+
+from __future__ import annotations
+
+import glob
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from auditor.errors import InputError
+
+PARQUET_SUFFIXES = (".parquet", ".pq", ".parq")
+# Rows per read aim at this much text, so a batch of 60,000-character pages stays as small in memory as a
+# batch of tweets.
+TARGET_BATCH_BYTES = 8 << 20
+
+
+def _is_data_file(path: Path) -> bool:
+    # Spark and Hive leave _SUCCESS, _metadata and .crc files beside the shards.
+    return path.is_file() and path.suffix.lower() in PARQUET_SUFFIXES and not path.name.startswith((".", "_"))
+
+
+def expand_corpus_paths(arguments: Sequence[str]) -> list[Path]:
+    """Files, directories (searched recursively, hive partitions included) and globs, in a stable order."""
+    found: list[Path] = []
+    for argument in arguments:
+        path = Path(argument)
+        if path.is_dir():
+            matches = sorted(p for p in path.rglob("*") if _is_data_file(p))
+            if not matches:
+                raise InputError(f"{path}: the directory holds no .parquet files; point at the corpus shards.")
+            found.extend(matches)
+        elif path.is_file():
+            found.append(path)
+        elif glob.has_magic(argument):
+            matches = sorted(Path(p) for p in glob.glob(argument, recursive=True) if _is_data_file(Path(p)))
+            if not matches:
+                raise InputError(f"{argument}: the pattern matches no .parquet files; check the pattern.")
+            found.extend(matches)
+        else:
+            raise InputError(f"{path}: no such corpus file or directory; check the path.")
+    return list(dict.fromkeys(found))
+
+
+@dataclass(frozen=True)
+class CorpusFile:
+    """One Parquet file of the corpus, checked: it opens and has the text column."""
+
+    path: Path
+    rows: int
+    size: int
+    text_column: str
+    id_column: str | None
+    batch_rows: int
+
+    @classmethod
+    def open(cls, path: Path, text_column: str, id_column: str | None, id_required: bool) -> CorpusFile:
+        try:
+            parquet = pq.ParquetFile(path)
+        except (pa.ArrowInvalid, OSError) as error:
+            raise InputError(
+                f"{path}: not a readable Parquet file ({error}); re-copy it or leave it out of the corpus."
+            ) from None
+        schema = parquet.schema_arrow
+        if text_column not in schema.names:
+            raise InputError(
+                f"{path} has no column {text_column!r} (it has {', '.join(schema.names)}); name the text "
+                "column with --text-column."
+            )
+        text_type = schema.field(text_column).type
+        if not (pa.types.is_string(text_type) or pa.types.is_large_string(text_type)):
+            raise InputError(
+                f"{path}: column {text_column!r} holds {text_type}, not text; name the text column with --text-column."
+            )
+        if id_column is not None and id_column not in schema.names:
+            if id_required:
+                raise InputError(
+                    f"{path} has no column {id_column!r} (it has {', '.join(schema.names)}); name the id "
+                    "column with --id-column, or leave the option out."
+                )
+            id_column = None
+        metadata = parquet.metadata
+        text_index = schema.names.index(text_column)
+        text_bytes = sum(
+            metadata.row_group(g).column(text_index).total_uncompressed_size for g in range(metadata.num_row_groups)
+        )
+        rows = metadata.num_rows
+        per_row = max(text_bytes / rows, 1.0) if rows else 1.0
+        batch_rows = int(min(max(TARGET_BATCH_BYTES / per_row, 16), 65_536))
+        return cls(path, rows, path.stat().st_size, text_column, id_column, batch_rows)
+
+    def batches(self) -> Iterator[pa.RecordBatch]:
+        """Record batches of the text column (as `text`) and the id column (as `id`, strings) if any."""
+        columns = [self.text_column] + ([self.id_column] if self.id_column else [])
+        try:
+            for batch in pq.ParquetFile(self.path).iter_batches(batch_size=self.batch_rows, columns=columns):
+                arrays = {"text": batch.column(0)}
+                if self.id_column:
+                    arrays["id"] = batch.column(1).cast(pa.string())
+                yield pa.RecordBatch.from_pydict(arrays)
+        except (pa.ArrowInvalid, OSError) as error:
+            raise InputError(
+                f"{self.path}: a part of this Parquet file cannot be read ({error}); re-copy it or leave it "
+                "out of the corpus."
+            ) from None
+
+
+def open_corpus(
+    arguments: Sequence[str], text_column: str = "text", id_column: str | None = "id", id_required: bool = False
+) -> list[CorpusFile]:
+    """Expand and check every corpus file before any scanning starts, so a bad file fails fast."""
+    return [CorpusFile.open(p, text_column, id_column, id_required) for p in expand_corpus_paths(arguments)]
