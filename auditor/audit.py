@@ -13,6 +13,7 @@ from auditor import __version__
 from auditor.engine.local import RowsCallback, scan_files
 from auditor.evidence import EVIDENCE_SCHEMA
 from auditor.files import identify
+from auditor.kernels.sorting import unique_sorted
 from auditor.result import AuditResult, AuditSettings, CorpusFileSummary
 from auditor.scan import CorpusScanner
 from auditor.sources.corpus import CorpusFile
@@ -45,7 +46,7 @@ def audit(
         matched_posts.append(scanned.matched_posts)
     fingerprints = scanner.fingerprints
     evidence = pa.concat_tables(tables) if tables else EVIDENCE_SCHEMA.empty_table()
-    posts_matched = len(np.unique(np.concatenate(matched_posts))) if matched_posts else 0
+    posts_matched = len(unique_sorted(np.concatenate(matched_posts))) if matched_posts else 0
     id_columns = {f.id_column for f in files}
     return AuditResult(
         tool_version=__version__,

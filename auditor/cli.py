@@ -79,7 +79,7 @@ def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
         try:
             return command(*args, **kwargs)
         except AuditorError as error:
-            stderr.print(f"[bold red]error:[/] {error}", highlight=False)
+            stderr.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
             raise typer.Exit(EXIT_ERROR) from None
         except KeyboardInterrupt:
             stderr.print("[yellow]interrupted[/]")
@@ -98,7 +98,7 @@ def _progress(quiet: bool) -> Progress:
         TimeElapsedColumn(),
         TimeRemainingColumn(),
         console=stderr,
-        disable=quiet,
+        disable=quiet or not stderr.is_terminal,  # a log file gets the summary, not bar redraws
         transient=False,
     )
 
@@ -227,6 +227,7 @@ def fingerprint(
             f"Wrote [bold]{output}[/]: {info.counts['posts_fingerprinted']:,} posts fingerprinted "
             f"of {info.counts['posts_read']:,} read; left out: {skipped}.",
             highlight=False,
+            soft_wrap=True,
         )
 
 
@@ -242,6 +243,7 @@ def audit_corpus(
 ) -> AuditResult:
     if not 0.0 < threshold <= 1.0:
         raise AuditorError(f"--threshold must be above 0 and at most 1, got {threshold}; 0.6 is the default.")
+    fingerprint_sets.read_info(fingerprints)  # cheap checks of both inputs before the expensive load
     files = open_corpus(corpus, text_column, id_column or "id", id_required=id_column is not None)
     scanner = CorpusScanner(fingerprint_sets.load(fingerprints), key, threshold)
     with _progress(quiet) as progress:
@@ -317,7 +319,7 @@ def _write_outputs(result: AuditResult, evidence: Path, json_report: Path, quiet
         raise InputError(f"{json_report}: cannot write the report ({error.strerror}); choose another path.") from None
     if not quiet:
         stdout.print(render_terminal(result))
-        stdout.print(f"\nEvidence: {evidence}\nReport:   {json_report}", highlight=False)
+        stdout.print(f"\nEvidence: {evidence}\nReport:   {json_report}", highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -328,7 +330,7 @@ def demo(
     ),
     quiet: QuietOption = False,
 ) -> None:
-    """Run the whole flow on the embedded demo: fingerprint 300 posts, audit a 4-file corpus, report.
+    """Run the whole flow on the embedded demo: fingerprint 300 posts, audit a 3-file corpus (hive partitions), report.
 
     Needs no argument and no network. Writes fingerprints/demo.fp.parquet and reports/demo.* under
     --output-dir (the current directory by default).
@@ -336,8 +338,8 @@ def demo(
     from auditor.demo import demo_corpus, demo_posts
 
     output = output_dir / DEFAULT_FINGERPRINT_DIR / f"demo{SUFFIX}"
-    fingerprint_posts([demo_posts()], output, params=FingerprintParams(), keep_text=True, quiet=quiet)
-    result = audit_corpus(output, [str(demo_corpus())], quiet=quiet)
+    fingerprint_posts([_shortest(demo_posts())], output, params=FingerprintParams(), keep_text=True, quiet=quiet)
+    result = audit_corpus(output, [str(_shortest(demo_corpus()))], quiet=quiet)
     reports = output_dir / DEFAULT_REPORT_DIR
     _write_outputs(result, reports / "demo.evidence.parquet", reports / "demo.report.json", quiet)
 
@@ -352,6 +354,14 @@ def inspect(
 
     info = fingerprint_sets.read_info(fingerprints)
     stdout.print_json(json.dumps(info.to_dict()))
+
+
+def _shortest(path: Path) -> Path:
+    """The path relative to the working directory when it lies below it, so reports read well."""
+    try:
+        return path.relative_to(Path.cwd())
+    except ValueError:
+        return path
 
 
 def _version(value: bool) -> None:

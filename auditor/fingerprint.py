@@ -11,6 +11,7 @@ import pyarrow.compute as pc
 
 from auditor.errors import UsageError
 from auditor.kernels.codepoints import Offsets, to_codepoints
+from auditor.kernels.containment import distinct_group_keys
 from auditor.kernels.minhash import Permutations
 from auditor.kernels.normalize import normalize_texts
 from auditor.kernels.shingle_hash import Hashes, ShingleHasher, fmix32
@@ -44,10 +45,8 @@ class ShingledTexts:
     normalized_lengths: npt.NDArray[np.int64]
 
     def distinct_counts(self) -> npt.NDArray[np.int64]:
-        groups = len(self.window_offsets) - 1
-        group = np.repeat(np.arange(groups, dtype=np.uint64), np.diff(self.window_offsets))
-        keys = np.unique((group << np.uint64(32)) | self.mixed.astype(np.uint64))
-        return np.bincount((keys >> np.uint64(32)).astype(np.int64), minlength=groups)
+        keys = distinct_group_keys(self.mixed, self.window_offsets)
+        return np.bincount((keys >> np.uint64(32)).astype(np.int64), minlength=len(self.window_offsets) - 1)
 
 
 def shingle_texts(texts: pa.Array, hasher: ShingleHasher) -> ShingledTexts:

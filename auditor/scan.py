@@ -15,9 +15,17 @@ import pyarrow as pa
 from auditor.errors import ParameterMismatchError
 from auditor.fingerprint import ShingledTexts, shingle_texts
 from auditor.fingerprint_set import FingerprintSet
-from auditor.kernels.containment import MIN_SPECIFIC_SLOTS, ContainmentIndex, contains, distinct_row_shingles
+from auditor.kernels.containment import (
+    MIN_SPECIFIC_SLOTS,
+    ContainmentIndex,
+    contains,
+    distinct_group_keys,
+    group_keys,
+    present_keys,
+)
 from auditor.kernels.minhash import Permutations
 from auditor.kernels.shingle_hash import ShingleHasher, key_id
+from auditor.kernels.sorting import unique_sorted
 
 DEFAULT_THRESHOLD = 0.6
 
@@ -30,7 +38,7 @@ class BatchMatches:
     posts: npt.NDArray[np.int64]  # index of the post among the set's usable posts
     matched_slots: npt.NDArray[np.int64]
     specific_containment: npt.NDArray[np.float64]  # NaN for generic posts
-    row_shingles: npt.NDArray[np.int64]  # distinct shingles of the row
+    row_shingles: npt.NDArray[np.int64]  # shingle windows of the row
     row_lengths: npt.NDArray[np.int64]  # normalized length of the row
     exact_containment: npt.NDArray[np.float64]  # NaN when the set has no texts
 
@@ -44,10 +52,9 @@ class PostShingles:
 
     @classmethod
     def of(cls, shingled: ShingledTexts) -> PostShingles:
-        groups = len(shingled.window_offsets) - 1
-        group = np.repeat(np.arange(groups, dtype=np.uint64), np.diff(shingled.window_offsets))
-        keys = np.unique((group << np.uint64(32)) | shingled.mixed.astype(np.uint64))
-        offsets = np.searchsorted(keys >> np.uint64(32), np.arange(groups + 1, dtype=np.uint64)).astype(np.int64)
+        keys = distinct_group_keys(shingled.mixed, shingled.window_offsets)
+        groups = np.arange(len(shingled.window_offsets), dtype=np.uint64)
+        offsets = np.searchsorted(keys >> np.uint64(32), groups).astype(np.int64)
         return cls((keys & np.uint64(0xFFFFFFFF)).astype(np.uint32), offsets)
 
 
@@ -95,7 +102,7 @@ class CorpusScanner:
             posts=posts,
             matched_slots=scores.matched_slots[keep],
             specific_containment=self._specific_containment(scores.matched_specific_slots[keep], posts),
-            row_shingles=scores.row_distinct_shingles[keep],
+            row_shingles=np.diff(shingled.window_offsets)[rows],
             row_lengths=shingled.normalized_lengths[rows],
             exact_containment=exact,
         )
@@ -113,13 +120,12 @@ class CorpusScanner:
         self, rows: npt.NDArray[np.int64], posts: npt.NDArray[np.int64], shingled: ShingledTexts
     ) -> npt.NDArray[np.float64]:
         assert self.post_shingles is not None  # checked by the caller
-        row_keys, _ = distinct_row_shingles(rows, shingled.mixed, shingled.window_offsets)
         starts = self.post_shingles.offsets[posts]
         sizes = self.post_shingles.offsets[posts + 1] - starts
         pair_of = np.repeat(np.arange(len(rows)), sizes)
         within = np.arange(int(sizes.sum())) - np.repeat(np.cumsum(sizes) - sizes, sizes)
-        hashes = self.post_shingles.hashes[np.repeat(starts, sizes) + within]
-        wanted = (rows[pair_of].astype(np.uint64) << np.uint64(32)) | hashes.astype(np.uint64)
-        found = np.bincount(pair_of, weights=contains(row_keys, wanted), minlength=len(rows))
+        wanted = group_keys(rows[pair_of], self.post_shingles.hashes[np.repeat(starts, sizes) + within])
+        present = present_keys(unique_sorted(wanted), rows, shingled.mixed, shingled.window_offsets)
+        found = np.bincount(pair_of, weights=contains(present, wanted), minlength=len(rows))
         result: npt.NDArray[np.float64] = found / np.maximum(sizes, 1)
         return result

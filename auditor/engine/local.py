@@ -9,6 +9,7 @@ import numpy as np
 import pyarrow as pa
 
 from auditor.evidence import EVIDENCE_SCHEMA, evidence_batch
+from auditor.kernels.sorting import unique_sorted
 from auditor.scan import CorpusScanner
 from auditor.sources.corpus import CorpusFile
 from auditor.sources.skips import SkipCounter
@@ -55,7 +56,7 @@ def scan_file(scanner: CorpusScanner, corpus_file: CorpusFile, on_rows: RowsCall
         if on_rows is not None:
             on_rows(batch.num_rows)
     evidence = pa.Table.from_batches(batches, schema=EVIDENCE_SCHEMA)
-    matched = np.unique(np.concatenate(posts)) if posts else np.zeros(0, dtype=np.int64)
+    matched = unique_sorted(np.concatenate(posts)) if posts else np.zeros(0, dtype=np.int64)
     return FileScan(corpus_file, skipped.as_dict(), evidence, matched)
 
 

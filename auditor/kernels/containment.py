@@ -27,8 +27,10 @@ import numpy.typing as npt
 
 from auditor.kernels.codepoints import Offsets
 from auditor.kernels.shingle_hash import Hashes
+from auditor.kernels.sorting import unique_counts, unique_sorted
 
 Indices = npt.NDArray[np.int64]
+Keys = npt.NDArray[np.uint64]
 
 # Candidate pairs scored at once: bounds the (pairs x num_perm) look-up matrix to about 64 MiB.
 _VERIFY_CHUNK = 1 << 16
@@ -58,17 +60,48 @@ class CandidatePairs:
 
 @dataclass(frozen=True)
 class PairScores:
-    """Scores of candidate pairs on all slots, plus each row's distinct shingle count."""
+    """Scores of candidate pairs: matching slots, and matching specific slots."""
 
     rows: Indices
     posts: Indices
     matched_slots: npt.NDArray[np.int64]
     matched_specific_slots: npt.NDArray[np.int64]
-    row_distinct_shingles: npt.NDArray[np.int64]
 
 
-def _row_keys(row_of_window: Indices, mixed: Hashes) -> npt.NDArray[np.uint64]:
-    return (row_of_window.astype(np.uint64) << np.uint64(32)) | mixed.astype(np.uint64)
+def window_groups(window_offsets: Offsets) -> Indices:
+    """The group (row or post) of every window."""
+    return np.repeat(np.arange(len(window_offsets) - 1), np.diff(window_offsets))
+
+
+def group_keys(groups: Indices, hashes: Hashes) -> Keys:
+    """One uint64 key per (group, hash): group in the high 32 bits, so keys sort by group."""
+    return (groups.astype(np.uint64) << np.uint64(32)) | hashes.astype(np.uint64)
+
+
+def distinct_group_keys(hashes: Hashes, window_offsets: Offsets) -> Keys:
+    """Sorted distinct (group, hash) keys of grouped windows."""
+    return unique_sorted(group_keys(window_groups(window_offsets), hashes))
+
+
+def present_keys(wanted: Keys, rows: Indices, hashes: Hashes, window_offsets: Offsets) -> Keys:
+    """The keys of `wanted` that occur among the windows of the batch: sorted, distinct.
+
+    Only the windows of the rows named in `wanted` are looked at, and a presence filter on the hash
+    bits drops most of them before the binary search.
+    """
+    if len(wanted) == 0:
+        return wanted
+    groups = window_groups(window_offsets)
+    is_wanted_row = np.zeros(len(window_offsets) - 1, dtype=np.bool_)
+    is_wanted_row[rows] = True
+    wanted_hashes = (wanted & np.uint64(0xFFFFFFFF)).astype(np.uint32)
+    bits = int(np.clip(math.ceil(math.log2(len(wanted) * 8)), 10, 28))
+    maybe = np.zeros(1 << bits, dtype=np.bool_)
+    maybe[wanted_hashes >> np.uint32(32 - bits)] = True
+    take = is_wanted_row[groups]
+    take[take] = maybe[hashes[take] >> np.uint32(32 - bits)]
+    keys = group_keys(groups[take], hashes[take])
+    return unique_sorted(keys[contains(wanted, keys)])
 
 
 @dataclass(frozen=True)
@@ -100,15 +133,16 @@ class ContainmentIndex:
         min_slots = min_slots_for(threshold, num_perm)
         cover = num_perm - min_slots + 1
         # Distinct (post, hash) pairs with the number of slots each covers.
-        keys = (np.repeat(np.arange(posts, dtype=np.uint64), num_perm) << np.uint64(32)) | slot_hashes.ravel()
-        distinct, multiplicity = np.unique(keys, return_counts=True)
+        posts_of_slots = np.repeat(np.arange(posts), num_perm)
+        distinct, multiplicity = unique_counts(group_keys(posts_of_slots, slot_hashes.ravel()))
         post = (distinct >> np.uint64(32)).astype(np.int64)
         value = (distinct & np.uint64(0xFFFFFFFF)).astype(np.uint32)
         # Rarity: in how many posts a hash occurs; rarest first, ties by hash value for determinism.
-        unique_values, inverse, frequency = np.unique(value, return_inverse=True, return_counts=True)
+        unique_values, frequency = unique_counts(value)
+        value_frequency = frequency[np.searchsorted(unique_values, value)]
         common_values = unique_values[frequency >= common_posts]
         specific = ~contains(common_values.astype(np.uint64), slot_hashes.astype(np.uint64))
-        order = np.lexsort((value, frequency[inverse], post))
+        order = np.lexsort((value, value_frequency, post))
         post, value, multiplicity = post[order], value[order], multiplicity[order]
         covered = np.cumsum(multiplicity)
         group_start = np.flatnonzero(np.r_[True, post[1:] != post[:-1]])
@@ -136,7 +170,7 @@ class ContainmentIndex:
 
     def candidates(self, mixed: Hashes, window_offsets: Offsets) -> CandidatePairs:
         """Rows of a batch that hold at least one prefix hash of a post, with that post."""
-        row_of_window = np.repeat(np.arange(len(window_offsets) - 1), np.diff(window_offsets))
+        row_of_window = window_groups(window_offsets)
         hit = self.filter_bits[mixed >> np.uint32(self.filter_shift)]
         values, rows = mixed[hit], row_of_window[hit]
         left = np.searchsorted(self.prefix_hashes, values, side="left")
@@ -148,26 +182,23 @@ class ContainmentIndex:
         pair_rows = np.repeat(rows, counts)
         starts = np.repeat(left - np.r_[0, np.cumsum(counts)[:-1]], counts)
         pair_posts = self.prefix_posts[starts + np.arange(int(counts.sum()))]
-        pairs = np.unique((pair_rows.astype(np.uint64) << np.uint64(32)) | pair_posts.astype(np.uint64))
+        pairs = unique_sorted(group_keys(pair_rows, pair_posts.astype(np.uint32)))
         return CandidatePairs(
             (pairs >> np.uint64(32)).astype(np.int64), (pairs & np.uint64(0xFFFFFFFF)).astype(np.int64)
         )
 
     def score(self, pairs: CandidatePairs, mixed: Hashes, window_offsets: Offsets) -> PairScores:
         """Count, for each pair, the post's slots whose shingle occurs in the row."""
-        row_keys, row_distinct = distinct_row_shingles(pairs.rows, mixed, window_offsets)
         matched = np.zeros(len(pairs.rows), dtype=np.int64)
         matched_specific = np.zeros(len(pairs.rows), dtype=np.int64)
         for lo in range(0, len(pairs.rows), _VERIFY_CHUNK):
-            hi = lo + _VERIFY_CHUNK
-            posts = pairs.posts[lo:hi]
-            wanted = (pairs.rows[lo:hi, None].astype(np.uint64) << np.uint64(32)) | self.slot_hashes[posts].astype(
-                np.uint64
-            )
-            found = contains(row_keys, wanted)
-            matched[lo:hi] = found.sum(axis=1)
-            matched_specific[lo:hi] = (found & self.specific[posts]).sum(axis=1)
-        return PairScores(pairs.rows, pairs.posts, matched, matched_specific, row_distinct)
+            rows, posts = pairs.rows[lo : lo + _VERIFY_CHUNK], pairs.posts[lo : lo + _VERIFY_CHUNK]
+            wanted = group_keys(rows[:, None], self.slot_hashes[posts])
+            present = present_keys(unique_sorted(wanted.ravel()), rows, mixed, window_offsets)
+            found = contains(present, wanted)
+            matched[lo : lo + _VERIFY_CHUNK] = found.sum(axis=1)
+            matched_specific[lo : lo + _VERIFY_CHUNK] = (found & self.specific[posts]).sum(axis=1)
+        return PairScores(pairs.rows, pairs.posts, matched, matched_specific)
 
     def accepts(self, scores: PairScores) -> npt.NDArray[np.bool_]:
         """Pairs whose containment reaches the threshold, on all slots and on the specific ones."""
@@ -178,23 +209,7 @@ class ContainmentIndex:
         return accepted
 
 
-def distinct_row_shingles(
-    rows: Indices, mixed: Hashes, window_offsets: Offsets
-) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.int64]]:
-    """Sorted distinct (row << 32 | hash) keys of the given rows, and each given row's distinct count."""
-    wanted_rows = np.unique(rows)
-    sizes = np.diff(window_offsets)
-    is_wanted = np.zeros(len(sizes), dtype=np.bool_)
-    is_wanted[wanted_rows] = True
-    row_of_window = np.repeat(np.arange(len(sizes)), sizes)
-    take = is_wanted[row_of_window]
-    keys = np.unique(_row_keys(row_of_window[take], mixed[take]))
-    key_rows = (keys >> np.uint64(32)).astype(np.int64)
-    distinct_counts = np.bincount(key_rows, minlength=len(sizes))
-    return keys, distinct_counts[rows]
-
-
-def contains(sorted_keys: npt.NDArray[np.uint64], wanted: npt.NDArray[np.uint64]) -> npt.NDArray[np.bool_]:
+def contains(sorted_keys: Keys, wanted: Keys) -> npt.NDArray[np.bool_]:
     """Element-wise membership of `wanted` (any shape) in the sorted array `sorted_keys`."""
     if len(sorted_keys) == 0:
         return np.zeros(wanted.shape, dtype=np.bool_)

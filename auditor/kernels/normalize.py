@@ -31,7 +31,7 @@ _REMOVALS = (
     r"^\s*rt\s+@[\p{L}\p{N}_]+:?",  # retweet prefix "RT @user:"
     r"(?:https?://|www\.)\S+",  # links
     r"\b(?:https?|<url>|\[url\]|\[link\])(?:\b|\s|$)",  # masked links left by cleaners
-    r"@[\p{L}\p{N}_]+",  # mentions, masked or not
+    r"(?:^|[^\p{L}\p{N}_])@[\p{L}\p{N}_]+",  # mentions, masked or not; not the domain of an e-mail address
     r"<url>|\[url\]|\[link\]",
 )
 

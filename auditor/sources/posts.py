@@ -155,11 +155,12 @@ class PostSource:
         bad: list[str] = []
 
         def on_invalid_row(row: Any) -> str:
-            line = row.number if row.number is not None else "?"
+            # Arrow knows line numbers only when values hold no newlines; otherwise quote the row.
+            where = f"line {row.number}" if row.number is not None else f"row {row.text[:60]!r}"
             why = f"has {row.actual_columns} fields where the header has {row.expected_columns}"
             if not self.skip_bad_lines:
                 bad.append(
-                    f"{self.path} line {line}: {why}; fix or remove that line, or pass --skip-bad-lines "
+                    f"{self.path} {where}: {why}; fix or remove that line, or pass --skip-bad-lines "
                     "to count and skip such lines."
                 )
                 return "error"

@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from auditor import fingerprint_set
+from auditor.build import build_fingerprint_set
+from auditor.fingerprint import Fingerprinter
+from auditor.fingerprint_set import FingerprintSet
+from auditor.sources.posts import PostSource
+
+POSTS = [
+    "Just finished reading the most amazing book about the history of the ocean and everything living in it!",
+    "Hot take: pineapple on pizza is fine and the people who complain about it have never tried it properly",
+    "Our city council voted tonight to turn the old railway depot into a public library and community garden",
+    "If your code works on the first try you should be suspicious, that's the first rule of programming",
+    "Woke up at five to watch the meteor shower and the clouds rolled in at exactly the wrong moment, classic",
+]
+
+
+def write_jsonl(path: Path, records: list[dict[str, Any]]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    return path
+
+
+def write_parquet(path: Path, rows: list[dict[str, Any]]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(pa.Table.from_pylist(rows), path)
+    return path
+
+
+@pytest.fixture
+def posts_file(tmp_path: Path) -> Path:
+    records = [{"id": f"p{i}", "text": t, "author": f"user{i}"} for i, t in enumerate(POSTS)]
+    return write_jsonl(tmp_path / "posts.jsonl", records)
+
+
+@pytest.fixture
+def make_set(tmp_path: Path) -> Callable[..., FingerprintSet]:
+    def make(posts: Path, **options: Any) -> FingerprintSet:
+        output = tmp_path / "set.fp.parquet"
+        build_fingerprint_set([PostSource(posts)], output, Fingerprinter(**options))
+        return fingerprint_set.load(output)
+
+    return make

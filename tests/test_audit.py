@@ -1,0 +1,121 @@
+"""The audit finds posts as rows, inside documents and in timelines, and nothing else."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from auditor import fingerprint_set
+from auditor.audit import audit
+from auditor.build import build_fingerprint_set
+from auditor.fingerprint import Fingerprinter
+from auditor.fingerprint_set import FingerprintSet
+from auditor.formats.json_report import render_json
+from auditor.result import AuditResult
+from auditor.scan import CorpusScanner
+from auditor.sources import corpus as corpus_source
+from auditor.sources.corpus import open_corpus
+from auditor.sources.posts import PostSource
+from benchmarks.synthetic import Writer, half_of
+from tests.conftest import POSTS, write_jsonl, write_parquet
+
+FILLER = Writer(seed=5)
+
+
+def page(quoted: str) -> str:
+    return FILLER.page(4_000, 9_000, quoted=[quoted])
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    rows = [{"id": f"bg{i}", "text": FILLER.post()} for i in range(30)]
+    rows[3] = {"id": "copy", "text": POSTS[0].lower().replace("!", "")}  # a row of a post dataset
+    rows[17] = {"id": "page", "text": page(POSTS[1])}  # quoted inside a long page
+    rows[18] = {"id": "timeline", "text": FILLER.timeline([FILLER.post(), POSTS[2], FILLER.post()])}
+    rows[25] = {"id": "half", "text": half_of(POSTS[3], first=True)}  # a near miss
+    rows[26] = {"id": "null", "text": None}
+    write_parquet(tmp_path / "corpus" / "part-0.parquet", rows)
+    write_parquet(tmp_path / "corpus" / "part-1.parquet", [{"id": "again", "text": f"As they said: {POSTS[4]}"}])
+    return tmp_path / "corpus"
+
+
+def run(fingerprints: FingerprintSet, corpus: Path) -> AuditResult:
+    return audit(CorpusScanner(fingerprints), open_corpus([str(corpus)]))
+
+
+def test_posts_are_found_where_they_were_planted(
+    posts_file: Path, corpus: Path, make_set: Callable[..., FingerprintSet]
+) -> None:
+    result = run(make_set(posts_file), corpus)
+    evidence = result.evidence.to_pylist()
+    found = {
+        (e["post_id"], Path(e["corpus_file"]).name, e["corpus_row"], e["corpus_id"], e["match_kind"]) for e in evidence
+    }
+    assert found == {
+        ("p0", "part-0.parquet", 3, "copy", "whole_row"),
+        ("p1", "part-0.parquet", 17, "page", "in_document"),
+        ("p2", "part-0.parquet", 18, "timeline", "in_document"),
+        ("p4", "part-1.parquet", 0, "again", "whole_row"),
+    }
+    assert all(e["containment"] >= 0.6 and e["exact_containment"] is None for e in evidence)
+    assert result.posts_matched == 4 and result.posts_testable == 5
+    assert result.rows_skipped == {"null_text": 1}
+    assert result.rows_scanned == 30 and result.rows_matched == 4
+    assert [f.rows_matched for f in result.files] == [3, 1]
+
+
+def test_exact_containment_is_reported_when_texts_are_kept(
+    posts_file: Path, corpus: Path, make_set: Callable[..., FingerprintSet]
+) -> None:
+    evidence = run(make_set(posts_file, keep_text=True), corpus).evidence
+    exact = dict(
+        zip(evidence.column("post_id").to_pylist(), evidence.column("exact_containment").to_pylist(), strict=True)
+    )
+    assert exact["p1"] == 1.0 and exact["p2"] == 1.0
+    assert 0.6 < exact["p0"] <= 1.0
+
+
+def test_same_report_whatever_the_batch_size(
+    posts_file: Path, corpus: Path, make_set: Callable[..., FingerprintSet], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fingerprints = make_set(posts_file)
+    whole = run(fingerprints, corpus)
+    monkeypatch.setattr(corpus_source, "TARGET_BATCH_BYTES", 1)  # 16-row batches
+    assert open_corpus([str(corpus)])[0].batch_rows == 16
+    batched = run(fingerprints, corpus)
+    assert batched.evidence.equals(whole.evidence)
+    assert render_json(batched) == render_json(whole)
+
+
+def test_template_siblings_do_not_match_each_other(tmp_path: Path) -> None:
+    template = "Happy birthday {}! Wishing you a wonderful year full of joy and laughter, see you in {} very soon"
+    fills = [
+        ("Michael", "Port Ryan"),
+        ("Alice", "Lake Sarah"),
+        ("Bob", "New Tom"),
+        ("Dana", "East Rita"),
+        ("Eve", "West Carl"),
+        ("Yusuf", "South Ann"),
+    ]
+    posts = write_jsonl(tmp_path / "p.jsonl", [{"id": n, "text": template.format(n, c)} for n, c in fills])
+    rows = [
+        {"text": template.format("Zoe", "North Pole")},  # another fill, in no post of the set
+        {"text": template.format("Bob", "New Tom").lower()},  # a copy of one sibling
+    ]
+    write_parquet(tmp_path / "c.parquet", rows)
+    output = tmp_path / "t.fp.parquet"
+    build_fingerprint_set([PostSource(posts)], output, Fingerprinter())
+    result = audit(CorpusScanner(fingerprint_set.load(output)), open_corpus([str(tmp_path / "c.parquet")]))
+    assert [(e["post_id"], e["corpus_row"]) for e in result.evidence.to_pylist()] == [("Bob", 1)]
+
+
+def test_empty_corpus_and_no_matches(posts_file: Path, tmp_path: Path, make_set: Callable[..., FingerprintSet]) -> None:
+    path = tmp_path / "empty.parquet"
+    pq.write_table(pa.table({"text": pa.array([], type=pa.string())}), path)
+    result = run(make_set(posts_file), path)
+    assert result.evidence.num_rows == 0 and result.rows_scanned == 0
+    assert result.post_rate.value == 0.0 and result.row_rate.interval == (0.0, 1.0)

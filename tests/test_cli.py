@@ -1,0 +1,147 @@
+"""The CLI: every command teaches with --help, runs the contract's shapes, and fails in one sentence."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import jsonschema
+import pyarrow.parquet as pq
+import pytest
+from typer.main import get_command
+from typer.testing import CliRunner
+
+from auditor.cli import app
+from tests.conftest import POSTS, write_parquet
+
+runner = CliRunner()
+COMMANDS = sorted(get_command(app).commands)  # type: ignore[attr-defined]
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+REPORT_SCHEMA = json.loads((ROOT / "reports" / "report.schema.json").read_text(encoding="utf-8"))
+
+
+def invoke(*args: str) -> tuple[int, str]:
+    result = runner.invoke(app, list(args))
+    assert "Traceback" not in result.output
+    return result.exit_code, result.output
+
+
+def test_the_commands_of_the_contract_exist() -> None:
+    assert {"fingerprint", "audit", "demo"} <= set(COMMANDS)
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help_and_readme_documentation(command: str) -> None:
+    code, output = invoke(command, "--help")
+    assert code == 0 and "Usage:" in output
+    summary = get_command(app).commands[command].help  # type: ignore[attr-defined]
+    assert summary and len(summary.split()) > 8, f"{command} needs a help text that teaches"
+    assert f"auditor {command}" in README, f"README does not document `auditor {command}`"
+
+
+def test_fingerprint_then_audit_as_in_the_contract(tmp_path: Path, posts_file: Path) -> None:
+    write_parquet(tmp_path / "corpus" / "a.parquet", [{"id": "r1", "text": POSTS[0]}, {"id": "r2", "text": "x"}])
+    fp = tmp_path / "twitter.fp"
+    code, output = invoke("fingerprint", str(posts_file), "--output", str(fp))
+    assert code == 0, output
+    assert "5 posts fingerprinted" in output
+    evidence, report = tmp_path / "matches.parquet", tmp_path / "report.json"
+    code, output = invoke(
+        "audit", str(fp), str(tmp_path / "corpus"), "--evidence", str(evidence), "--json", str(report)
+    )
+    assert code == 0, output
+    assert pq.read_table(evidence).column("post_id").to_pylist() == ["p0"]
+    data = json.loads(report.read_text())
+    jsonschema.validate(data, REPORT_SCHEMA)
+    assert data["counts"]["posts_matched"] == 1
+    assert "1 of 5 testable posts found" in output
+
+
+def test_demo_runs_without_arguments(tmp_path: Path) -> None:
+    code, output = invoke("demo", "--output-dir", str(tmp_path))
+    assert code == 0, output
+    report = json.loads((tmp_path / "reports" / "demo.report.json").read_text())
+    jsonschema.validate(report, REPORT_SCHEMA)
+    assert report["counts"]["posts_matched"] > 50
+    assert (tmp_path / "fingerprints" / "demo.fp.parquet").exists()
+    assert (tmp_path / "reports" / "demo.evidence.parquet").exists()
+
+
+def one_error_sentence(output: str) -> str:
+    lines = [line for line in output.strip().splitlines() if line.strip()]
+    text = " ".join(lines)
+    assert text.startswith("error:"), output
+    return text
+
+
+def test_bad_inputs_exit_2_with_one_sentence(tmp_path: Path, posts_file: Path) -> None:
+    bad_jsonl = tmp_path / "bad.jsonl"
+    bad_jsonl.write_text('{"id": 1, "text": "fine"}\nnot json\n', encoding="utf-8")
+    code, output = invoke("fingerprint", str(bad_jsonl), "-o", str(tmp_path / "x.fp"))
+    assert code == 2 and "bad.jsonl line 2" in one_error_sentence(output)
+    assert not (tmp_path / "x.fp").exists()  # no half-written set is left behind
+
+    fp = tmp_path / "ok.fp"
+    assert invoke("fingerprint", str(posts_file), "-o", str(fp), "-q")[0] == 0
+    corrupt = tmp_path / "corrupt.parquet"
+    corrupt.write_bytes(b"not parquet at all")
+    code, output = invoke("audit", str(fp), str(corrupt))
+    assert code == 2 and "corrupt.parquet: not a readable Parquet file" in one_error_sentence(output)
+
+    no_text = write_parquet(tmp_path / "notext.parquet", [{"body": "x"}])
+    code, output = invoke("audit", str(fp), str(no_text))
+    assert code == 2 and "--text-column" in one_error_sentence(output)
+
+    code, output = invoke("audit", str(posts_file), str(no_text))
+    assert code == 2 and "not a readable Parquet file" in one_error_sentence(output)
+
+
+def test_key_mismatch_exits_2(tmp_path: Path, posts_file: Path) -> None:
+    key = tmp_path / "key"
+    key.write_text("a-secret-key-of-enough-bytes")
+    fp = tmp_path / "keyed.fp"
+    assert invoke("fingerprint", str(posts_file), "-o", str(fp), "--key-file", str(key), "-q")[0] == 0
+    corpus = write_parquet(tmp_path / "c.parquet", [{"text": POSTS[0]}])
+    code, output = invoke("audit", str(fp), str(corpus))
+    assert code == 2 and "same --key-file" in one_error_sentence(output)
+    code, output = invoke(
+        "audit",
+        str(fp),
+        str(corpus),
+        "--key-file",
+        str(key),
+        "-q",
+        "--json",
+        str(tmp_path / "r.json"),
+        "--evidence",
+        str(tmp_path / "e.parquet"),
+    )
+    assert code == 0, output
+
+
+def test_usage_errors_exit_2(tmp_path: Path, posts_file: Path) -> None:
+    assert invoke("fingerprint")[0] == 2  # missing argument
+    code, output = invoke("fingerprint", str(posts_file), "--num-perm", "8", "-o", str(tmp_path / "x.fp"))
+    assert code == 2 and "num_perm must be between 16 and 1024" in one_error_sentence(output)
+
+
+def test_inspect_prints_the_parameters(tmp_path: Path, posts_file: Path) -> None:
+    fp = tmp_path / "s.fp"
+    invoke("fingerprint", str(posts_file), "-o", str(fp), "-q")
+    code, output = invoke("inspect", str(fp))
+    assert code == 0 and json.loads(output)["params"]["num_perm"] == 128
+
+
+def test_version() -> None:
+    code, output = invoke("--version")
+    assert code == 0 and re.match(r"provenance-auditor \d+\.\d+\.\d+", output)
+
+
+def test_schema_rejects_a_report_without_its_version() -> None:
+    example = json.loads((ROOT / "reports" / "example" / "demo.report.json").read_text())
+    jsonschema.validate(example, REPORT_SCHEMA)
+    del example["schema_version"]
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(example, REPORT_SCHEMA)

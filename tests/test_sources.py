@@ -1,0 +1,139 @@
+"""Posts and corpus sources: every format reads, every skipped row is counted, bad input names the fix."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from auditor.errors import InputError
+from auditor.sources.corpus import CorpusFile, expand_corpus_paths, open_corpus
+from auditor.sources.posts import POST_METADATA, PostSource
+from tests.conftest import write_jsonl, write_parquet
+
+RECORDS = [
+    {"id": 1, "text": "first post", "author": "ann"},
+    {"id": "b", "text": None},
+    {"text": "no id"},
+    {"id": 3, "text": "third", "created_at": "2024-01-01"},
+]
+
+
+def read_all(source: PostSource) -> pa.Table:
+    return pa.Table.from_batches(list(source.batches()))
+
+
+def test_jsonl_posts(tmp_path: Path) -> None:
+    source = PostSource(write_jsonl(tmp_path / "p.jsonl", RECORDS))
+    table = read_all(source)
+    assert table.column_names == ["post_id", "text", *POST_METADATA]
+    assert table.column("post_id").to_pylist() == ["1", "b", "3"]
+    assert table.column("author").to_pylist() == ["ann", None, None]
+    assert source.skipped.as_dict() == {"missing_id": 1}
+
+
+def test_gzipped_jsonl_and_custom_fields(tmp_path: Path) -> None:
+    path = tmp_path / "p.jsonl.gz"
+    with gzip.open(path, "wt") as stream:
+        stream.write(json.dumps({"tweet_id": 7, "full_text": "hello"}) + "\n")
+    table = read_all(PostSource(path, id_field="tweet_id", text_field="full_text"))
+    assert table.column("text").to_pylist() == ["hello"]
+
+
+def test_csv_and_parquet_posts_read_like_jsonl(tmp_path: Path) -> None:
+    csv = tmp_path / "p.csv"
+    csv.write_text('id,text,author\n1,"first, with comma",ann\n,orphan,x\n2,second,bob\n', encoding="utf-8")
+    parquet = write_parquet(tmp_path / "p.parquet", [{"id": 1, "text": "first"}, {"id": None, "text": "x"}])
+    csv_source, parquet_source = PostSource(csv), PostSource(parquet)
+    assert read_all(csv_source).column("text").to_pylist() == ["first, with comma", "second"]
+    assert csv_source.skipped.as_dict() == {"missing_id": 1}
+    assert read_all(parquet_source).column("post_id").to_pylist() == ["1"]
+    assert parquet_source.skipped.as_dict() == {"missing_id": 1}
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        (
+            "p.jsonl",
+            '{"id": 1, "text": "ok"}\n{"id": 2, "text": \n',
+            r"p\.jsonl line 2: not valid JSON.*--skip-bad-lines",
+        ),
+        ("p.csv", "id,text\n1,ok\n2,too,many\n", r"p\.csv row '2,too,many': has 3 fields where the header has 2"),
+    ],
+)
+def test_bad_line_names_file_and_place_or_is_counted(tmp_path: Path, name: str, content: str, message: str) -> None:
+    path = tmp_path / name
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(InputError, match=message):
+        read_all(PostSource(path))
+    source = PostSource(path, skip_bad_lines=True)
+    assert read_all(source).num_rows == 1
+    assert source.skipped.as_dict() == {"bad_line": 1}
+
+
+@pytest.mark.parametrize("name", ["p.csv", "p.parquet"])
+def test_missing_column_names_the_option(tmp_path: Path, name: str) -> None:
+    path = tmp_path / name
+    if name.endswith(".csv"):
+        path.write_text("id,body\n1,x\n", encoding="utf-8")
+    else:
+        write_parquet(path, [{"id": 1, "body": "x"}])
+    with pytest.raises(InputError, match=r"has no column 'text' \(it has id, body\).*--text-field"):
+        read_all(PostSource(path))
+
+
+def test_unknown_format_missing_file_and_not_utf8(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="cannot tell the format"):
+        PostSource(write_jsonl(tmp_path / "p.txt", RECORDS))
+    with pytest.raises(InputError, match="no such posts file"):
+        PostSource(tmp_path / "absent.jsonl")
+    latin = tmp_path / "latin.jsonl"
+    latin.write_bytes('{"id": 1, "text": "caf\xe9"}\n'.encode("latin-1"))
+    with pytest.raises(InputError, match="not UTF-8"):
+        read_all(PostSource(latin))
+
+
+def test_corpus_paths_expand_dirs_hive_partitions_and_globs(tmp_path: Path) -> None:
+    rows = [{"text": "x"}]
+    a = write_parquet(tmp_path / "c" / "lang=en" / "part-1.parquet", rows)
+    b = write_parquet(tmp_path / "c" / "lang=fr" / "part-0.parquet", rows)
+    (tmp_path / "c" / "_SUCCESS").write_text("")
+    (tmp_path / "c" / "lang=en" / ".part-1.parquet.crc").write_text("")
+    assert expand_corpus_paths([str(tmp_path / "c")]) == [a, b]
+    assert expand_corpus_paths([str(tmp_path / "c" / "*" / "*.parquet"), str(a)]) == [a, b]
+    with pytest.raises(InputError, match=r"matches no \.parquet files"):
+        expand_corpus_paths([str(tmp_path / "nothing*.parquet")])
+    with pytest.raises(InputError, match="no such corpus file"):
+        expand_corpus_paths([str(tmp_path / "absent")])
+
+
+def test_corpus_file_checks_columns_and_types(tmp_path: Path) -> None:
+    path = write_parquet(tmp_path / "c.parquet", [{"doc": "x", "n": 1}])
+    with pytest.raises(InputError, match=r"has no column 'text' \(it has doc, n\).*--text-column"):
+        open_corpus([str(path)])
+    with pytest.raises(InputError, match="holds int64, not text"):
+        open_corpus([str(path)], text_column="n")
+    with pytest.raises(InputError, match=r"no column 'uid'.*--id-column"):
+        open_corpus([str(path)], text_column="doc", id_column="uid", id_required=True)
+    assert open_corpus([str(path)], text_column="doc")[0].id_column is None
+
+
+def test_corrupt_parquet_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "broken.parquet"
+    path.write_bytes(b"PAR1 this is not really parquet")
+    with pytest.raises(InputError, match=r"broken\.parquet: not a readable Parquet file"):
+        open_corpus([str(path)])
+
+
+def test_corpus_batches_carry_ids_as_strings(tmp_path: Path) -> None:
+    path = tmp_path / "c.parquet"
+    pq.write_table(pa.table({"text": ["a", None, "c"], "id": [10, 11, 12]}), path, row_group_size=1)
+    corpus_file = CorpusFile.open(path, "text", "id", id_required=False)
+    batches = list(corpus_file.batches())
+    assert pa.Table.from_batches(batches).column("id").to_pylist() == ["10", "11", "12"]
+    assert corpus_file.rows == 3
