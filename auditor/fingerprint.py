@@ -10,10 +10,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from auditor.errors import UsageError
-from auditor.kernels.codepoints import Offsets, to_codepoints
+from auditor.kernels import compiled
+from auditor.kernels.codepoints import Offsets, to_codepoints, utf8_view
 from auditor.kernels.containment import distinct_group_keys
 from auditor.kernels.minhash import Permutations
-from auditor.kernels.normalize import normalize_texts
+from auditor.kernels.normalize import letters_and_digits, normalize_texts, prenormalize
+from auditor.kernels.scratch import Scratch
 from auditor.kernels.shingle_hash import Hashes, ShingleHasher, fmix32
 from auditor.params import DEFAULT_MIN_SHINGLES, FingerprintParams
 from auditor.sources.posts import POST_METADATA
@@ -49,8 +51,27 @@ class ShingledTexts:
         return np.bincount((keys >> np.uint64(32)).astype(np.int64), minlength=len(self.window_offsets) - 1)
 
 
-def shingle_texts(texts: pa.Array, hasher: ShingleHasher) -> ShingledTexts:
-    """Normalize and shingle a batch of texts; the one path both posts and corpus rows take."""
+def shingle_texts(texts: pa.Array, hasher: ShingleHasher, scratch: Scratch | None = None) -> ShingledTexts:
+    """Normalize and shingle a batch of texts; the one path both posts and corpus rows take.
+
+    Compiled: the letters-and-digits filter, UTF-8 decoding, the base hash and fmix32 run fused in one
+    pass over the bytes. `shingle_texts_reference` defines the result. With a `scratch`, the hashes live
+    in its reused buffer and are valid until the next call with the same scratch.
+    """
+    scratch = scratch or Scratch()
+    data, offsets = utf8_view(prenormalize(texts))
+    strings = len(offsets) - 1
+    hashes = scratch.buffer("hashes", max(len(data), 1), np.uint32)
+    window_offsets = np.empty(strings + 1, dtype=np.int64)
+    lengths = np.empty(strings, dtype=np.int64)
+    written = compiled.shingle_utf8(
+        data, offsets, letters_and_digits(), hasher.coefficients, hasher.size, hashes, window_offsets, lengths
+    )
+    return ShingledTexts(hashes[:written], window_offsets, lengths)
+
+
+def shingle_texts_reference(texts: pa.Array, hasher: ShingleHasher) -> ShingledTexts:
+    """The numpy reference of shingle_texts: normalize with regexes, then hash code point windows."""
     codepoints, offsets = to_codepoints(normalize_texts(texts))
     hashes, window_offsets = hasher.window_hashes(codepoints, offsets)
     return ShingledTexts(fmix32(hashes), window_offsets, np.diff(offsets))

@@ -24,6 +24,7 @@ from auditor.kernels.containment import (
     present_keys,
 )
 from auditor.kernels.minhash import Permutations
+from auditor.kernels.scratch import Scratch
 from auditor.kernels.shingle_hash import ShingleHasher, key_id
 from auditor.kernels.sorting import unique_sorted
 
@@ -68,6 +69,7 @@ class CorpusScanner:
     hasher: ShingleHasher = field(init=False, repr=False, compare=False)
     index: ContainmentIndex = field(init=False, repr=False, compare=False)
     post_shingles: PostShingles | None = field(init=False, repr=False, compare=False)
+    scratch: Scratch = field(init=False, repr=False, compare=False, default_factory=Scratch)
 
     def __post_init__(self) -> None:
         params = self.fingerprints.params
@@ -89,7 +91,7 @@ class CorpusScanner:
         return self.index.min_slots
 
     def scan(self, texts: pa.Array) -> BatchMatches:
-        shingled = shingle_texts(texts, self.hasher)
+        shingled = shingle_texts(texts, self.hasher, self.scratch)
         pairs = self.index.candidates(shingled.mixed, shingled.window_offsets)
         scores = self.index.score(pairs, shingled.mixed, shingled.window_offsets)
         keep = self.index.accepts(scores)

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from auditor.kernels import compiled
 from auditor.kernels.codepoints import Offsets
 from auditor.kernels.shingle_hash import Hashes
 from auditor.kernels.sorting import unique_counts, unique_sorted
@@ -170,18 +171,9 @@ class ContainmentIndex:
 
     def candidates(self, mixed: Hashes, window_offsets: Offsets) -> CandidatePairs:
         """Rows of a batch that hold at least one prefix hash of a post, with that post."""
-        row_of_window = window_groups(window_offsets)
-        hit = self.filter_bits[mixed >> np.uint32(self.filter_shift)]
-        values, rows = mixed[hit], row_of_window[hit]
-        left = np.searchsorted(self.prefix_hashes, values, side="left")
-        right = np.searchsorted(self.prefix_hashes, values, side="right")
-        counts = right - left
-        if not counts.any():
-            empty = np.zeros(0, dtype=np.int64)
-            return CandidatePairs(empty, empty)
-        pair_rows = np.repeat(rows, counts)
-        starts = np.repeat(left - np.r_[0, np.cumsum(counts)[:-1]], counts)
-        pair_posts = self.prefix_posts[starts + np.arange(int(counts.sum()))]
+        pair_rows, pair_posts = compiled.probe(
+            mixed, window_offsets, self.filter_bits, self.filter_shift, self.prefix_hashes, self.prefix_posts
+        )
         pairs = unique_sorted(group_keys(pair_rows, pair_posts.astype(np.uint32)))
         return CandidatePairs(
             (pairs >> np.uint64(32)).astype(np.int64), (pairs & np.uint64(0xFFFFFFFF)).astype(np.int64)

@@ -18,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 from datasketch import MinHash
 
+from auditor.kernels import compiled
 from auditor.kernels.codepoints import Offsets
 from auditor.kernels.shingle_hash import Hashes
 
@@ -60,6 +61,11 @@ class Permutations:
 
     def signatures(self, mixed: Hashes, window_offsets: Offsets) -> Signatures:
         """Signatures of each group of fmix32-mixed shingle hashes; an empty group gets EMPTY_SLOT."""
+        result: Signatures = compiled.signatures(mixed, window_offsets, self.a, self.b)
+        return result
+
+    def signatures_reference(self, mixed: Hashes, window_offsets: Offsets) -> Signatures:
+        """numpy reference of `signatures`, chunked over whole groups."""
         groups = len(window_offsets) - 1
         out = np.full((groups, self.num_perm), EMPTY_SLOT, dtype=np.uint32)
         sizes = np.diff(window_offsets)

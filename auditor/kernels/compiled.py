@@ -1,0 +1,140 @@
+"""Compiled (numba) fast paths of the hot kernels, fused so text is read once.
+
+Each function here has a numpy reference elsewhere in kernels/ that defines its result; tests hold the
+two equal on random and Unicode edge-case inputs. numba caches the machine code beside this file, so
+only the first run on a machine pays the compile time (a few seconds).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+from numba import njit
+
+# MurmurHash3 fmix32 constants, as datasketch applies them.
+_M1 = np.uint64(0x85EBCA6B)
+_M2 = np.uint64(0xC2B2AE35)
+_MASK32 = np.uint64(0xFFFFFFFF)
+
+
+@njit(cache=True, nogil=True)
+def _fmix32(value: np.uint64) -> np.uint32:  # pragma: no cover - compiled
+    # In uint64 with explicit masks: numba may widen uint32 arithmetic, which would break the wrap-around.
+    h = np.uint64(value) & _MASK32
+    h ^= h >> np.uint64(16)
+    h = (h * _M1) & _MASK32
+    h ^= h >> np.uint64(13)
+    h = (h * _M2) & _MASK32
+    h ^= h >> np.uint64(16)
+    return np.uint32(h)
+
+
+@njit(cache=True, nogil=True)
+def shingle_utf8(
+    data: npt.NDArray[np.uint8],
+    offsets: npt.NDArray[np.int64],
+    keep: npt.NDArray[np.bool_],
+    coefficients: npt.NDArray[np.uint64],
+    size: int,
+    hashes: npt.NDArray[np.uint32],
+    window_offsets: npt.NDArray[np.int64],
+    lengths: npt.NDArray[np.int64],
+) -> int:  # pragma: no cover - compiled
+    """Decode UTF-8, keep the code points `keep` marks, and hash every `size`-code-point window.
+
+    Fills `hashes` (fmix32 of each window's base hash; room for one per byte), `window_offsets` (per
+    string, len + 1) and `lengths` (kept code points per string) and returns the number of windows: what
+    to_codepoints + the letters-and-digits filter + ShingleHasher.window_hashes + fmix32 give. Outputs
+    are passed in because fresh large arrays cost more in page faults than the work itself.
+    """
+    strings = len(offsets) - 1
+    ring = np.zeros(2 * size, dtype=np.uint64)  # each code point twice: a window is one contiguous slice
+    written = 0
+    for s in range(strings):
+        window_offsets[s] = written
+        i = offsets[s]
+        end = offsets[s + 1]
+        count = 0
+        while i < end:
+            b0 = np.int64(data[i])
+            if b0 < 0x80:
+                cp = b0
+                i += 1
+            elif b0 < 0xE0:
+                cp = ((b0 & 0x1F) << 6) | (np.int64(data[i + 1]) & 0x3F)
+                i += 2
+            elif b0 < 0xF0:
+                cp = ((b0 & 0x0F) << 12) | ((np.int64(data[i + 1]) & 0x3F) << 6) | (np.int64(data[i + 2]) & 0x3F)
+                i += 3
+            else:
+                cp = (
+                    ((b0 & 0x07) << 18)
+                    | ((np.int64(data[i + 1]) & 0x3F) << 12)
+                    | ((np.int64(data[i + 2]) & 0x3F) << 6)
+                    | (np.int64(data[i + 3]) & 0x3F)
+                )
+                i += 4
+            if not keep[cp]:
+                continue
+            slot = count % size
+            ring[slot] = cp
+            ring[slot + size] = cp
+            count += 1
+            if count >= size:
+                first = count % size  # the oldest code point of the window
+                acc = coefficients[0]
+                for j in range(size):
+                    acc += coefficients[j + 1] * ring[first + j]
+                hashes[written] = _fmix32(acc >> np.uint64(32))
+                written += 1
+        lengths[s] = count
+    window_offsets[strings] = written
+    return written
+
+
+@njit(cache=True, nogil=True)
+def signatures(
+    mixed: npt.NDArray[np.uint32],
+    window_offsets: npt.NDArray[np.int64],
+    a: npt.NDArray[np.uint32],
+    b: npt.NDArray[np.uint32],
+) -> npt.NDArray[np.uint32]:  # pragma: no cover - compiled
+    """MinHash signatures of each group of mixed hashes: Permutations.signatures, compiled."""
+    groups = len(window_offsets) - 1
+    num_perm = len(a)
+    out = np.full((groups, num_perm), np.uint32(0xFFFFFFFF), dtype=np.uint32)
+    for g in range(groups):
+        row = out[g]
+        for w in range(window_offsets[g], window_offsets[g + 1]):
+            y = mixed[w]
+            for i in range(num_perm):
+                v = np.uint32(a[i] * y + b[i])  # numba widens uint32 products; keep the low 32 bits
+                if v < row[i]:
+                    row[i] = v
+    return out
+
+
+@njit(cache=True, nogil=True)
+def probe(
+    mixed: npt.NDArray[np.uint32],
+    window_offsets: npt.NDArray[np.int64],
+    filter_bits: npt.NDArray[np.bool_],
+    shift: int,
+    prefix_hashes: npt.NDArray[np.uint32],
+    prefix_posts: npt.NDArray[np.int64],
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:  # pragma: no cover - compiled
+    """(row, post) for every window hash found among the prefix hashes (with repeats, unsorted)."""
+    rows = len(window_offsets) - 1
+    hit_rows = []
+    hit_posts = []
+    for r in range(rows):
+        for w in range(window_offsets[r], window_offsets[r + 1]):
+            y = mixed[w]
+            if not filter_bits[y >> np.uint32(shift)]:
+                continue
+            k = np.searchsorted(prefix_hashes, y)
+            while k < len(prefix_hashes) and prefix_hashes[k] == y:
+                hit_rows.append(r)
+                hit_posts.append(prefix_posts[k])
+                k += 1
+    return np.array(hit_rows, dtype=np.int64), np.array(hit_posts, dtype=np.int64)

@@ -1,0 +1,68 @@
+"""Every compiled fast path gives what its numpy reference gives, Unicode edge cases included."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from auditor.fingerprint import shingle_texts, shingle_texts_reference
+from auditor.kernels.containment import ContainmentIndex, group_keys
+from auditor.kernels.minhash import Permutations
+from auditor.kernels.shingle_hash import ShingleHasher
+from auditor.kernels.sorting import unique_sorted
+from tests.test_minhash_datasketch import EDGE_CASES
+
+text = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=120)
+wordy = st.lists(
+    st.sampled_from(["the", "Café", "@bob", "https://t.co/x", "日本", "😂", "e\u0301", "&amp;", "RT"]), max_size=30
+)
+
+
+def assert_same_shingles(texts: list[str | None], size: int = 12, key: bytes = b"") -> None:
+    hasher = ShingleHasher(size, key)
+    array = pa.array(texts, type=pa.string())
+    fast, reference = shingle_texts(array, hasher), shingle_texts_reference(array, hasher)
+    assert np.array_equal(fast.mixed, reference.mixed)
+    assert np.array_equal(fast.window_offsets, reference.window_offsets)
+    assert np.array_equal(fast.normalized_lengths, reference.normalized_lengths)
+
+
+def test_edge_cases_shingle_alike() -> None:
+    assert_same_shingles([*EDGE_CASES, None, "RT @x: https://t.co/a &amp; İstanbul Straße ﬁne"])
+
+
+@settings(max_examples=80, deadline=None)
+@given(texts=st.lists(st.one_of(st.none(), text, wordy.map(" ".join)), max_size=8), size=st.integers(3, 16))
+def test_random_texts_shingle_alike(texts: list[str | None], size: int) -> None:
+    assert_same_shingles(texts, size, key=b"k" * size)
+
+
+@settings(max_examples=40, deadline=None)
+@given(groups=st.lists(st.lists(st.integers(0, 2**32 - 1), max_size=40), min_size=1, max_size=10))
+def test_signatures_match_the_reference(groups: list[list[int]]) -> None:
+    mixed = np.array([v for g in groups for v in g], dtype=np.uint32)
+    offsets = np.zeros(len(groups) + 1, dtype=np.int64)
+    np.cumsum([len(g) for g in groups], out=offsets[1:])
+    permutations = Permutations(64, 7)
+    assert np.array_equal(permutations.signatures(mixed, offsets), permutations.signatures_reference(mixed, offsets))
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    posts=st.lists(st.lists(st.integers(0, 50), min_size=16, max_size=16), min_size=1, max_size=12),
+    rows=st.lists(st.lists(st.integers(0, 60), max_size=50), min_size=1, max_size=6),
+)
+def test_probe_finds_every_row_holding_a_prefix_hash(posts: list[list[int]], rows: list[list[int]]) -> None:
+    slot_hashes = np.array(posts, dtype=np.uint32)
+    index = ContainmentIndex.build(slot_hashes, 0.5)
+    mixed = np.array([v for r in rows for v in r], dtype=np.uint32)
+    offsets = np.zeros(len(rows) + 1, dtype=np.int64)
+    np.cumsum([len(r) for r in rows], out=offsets[1:])
+    pairs = index.candidates(mixed, offsets)
+    prefix = {(int(p), int(h)) for h, p in zip(index.prefix_hashes, index.prefix_posts, strict=True)}
+    expected = sorted({(r, p) for r, row in enumerate(rows) for p, h in prefix if h in row})
+    assert list(zip(pairs.rows.tolist(), pairs.posts.tolist(), strict=True)) == expected
+    keys = group_keys(pairs.rows, pairs.posts.astype(np.uint32))
+    assert np.array_equal(keys, unique_sorted(keys))  # sorted and distinct
