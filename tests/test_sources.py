@@ -137,3 +137,17 @@ def test_corpus_batches_carry_ids_as_strings(tmp_path: Path) -> None:
     batches = list(corpus_file.batches())
     assert pa.Table.from_batches(batches).column("id").to_pylist() == ["10", "11", "12"]
     assert corpus_file.rows == 3
+
+
+@pytest.mark.parametrize(
+    "records",
+    [
+        [{"id": 1, "text": "a", "author": "x"}, {"id": 2, "text": None}, {"text": "no id"}],  # Arrow's reader
+        [{"id": 1, "text": "a"}, {"id": "b", "text": "mixed id types"}, {"id": 3, "text": {"nested": 1}}],  # lines
+    ],
+)
+def test_both_jsonl_readers_give_the_same_posts(tmp_path: Path, records: list[dict[str, object]]) -> None:
+    path = write_jsonl(tmp_path / "p.jsonl", records)
+    fast, lines = PostSource(path), PostSource(path)
+    assert read_all(fast).to_pylist() == pa.Table.from_batches(list(lines._jsonl_lines())).to_pylist()
+    assert fast.skipped.as_dict() == lines.skipped.as_dict()

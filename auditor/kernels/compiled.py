@@ -118,23 +118,67 @@ def signatures(
 def probe(
     mixed: npt.NDArray[np.uint32],
     window_offsets: npt.NDArray[np.int64],
-    filter_bits: npt.NDArray[np.bool_],
+    filter_words: npt.NDArray[np.uint64],
     shift: int,
     prefix_hashes: npt.NDArray[np.uint32],
-    prefix_posts: npt.NDArray[np.int64],
+    radix: npt.NDArray[np.int64],
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:  # pragma: no cover - compiled
-    """(row, post) for every window hash found among the prefix hashes (with repeats, unsorted)."""
+    """(row, prefix entry) for every window hash found among the sorted prefix hashes; with repeats.
+
+    A bit-packed filter on the hash's top bits turns most windows away; the radix table on the top 16
+    bits narrows the binary search of the rest to a few entries.
+    """
     rows = len(window_offsets) - 1
     hit_rows = []
-    hit_posts = []
+    hit_entries = []
     for r in range(rows):
         for w in range(window_offsets[r], window_offsets[r + 1]):
             y = mixed[w]
-            if not filter_bits[y >> np.uint32(shift)]:
+            bit = np.uint64(y) >> np.uint64(shift)
+            if not (filter_words[bit >> np.uint64(6)] >> (bit & np.uint64(63))) & np.uint64(1):
                 continue
-            k = np.searchsorted(prefix_hashes, y)
+            top = y >> np.uint32(16)
+            lo = radix[top]
+            k = lo + np.searchsorted(prefix_hashes[lo : radix[top + 1]], y)
             while k < len(prefix_hashes) and prefix_hashes[k] == y:
                 hit_rows.append(r)
-                hit_posts.append(prefix_posts[k])
+                hit_entries.append(k)
                 k += 1
-    return np.array(hit_rows, dtype=np.int64), np.array(hit_posts, dtype=np.int64)
+    return np.array(hit_rows, dtype=np.int64), np.array(hit_entries, dtype=np.int64)
+
+
+@njit(cache=True, nogil=True)
+def distinct_counts(
+    mixed: npt.NDArray[np.uint32], window_offsets: npt.NDArray[np.int64]
+) -> npt.NDArray[np.int64]:  # pragma: no cover - compiled
+    """Distinct hashes per group (ShingledTexts.distinct_counts): a small hash set for post-sized groups,
+    stamped with the group number so it is never cleared; a sort for longer ones."""
+    groups = len(window_offsets) - 1
+    out = np.zeros(groups, dtype=np.int64)
+    table_size = 1024
+    keys = np.zeros(table_size, dtype=np.uint32)
+    stamps = np.full(table_size, -1, dtype=np.int64)
+    for g in range(groups):
+        start = window_offsets[g]
+        size = window_offsets[g + 1] - start
+        if size > table_size // 4:
+            ordered = np.sort(mixed[start : start + size])
+            count = 1
+            for i in range(1, size):
+                if ordered[i] != ordered[i - 1]:
+                    count += 1
+            out[g] = count
+            continue
+        count = 0
+        for i in range(start, start + size):
+            y = mixed[i]
+            # The top 10 bits of a 32-bit multiplicative hash (in uint64: numba widens uint32 products).
+            slot = np.int64(((np.uint64(y) * np.uint64(0x9E3779B1)) & _MASK32) >> np.uint64(22))
+            while stamps[slot] == g and keys[slot] != y:
+                slot = (slot + 1) & (table_size - 1)
+            if stamps[slot] != g:
+                stamps[slot] = g
+                keys[slot] = y
+                count += 1
+        out[g] = count
+    return out

@@ -12,9 +12,12 @@ occurs in the slots of many posts of the set are "common", and a match also need
 post's specific (non-common) slots found in the row to reach the threshold. A post with almost no
 specific slots is generic; its overall containment decides, and reports flag such posts apart.
 
-Candidates come from prefix filtering (Bayardo et al., WWW 2007): a post can reach `min_slots` matching
-slots only if the row holds one of its rarest distinct slot hashes that together cover
-num_perm - min_slots + 1 slots. Only those are indexed; every candidate is then scored on all slots.
+Candidates come from prefix filtering (Bayardo et al., WWW 2007) with a count filter (as in PPJoin): a
+post can reach `min_slots` matching slots only if at most num_perm - min_slots of its slots miss, so of
+any prefix of its distinct slot hashes covering C slots, the row must hold hashes covering at least
+C - (num_perm - min_slots). The rarest hashes covering PREFIX_EXTRA_SLOTS more slots than the minimum are
+indexed, so one chance hit of a common shingle no longer makes a candidate. Every candidate is then
+scored on all slots. Neither filter can lose a pair that reaches the threshold.
 """
 
 from __future__ import annotations
@@ -36,6 +39,9 @@ Keys = npt.NDArray[np.uint64]
 # Candidate pairs scored at once: bounds the (pairs x num_perm) look-up matrix to about 64 MiB.
 _VERIFY_CHUNK = 1 << 16
 
+
+# Slots the prefix covers beyond the least that prefix filtering needs; hits must then cover this many + 1.
+PREFIX_EXTRA_SLOTS = 16
 
 # Fewer specific slots than this and a post is generic: nothing tells it from its siblings.
 MIN_SPECIFIC_SLOTS = 8
@@ -87,21 +93,23 @@ def distinct_group_keys(hashes: Hashes, window_offsets: Offsets) -> Keys:
 def present_keys(wanted: Keys, rows: Indices, hashes: Hashes, window_offsets: Offsets) -> Keys:
     """The keys of `wanted` that occur among the windows of the batch: sorted, distinct.
 
-    Only the windows of the rows named in `wanted` are looked at, and a presence filter on the hash
-    bits drops most of them before the binary search.
+    Only the windows of `rows` (the rows named in `wanted`) are looked at, and a presence filter on the
+    hash bits drops most of them before the binary search.
     """
     if len(wanted) == 0:
         return wanted
-    groups = window_groups(window_offsets)
-    is_wanted_row = np.zeros(len(window_offsets) - 1, dtype=np.bool_)
-    is_wanted_row[rows] = True
+    wanted_rows = unique_sorted(rows)
+    starts = window_offsets[wanted_rows]
+    sizes = window_offsets[wanted_rows + 1] - starts
+    windows = np.repeat(starts - (np.cumsum(sizes) - sizes), sizes) + np.arange(int(sizes.sum()))
+    groups = np.repeat(wanted_rows, sizes)
+    candidate_hashes = hashes[windows]
     wanted_hashes = (wanted & np.uint64(0xFFFFFFFF)).astype(np.uint32)
     bits = int(np.clip(math.ceil(math.log2(len(wanted) * 8)), 10, 28))
     maybe = np.zeros(1 << bits, dtype=np.bool_)
     maybe[wanted_hashes >> np.uint32(32 - bits)] = True
-    take = is_wanted_row[groups]
-    take[take] = maybe[hashes[take] >> np.uint32(32 - bits)]
-    keys = group_keys(groups[take], hashes[take])
+    take = maybe[candidate_hashes >> np.uint32(32 - bits)]
+    keys = group_keys(groups[take], candidate_hashes[take])
     return unique_sorted(keys[contains(wanted, keys)])
 
 
@@ -115,9 +123,12 @@ class ContainmentIndex:
     threshold: float
     min_slots: int
     prefix_hashes: Hashes  # sorted
-    prefix_posts: Indices  # post of each prefix hash
-    filter_bits: npt.NDArray[np.bool_]  # direct-mapped presence filter on the top bits of a hash
+    prefix_posts: npt.NDArray[np.uint32]  # post of each prefix hash
+    prefix_slots: npt.NDArray[np.uint8]  # slots of the post that hash covers
+    required_prefix_slots: npt.NDArray[np.int64]  # per post: prefix slots a candidate row must hold
+    filter_words: npt.NDArray[np.uint64]  # bit-packed presence filter on the top bits of a hash
     filter_shift: int
+    radix: Indices  # prefix_hashes[radix[h >> 16] : radix[(h >> 16) + 1]] share the top 16 bits of h
 
     @property
     def num_perm(self) -> int:
@@ -149,35 +160,53 @@ class ContainmentIndex:
         group_start = np.flatnonzero(np.r_[True, post[1:] != post[:-1]])
         covered_before = covered - multiplicity
         covered_before -= np.repeat(covered_before[group_start], np.diff(np.r_[group_start, len(post)]))
-        keep = covered_before < cover
+        keep = covered_before < min(cover + PREFIX_EXTRA_SLOTS, num_perm)
+        prefix_cover = np.bincount(post[keep], weights=multiplicity[keep], minlength=posts).astype(np.int64)
         by_hash = np.argsort(value[keep], kind="stable")
         prefix_hashes = value[keep][by_hash]
-        prefix_posts = post[keep][by_hash]
-        filter_bits_count = int(np.clip(math.ceil(math.log2(max(len(prefix_hashes), 1) * 16)), 16, 32))
+        # About 16 bits per prefix hash: 1 in 16 windows passes by chance, in a filter small enough to
+        # stay in cache (a bool per bit, 8 times larger, made the probe bound by cache misses).
+        filter_bits_count = int(np.clip(math.ceil(math.log2(max(len(prefix_hashes), 1) * 16)), 12, 32))
         shift = 32 - filter_bits_count
-        filter_bits = np.zeros(1 << filter_bits_count, dtype=np.bool_)
-        filter_bits[prefix_hashes >> np.uint32(shift)] = True
+        bits = (prefix_hashes >> np.uint32(shift)).astype(np.uint64)
+        filter_words = np.zeros(1 << (filter_bits_count - 6), dtype=np.uint64)
+        np.bitwise_or.at(filter_words, bits >> np.uint64(6), np.uint64(1) << (bits & np.uint64(63)))
         return cls(
-            slot_hashes,
-            specific,
-            specific.sum(axis=1),
-            threshold,
-            min_slots,
-            prefix_hashes,
-            prefix_posts,
-            filter_bits,
-            shift,
+            slot_hashes=slot_hashes,
+            specific=specific,
+            specific_slots=specific.sum(axis=1),
+            threshold=threshold,
+            min_slots=min_slots,
+            prefix_hashes=prefix_hashes,
+            prefix_posts=post[keep][by_hash].astype(np.uint32),
+            prefix_slots=multiplicity[keep][by_hash].astype(np.uint8),
+            required_prefix_slots=prefix_cover - (num_perm - min_slots),
+            filter_words=filter_words,
+            filter_shift=shift,
+            radix=np.searchsorted(prefix_hashes, np.arange(65_537, dtype=np.uint64) << np.uint64(16)).astype(np.int64),
         )
 
     def candidates(self, mixed: Hashes, window_offsets: Offsets) -> CandidatePairs:
-        """Rows of a batch that hold at least one prefix hash of a post, with that post."""
-        pair_rows, pair_posts = compiled.probe(
-            mixed, window_offsets, self.filter_bits, self.filter_shift, self.prefix_hashes, self.prefix_posts
+        """(row, post) pairs whose hits on the post's prefix cover enough slots to reach the threshold."""
+        hit_rows, hit_entries = compiled.probe(
+            mixed, window_offsets, self.filter_words, self.filter_shift, self.prefix_hashes, self.radix
         )
-        pairs = unique_sorted(group_keys(pair_rows, pair_posts.astype(np.uint32)))
-        return CandidatePairs(
-            (pairs >> np.uint64(32)).astype(np.int64), (pairs & np.uint64(0xFFFFFFFF)).astype(np.int64)
+        # A row may hold a shingle many times: count each (row, prefix entry) once.
+        hits = unique_sorted(group_keys(hit_rows, hit_entries.astype(np.uint32)))
+        entries = (hits & np.uint64(0xFFFFFFFF)).astype(np.int64)
+        pair_keys = group_keys((hits >> np.uint64(32)).astype(np.int64), self.prefix_posts[entries])
+        order = np.argsort(pair_keys, kind="stable")
+        pair_keys, slots = pair_keys[order], self.prefix_slots[entries][order].astype(np.int64)
+        starts = (
+            np.flatnonzero(np.r_[True, pair_keys[1:] != pair_keys[:-1]])
+            if len(pair_keys)
+            else np.zeros(0, dtype=np.int64)
         )
+        pairs = pair_keys[starts]
+        covered = np.add.reduceat(slots, starts) if len(starts) else slots[:0]
+        posts = (pairs & np.uint64(0xFFFFFFFF)).astype(np.int64)
+        enough = covered >= self.required_prefix_slots[posts]
+        return CandidatePairs((pairs[enough] >> np.uint64(32)).astype(np.int64), posts[enough])
 
     def score(self, pairs: CandidatePairs, mixed: Hashes, window_offsets: Offsets) -> PairScores:
         """Count, for each pair, the post's slots whose shingle occurs in the row."""

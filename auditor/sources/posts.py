@@ -15,6 +15,7 @@ from typing import IO, Any
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
+import pyarrow.json as pajson
 import pyarrow.parquet as pq
 
 from auditor.errors import InputError
@@ -35,6 +36,11 @@ def _posts_format(path: Path) -> str:
         f"{path}: cannot tell the format of this posts file from its name; use a .jsonl, .jsonl.gz, "
         ".csv, .csv.gz or .parquet file."
     )
+
+
+def _plain(kind: pa.DataType) -> bool:
+    """Types whose cast to string reads as the line reader renders them."""
+    return bool(pa.types.is_integer(kind) or pa.types.is_string(kind) or pa.types.is_null(kind))
 
 
 def _as_text(value: Any) -> str | None:
@@ -90,8 +96,37 @@ class PostSource:
         return pa.RecordBatch.from_arrays(arrays, names=columns)
 
     def _jsonl(self) -> Iterator[pa.RecordBatch]:
+        """Arrow's JSON reader when the file is plain (about ten times faster); the line-by-line reader,
+        which names a bad line and takes mixed types, when it is not."""
+        table = self._jsonl_arrow()
+        if table is None:
+            yield from self._jsonl_lines()
+            return
+        for batch in table.to_batches(max_chunksize=self.batch_rows):
+            yield self._select(batch)
+
+    def _jsonl_arrow(self) -> pa.Table | None:
+        try:
+            compression = "gzip" if self.path.name.lower().endswith(".gz") else None
+            with pa.input_stream(self.path, compression=compression) as stream:
+                table = pajson.read_json(stream, read_options=pajson.ReadOptions(block_size=1 << 24))
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError):
+            return None
+        for name in (self.id_field, self.text_field, *POST_METADATA):
+            if name in table.column_names and not _plain(table.schema.field(name).type):
+                return None  # objects, lists, floats or booleans: the line reader renders those
+        if self.id_field not in table.column_names or self.text_field not in table.column_names:
+            return None  # the line reader counts or reports what is missing
+        try:
+            table.validate(full=True)  # Arrow's reader does not check UTF-8; the line reader names the error
+        except pa.ArrowInvalid:
+            return None
+        return table
+
+    def _jsonl_lines(self) -> Iterator[pa.RecordBatch]:
         columns = ["post_id", "text", *POST_METADATA]
         records: list[dict[str, str | None]] = []
+        kept = 0
         try:
             with self._open_text() as lines:
                 for line_number, line in enumerate(lines, start=1):
@@ -113,6 +148,7 @@ class PostSource:
                     for name in POST_METADATA:
                         record[name] = _as_text(obj.get(name))
                     records.append(record)
+                    kept += 1
                     if len(records) >= self.batch_rows:
                         yield self._records_to_batch(records, columns)
                         records = []
@@ -122,7 +158,7 @@ class PostSource:
             raise InputError(f"{self.path}: cannot be read ({error}); check the file is whole.") from None
         if records:
             yield self._records_to_batch(records, columns)
-        if self.rows_read == 0 and self.skipped["missing_id"]:
+        if kept == 0 and self.skipped["missing_id"]:
             raise InputError(
                 f"{self.path}: no record has the id field {self.id_field!r}; name the right one with --id-field."
             )
