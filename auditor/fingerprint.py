@@ -58,14 +58,20 @@ class ShingledTexts:
 def shingle_texts(texts: pa.Array, hasher: ShingleHasher, scratch: Scratch | None = None) -> ShingledTexts:
     """Normalize and shingle a batch of texts; the one path both posts and corpus rows take.
 
-    Compiled: the letters-and-digits filter, UTF-8 decoding, the base hash and fmix32 run fused in one
-    pass over the bytes. `shingle_texts_reference` defines the result. With a `scratch`, the hashes live
-    in its reused buffer and are valid until the next call with the same scratch.
+    `shingle_texts_reference` defines the result. With a `scratch`, the hashes live in its reused buffer
+    and are valid until the next call with the same scratch.
     """
-    scratch = scratch or Scratch()
-    data, offsets = utf8_view(prenormalize(texts))
+    return shingle_prenormalized(prenormalize(texts), hasher, scratch)
+
+
+def shingle_prenormalized(
+    prenormalized: pa.Array, hasher: ShingleHasher, scratch: Scratch | None = None
+) -> ShingledTexts:
+    """Shingle texts that `prenormalize` gave: the letters-and-digits filter, UTF-8 decoding, the base
+    hash and fmix32 run compiled and fused, in one pass over the bytes."""
+    data, offsets = utf8_view(prenormalized)
     strings = len(offsets) - 1
-    hashes = scratch.buffer("hashes", max(len(data), 1), np.uint32)
+    hashes = (scratch or Scratch()).buffer("hashes", max(len(data), 1), np.uint32)
     window_offsets = np.empty(strings + 1, dtype=np.int64)
     lengths = np.empty(strings, dtype=np.int64)
     written = compiled.shingle_utf8(

@@ -15,6 +15,7 @@ import pyarrow as pa
 from auditor.errors import ParameterMismatchError
 from auditor.fingerprint import ShingledTexts, shingle_texts
 from auditor.fingerprint_set import FingerprintSet
+from auditor.kernels import compiled
 from auditor.kernels.containment import (
     MIN_SPECIFIC_SLOTS,
     ContainmentIndex,
@@ -91,10 +92,21 @@ class CorpusScanner:
         return self.index.min_slots
 
     def scan(self, texts: pa.Array) -> BatchMatches:
+        """Verified matches in a batch of corpus texts.
+
+        Compiled passes hash every shingle and probe the prefix index (fusing the two was slower: 20
+        against 14 ms/MB, the look-ups no longer overlapping their cache misses); the few candidate
+        pairs are then scored on all slots.
+        """
         shingled = shingle_texts(texts, self.hasher, self.scratch)
-        pairs = self.index.candidates(shingled.mixed, shingled.window_offsets)
-        scores = self.index.score(pairs, shingled.mixed, shingled.window_offsets)
-        keep = self.index.accepts(scores)
+        index = self.index
+        hit_rows, hit_entries = compiled.probe(
+            shingled.mixed, shingled.window_offsets, index.filter_words, index.filter_shift, index.prefix_hashes,
+            index.radix,
+        )  # fmt: skip
+        pairs = index.candidates_from_hits(hit_rows, hit_entries)
+        scores = index.score(pairs, shingled.mixed, shingled.window_offsets)
+        keep = index.accepts(scores)
         rows, posts = scores.rows[keep], scores.posts[keep]
         exact = np.full(len(rows), np.nan)
         if self.post_shingles is not None and len(rows):

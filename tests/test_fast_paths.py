@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from auditor.fingerprint import shingle_texts, shingle_texts_reference
+from auditor import fingerprint_set
+from auditor.build import build_fingerprint_set
+from auditor.fingerprint import Fingerprinter, shingle_texts, shingle_texts_reference
 from auditor.kernels.containment import ContainmentIndex
 from auditor.kernels.minhash import Permutations
 from auditor.kernels.shingle_hash import ShingleHasher
+from auditor.scan import CorpusScanner
+from auditor.sources.posts import PostSource
+from benchmarks.synthetic import Writer
+from tests.conftest import write_jsonl
 from tests.test_minhash_datasketch import EDGE_CASES
 
 text = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=120)
@@ -77,3 +85,22 @@ def test_candidates_are_the_count_filter_and_lose_no_match(
         for p, post in enumerate(posts):
             if sum(v in row for v in post) >= index.min_slots:
                 assert (r, p) in found  # filtering never loses a pair that reaches the threshold
+
+
+def test_fused_scan_matches_the_reference_composition(tmp_path: Path) -> None:
+    writer = Writer(seed=9)
+    posts = [writer.post() for _ in range(300)]
+    path = write_jsonl(tmp_path / "p.jsonl", [{"id": f"p{i}", "text": t} for i, t in enumerate(posts)])
+    build_fingerprint_set([PostSource(path)], tmp_path / "s.fp.parquet", Fingerprinter())
+    scanner = CorpusScanner(fingerprint_set.load(tmp_path / "s.fp.parquet"))
+    corpus = [writer.page(2_000, 6_000, quoted=posts[i : i + 2]) for i in range(0, 40, 2)] + posts[100:140]
+    texts = pa.array(corpus)
+    fast = scanner.scan(texts)
+    reference = shingle_texts_reference(texts, scanner.hasher)
+    pairs = scanner.index.candidates(reference.mixed, reference.window_offsets)
+    scores = scanner.index.score(pairs, reference.mixed, reference.window_offsets)
+    keep = scanner.index.accepts(scores)
+    assert fast.rows.tolist() == scores.rows[keep].tolist()
+    assert fast.posts.tolist() == scores.posts[keep].tolist()
+    assert fast.matched_slots.tolist() == scores.matched_slots[keep].tolist()
+    assert len(fast.rows) >= 70  # 40 posts quoted in pages and 40 as rows, bar a few too short to attribute

@@ -28,10 +28,9 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from auditor.kernels import compiled
 from auditor.kernels.codepoints import Offsets
 from auditor.kernels.shingle_hash import Hashes
-from auditor.kernels.sorting import unique_counts, unique_sorted
+from auditor.kernels.sorting import first_of_runs, unique_counts, unique_sorted
 
 Indices = npt.NDArray[np.int64]
 Keys = npt.NDArray[np.uint64]
@@ -157,7 +156,7 @@ class ContainmentIndex:
         order = np.lexsort((value, value_frequency, post))
         post, value, multiplicity = post[order], value[order], multiplicity[order]
         covered = np.cumsum(multiplicity)
-        group_start = np.flatnonzero(np.r_[True, post[1:] != post[:-1]])
+        group_start = np.flatnonzero(first_of_runs(post))
         covered_before = covered - multiplicity
         covered_before -= np.repeat(covered_before[group_start], np.diff(np.r_[group_start, len(post)]))
         keep = covered_before < min(cover + PREFIX_EXTRA_SLOTS, num_perm)
@@ -187,21 +186,25 @@ class ContainmentIndex:
         )
 
     def candidates(self, mixed: Hashes, window_offsets: Offsets) -> CandidatePairs:
-        """(row, post) pairs whose hits on the post's prefix cover enough slots to reach the threshold."""
-        hit_rows, hit_entries = compiled.probe(
-            mixed, window_offsets, self.filter_words, self.filter_shift, self.prefix_hashes, self.radix
-        )
+        """(row, post) pairs whose hits on the post's prefix cover enough slots to reach the threshold.
+
+        The numpy reference; scans use compiled.shingle_probe, which finds the same hits while hashing.
+        """
+        left = np.searchsorted(self.prefix_hashes, mixed, side="left")
+        counts = np.searchsorted(self.prefix_hashes, mixed, side="right") - left
+        rows = np.repeat(window_groups(window_offsets), counts)
+        entries = np.repeat(left - (np.cumsum(counts) - counts), counts) + np.arange(int(counts.sum()))
+        return self.candidates_from_hits(rows, entries)
+
+    def candidates_from_hits(self, hit_rows: Indices, hit_entries: Indices) -> CandidatePairs:
+        """Apply the count filter to (row, prefix entry) hits."""
         # A row may hold a shingle many times: count each (row, prefix entry) once.
         hits = unique_sorted(group_keys(hit_rows, hit_entries.astype(np.uint32)))
         entries = (hits & np.uint64(0xFFFFFFFF)).astype(np.int64)
         pair_keys = group_keys((hits >> np.uint64(32)).astype(np.int64), self.prefix_posts[entries])
         order = np.argsort(pair_keys, kind="stable")
         pair_keys, slots = pair_keys[order], self.prefix_slots[entries][order].astype(np.int64)
-        starts = (
-            np.flatnonzero(np.r_[True, pair_keys[1:] != pair_keys[:-1]])
-            if len(pair_keys)
-            else np.zeros(0, dtype=np.int64)
-        )
+        starts = np.flatnonzero(first_of_runs(pair_keys))
         pairs = pair_keys[starts]
         covered = np.add.reduceat(slots, starts) if len(starts) else slots[:0]
         posts = (pairs & np.uint64(0xFFFFFFFF)).astype(np.int64)

@@ -11,7 +11,8 @@ import numpy.typing as npt
 Scalar = TypeVar("Scalar", bound=np.generic)
 
 
-def _first_of_runs(ordered: npt.NDArray[Scalar]) -> npt.NDArray[np.bool_]:
+def first_of_runs(ordered: npt.NDArray[Scalar]) -> npt.NDArray[np.bool_]:
+    """True where a run of equal values starts in a sorted array (empty for an empty one)."""
     first = np.ones(len(ordered), dtype=np.bool_)
     np.not_equal(ordered[1:], ordered[:-1], out=first[1:])
     return first
@@ -20,14 +21,14 @@ def _first_of_runs(ordered: npt.NDArray[Scalar]) -> npt.NDArray[np.bool_]:
 def unique_sorted(values: npt.NDArray[Scalar]) -> npt.NDArray[Scalar]:
     """Distinct values in ascending order."""
     ordered = np.sort(values)
-    distinct: npt.NDArray[Scalar] = ordered[_first_of_runs(ordered)]
+    distinct: npt.NDArray[Scalar] = ordered[first_of_runs(ordered)]
     return distinct
 
 
 def unique_counts(values: npt.NDArray[Scalar]) -> tuple[npt.NDArray[Scalar], npt.NDArray[np.int64]]:
     """Distinct values in ascending order and how often each occurs."""
     ordered = np.sort(values)
-    starts = np.flatnonzero(_first_of_runs(ordered))
+    starts = np.flatnonzero(first_of_runs(ordered))
     counts = np.diff(np.append(starts, len(ordered))).astype(np.int64)
     distinct: npt.NDArray[Scalar] = ordered[starts]
     return distinct, counts
