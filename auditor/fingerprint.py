@@ -14,7 +14,7 @@ from auditor.kernels import compiled
 from auditor.kernels.codepoints import Offsets, to_codepoints, utf8_view
 from auditor.kernels.containment import distinct_group_keys
 from auditor.kernels.minhash import Permutations
-from auditor.kernels.normalize import letters_and_digits, normalize_texts, prenormalize
+from auditor.kernels.normalize import fold_table, normalize_texts, prenormalize
 from auditor.kernels.scratch import Scratch
 from auditor.kernels.shingle_hash import Hashes, ShingleHasher, fmix32
 from auditor.params import DEFAULT_MIN_SHINGLES, FingerprintParams
@@ -75,7 +75,7 @@ def shingle_prenormalized(
     window_offsets = np.empty(strings + 1, dtype=np.int64)
     lengths = np.empty(strings, dtype=np.int64)
     written = compiled.shingle_utf8(
-        data, offsets, letters_and_digits(), hasher.coefficients, hasher.size, hashes, window_offsets, lengths
+        data, offsets, fold_table(), hasher.coefficients, hasher.size, hashes, window_offsets, lengths
     )
     return ShingledTexts(hashes[:written], window_offsets, lengths)
 

@@ -28,7 +28,7 @@ def test_set_records_every_parameter_and_its_inputs(posts_file: Path, make_set: 
         "shingle_size": 12,
         "scheme": "affine32",
         "shingle_kind": "char",
-        "normalization": "letters-digits-v1",
+        "normalization": "letters-digits-v2",
         "base_hash": "multiply-shift-64",
         "key_id": "public",
     }

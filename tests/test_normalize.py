@@ -32,8 +32,8 @@ def test_cleaned_copies_normalize_to_the_post(copy: str) -> None:
 
 
 def test_nulls_stay_null_and_chunked_arrays_are_accepted() -> None:
-    out = normalize_texts(pa.chunked_array([["A b"], [None, "ß"]]))
-    assert out.to_pylist() == ["ab", None, "ss"]
+    out = normalize_texts(pa.chunked_array([["A b"], [None, "Straße"]]))
+    assert out.to_pylist() == ["ab", None, "straße"]
 
 
 def test_words_that_only_start_like_links_are_kept() -> None:

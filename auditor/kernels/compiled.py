@@ -33,14 +33,15 @@ def _fmix32(value: np.uint64) -> np.uint32:  # pragma: no cover - compiled
 def shingle_utf8(
     data: npt.NDArray[np.uint8],
     offsets: npt.NDArray[np.int64],
-    keep: npt.NDArray[np.bool_],
+    fold: npt.NDArray[np.uint32],
     coefficients: npt.NDArray[np.uint64],
     size: int,
     hashes: npt.NDArray[np.uint32],
     window_offsets: npt.NDArray[np.int64],
     lengths: npt.NDArray[np.int64],
 ) -> int:  # pragma: no cover - compiled
-    """Decode UTF-8, keep the code points `keep` marks, and hash every `size`-code-point window.
+    """Decode UTF-8, fold each code point through `fold` (drop or lowercase), and hash every
+    `size`-code-point window.
 
     Fills `hashes` (fmix32 of each window's base hash; room for one per byte), `window_offsets` (per
     string, len + 1) and `lengths` (kept code points per string) and returns the number of windows: what
@@ -74,7 +75,8 @@ def shingle_utf8(
                     | (np.int64(data[i + 3]) & 0x3F)
                 )
                 i += 4
-            if not keep[cp]:
+            cp = fold[cp]  # lowercase, or 0 for a code point the letters-and-digits filter drops
+            if cp == 0:
                 continue
             slot = count % size
             ring[slot] = cp

@@ -15,8 +15,10 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from auditor.kernels.codepoints import to_codepoints
+
 # Bumped whenever the output of normalize_texts changes for any input; recorded in fingerprint sets.
-NORMALIZATION_VERSION = "letters-digits-v1"
+NORMALIZATION_VERSION = "letters-digits-v2"
 
 # Every entity becomes punctuation, which the letters-and-digits filter drops anyway: one pass removes them.
 _HTML_ENTITIES = r"&(?:amp|lt|gt|quot|apos|nbsp|#39|#x27);"
@@ -25,7 +27,7 @@ _HTML_ENTITIES = r"&(?:amp|lt|gt|quot|apos|nbsp|#39|#x27);"
 # alternative, so a link is removed whole before its "http" could match the masked-link alternative.
 # Removing (not keeping) links and mentions makes a post match whether a cleaner kept them, masked them
 # ("http", "@user", "<url>") or removed them.
-_REMOVALS = "|".join(
+_REMOVALS = "(?i)" + "|".join(
     (
         r"^\s*rt\s+@[\p{L}\p{N}_]+:?",  # retweet prefix "RT @user:"
         r"(?:https?://|www\.)\S+",  # links
@@ -39,15 +41,14 @@ _KEEP_ONLY = r"[^\p{L}\p{N}]+"
 
 
 def prenormalize(texts: pa.Array | pa.ChunkedArray) -> pa.Array:
-    """All of normalization but the final letters-and-digits filter (which compiled kernels fuse)."""
+    """All of normalization but the final letters-and-digits filter and lowercasing, which compiled
+    kernels fuse into one table look-up per code point (`fold_table`)."""
     if isinstance(texts, pa.ChunkedArray):
         texts = texts.combine_chunks()
     if not (pa.types.is_string(texts.type) or pa.types.is_large_string(texts.type)):
         texts = texts.cast(pa.string())
     out = pc.utf8_normalize(texts, form="NFKC")
     out = pc.replace_substring_regex(out, pattern=_HTML_ENTITIES, replacement=" ")
-    out = pc.utf8_lower(out)
-    out = pc.replace_substring(out, pattern="ß", replacement="ss")
     out = pc.replace_substring_regex(out, pattern=_REMOVALS, replacement=" ")
     return pc.utf8_normalize(out, form="NFKD")
 
@@ -55,23 +56,34 @@ def prenormalize(texts: pa.Array | pa.ChunkedArray) -> pa.Array:
 def normalize_texts(texts: pa.Array | pa.ChunkedArray) -> pa.Array:
     """Normalize an Arrow string array; nulls stay null.
 
-    NFKC folds compatibility forms (full-width letters, ligatures); lowercasing folds case; NFKD then
-    splits accents off so the final letters-and-digits filter drops them (cafe == café); hashtags lose
-    their "#" like any punctuation.
+    NFKC folds compatibility forms (full-width letters, ligatures); NFKD then splits accents off so the
+    letters-and-digits filter drops them (cafe == café); hashtags lose their "#" like any punctuation;
+    last, every code point is lowercased (Arrow's simple, one-to-one case mapping).
     """
-    return pc.replace_substring_regex(prenormalize(texts), pattern=_KEEP_ONLY, replacement="")
+    kept = pc.replace_substring_regex(prenormalize(texts), pattern=_KEEP_ONLY, replacement="")
+    return pc.utf8_lower(kept)
 
 
 @lru_cache(maxsize=1)
-def letters_and_digits() -> npt.NDArray[np.bool_]:
-    """For every code point, whether the final filter keeps it, asked of the same RE2 class it uses."""
-    codepoints = np.concatenate([np.arange(0xD800), np.arange(0xE000, 0x110000)]).astype(np.uint32)
+def fold_table() -> npt.NDArray[np.uint32]:
+    """For every code point, what the last two steps of normalize_texts make of it: 0 when the
+    letters-and-digits filter drops it, else its lowercase. Asked of the same RE2 class and the same
+    Arrow lowercasing, so the compiled path cannot drift from the reference."""
+    codepoints = np.concatenate([np.arange(1, 0xD800), np.arange(0xE000, 0x110000)]).astype(np.uint32)
+    singles = _strings_of(codepoints)
+    kept = pc.match_substring_regex(singles, pattern=r"^[\p{L}\p{N}]$").to_numpy(zero_copy_only=False)
+    lowered_codepoints = to_codepoints(pc.utf8_lower(singles))[0]
+    if len(lowered_codepoints) != len(codepoints):
+        raise RuntimeError("Arrow's lowercasing is no longer one-to-one; normalization must be revisited")
+    table = np.zeros(0x110000, dtype=np.uint32)
+    table[codepoints[kept]] = lowered_codepoints[kept]
+    return table
+
+
+def _strings_of(codepoints: npt.NDArray[np.uint32]) -> pa.Array:
+    """An Arrow string array of one-code-point strings."""
     utf8 = codepoints.tobytes().decode("utf-32-le").encode("utf-8")
     widths = 1 + (codepoints >= 0x80) + (codepoints >= 0x800) + (codepoints >= 0x10000)
     offsets = np.zeros(len(codepoints) + 1, dtype=np.int32)
     np.cumsum(widths, out=offsets[1:])
-    singles = pa.StringArray.from_buffers(len(codepoints), pa.py_buffer(offsets.tobytes()), pa.py_buffer(utf8))
-    kept = pc.match_substring_regex(singles, pattern=r"^[\p{L}\p{N}]$").to_numpy(zero_copy_only=False)
-    table = np.zeros(0x110000, dtype=np.bool_)
-    table[codepoints] = kept
-    return table
+    return pa.StringArray.from_buffers(len(codepoints), pa.py_buffer(offsets.tobytes()), pa.py_buffer(utf8))
