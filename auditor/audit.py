@@ -10,40 +10,55 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from auditor import __version__
-from auditor.engine.local import RowsCallback, scan_files
+from auditor.engine.local import PartScan, RowsCallback
+from auditor.engine.processes import scan_parts_in_processes
 from auditor.evidence import EVIDENCE_SCHEMA
 from auditor.files import identify
 from auditor.kernels.sorting import unique_sorted
 from auditor.result import AuditResult, AuditSettings, CorpusFileSummary
 from auditor.scan import CorpusScanner
-from auditor.sources.corpus import CorpusFile
+from auditor.sources.corpus import CorpusFile, corpus_parts
+from auditor.sources.skips import SkipCounter
 
 
 def audit(
     scanner: CorpusScanner,
     files: Sequence[CorpusFile],
     on_rows: RowsCallback | None = None,
+    workers: int = 1,
 ) -> AuditResult:
-    """Scan every corpus file for the scanner's posts and summarize; never prints."""
+    """Scan every corpus file for the scanner's posts and summarize; never prints.
+
+    The result is the same for any number of `workers`: parts are scanned in any order but merged in
+    file and row order.
+    """
+    parts = corpus_parts(files)
+    by_file: dict[int, list[PartScan]] = {index: [] for index in range(len(files))}
+    for scanned in scan_parts_in_processes(scanner, files, parts, workers, on_rows):
+        by_file[scanned.part.file_index].append(scanned)
     summaries: list[CorpusFileSummary] = []
     tables: list[pa.Table] = []
     matched_posts: list[np.ndarray] = []
-    for scanned in scan_files(scanner, files, on_rows):
-        evidence = scanned.evidence
+    for index, scans in by_file.items():
+        evidence = pa.concat_tables([s.evidence for s in scans]) if scans else EVIDENCE_SCHEMA.empty_table()
+        skipped = SkipCounter()
+        for scanned in scans:
+            skipped.update(scanned.rows_skipped)
+        posts = unique_sorted(np.concatenate([s.matched_posts for s in scans])) if scans else np.zeros(0, np.int64)
         rows_matched = len(pc.unique(evidence.column("corpus_row"))) if evidence.num_rows else 0
         summaries.append(
             CorpusFileSummary(
-                path=str(scanned.file.path),
-                size=scanned.file.size,
-                rows=scanned.file.rows,
-                rows_skipped=scanned.rows_skipped,
+                path=str(files[index].path),
+                size=files[index].size,
+                rows=files[index].rows,
+                rows_skipped=skipped.as_dict(),
                 rows_matched=rows_matched,
                 matches=evidence.num_rows,
-                posts_matched=len(scanned.matched_posts),
+                posts_matched=len(posts),
             )
         )
         tables.append(evidence)
-        matched_posts.append(scanned.matched_posts)
+        matched_posts.append(posts)
     fingerprints = scanner.fingerprints
     evidence = pa.concat_tables(tables) if tables else EVIDENCE_SCHEMA.empty_table()
     posts_matched = len(unique_sorted(np.concatenate(matched_posts))) if matched_posts else 0

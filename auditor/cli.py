@@ -27,6 +27,7 @@ from auditor import __version__
 from auditor import fingerprint_set as fingerprint_sets
 from auditor.audit import audit as run_audit
 from auditor.build import build_fingerprint_set
+from auditor.engine.processes import available_cores
 from auditor.errors import AuditorError, InputError
 from auditor.fingerprint import Fingerprinter
 from auditor.fingerprint_set import SUFFIX, FingerprintSetInfo
@@ -239,8 +240,11 @@ def audit_corpus(
     id_column: str | None = None,
     threshold: float = DEFAULT_THRESHOLD,
     key: bytes = b"",
+    workers: int = 1,
     quiet: bool = False,
 ) -> AuditResult:
+    if workers < 1:
+        raise AuditorError(f"--workers must be at least 1, got {workers}.")
     if not 0.0 < threshold <= 1.0:
         raise AuditorError(f"--threshold must be above 0 and at most 1, got {threshold}; 0.6 is the default.")
     fingerprint_sets.read_info(fingerprints)  # cheap checks of both inputs before the expensive load
@@ -248,7 +252,7 @@ def audit_corpus(
     scanner = CorpusScanner(fingerprint_sets.load(fingerprints), key, threshold)
     with _progress(quiet) as progress:
         task = progress.add_task("scanning corpus", total=sum(f.rows for f in files), rate="")
-        return run_audit(scanner, files, _rate_updater(progress, task, "rows"))
+        return run_audit(scanner, files, _rate_updater(progress, task, "rows"), workers=workers)
 
 
 @app.command()
@@ -286,6 +290,14 @@ def audit(
         typer.Option(help="Share of a post's shingles a corpus row must contain (estimated from its MinHash slots)."),
     ] = DEFAULT_THRESHOLD,
     key_file: KeyFileOption = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            help="Processes scanning parts of the corpus (whole row groups, about 64 MB of text each); the "
+            "report is the same for any number. [default: the cores available]",
+            show_default=False,
+        ),
+    ] = 0,
     quiet: QuietOption = False,
 ) -> None:
     """Find a fingerprint set's posts in a Parquet corpus: as whole rows or inside longer documents.
@@ -302,6 +314,7 @@ def audit(
         id_column=id_column,
         threshold=threshold,
         key=_read_key(key_file),
+        workers=workers or available_cores(),
         quiet=quiet,
     )
     stem = fingerprints.name.removesuffix(SUFFIX).removesuffix(".parquet")

@@ -100,19 +100,21 @@ def datasketch_scan_rate(post_texts: list[str], corpus: Path, budget_bytes: floa
     return done / 1e6 / (time.perf_counter() - started)
 
 
-def child_audit(fingerprints: Path, corpus: Path) -> None:
-    """Run one audit and print its peak RSS (a fresh process, so nothing else counts)."""
+def child_audit(fingerprints: Path, corpus: Path, workers: int) -> None:
+    """Run one audit and print its scan time and peak RSS (a fresh process, so nothing else counts)."""
+    scanner = CorpusScanner(fingerprint_set.load(fingerprints))
+    scanner.scan(pa.array(["warm up the compiled kernels"]))
     started = time.perf_counter()
-    result = audit(CorpusScanner(fingerprint_set.load(fingerprints)), open_corpus([str(corpus)]))
+    result = audit(scanner, open_corpus([str(corpus)]), workers=workers)
     elapsed = time.perf_counter() - started
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(json.dumps({"peak_rss_mb": peak_kib / 1024, "seconds": elapsed, "matches": result.evidence.num_rows}))
 
 
-def run_child(fingerprints: Path, corpus: Path, pin: bool) -> dict[str, float]:
+def run_child(fingerprints: Path, corpus: Path, cores: str, workers: int = 1) -> dict[str, float]:
+    """An audit in a fresh process on the given cores (a taskset list such as "0" or "0-1")."""
     command = [sys.executable, "-m", "benchmarks.throughput", "--child-audit", str(fingerprints), str(corpus)]
-    if pin:
-        command = ["taskset", "-c", "0", *command]
+    command = ["taskset", "-c", cores, *command, "--child-workers", str(workers)]
     output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
     return dict(json.loads(output.strip().splitlines()[-1]))
 
@@ -125,11 +127,14 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--any-core", action="store_true", help="do not pin to core 0")
     parser.add_argument("--child-audit", nargs=2, type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--child-workers", type=int, default=1, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child_audit:
-        child_audit(*args.child_audit)
+        fingerprints_path, corpus_path = args.child_audit
+        child_audit(fingerprints_path, corpus_path, args.child_workers)
         return
     pin = not args.any_core and hasattr(os, "sched_setaffinity")
+    all_cores = ",".join(str(core) for core in sorted(os.sched_getaffinity(0)))
     if pin:
         os.sched_setaffinity(0, {0})
     folder = DATA / f"throughput-{args.mb:g}mb-{args.posts}p-s{args.seed}"
@@ -163,7 +168,9 @@ def main() -> None:
         for copy in range(4):
             for shard in sorted(corpus.glob("*.parquet")):
                 os.link(shard, quadruple / f"copy{copy}-{shard.name}")
-    single, four = run_child(fingerprints, corpus, pin), run_child(fingerprints, quadruple, pin)
+    one_core = "0" if pin else all_cores
+    single, four = run_child(fingerprints, corpus, one_core), run_child(fingerprints, quadruple, one_core)
+    both = run_child(fingerprints, quadruple, all_cores, workers=2)
 
     print("\n| measure | plain datasketch | provenance-auditor | ratio |\n|---|---:|---:|---:|")
     print(f"| fingerprinting, posts/s | {plain_fp:,.0f} | {ours_fp:,.0f} | {ours_fp / plain_fp:.0f}x |")
@@ -177,7 +184,11 @@ def main() -> None:
         f"{four['peak_rss_mb']:,.0f} MB ({four['peak_rss_mb'] / single['peak_rss_mb'] - 1:+.1%}); "
         f"scan {single['seconds']:.1f} s and {four['seconds']:.1f} s"
     )
-    print(f"cores: {'pinned to core 0' if pin else 'any'}")
+    print(
+        f"--workers 2 on four times the corpus: {both['seconds']:.1f} s against {four['seconds']:.1f} s with one "
+        f"worker ({four['seconds'] / both['seconds']:.2f}x; same matches: {both['matches'] == four['matches']})"
+    )
+    print(f"cores: one-worker figures {'pinned to core 0' if pin else 'on any core'}; two workers on {all_cores}")
 
 
 if __name__ == "__main__":

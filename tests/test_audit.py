@@ -119,3 +119,19 @@ def test_empty_corpus_and_no_matches(posts_file: Path, tmp_path: Path, make_set:
     result = run(make_set(posts_file), path)
     assert result.evidence.num_rows == 0 and result.rows_scanned == 0
     assert result.post_rate.value == 0.0 and result.row_rate.interval == (0.0, 1.0)
+
+
+def test_same_evidence_whatever_the_worker_count(
+    posts_file: Path, corpus: Path, make_set: Callable[..., FingerprintSet], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fingerprints = make_set(posts_file)
+    rows = pq.read_table(corpus / "part-0.parquet")
+    pq.write_table(rows, corpus / "part-0.parquet", row_group_size=4)  # 8 row groups
+    monkeypatch.setattr(corpus_source, "TARGET_PART_BYTES", 1)  # a part per row group
+    files = open_corpus([str(corpus)])
+    assert len(corpus_source.corpus_parts(files)) == 9
+    one = audit(CorpusScanner(fingerprints), files, workers=1)
+    two = audit(CorpusScanner(fingerprints), files, workers=2)
+    assert one.evidence.num_rows == 4
+    assert two.evidence.equals(one.evidence)
+    assert render_json(two) == render_json(one)

@@ -1,4 +1,4 @@
-"""The local engine: this process, file after file, batch after batch, in a stable order."""
+"""The local engine: this process, part after part, batch after batch, in a stable order."""
 
 from __future__ import annotations
 
@@ -11,29 +11,31 @@ import pyarrow as pa
 from auditor.evidence import EVIDENCE_SCHEMA, evidence_batch
 from auditor.kernels.sorting import unique_sorted
 from auditor.scan import CorpusScanner
-from auditor.sources.corpus import CorpusFile
+from auditor.sources.corpus import CorpusFile, CorpusPart
 from auditor.sources.skips import SkipCounter
 
 RowsCallback = Callable[[int], None]
 
 
 @dataclass(frozen=True)
-class FileScan:
-    """What scanning one corpus file produced."""
+class PartScan:
+    """What scanning one part of a corpus file produced."""
 
-    file: CorpusFile
+    part: CorpusPart
     rows_skipped: dict[str, int]
     evidence: pa.Table
-    matched_posts: np.ndarray  # distinct indices of the usable posts matched in this file
+    matched_posts: np.ndarray  # distinct indices of the usable posts matched in this part
 
 
-def scan_file(scanner: CorpusScanner, corpus_file: CorpusFile, on_rows: RowsCallback | None = None) -> FileScan:
+def scan_part(
+    scanner: CorpusScanner, corpus_file: CorpusFile, part: CorpusPart, on_rows: RowsCallback | None = None
+) -> PartScan:
     fingerprints = scanner.fingerprints
     skipped = SkipCounter()
     batches: list[pa.RecordBatch] = []
     posts: list[np.ndarray] = []
-    first_row = 0
-    for batch in corpus_file.batches():
+    first_row = part.first_row
+    for batch in corpus_file.batches(part.row_groups):
         texts = batch.column(0)
         skipped["null_text"] += texts.null_count
         matches = scanner.scan(texts)
@@ -57,11 +59,14 @@ def scan_file(scanner: CorpusScanner, corpus_file: CorpusFile, on_rows: RowsCall
             on_rows(batch.num_rows)
     evidence = pa.Table.from_batches(batches, schema=EVIDENCE_SCHEMA)
     matched = unique_sorted(np.concatenate(posts)) if posts else np.zeros(0, dtype=np.int64)
-    return FileScan(corpus_file, skipped.as_dict(), evidence, matched)
+    return PartScan(part, skipped.as_dict(), evidence, matched)
 
 
-def scan_files(
-    scanner: CorpusScanner, files: Sequence[CorpusFile], on_rows: RowsCallback | None = None
-) -> Iterator[FileScan]:
-    for corpus_file in files:
-        yield scan_file(scanner, corpus_file, on_rows)
+def scan_parts(
+    scanner: CorpusScanner,
+    files: Sequence[CorpusFile],
+    parts: Sequence[CorpusPart],
+    on_rows: RowsCallback | None = None,
+) -> Iterator[PartScan]:
+    for part in parts:
+        yield scan_part(scanner, files[part.file_index], part, on_rows)

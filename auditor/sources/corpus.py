@@ -16,6 +16,8 @@ PARQUET_SUFFIXES = (".parquet", ".pq", ".parq")
 # Rows per read aim at this much text, so a batch of 60,000-character pages stays as small in memory as a
 # batch of tweets.
 TARGET_BATCH_BYTES = 8 << 20
+# A unit of work for an engine: whole row groups of one file, about this much text.
+TARGET_PART_BYTES = 64 << 20
 
 
 def _is_data_file(path: Path) -> bool:
@@ -55,6 +57,8 @@ class CorpusFile:
     text_column: str
     id_column: str | None
     batch_rows: int
+    row_group_rows: tuple[int, ...]
+    row_group_text_bytes: tuple[int, ...]
 
     @classmethod
     def open(cls, path: Path, text_column: str, id_column: str | None, id_required: bool) -> CorpusFile:
@@ -84,19 +88,30 @@ class CorpusFile:
             id_column = None
         metadata = parquet.metadata
         text_index = schema.names.index(text_column)
-        text_bytes = sum(
-            metadata.row_group(g).column(text_index).total_uncompressed_size for g in range(metadata.num_row_groups)
-        )
+        groups = [metadata.row_group(g) for g in range(metadata.num_row_groups)]
+        group_bytes = tuple(int(g.column(text_index).total_uncompressed_size) for g in groups)
         rows = metadata.num_rows
-        per_row = max(text_bytes / rows, 1.0) if rows else 1.0
+        per_row = max(sum(group_bytes) / rows, 1.0) if rows else 1.0
         batch_rows = int(min(max(TARGET_BATCH_BYTES / per_row, 16), 65_536))
-        return cls(path, rows, path.stat().st_size, text_column, id_column, batch_rows)
+        return cls(
+            path,
+            rows,
+            path.stat().st_size,
+            text_column,
+            id_column,
+            batch_rows,
+            tuple(int(g.num_rows) for g in groups),
+            group_bytes,
+        )
 
-    def batches(self) -> Iterator[pa.RecordBatch]:
-        """Record batches of the text column (as `text`) and the id column (as `id`, strings) if any."""
+    def batches(self, row_groups: Sequence[int] | None = None) -> Iterator[pa.RecordBatch]:
+        """Record batches of the text column (as `text`) and the id column (as `id`, strings) if any,
+        of the given row groups (all by default)."""
         columns = [self.text_column] + ([self.id_column] if self.id_column else [])
+        groups = list(row_groups) if row_groups is not None else None
         try:
-            for batch in pq.ParquetFile(self.path).iter_batches(batch_size=self.batch_rows, columns=columns):
+            parquet = pq.ParquetFile(self.path)
+            for batch in parquet.iter_batches(batch_size=self.batch_rows, columns=columns, row_groups=groups):
                 arrays = {"text": batch.column(0)}
                 if self.id_column:
                     arrays["id"] = batch.column(1).cast(pa.string())
@@ -106,6 +121,36 @@ class CorpusFile:
                 f"{self.path}: a part of this Parquet file cannot be read ({error}); re-copy it or leave it "
                 "out of the corpus."
             ) from None
+
+
+@dataclass(frozen=True)
+class CorpusPart:
+    """Consecutive row groups of one corpus file: the unit engines hand to a worker."""
+
+    file_index: int
+    row_groups: tuple[int, ...]
+    first_row: int  # index in the file of the part's first row
+    rows: int
+
+
+def corpus_parts(files: Sequence[CorpusFile], target_bytes: int | None = None) -> list[CorpusPart]:
+    """Split files into parts of whole row groups holding about `target_bytes` of text, in file order."""
+    target = TARGET_PART_BYTES if target_bytes is None else target_bytes
+    parts: list[CorpusPart] = []
+    for index, corpus_file in enumerate(files):
+        groups: list[int] = []
+        first = size = rows = 0
+        for group, (group_rows, group_bytes) in enumerate(
+            zip(corpus_file.row_group_rows, corpus_file.row_group_text_bytes, strict=True)
+        ):
+            groups.append(group)
+            size, rows = size + group_bytes, rows + group_rows
+            if size >= target:
+                parts.append(CorpusPart(index, tuple(groups), first, rows))
+                groups, first, size, rows = [], first + rows, 0, 0
+        if groups or not parts or parts[-1].file_index != index:
+            parts.append(CorpusPart(index, tuple(groups), first, rows))
+    return parts
 
 
 def open_corpus(
