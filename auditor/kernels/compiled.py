@@ -127,8 +127,8 @@ def probe(
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:  # pragma: no cover - compiled
     """(row, prefix entry) for every window hash found among the sorted prefix hashes; with repeats.
 
-    A bit-packed filter on the hash's top bits turns most windows away; the radix table on the top 16
-    bits narrows the binary search of the rest to a few entries.
+    A blocked Bloom filter (containment.blocked_filter) turns most windows away; the radix table on the
+    top 16 bits narrows the binary search of the rest to a few entries.
     """
     rows = len(window_offsets) - 1
     hit_rows = []
@@ -136,8 +136,9 @@ def probe(
     for r in range(rows):
         for w in range(window_offsets[r], window_offsets[r + 1]):
             y = mixed[w]
-            bit = np.uint64(y) >> np.uint64(shift)
-            if not (filter_words[bit >> np.uint64(6)] >> (bit & np.uint64(63))) & np.uint64(1):
+            low = np.uint64(y)
+            mask = (np.uint64(1) << (low & np.uint64(63))) | (np.uint64(1) << ((low >> np.uint64(6)) & np.uint64(63)))
+            if filter_words[low >> np.uint64(shift)] & mask != mask:  # containment.blocked_filter
                 continue
             top = y >> np.uint32(16)
             lo = radix[top]
