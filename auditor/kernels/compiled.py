@@ -185,3 +185,12 @@ def distinct_counts(
                 count += 1
         out[g] = count
     return out
+
+
+@njit(cache=True, nogil=True)
+def count_low_bits(
+    values: npt.NDArray[np.uint32], counts: npt.NDArray[np.uint32], mask: np.uint32
+) -> None:  # pragma: no cover - compiled
+    """counts[v & mask] += 1 for every value: a frequency table of (already mixed) hashes."""
+    for v in values:
+        counts[v & mask] += 1

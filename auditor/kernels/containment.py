@@ -28,12 +28,16 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from auditor.kernels import compiled
 from auditor.kernels.codepoints import Offsets
 from auditor.kernels.shingle_hash import Hashes
-from auditor.kernels.sorting import first_of_runs, unique_counts, unique_sorted
+from auditor.kernels.sorting import first_of_runs, unique_sorted
 
 Indices = npt.NDArray[np.int64]
 Keys = npt.NDArray[np.uint64]
+
+# Posts indexed at once: bounds the build's work arrays to about 100 MB at num_perm = 128.
+_BUILD_BLOCK = 1 << 16
 
 # Candidate pairs scored at once: bounds the (pairs x num_perm) look-up matrix to about 64 MiB.
 _VERIFY_CHUNK = 1 << 16
@@ -92,6 +96,13 @@ class PairScores:
     posts: Indices
     matched_slots: npt.NDArray[np.int64]
     matched_specific_slots: npt.NDArray[np.int64]
+
+
+def _run_starts(ordered: Hashes) -> npt.NDArray[np.bool_]:
+    """Where a run of equal values starts in each row of a row-sorted 2-D array."""
+    starts = np.ones(ordered.shape, dtype=np.bool_)
+    np.not_equal(ordered[:, 1:], ordered[:, :-1], out=starts[:, 1:])
+    return starts
 
 
 def window_groups(window_offsets: Offsets) -> Indices:
@@ -155,34 +166,55 @@ class ContainmentIndex:
 
     @classmethod
     def build(cls, slot_hashes: Hashes, threshold: float, common_posts: int | None = None) -> ContainmentIndex:
-        """Index posts' slots; a shingle in the slots of `common_posts` or more posts is common."""
+        """Index posts' slots; a shingle in the slots of `common_posts` or more posts is common.
+
+        Sorts each post's slots in place (their order does not matter to containment) and works on
+        blocks of posts, so memory beyond the slots stays bounded while millions of posts are indexed.
+        """
         if not 0.0 < threshold <= 1.0:
             raise ValueError(f"threshold must be in (0, 1], got {threshold}")
-        if common_posts is None:
-            common_posts = default_common_posts(len(slot_hashes))
         posts, num_perm = slot_hashes.shape
+        if common_posts is None:
+            common_posts = default_common_posts(posts)
         min_slots = min_slots_for(threshold, num_perm)
-        cover = num_perm - min_slots + 1
-        # Distinct (post, hash) pairs with the number of slots each covers.
-        posts_of_slots = np.repeat(np.arange(posts), num_perm)
-        distinct, multiplicity = unique_counts(group_keys(posts_of_slots, slot_hashes.ravel()))
-        post = (distinct >> np.uint64(32)).astype(np.int64)
-        value = (distinct & np.uint64(0xFFFFFFFF)).astype(np.uint32)
-        # Rarity: in how many posts a hash occurs; rarest first, ties by hash value for determinism.
-        unique_values, frequency = unique_counts(value)
-        value_frequency = frequency[np.searchsorted(unique_values, value)]
-        common_values = unique_values[frequency >= common_posts]
-        specific = ~contains(common_values.astype(np.uint64), slot_hashes.astype(np.uint64))
-        order = np.lexsort((value, value_frequency, post))
-        post, value, multiplicity = post[order], value[order], multiplicity[order]
-        covered = np.cumsum(multiplicity)
-        group_start = np.flatnonzero(first_of_runs(post))
-        covered_before = covered - multiplicity
-        covered_before -= np.repeat(covered_before[group_start], np.diff(np.r_[group_start, len(post)]))
-        keep = covered_before < min(cover + PREFIX_EXTRA_SLOTS, num_perm)
-        prefix_cover = np.bincount(post[keep], weights=multiplicity[keep], minlength=posts).astype(np.int64)
-        by_hash = np.argsort(value[keep], kind="stable")
-        prefix_hashes = value[keep][by_hash]
+        target = min(num_perm - min_slots + 1 + PREFIX_EXTRA_SLOTS, num_perm)
+        slot_hashes.sort(axis=1)
+        blocks = [slice(start, min(start + _BUILD_BLOCK, posts)) for start in range(0, posts, _BUILD_BLOCK)]
+        # Rarity: in how many posts a hash occurs, counted in a table indexed by the hash's low bits. A
+        # collision can only overstate a count by about (distinct hashes / table size) < 1, and any order
+        # of the prefix is exact; the counts only make it efficient and find common shingles.
+        distinct_total = sum(int(_run_starts(slot_hashes[block]).sum()) for block in blocks)
+        table_bits = int(np.clip(math.ceil(math.log2(max(distinct_total, 1) * 2)), 10, 30))
+        counts = np.zeros(1 << table_bits, dtype=np.uint32)
+        mask = np.uint32((1 << table_bits) - 1)
+        for block in blocks:
+            ordered = slot_hashes[block]
+            compiled.count_low_bits(ordered[_run_starts(ordered)], counts, mask)
+        specific = np.empty((posts, num_perm), dtype=np.bool_)
+        prefix_cover = np.zeros(posts, dtype=np.int64)
+        parts: list[tuple[Hashes, npt.NDArray[np.uint32], npt.NDArray[np.uint8]]] = []
+        for block in blocks:
+            ordered = slot_hashes[block]
+            frequency = counts[ordered & mask]
+            specific[block] = frequency < common_posts
+            starts = _run_starts(ordered)
+            positions = np.flatnonzero(starts.ravel())
+            multiplicity = np.zeros(ordered.shape, dtype=np.int64)
+            multiplicity.ravel()[positions] = np.diff(np.append(positions, starts.size))
+            # Each post's distinct hashes, rarest first (ties by hash value, for determinism).
+            keys = np.where(starts, (frequency.astype(np.uint64) << np.uint64(32)) | ordered, np.uint64(2**64 - 1))
+            order = np.argsort(keys, axis=1, kind="stable")
+            keys = np.take_along_axis(keys, order, axis=1)
+            multiplicity = np.take_along_axis(multiplicity, order, axis=1)
+            keep = (np.cumsum(multiplicity, axis=1) - multiplicity < target) & (multiplicity > 0)
+            prefix_cover[block] = (multiplicity * keep).sum(axis=1)
+            rows = np.repeat(np.arange(block.start, block.stop, dtype=np.uint32), keep.sum(axis=1))
+            parts.append(
+                ((keys[keep] & np.uint64(0xFFFFFFFF)).astype(np.uint32), rows, multiplicity[keep].astype(np.uint8))
+            )
+        values = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, dtype=np.uint32)
+        by_hash = np.argsort(values, kind="stable")
+        prefix_hashes = values[by_hash]
         filter_words, shift = blocked_filter(prefix_hashes)
         return cls(
             slot_hashes=slot_hashes,
@@ -191,8 +223,8 @@ class ContainmentIndex:
             threshold=threshold,
             min_slots=min_slots,
             prefix_hashes=prefix_hashes,
-            prefix_posts=post[keep][by_hash].astype(np.uint32),
-            prefix_slots=multiplicity[keep][by_hash].astype(np.uint8),
+            prefix_posts=(np.concatenate([p[1] for p in parts]) if parts else np.zeros(0, np.uint32))[by_hash],
+            prefix_slots=(np.concatenate([p[2] for p in parts]) if parts else np.zeros(0, np.uint8))[by_hash],
             required_prefix_slots=prefix_cover - (num_perm - min_slots),
             filter_words=filter_words,
             filter_shift=shift,
