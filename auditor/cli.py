@@ -1,12 +1,16 @@
 """The command line: thin commands that call the library and turn its errors into one sentence and exit 2.
 
-Exit codes: 0 the job ran; 2 usage or input error (bad option, unreadable or mismatched file).
+Exit codes: 0 the job ran (for `check`: the release passes); 1 `check` found what its limits forbid; 2 usage
+or input error (bad option, unreadable or mismatched file).
 """
 
 from __future__ import annotations
 
 import functools
+import json
+import os
 from collections.abc import Callable
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, ParamSpec, TypeVar
 
@@ -26,14 +30,19 @@ from rich.progress import (
 from auditor import __version__
 from auditor import fingerprint_set as fingerprint_sets
 from auditor.audit import audit as run_audit
+from auditor.baseline import Baseline
 from auditor.build import build_fingerprint_set
 from auditor.engine.processes import available_cores
-from auditor.errors import AuditorError, InputError
+from auditor.errors import AuditorError, InputError, UsageError
 from auditor.fingerprint import Fingerprinter
 from auditor.fingerprint_set import SUFFIX, FingerprintSetInfo
 from auditor.formats.evidence_parquet import write_evidence
-from auditor.formats.json_report import render_json
-from auditor.formats.terminal import render_terminal
+from auditor.formats.github import render_annotations
+from auditor.formats.json_report import gate_dict, render_json
+from auditor.formats.junit import render_junit
+from auditor.formats.markdown import render_gate_markdown, render_markdown
+from auditor.formats.terminal import render_gate_terminal, render_terminal
+from auditor.gate import GateOutcome, Limits, judge
 from auditor.kernels.shingle_hash import key_id
 from auditor.params import (
     DEFAULT_MIN_SHINGLES,
@@ -44,10 +53,11 @@ from auditor.params import (
 )
 from auditor.result import AuditResult
 from auditor.scan import DEFAULT_THRESHOLD, CorpusScanner
-from auditor.sources.corpus import open_corpus
+from auditor.sources.corpus import CorpusFile, open_corpus
 from auditor.sources.posts import PostSource
 
 EXIT_OK = 0
+EXIT_FINDINGS = 1
 EXIT_ERROR = 2
 DEFAULT_FINGERPRINT_DIR = Path("fingerprints")
 DEFAULT_REPORT_DIR = Path("reports")
@@ -59,7 +69,8 @@ app = typer.Typer(
         "1. `auditor fingerprint posts.jsonl -o twitter.fp.parquet` turns posts into a shareable fingerprint set.\n\n"
         "2. `auditor audit twitter.fp.parquet corpus/` finds those posts in a Parquet corpus, as rows or quoted "
         "inside documents, and reports every match with its scores.\n\n"
-        "Try `auditor demo` first. Exit codes: 0 the job ran, 2 usage or input error."
+        "3. `auditor check corpus/ --baseline accepted.json` gates a dataset release in CI.\n\n"
+        "Try `auditor demo` first. Exit codes: 0 the job ran (check: passed), 1 check failed, 2 usage or input error."
     ),
     no_args_is_help=True,
     add_completion=False,
@@ -234,7 +245,7 @@ def fingerprint(
 
 def audit_corpus(
     fingerprints: Path,
-    corpus: list[str],
+    corpus: list[str] | list[CorpusFile],
     *,
     text_column: str = "text",
     id_column: str | None = None,
@@ -243,15 +254,18 @@ def audit_corpus(
     workers: int = 1,
     quiet: bool = False,
 ) -> AuditResult:
+    """Audit one set against a corpus given as paths, or as files already opened and checked."""
     if workers < 1:
         raise AuditorError(f"--workers must be at least 1, got {workers}.")
     if not 0.0 < threshold <= 1.0:
         raise AuditorError(f"--threshold must be above 0 and at most 1, got {threshold}; 0.6 is the default.")
     fingerprint_sets.read_info(fingerprints)  # cheap checks of both inputs before the expensive load
-    files = open_corpus(corpus, text_column, id_column or "id", id_required=id_column is not None)
+    files = [f for f in corpus if isinstance(f, CorpusFile)] or open_corpus(
+        [str(c) for c in corpus], text_column, id_column or "id", id_required=id_column is not None
+    )
     scanner = CorpusScanner(fingerprint_sets.load(fingerprints), key, threshold)
     with _progress(quiet) as progress:
-        task = progress.add_task("scanning corpus", total=sum(f.rows for f in files), rate="")
+        task = progress.add_task(f"scanning for {fingerprints.name}", total=sum(f.rows for f in files), rate="")
         return run_audit(scanner, files, _rate_updater(progress, task, "rows"), workers=workers)
 
 
@@ -276,6 +290,10 @@ def audit(
     json_report: Annotated[
         Path | None,
         typer.Option("--json", help="JSON report [default: reports/<set>.report.json]", show_default=False),
+    ] = None,
+    markdown: Annotated[
+        Path | None,
+        typer.Option(help="Also write a Markdown report (fits a pull-request comment).", show_default=False),
     ] = None,
     text_column: Annotated[str, typer.Option(help="Corpus column holding the text.")] = "text",
     id_column: Annotated[
@@ -321,18 +339,143 @@ def audit(
     evidence = evidence or DEFAULT_REPORT_DIR / f"{stem}.evidence.parquet"
     json_report = json_report or DEFAULT_REPORT_DIR / f"{stem}.report.json"
     _write_outputs(result, evidence, json_report, quiet)
+    if markdown is not None:
+        _write_text(markdown, render_markdown(result), "the Markdown report")
+
+
+def _write_text(path: Path, text: str, what: str, append: bool = False) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a" if append else "w", encoding="utf-8") as stream:
+            stream.write(text)
+    except OSError as error:
+        raise InputError(f"{path}: cannot write {what} ({error.strerror}); choose another path.") from None
 
 
 def _write_outputs(result: AuditResult, evidence: Path, json_report: Path, quiet: bool) -> None:
     write_evidence(result, evidence)
-    try:
-        json_report.parent.mkdir(parents=True, exist_ok=True)
-        json_report.write_text(render_json(result), encoding="utf-8")
-    except OSError as error:
-        raise InputError(f"{json_report}: cannot write the report ({error.strerror}); choose another path.") from None
+    _write_text(json_report, render_json(result), "the report")
     if not quiet:
         stdout.print(render_terminal(result))
         stdout.print(f"\nEvidence: {evidence}\nReport:   {json_report}", highlight=False, soft_wrap=True)
+
+
+class CheckFormat(str, Enum):
+    terminal = "terminal"
+    markdown = "markdown"
+    json = "json"
+
+
+def _fingerprint_sets(given: list[Path] | None) -> list[Path]:
+    """Sets named (files, or directories of *.fp.parquet), or every set in fingerprints/."""
+    found: list[Path] = []
+    for path in given or [DEFAULT_FINGERPRINT_DIR]:
+        if path.is_dir():
+            found.extend(sorted(path.glob(f"*{SUFFIX}")))
+        else:
+            found.append(path)
+    if not found:
+        raise InputError(
+            f"no fingerprint set in {', '.join(str(p) for p in given or [DEFAULT_FINGERPRINT_DIR])}; build one with "
+            "`auditor fingerprint` or name sets with --fingerprints."
+        )
+    return list(dict.fromkeys(found))
+
+
+@app.command()
+@reports_errors
+def check(
+    corpus: Annotated[
+        list[str],
+        typer.Argument(
+            help="Parquet corpus of the release: files, directories of shards or globs.", show_default=False
+        ),
+    ],
+    fingerprints: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--fingerprints",
+            help="Fingerprint sets, or directories of them; repeat for several. [default: every set in fingerprints/]",
+            show_default=False,
+        ),
+    ] = None,
+    max_post_rate: Annotated[
+        float | None, typer.Option(help="Fail when a larger share of a set's posts is found.", show_default=False)
+    ] = None,
+    max_row_rate: Annotated[
+        float | None, typer.Option(help="Fail when a larger share of corpus rows carries posts.", show_default=False)
+    ] = None,
+    max_matches: Annotated[
+        int | None,
+        typer.Option(
+            help="Fail when there are more new matches. With no limit given, any new match fails.", show_default=False
+        ),
+    ] = None,
+    baseline: Annotated[
+        Path | None,
+        typer.Option(help="Accepted matches (JSON): they are counted but never fail the check.", show_default=False),
+    ] = None,
+    update_baseline: Annotated[
+        bool, typer.Option("--update-baseline", help="Write every current match into --baseline and pass.")
+    ] = False,
+    output_format: Annotated[CheckFormat, typer.Option("--format", help="What to print.")] = CheckFormat.terminal,
+    junit: Annotated[Path | None, typer.Option(help="Also write JUnit XML here.", show_default=False)] = None,
+    text_column: Annotated[str, typer.Option(help="Corpus column holding the text.")] = "text",
+    id_column: Annotated[
+        str | None,
+        typer.Option(
+            help="Corpus column holding row ids (baselines name rows by it) [default: `id` when present]",
+            show_default=False,
+        ),
+    ] = None,
+    threshold: Annotated[float, typer.Option(help="Containment a corpus row must reach.")] = DEFAULT_THRESHOLD,
+    key_file: KeyFileOption = None,
+    workers: Annotated[
+        int, typer.Option(help="Scanning processes [default: the cores available]", show_default=False)
+    ] = 0,
+    quiet: QuietOption = False,
+) -> None:
+    """Gate a dataset release in CI: audit the corpus against fingerprint sets and fail on findings.
+
+    Exit codes: 0 the release passes; 1 a limit is exceeded (findings); 2 usage, input or parameter-mismatch
+    error. Matches in --baseline are accepted: counted in the summary, never failing. Under GitHub Actions
+    the Markdown summary is appended to $GITHUB_STEP_SUMMARY and each violation becomes an error annotation.
+    """
+    limits = Limits(max_post_rate, max_row_rate, max_matches)
+    if update_baseline and baseline is None:
+        raise UsageError("--update-baseline needs --baseline FILE to write to.")
+    accepted = Baseline.read(baseline) if baseline is not None and not update_baseline else Baseline()
+    sets = _fingerprint_sets(fingerprints)
+    for path in sets:
+        fingerprint_sets.read_info(path)  # every set checked before the first scan
+    files = open_corpus(corpus, text_column, id_column or "id", id_required=id_column is not None)
+    key = _read_key(key_file)
+    verdicts = []
+    for path in sets:
+        result = audit_corpus(
+            path, files, threshold=threshold, key=key, workers=workers or available_cores(), quiet=quiet
+        )
+        verdicts.append(judge(path.name, result, limits, accepted))
+    outcome = GateOutcome(tuple(verdicts), limits)
+    if update_baseline:
+        assert baseline is not None  # checked above
+        outcome.baseline_of_all().write(baseline)
+        stdout.print(f"Wrote {baseline}: {len(outcome.baseline_of_all().accepted):,} accepted matches.", soft_wrap=True)
+        raise typer.Exit(EXIT_OK)
+    markdown = render_gate_markdown(outcome)
+    if output_format is CheckFormat.json:
+        stdout.print_json(json.dumps(gate_dict(outcome)))
+    elif output_format is CheckFormat.markdown:
+        print(markdown, end="")
+    elif not quiet:
+        stdout.print(render_gate_terminal(outcome))
+    if junit is not None:
+        _write_text(junit, render_junit(outcome), "the JUnit report")
+    if os.environ.get("GITHUB_STEP_SUMMARY"):
+        _write_text(Path(os.environ["GITHUB_STEP_SUMMARY"]), markdown + "\n", "the step summary", append=True)
+    if os.environ.get("GITHUB_ACTIONS") == "true":
+        print(render_annotations(outcome), end="")
+    raise typer.Exit(EXIT_OK if outcome.passed else EXIT_FINDINGS)
 
 
 @app.command()
@@ -363,7 +506,6 @@ def inspect(
     fingerprints: Annotated[Path, typer.Argument(help="A fingerprint set.", show_default=False)],
 ) -> None:
     """Print what a fingerprint set records about itself (parameters, inputs, counts) as JSON."""
-    import json
 
     info = fingerprint_sets.read_info(fingerprints)
     stdout.print_json(json.dumps(info.to_dict()))

@@ -49,14 +49,18 @@ def test_fingerprint_then_audit_as_in_the_contract(tmp_path: Path, posts_file: P
     assert "5 posts fingerprinted" in output
     evidence, report = tmp_path / "matches.parquet", tmp_path / "report.json"
     code, output = invoke(
-        "audit", str(fp), str(tmp_path / "corpus"), "--evidence", str(evidence), "--json", str(report)
-    )
+        "audit", str(fp), str(tmp_path / "corpus"), "--evidence", str(evidence), "--json", str(report),
+        "--markdown", str(tmp_path / "report.md"),
+    )  # fmt: skip
     assert code == 0, output
     assert pq.read_table(evidence).column("post_id").to_pylist() == ["p0"]
     data = json.loads(report.read_text())
     jsonschema.validate(data, REPORT_SCHEMA)
     assert data["counts"]["posts_matched"] == 1
     assert "1 of 5 testable posts found" in output
+    markdown = (tmp_path / "report.md").read_text()
+    assert "**1 of 5 testable posts found in 1 corpus rows**" in markdown
+    assert "| posts found | 20.00%  (95% CI" in markdown
 
 
 def test_demo_runs_without_arguments(tmp_path: Path) -> None:

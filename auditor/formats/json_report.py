@@ -7,6 +7,7 @@ from typing import Any
 
 import pyarrow.compute as pc
 
+from auditor.gate import GateOutcome
 from auditor.result import AuditResult
 
 SCHEMA_VERSION = "1.0"
@@ -74,3 +75,30 @@ def report_dict(result: AuditResult) -> dict[str, Any]:
 
 def render_json(result: AuditResult) -> str:
     return json.dumps(report_dict(result), indent=2, sort_keys=False) + "\n"
+
+
+def gate_dict(outcome: GateOutcome) -> dict[str, Any]:
+    """The check's verdict, with each set's full report."""
+    limits = outcome.limits
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "passed": outcome.passed,
+        "limits": {
+            "max_post_rate": limits.max_post_rate,
+            "max_row_rate": limits.max_row_rate,
+            "max_matches": limits.effective_max_matches,
+        },
+        "sets": [
+            {
+                "fingerprint_set": verdict.set_name,
+                "passed": verdict.passed,
+                "violations": list(verdict.violations),
+                "new_matches": verdict.new_evidence.num_rows,
+                "accepted_matches": verdict.accepted_matches,
+                "new_posts_found": verdict.post_rate.to_dict(),
+                "new_rows_carrying_posts": verdict.row_rate.to_dict(),
+                "report": report_dict(verdict.result),
+            }
+            for verdict in outcome.verdicts
+        ],
+    }

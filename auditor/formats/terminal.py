@@ -6,19 +6,11 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from auditor.formats.wording import describe_rate, describe_reasons
+from auditor.gate import GateOutcome
 from auditor.result import AuditResult
-from auditor.stats import Rate
 
 _TOP_FILES = 10
-
-
-def _rate(rate: Rate) -> str:
-    low, high = rate.interval
-    return f"{rate.value:.2%}  (95% CI {low:.2%} to {high:.2%}; {rate.numerator:,} of {rate.denominator:,})"
-
-
-def _reasons(counts: dict[str, int]) -> str:
-    return ", ".join(f"{reason.replace('_', ' ')} {count:,}" for reason, count in counts.items()) or "none"
 
 
 def render_terminal(result: AuditResult) -> RenderableType:
@@ -34,11 +26,11 @@ def render_terminal(result: AuditResult) -> RenderableType:
     summary.add_column(style="dim")
     summary.add_column()
     summary.add_row("Fingerprint set", f"{result.fingerprint_file.name} ({result.posts_in_set:,} posts)")
-    summary.add_row("Posts not testable", _reasons(result.posts_skipped))
+    summary.add_row("Posts not testable", describe_reasons(result.posts_skipped))
     summary.add_row("Corpus", f"{len(result.files):,} files, {result.rows_scanned:,} rows scanned")
-    summary.add_row("Corpus rows skipped", _reasons(result.rows_skipped))
-    summary.add_row("Posts found", _rate(result.post_rate))
-    summary.add_row("Rows carrying posts", _rate(result.row_rate))
+    summary.add_row("Corpus rows skipped", describe_reasons(result.rows_skipped))
+    summary.add_row("Posts found", describe_rate(result.post_rate))
+    summary.add_row("Rows carrying posts", describe_rate(result.row_rate))
     summary.add_row("Matches", f"{result.evidence.num_rows:,} (containment >= {result.settings.threshold:.2f})")
     files = Table(title="Matches by corpus file", title_justify="left", show_edge=False)
     files.add_column("file", overflow="fold")
@@ -59,3 +51,30 @@ def render_terminal(result: AuditResult) -> RenderableType:
         if len(ranked) > _TOP_FILES:
             parts.append(Text(f"... and {len(ranked) - _TOP_FILES:,} more files (see the JSON report)", style="dim"))
     return Group(*parts)
+
+
+def render_gate_terminal(outcome: GateOutcome) -> RenderableType:
+    head = Text(
+        "Provenance check passed" if outcome.passed else "Provenance check failed",
+        style="bold green" if outcome.passed else "bold red",
+    )
+    table = Table(show_edge=False)
+    table.add_column("fingerprint set", overflow="fold")
+    for column in ("new matches", "accepted", "posts found", "rows carrying", "verdict"):
+        table.add_column(column, justify="right")
+    for verdict in outcome.verdicts:
+        table.add_row(
+            verdict.set_name,
+            f"{verdict.new_evidence.num_rows:,}",
+            f"{verdict.accepted_matches:,}",
+            f"{verdict.post_rate.value:.2%}",
+            f"{verdict.row_rate.value:.2%}",
+            Text("passed", style="green") if verdict.passed else Text("failed", style="red"),
+        )
+    violations = [
+        Text(f"{verdict.set_name}: {violation}", style="red")
+        for verdict in outcome.verdicts
+        for violation in verdict.violations
+    ]
+    note = Text("Counts and rates are of new matches; the baseline's are accepted.", style="dim")
+    return Group(head, table, *violations, note)

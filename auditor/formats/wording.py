@@ -1,0 +1,14 @@
+"""Phrases every human-readable format shares, so a rate reads the same in a terminal and in Markdown."""
+
+from __future__ import annotations
+
+from auditor.stats import Rate
+
+
+def describe_rate(rate: Rate) -> str:
+    low, high = rate.interval
+    return f"{rate.value:.2%}  (95% CI {low:.2%} to {high:.2%}; {rate.numerator:,} of {rate.denominator:,})"
+
+
+def describe_reasons(counts: dict[str, int]) -> str:
+    return ", ".join(f"{reason.replace('_', ' ')} {count:,}" for reason, count in counts.items()) or "none"

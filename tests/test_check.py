@@ -1,0 +1,106 @@
+"""`auditor check`, the CI gate: exit 0 pass, 1 findings, 2 errors; baselines; CI-friendly outputs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from xml.etree import ElementTree
+
+import pytest
+from typer.testing import CliRunner
+
+from auditor.baseline import Baseline
+from auditor.cli import app
+from auditor.errors import UsageError
+from auditor.gate import Limits
+from tests.conftest import POSTS, write_parquet
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def release(tmp_path: Path, posts_file: Path) -> tuple[Path, Path]:
+    sets = tmp_path / "sets"
+    assert (
+        runner.invoke(app, ["fingerprint", str(posts_file), "-o", str(sets / "twitter.fp.parquet"), "-q"]).exit_code
+        == 0
+    )
+    rows = [{"id": f"r{i}", "text": f"an unrelated row of the release number {i} " * 3} for i in range(20)]
+    rows[4] = {"id": "leak", "text": POSTS[0]}
+    rows[9] = {"id": "leak2", "text": f"Someone wrote: {POSTS[1]}"}
+    return sets, write_parquet(tmp_path / "release" / "part-0.parquet", rows)
+
+
+def check(*args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
+    result = runner.invoke(app, ["check", *args, "--workers", "1"], env=env)
+    assert "Traceback" not in result.output
+    return result.exit_code, result.output
+
+
+def test_any_match_fails_by_default_and_a_clean_release_passes(tmp_path: Path, release: tuple[Path, Path]) -> None:
+    sets, corpus = release
+    code, output = check(str(corpus), "--fingerprints", str(sets))
+    assert code == 1 and "failed" in output and "2 new matches, above --max-matches 0" in output
+    clean = write_parquet(tmp_path / "clean.parquet", [{"text": "nothing of the platform here at all, really"}])
+    code, output = check(str(clean), "--fingerprints", str(sets))
+    assert code == 0 and "passed" in output
+
+
+def test_limits_decide(release: tuple[Path, Path]) -> None:
+    sets, corpus = release
+    assert check(str(corpus), "--fingerprints", str(sets), "--max-matches", "2")[0] == 0
+    assert check(str(corpus), "--fingerprints", str(sets), "--max-post-rate", "0.5")[0] == 0  # 2 of 5 posts
+    code, output = check(str(corpus), "--fingerprints", str(sets), "--max-post-rate", "0.3")
+    assert code == 1 and "40.00% of posts found, above --max-post-rate 30.00%" in output
+    code, output = check(str(corpus), "--fingerprints", str(sets), "--max-row-rate", "0.05")
+    assert code == 1 and "rows carry posts" in output
+
+
+def test_baseline_accepts_known_matches_and_only_new_ones_fail(tmp_path: Path, release: tuple[Path, Path]) -> None:
+    sets, corpus = release
+    baseline = tmp_path / "accepted.json"
+    code, output = check(str(corpus), "--fingerprints", str(sets), "--baseline", str(baseline), "--update-baseline")
+    assert code == 0 and "2 accepted matches" in output
+    assert Baseline.read(baseline).accepted == {
+        ("twitter.fp.parquet", "p0", "id:leak"),
+        ("twitter.fp.parquet", "p1", "id:leak2"),
+    }
+    code, output = check(str(corpus), "--fingerprints", str(sets), "--baseline", str(baseline), "--format", "json")
+    assert code == 0
+    verdict = json.loads(output)["sets"][0]
+    assert verdict["new_matches"] == 0 and verdict["accepted_matches"] == 2  # still counted
+    grown = write_parquet(corpus.parent / "part-1.parquet", [{"id": "new", "text": POSTS[2]}])
+    code, output = check(str(corpus.parent), "--fingerprints", str(sets), "--baseline", str(baseline))
+    assert code == 1 and "1 new matches" in output and grown.exists()
+
+
+def test_errors_exit_2(tmp_path: Path, release: tuple[Path, Path]) -> None:
+    sets, corpus = release
+    assert check(str(corpus), "--fingerprints", str(tmp_path / "nowhere"))[0] == 2
+    assert check(str(corpus), "--fingerprints", str(tmp_path / "empty_dir_is_missing"))[0] == 2
+    code, output = check(str(corpus), "--fingerprints", str(sets), "--baseline", str(tmp_path / "absent.json"))
+    assert code == 2 and "--update-baseline" in output
+    bad = tmp_path / "bad.json"
+    bad.write_text("{}")
+    assert check(str(corpus), "--fingerprints", str(sets), "--baseline", str(bad))[0] == 2
+    code, output = check(str(corpus), "--fingerprints", str(sets), "--max-post-rate", "5")
+    assert code == 2 and "share between 0 and 1" in output
+    assert check(str(corpus), "--fingerprints", str(sets), "--update-baseline")[0] == 2
+    with pytest.raises(UsageError):
+        Limits(max_matches=-1)
+
+
+def test_ci_outputs(tmp_path: Path, release: tuple[Path, Path]) -> None:
+    sets, corpus = release
+    summary, junit = tmp_path / "summary.md", tmp_path / "junit.xml"
+    env = {"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary)}
+    code, output = check(
+        str(corpus), "--fingerprints", str(sets), "--junit", str(junit), "--format", "markdown", env=env
+    )
+    assert code == 1
+    assert "## Provenance check failed" in output and "| p0 | leak | whole_row |" in output
+    assert "::error title=provenance-auditor::twitter.fp.parquet: 2 new matches" in output
+    assert "## Provenance check failed" in summary.read_text()
+    suite = ElementTree.parse(junit).getroot()
+    assert suite.get("tests") == "1" and suite.get("failures") == "1"
+    assert suite.find("testcase/failure") is not None
