@@ -105,6 +105,39 @@ def _run_starts(ordered: Hashes) -> npt.NDArray[np.bool_]:
     return starts
 
 
+def _sorted_by_hash(
+    parts: list[tuple[Hashes, npt.NDArray[np.uint32], npt.NDArray[np.uint8]]], posts: int
+) -> tuple[Hashes, npt.NDArray[np.uint32], npt.NDArray[np.uint8]]:
+    """Prefix entries (hash, post, slots) of all blocks, sorted by hash then post.
+
+    Below 2^24 posts an entry packs into one uint64 sorted in place (17 bytes an entry at the peak
+    instead of about 35 with an argsort).
+    """
+    if not parts:
+        return np.zeros(0, np.uint32), np.zeros(0, np.uint32), np.zeros(0, np.uint8)
+    if posts < 1 << 24:
+        packed = np.concatenate(
+            [
+                (values.astype(np.uint64) << np.uint64(32))
+                | (rows.astype(np.uint64) << np.uint64(8))
+                | slots.astype(np.uint64)
+                for values, rows, slots in parts
+            ]
+        )
+        parts.clear()
+        packed.sort()
+        return (
+            (packed >> np.uint64(32)).astype(np.uint32),
+            ((packed >> np.uint64(8)) & np.uint64(0xFFFFFF)).astype(np.uint32),
+            (packed & np.uint64(0xFF)).astype(np.uint8),
+        )
+    values = np.concatenate([p[0] for p in parts])
+    rows = np.concatenate([p[1] for p in parts])
+    slots = np.concatenate([p[2] for p in parts])
+    order = np.lexsort((rows, values))
+    return values[order], rows[order], slots[order]
+
+
 def window_groups(window_offsets: Offsets) -> Indices:
     """The group (row or post) of every window."""
     return np.repeat(np.arange(len(window_offsets) - 1), np.diff(window_offsets))
@@ -181,10 +214,11 @@ class ContainmentIndex:
         slot_hashes.sort(axis=1)
         blocks = [slice(start, min(start + _BUILD_BLOCK, posts)) for start in range(0, posts, _BUILD_BLOCK)]
         # Rarity: in how many posts a hash occurs, counted in a table indexed by the hash's low bits. A
-        # collision can only overstate a count by about (distinct hashes / table size) < 1, and any order
+        # collision overstates a count by about distinct hashes / table size (under 3 for 10 million posts,
+        # where shingles in 1,000 posts are common), and any order
         # of the prefix is exact; the counts only make it efficient and find common shingles.
         distinct_total = sum(int(_run_starts(slot_hashes[block]).sum()) for block in blocks)
-        table_bits = int(np.clip(math.ceil(math.log2(max(distinct_total, 1) * 2)), 10, 30))
+        table_bits = int(np.clip(math.ceil(math.log2(max(distinct_total, 1) * 2)), 10, 28))
         counts = np.zeros(1 << table_bits, dtype=np.uint32)
         mask = np.uint32((1 << table_bits) - 1)
         for block in blocks:
@@ -212,9 +246,7 @@ class ContainmentIndex:
             parts.append(
                 ((keys[keep] & np.uint64(0xFFFFFFFF)).astype(np.uint32), rows, multiplicity[keep].astype(np.uint8))
             )
-        values = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, dtype=np.uint32)
-        by_hash = np.argsort(values, kind="stable")
-        prefix_hashes = values[by_hash]
+        prefix_hashes, prefix_posts, prefix_slots = _sorted_by_hash(parts, posts)
         filter_words, shift = blocked_filter(prefix_hashes)
         return cls(
             slot_hashes=slot_hashes,
@@ -223,8 +255,8 @@ class ContainmentIndex:
             threshold=threshold,
             min_slots=min_slots,
             prefix_hashes=prefix_hashes,
-            prefix_posts=(np.concatenate([p[1] for p in parts]) if parts else np.zeros(0, np.uint32))[by_hash],
-            prefix_slots=(np.concatenate([p[2] for p in parts]) if parts else np.zeros(0, np.uint8))[by_hash],
+            prefix_posts=prefix_posts,
+            prefix_slots=prefix_slots,
             required_prefix_slots=prefix_cover - (num_perm - min_slots),
             filter_words=filter_words,
             filter_shift=shift,
