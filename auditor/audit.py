@@ -10,6 +10,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from auditor import __version__
+from auditor.claims import assess
 from auditor.engine.local import PartScan, RowsCallback
 from auditor.engine.processes import scan_parts_in_processes
 from auditor.evidence import EVIDENCE_SCHEMA
@@ -26,6 +27,8 @@ def audit(
     files: Sequence[CorpusFile],
     on_rows: RowsCallback | None = None,
     workers: int = 1,
+    cutoff: str | None = None,
+    keep_nonspecific: bool = False,
 ) -> AuditResult:
     """Scan every corpus file for the scanner's posts and summarize; never prints.
 
@@ -77,4 +80,12 @@ def audit(
         posts_testable=len(fingerprints.signatures),
         posts_matched=posts_matched,
         evidence=evidence,
+        claims=assess(
+            evidence,
+            fingerprints.post_ids,
+            fingerprints.metadata.column("created_at").combine_chunks(),
+            fingerprints.metadata.column("author").combine_chunks(),
+            cutoff,
+            keep_nonspecific,
+        ),
     )

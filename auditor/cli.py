@@ -32,6 +32,7 @@ from auditor import fingerprint_set as fingerprint_sets
 from auditor.audit import audit as run_audit
 from auditor.baseline import Baseline
 from auditor.build import build_fingerprint_set
+from auditor.claims import parse_cutoff
 from auditor.engine.processes import available_cores
 from auditor.errors import AuditorError, InputError, UsageError
 from auditor.fingerprint import Fingerprinter
@@ -252,9 +253,12 @@ def audit_corpus(
     threshold: float = DEFAULT_THRESHOLD,
     key: bytes = b"",
     workers: int = 1,
+    cutoff: str | None = None,
+    keep_nonspecific: bool = False,
     quiet: bool = False,
 ) -> AuditResult:
     """Audit one set against a corpus given as paths, or as files already opened and checked."""
+    cutoff = parse_cutoff(cutoff) if cutoff is not None else None
     if workers < 1:
         raise AuditorError(f"--workers must be at least 1, got {workers}.")
     if not 0.0 < threshold <= 1.0:
@@ -266,7 +270,14 @@ def audit_corpus(
     scanner = CorpusScanner(fingerprint_sets.load(fingerprints), key, threshold)
     with _progress(quiet) as progress:
         task = progress.add_task(f"scanning for {fingerprints.name}", total=sum(f.rows for f in files), rate="")
-        return run_audit(scanner, files, _rate_updater(progress, task, "rows"), workers=workers)
+        return run_audit(
+            scanner,
+            files,
+            _rate_updater(progress, task, "rows"),
+            workers=workers,
+            cutoff=cutoff,
+            keep_nonspecific=keep_nonspecific,
+        )
 
 
 @app.command()
@@ -316,6 +327,21 @@ def audit(
             show_default=False,
         ),
     ] = 0,
+    cutoff: Annotated[
+        str | None,
+        typer.Option(
+            help="The date the corpus was collected (YYYY-MM-DD). Posts published later cannot be in it: their "
+            "match rate is the chance baseline, compared with the rate of earlier posts (Fisher's exact test).",
+            show_default=False,
+        ),
+    ] = None,
+    keep_nonspecific: Annotated[
+        bool,
+        typer.Option(
+            "--keep-nonspecific",
+            help="Keep posts that match unusually many rows (templated, generic) in the headline rate.",
+        ),
+    ] = False,
     quiet: QuietOption = False,
 ) -> None:
     """Find a fingerprint set's posts in a Parquet corpus: as whole rows or inside longer documents.
@@ -333,6 +359,8 @@ def audit(
         threshold=threshold,
         key=_read_key(key_file),
         workers=workers or available_cores(),
+        cutoff=cutoff,
+        keep_nonspecific=keep_nonspecific,
         quiet=quiet,
     )
     stem = fingerprints.name.removesuffix(SUFFIX).removesuffix(".parquet")
@@ -488,14 +516,15 @@ def demo(
 ) -> None:
     """Run the whole flow on the embedded demo: fingerprint 300 posts, audit a 3-file corpus (hive partitions), report.
 
-    Needs no argument and no network. Writes fingerprints/demo.fp.parquet and reports/demo.* under
+    Needs no argument and no network. The demo corpus was collected on 2025-06-30, so posts published
+    later serve as the negative control. Writes fingerprints/demo.fp.parquet and reports/demo.* under
     --output-dir (the current directory by default).
     """
-    from auditor.demo import demo_corpus, demo_posts
+    from auditor.demo import DEMO_CUTOFF, demo_corpus, demo_posts
 
     output = output_dir / DEFAULT_FINGERPRINT_DIR / f"demo{SUFFIX}"
     fingerprint_posts([_shortest(demo_posts())], output, params=FingerprintParams(), keep_text=True, quiet=quiet)
-    result = audit_corpus(output, [str(_shortest(demo_corpus()))], quiet=quiet)
+    result = audit_corpus(output, [str(_shortest(demo_corpus()))], cutoff=DEMO_CUTOFF, quiet=quiet)
     reports = output_dir / DEFAULT_REPORT_DIR
     _write_outputs(result, reports / "demo.evidence.parquet", reports / "demo.report.json", quiet)
 

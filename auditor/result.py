@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
+from auditor.claims import Claims
 from auditor.files import FileIdentity
 from auditor.fingerprint_set import FingerprintSetInfo
 from auditor.stats import Rate
@@ -44,6 +45,7 @@ class AuditResult:
     posts_testable: int
     posts_matched: int
     evidence: pa.Table  # EVIDENCE_SCHEMA, sorted by (file order, corpus_row, post)
+    claims: Claims
 
     @property
     def rows_read(self) -> int:

@@ -28,7 +28,10 @@ class Rate:
         p = k / n
         centre = (p + Z95**2 / (2 * n)) / (1 + Z95**2 / n)
         half = Z95 * math.sqrt(p * (1 - p) / n + Z95**2 / (4 * n * n)) / (1 + Z95**2 / n)
-        return (max(0.0, centre - half), min(1.0, centre + half))
+        # Exact at the ends: floating-point leaves 1e-18 where the bound is 0 by construction.
+        low = 0.0 if k == 0 else max(0.0, centre - half)
+        high = 1.0 if k == n else min(1.0, centre + half)
+        return (low, high)
 
     def to_dict(self) -> dict[str, Any]:
         low, high = self.interval

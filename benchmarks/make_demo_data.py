@@ -13,13 +13,15 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from auditor.demo import DEMO_CUTOFF
 from benchmarks.synthetic import generate
 
 DATA = Path(__file__).resolve().parent.parent / "auditor" / "demo" / "data"
+CUTOFF = DEMO_CUTOFF
 
 
 def main() -> None:
-    dataset = generate(posts=300, background_pages=12, page_chars=(2_000, 8_000), seed=2026)
+    dataset = generate(posts=300, background_pages=12, page_chars=(2_000, 8_000), seed=2026, planted_before=CUTOFF)
     shutil.rmtree(DATA, ignore_errors=True)
     DATA.mkdir(parents=True)
     with (DATA / "posts.jsonl").open("w", encoding="utf-8") as stream:

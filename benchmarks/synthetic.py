@@ -310,6 +310,7 @@ def generate(
     page_chars: tuple[int, int] = (5_000, 60_000),
     seed: int = 7,
     progress: Callable[[str], None] | None = None,
+    planted_before: str | None = None,
 ) -> Dataset:
     """Posts (a share of them templated), and a corpus of post rows, pages and timelines."""
     writer = Writer(seed)
@@ -340,7 +341,10 @@ def generate(
         )
         return len(rows) - 1
 
-    planted = rng.sample(range(posts), int(posts * planted_share))
+    # Only posts published by `planted_before` can be in the corpus (it was collected then); later posts
+    # are the negative control.
+    eligible = [i for i in range(posts) if planted_before is None or post_rows[i]["created_at"] <= planted_before]
+    planted = rng.sample(eligible, min(len(eligible), int(posts * planted_share)))
     pending_quotes: list[tuple[str, str, str]] = []
     pending_timeline: list[tuple[str, str, str]] = []
     for index in planted:

@@ -129,6 +129,11 @@ def test_usage_errors_exit_2(tmp_path: Path, posts_file: Path) -> None:
     assert invoke("fingerprint")[0] == 2  # missing argument
     code, output = invoke("fingerprint", str(posts_file), "--num-perm", "8", "-o", str(tmp_path / "x.fp"))
     assert code == 2 and "num_perm must be between 16 and 1024" in one_error_sentence(output)
+    fp = tmp_path / "ok.fp"
+    assert invoke("fingerprint", str(posts_file), "-o", str(fp), "-q")[0] == 0
+    corpus = write_parquet(tmp_path / "c.parquet", [{"text": POSTS[0]}])
+    code, output = invoke("audit", str(fp), str(corpus), "--cutoff", "yesterday")
+    assert code == 2 and "YYYY-MM-DD" in one_error_sentence(output)
 
 
 def test_inspect_prints_the_parameters(tmp_path: Path, posts_file: Path) -> None:

@@ -5,6 +5,10 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
+# The demo corpus was "collected" on this date: only posts published by then were planted in it, so the
+# demo can show a negative control.
+DEMO_CUTOFF = "2025-06-30"
+
 
 def _data() -> Path:
     return Path(str(resources.files("auditor.demo") / "data"))

@@ -7,10 +7,11 @@ from typing import Any
 
 import pyarrow.compute as pc
 
+from auditor.claims import Claims
 from auditor.gate import GateOutcome
 from auditor.result import AuditResult
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 
 
 def _by_kind(result: AuditResult) -> dict[str, int]:
@@ -58,6 +59,7 @@ def report_dict(result: AuditResult) -> dict[str, Any]:
             "posts_found": result.post_rate.to_dict(),
             "rows_carrying_posts": result.row_rate.to_dict(),
         },
+        "claims": claims_dict(result.claims),
         "files": [
             {
                 "name": f.path,
@@ -70,6 +72,33 @@ def report_dict(result: AuditResult) -> dict[str, Any]:
             }
             for f in result.files
         ],
+    }
+
+
+def claims_dict(claims: Claims) -> dict[str, Any]:
+    control = claims.control
+    return {
+        "headline_posts_found": claims.headline.to_dict(),
+        "nonspecific_posts": {
+            "count": len(claims.nonspecific_posts),
+            "rows_per_post_limit": claims.rows_per_post_limit,
+            "kept_in_headline": claims.nonspecific_kept,
+            "post_ids": list(claims.nonspecific_posts[:100]),
+        },
+        "control": None
+        if control is None
+        else {
+            "cutoff": control.cutoff,
+            "before": control.before.to_dict(),
+            "after": control.after.to_dict(),
+            "ratio": control.ratio,
+            "test": "fisher-exact-one-sided",
+            "p_value": control.p_value,
+            "statement": control.statement,
+        },
+        "undated_posts": claims.undated_posts,
+        "by_month": [{"month": month, "posts_found": rate.to_dict()} for month, rate in claims.by_month],
+        "by_author": [{"author": author, "posts_found": rate.to_dict()} for author, rate in claims.by_author],
     }
 
 

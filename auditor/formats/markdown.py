@@ -28,8 +28,22 @@ def render_markdown(result: AuditResult) -> str:
         f"| posts not testable | {describe_reasons(result.posts_skipped)} |",
         f"| corpus | {len(result.files):,} files, {result.rows_scanned:,} rows scanned |",
         f"| corpus rows skipped | {describe_reasons(result.rows_skipped)} |",
-        "",
     ]
+    claims = result.claims
+    if claims.nonspecific_posts:
+        limit, kept = claims.rows_per_post_limit, "with" if claims.nonspecific_kept else "without"
+        lines += [
+            f"| non-specific posts (over {limit:,} rows each) | {len(claims.nonspecific_posts):,} |",
+            f"| headline ({kept} them) | {describe_rate(claims.headline)} |",
+        ]
+    if claims.control is not None:
+        lines += [
+            f"| published up to {claims.control.cutoff} | {describe_rate(claims.control.before)} |",
+            f"| published after (control) | {describe_rate(claims.control.after)} |",
+            "",
+            f"**{claims.control.statement}**",
+        ]
+    lines.append("")
     ranked = sorted(result.files, key=lambda f: (-f.matches, f.path))[:_EXAMPLES]
     if ranked:
         lines += ["| corpus file | rows scanned | rows matched | posts matched |", "|---|---:|---:|---:|"]

@@ -32,6 +32,19 @@ def render_terminal(result: AuditResult) -> RenderableType:
     summary.add_row("Posts found", describe_rate(result.post_rate))
     summary.add_row("Rows carrying posts", describe_rate(result.row_rate))
     summary.add_row("Matches", f"{result.evidence.num_rows:,} (containment >= {result.settings.threshold:.2f})")
+    claims = result.claims
+    if claims.nonspecific_posts:
+        kept = "kept in" if claims.nonspecific_kept else "left out of"
+        summary.add_row(
+            "Non-specific posts",
+            f"{len(claims.nonspecific_posts):,} match over {claims.rows_per_post_limit:,} rows each; "
+            f"{kept} the headline",
+        )
+        summary.add_row("Headline", describe_rate(claims.headline))
+    if claims.control is not None:
+        summary.add_row(f"Published to {claims.control.cutoff}", describe_rate(claims.control.before))
+        summary.add_row("Published after (control)", describe_rate(claims.control.after))
+        summary.add_row("Conclusion", claims.control.statement)
     files = Table(title="Matches by corpus file", title_justify="left", show_edge=False)
     files.add_column("file", overflow="fold")
     files.add_column("rows scanned", justify="right")

@@ -1,0 +1,70 @@
+"""Claims: the negative control, non-specific posts, breakdowns and the statistics behind them."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pytest
+
+from auditor.claims import assess, fisher_greater, parse_cutoff
+from auditor.errors import UsageError
+from auditor.evidence import EVIDENCE_SCHEMA
+from auditor.stats import Rate
+
+
+def evidence_of(pairs: list[tuple[str, int]]) -> pa.Table:
+    rows = [
+        {"post_id": p, "corpus_file": "c.parquet", "corpus_row": r, "corpus_id": None, "match_kind": "whole_row",
+         "containment": 1.0, "matched_slots": 128, "specific_containment": 1.0, "jaccard": 1.0,
+         "exact_containment": None, "post_shingles": 50, "row_shingles": 50, "row_length": 60}
+        for p, r in pairs
+    ]  # fmt: skip
+    return pa.Table.from_pylist(rows, schema=EVIDENCE_SCHEMA)
+
+
+def test_fisher_exact_matches_known_values() -> None:
+    # Values from scipy.stats.fisher_exact(..., alternative="greater").
+    assert fisher_greater(8, 2, 1, 5) == pytest.approx(0.024475524475524483)
+    assert fisher_greater(3, 1, 1, 3) == pytest.approx(0.24285714285714283)
+    assert fisher_greater(0, 10, 0, 10) == 1.0
+
+
+def test_wilson_interval_is_exact_at_the_ends() -> None:
+    assert Rate(0, 111).interval[0] == 0.0
+    assert Rate(5, 5).interval[1] == 1.0
+    low, high = Rate(120, 300).interval
+    assert low == pytest.approx(0.34617, abs=1e-4) and high == pytest.approx(0.45636, abs=1e-4)
+
+
+def test_control_separates_carried_posts_from_chance() -> None:
+    ids = pa.array([f"p{i}" for i in range(40)])
+    created = pa.array([("2023-05-01" if i < 20 else "2025-01-01") for i in range(40)])
+    authors = pa.array([f"a{i % 3}" for i in range(40)])
+    carried = assess(evidence_of([(f"p{i}", i) for i in range(12)]), ids, created, authors, cutoff="2024-06-30")
+    assert carried.control is not None
+    assert (carried.control.before.numerator, carried.control.before.denominator) == (12, 20)
+    assert carried.control.after.numerator == 0 and carried.control.p_value < 0.001
+    assert "beyond chance" in carried.control.statement
+    chance = assess(evidence_of([("p1", 0), ("p30", 1)]), ids, created, authors, cutoff="2024-06-30")
+    assert chance.control is not None and chance.control.p_value > 0.05
+    assert "do not support" in chance.control.statement
+    assert [month for month, _ in carried.by_month] == ["2023-05", "2025-01"]
+    assert carried.by_month[0][1].numerator == 12
+    assert carried.by_author[0][1].numerator == 4
+
+
+def test_posts_matching_unusually_many_rows_leave_the_headline() -> None:
+    ids = pa.array(["generic", "a", "b", "c"])
+    nulls = pa.nulls(4, pa.string())
+    pairs = [("generic", r) for r in range(30)] + [("a", 100), ("b", 101)]
+    claims = assess(evidence_of(pairs), ids, nulls, nulls)
+    assert claims.nonspecific_posts == ("generic",) and claims.rows_per_post_limit == 20
+    assert (claims.headline.numerator, claims.headline.denominator) == (2, 3)
+    kept = assess(evidence_of(pairs), ids, nulls, nulls, keep_nonspecific=True)
+    assert (kept.headline.numerator, kept.headline.denominator) == (3, 4)
+    assert claims.undated_posts == 4 and claims.control is None
+
+
+def test_cutoff_must_be_a_date() -> None:
+    assert parse_cutoff("2024-01-31") == "2024-01-31"
+    with pytest.raises(UsageError, match="YYYY-MM-DD"):
+        parse_cutoff("last year")
