@@ -80,6 +80,7 @@ def audit(
         posts_testable=len(fingerprints.signatures),
         posts_matched=posts_matched,
         evidence=evidence,
+        matches_by_kind=_by_kind(evidence),
         claims=assess(
             evidence,
             fingerprints.post_ids,
@@ -89,3 +90,10 @@ def audit(
             keep_nonspecific,
         ),
     )
+
+
+def _by_kind(evidence: pa.Table) -> dict[str, int]:
+    if not evidence.num_rows:
+        return {}
+    counts = pc.value_counts(evidence.column("match_kind")).to_pylist()
+    return {item["values"]: item["counts"] for item in sorted(counts, key=lambda i: i["values"])}

@@ -7,6 +7,7 @@ or input error (bad option, unreadable or mismatched file).
 from __future__ import annotations
 
 import functools
+import io
 import json
 import os
 from collections.abc import Callable
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import Annotated, ParamSpec, TypeVar
 
 import typer
-from rich.console import Console
+from rich.console import Console, RenderableType
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -52,6 +53,7 @@ from auditor.params import (
     DEFAULT_SHINGLE_SIZE,
     FingerprintParams,
 )
+from auditor.report_loader import load_finished_audit
 from auditor.result import AuditResult
 from auditor.scan import DEFAULT_THRESHOLD, CorpusScanner
 from auditor.sources.corpus import CorpusFile, open_corpus
@@ -388,7 +390,7 @@ def _write_outputs(result: AuditResult, evidence: Path, json_report: Path, quiet
         stdout.print(f"\nEvidence: {evidence}\nReport:   {json_report}", highlight=False, soft_wrap=True)
 
 
-class CheckFormat(str, Enum):
+class OutputFormat(str, Enum):
     terminal = "terminal"
     markdown = "markdown"
     json = "json"
@@ -446,7 +448,7 @@ def check(
     update_baseline: Annotated[
         bool, typer.Option("--update-baseline", help="Write every current match into --baseline and pass.")
     ] = False,
-    output_format: Annotated[CheckFormat, typer.Option("--format", help="What to print.")] = CheckFormat.terminal,
+    output_format: Annotated[OutputFormat, typer.Option("--format", help="What to print.")] = OutputFormat.terminal,
     junit: Annotated[Path | None, typer.Option(help="Also write JUnit XML here.", show_default=False)] = None,
     text_column: Annotated[str, typer.Option(help="Corpus column holding the text.")] = "text",
     id_column: Annotated[
@@ -491,9 +493,9 @@ def check(
         stdout.print(f"Wrote {baseline}: {len(outcome.baseline_of_all().accepted):,} accepted matches.", soft_wrap=True)
         raise typer.Exit(EXIT_OK)
     markdown = render_gate_markdown(outcome)
-    if output_format is CheckFormat.json:
+    if output_format is OutputFormat.json:
         stdout.print_json(json.dumps(gate_dict(outcome)))
-    elif output_format is CheckFormat.markdown:
+    elif output_format is OutputFormat.markdown:
         print(markdown, end="")
     elif not quiet:
         stdout.print(render_gate_terminal(outcome))
@@ -527,6 +529,49 @@ def demo(
     result = audit_corpus(output, [str(_shortest(demo_corpus()))], cutoff=DEMO_CUTOFF, quiet=quiet)
     reports = output_dir / DEFAULT_REPORT_DIR
     _write_outputs(result, reports / "demo.evidence.parquet", reports / "demo.report.json", quiet)
+
+
+@app.command()
+@reports_errors
+def report(
+    finished: Annotated[
+        Path,
+        typer.Argument(
+            help="An evidence Parquet file or a JSON report written by `auditor audit`.", show_default=False
+        ),
+    ],
+    output_format: Annotated[
+        OutputFormat, typer.Option("--format", help="The format to render.")
+    ] = OutputFormat.terminal,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write here instead of printing.", show_default=False)
+    ] = None,
+) -> None:
+    """Re-render a finished audit without rescanning the corpus.
+
+    The evidence file carries the whole report in its manifest, so it alone is enough; a JSON report
+    works too. Formats: terminal (the summary `auditor audit` prints), markdown, json.
+    """
+    result = load_finished_audit(finished)
+    if output_format is OutputFormat.terminal and output is None:
+        stdout.print(render_terminal(result))
+        return
+    if output_format is OutputFormat.json:
+        text = render_json(result)
+    elif output_format is OutputFormat.markdown:
+        text = render_markdown(result)
+    else:
+        text = _plain_text(render_terminal(result))
+    if output is None:
+        print(text, end="" if text.endswith("\n") else "\n")
+    else:
+        _write_text(output, text, "the report")
+
+
+def _plain_text(renderable: RenderableType) -> str:
+    console = Console(width=120, record=True, file=io.StringIO())
+    console.print(renderable)
+    return console.export_text()
 
 
 @app.command()

@@ -44,8 +44,13 @@ class AuditResult:
     files: tuple[CorpusFileSummary, ...]
     posts_testable: int
     posts_matched: int
-    evidence: pa.Table  # EVIDENCE_SCHEMA, sorted by (file order, corpus_row, post)
+    evidence: pa.Table  # EVIDENCE_SCHEMA, sorted by (file order, corpus_row, post); empty when re-rendered from JSON
     claims: Claims
+    matches_by_kind: dict[str, int]
+
+    @property
+    def matches(self) -> int:
+        return sum(f.matches for f in self.files)
 
     @property
     def rows_read(self) -> int:

@@ -154,3 +154,18 @@ def test_schema_rejects_a_report_without_its_version() -> None:
     del example["schema_version"]
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(example, REPORT_SCHEMA)
+
+
+def test_report_re_renders_a_finished_audit_without_the_corpus(tmp_path: Path) -> None:
+    assert invoke("demo", "--output-dir", str(tmp_path), "-q")[0] == 0
+    evidence, report = tmp_path / "reports" / "demo.evidence.parquet", tmp_path / "reports" / "demo.report.json"
+    for source in (evidence, report):
+        code, output = invoke("report", str(source), "--format", "json", "-o", str(tmp_path / "again.json"))
+        assert code == 0, output
+        assert json.loads((tmp_path / "again.json").read_text()) == json.loads(report.read_text())
+    code, output = invoke("report", str(evidence), "--format", "markdown")
+    assert code == 0 and "## Provenance audit" in output and "beyond chance" in output
+    manifest = json.loads(pq.ParquetFile(evidence).metadata.metadata[b"provenance_auditor"])
+    assert manifest["report"]["inputs"]["fingerprint_set"]["sha256"] and manifest["libraries"]["datasketch"]
+    code, output = invoke("report", str(ROOT / "README.md"))
+    assert code == 2 and "neither a JSON report nor an evidence file" in one_error_sentence(output)

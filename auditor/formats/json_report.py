@@ -5,20 +5,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import pyarrow.compute as pc
-
 from auditor.claims import Claims
 from auditor.gate import GateOutcome
 from auditor.result import AuditResult
 
 SCHEMA_VERSION = "1.1"
-
-
-def _by_kind(result: AuditResult) -> dict[str, int]:
-    if not result.evidence.num_rows:
-        return {}
-    counts = pc.value_counts(result.evidence.column("match_kind")).to_pylist()
-    return {item["values"]: item["counts"] for item in sorted(counts, key=lambda i: i["values"])}
 
 
 def report_dict(result: AuditResult) -> dict[str, Any]:
@@ -52,8 +43,8 @@ def report_dict(result: AuditResult) -> dict[str, Any]:
             "corpus_rows_skipped": result.rows_skipped,
             "corpus_rows_scanned": result.rows_scanned,
             "corpus_rows_matched": result.rows_matched,
-            "matches": result.evidence.num_rows,
-            "matches_by_kind": _by_kind(result),
+            "matches": result.matches,
+            "matches_by_kind": result.matches_by_kind,
         },
         "rates": {
             "posts_found": result.post_rate.to_dict(),

@@ -24,7 +24,7 @@ def render_markdown(result: AuditResult) -> str:
         "|---|---|",
         f"| posts found | {describe_rate(result.post_rate)} |",
         f"| rows carrying posts | {describe_rate(result.row_rate)} |",
-        f"| matches | {result.evidence.num_rows:,} |",
+        f"| matches | {result.matches:,} |",
         f"| posts not testable | {describe_reasons(result.posts_skipped)} |",
         f"| corpus | {len(result.files):,} files, {result.rows_scanned:,} rows scanned |",
         f"| corpus rows skipped | {describe_reasons(result.rows_skipped)} |",

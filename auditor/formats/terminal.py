@@ -31,7 +31,7 @@ def render_terminal(result: AuditResult) -> RenderableType:
     summary.add_row("Corpus rows skipped", describe_reasons(result.rows_skipped))
     summary.add_row("Posts found", describe_rate(result.post_rate))
     summary.add_row("Rows carrying posts", describe_rate(result.row_rate))
-    summary.add_row("Matches", f"{result.evidence.num_rows:,} (containment >= {result.settings.threshold:.2f})")
+    summary.add_row("Matches", f"{result.matches:,} (containment >= {result.settings.threshold:.2f})")
     claims = result.claims
     if claims.nonspecific_posts:
         kept = "kept in" if claims.nonspecific_kept else "left out of"
