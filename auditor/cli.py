@@ -40,6 +40,7 @@ from auditor.fingerprint import Fingerprinter
 from auditor.fingerprint_set import SUFFIX, FingerprintSetInfo
 from auditor.formats.evidence_parquet import write_evidence
 from auditor.formats.github import render_annotations
+from auditor.formats.html import render_html
 from auditor.formats.json_report import gate_dict, render_json
 from auditor.formats.junit import render_junit
 from auditor.formats.markdown import render_gate_markdown, render_markdown
@@ -78,6 +79,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     rich_markup_mode="markdown",
+    pretty_exceptions_show_locals=False,  # locals may hold post texts
 )
 stdout = Console()
 stderr = Console(stderr=True)
@@ -308,6 +310,12 @@ def audit(
         Path | None,
         typer.Option(help="Also write a Markdown report (fits a pull-request comment).", show_default=False),
     ] = None,
+    html: Annotated[
+        Path | None,
+        typer.Option(
+            help="Also write a self-contained HTML report with charts and searchable evidence.", show_default=False
+        ),
+    ] = None,
     text_column: Annotated[str, typer.Option(help="Corpus column holding the text.")] = "text",
     id_column: Annotated[
         str | None,
@@ -371,6 +379,8 @@ def audit(
     _write_outputs(result, evidence, json_report, quiet)
     if markdown is not None:
         _write_text(markdown, render_markdown(result), "the Markdown report")
+    if html is not None:
+        _write_text(html, render_html(result), "the HTML report")
 
 
 def _write_text(path: Path, text: str, what: str, append: bool = False) -> None:
@@ -394,6 +404,7 @@ class OutputFormat(str, Enum):
     terminal = "terminal"
     markdown = "markdown"
     json = "json"
+    html = "html"
 
 
 def _fingerprint_sets(given: list[Path] | None) -> list[Path]:
@@ -560,6 +571,8 @@ def report(
         text = render_json(result)
     elif output_format is OutputFormat.markdown:
         text = render_markdown(result)
+    elif output_format is OutputFormat.html:
+        text = render_html(result)
     else:
         text = _plain_text(render_terminal(result))
     if output is None:
