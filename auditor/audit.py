@@ -17,6 +17,7 @@ from auditor.evidence import EVIDENCE_SCHEMA
 from auditor.files import identify
 from auditor.kernels.sorting import unique_sorted
 from auditor.result import AuditResult, AuditSettings, CorpusFileSummary
+from auditor.sampling import RowSample
 from auditor.scan import CorpusScanner
 from auditor.sources.corpus import CorpusFile, corpus_parts
 from auditor.sources.skips import SkipCounter
@@ -29,15 +30,18 @@ def audit(
     workers: int = 1,
     cutoff: str | None = None,
     keep_nonspecific: bool = False,
+    row_sample: RowSample | None = None,
+    post_sample: float | None = None,
 ) -> AuditResult:
     """Scan every corpus file for the scanner's posts and summarize; never prints.
 
     The result is the same for any number of `workers`: parts are scanned in any order but merged in
-    file and row order.
+    file and row order. `row_sample` scans a seeded sample of rows; `post_sample` only records that the
+    scanner's set is a sample of posts (see sampling.sample_posts and FingerprintSet.subset).
     """
     parts = corpus_parts(files)
     by_file: dict[int, list[PartScan]] = {index: [] for index in range(len(files))}
-    for scanned in scan_parts_in_processes(scanner, files, parts, workers, on_rows):
+    for scanned in scan_parts_in_processes(scanner, files, parts, workers, on_rows, row_sample):
         by_file[scanned.part.file_index].append(scanned)
     summaries: list[CorpusFileSummary] = []
     tables: list[pa.Table] = []
@@ -75,6 +79,9 @@ def audit(
             min_slots=scanner.min_slots,
             text_column=files[0].text_column if files else "text",
             id_column=next(iter(id_columns)) if len(id_columns) == 1 else None,
+            post_sample=post_sample,
+            row_sample=row_sample.fraction if row_sample is not None else None,
+            sample_seed=row_sample.seed if row_sample is not None else 0,
         ),
         files=tuple(summaries),
         posts_testable=len(fingerprints.signatures),

@@ -56,6 +56,8 @@ from auditor.params import (
 )
 from auditor.report_loader import load_finished_audit
 from auditor.result import AuditResult
+from auditor.sampling import RowSample
+from auditor.sampling import sample_posts as sample_posts_of
 from auditor.scan import DEFAULT_THRESHOLD, CorpusScanner
 from auditor.sources.corpus import CorpusFile, open_corpus
 from auditor.sources.posts import PostSource
@@ -259,9 +261,13 @@ def audit_corpus(
     workers: int = 1,
     cutoff: str | None = None,
     keep_nonspecific: bool = False,
+    sample_posts: float | None = None,
+    sample_rows: float | None = None,
+    seed: int = 0,
     quiet: bool = False,
 ) -> AuditResult:
     """Audit one set against a corpus given as paths, or as files already opened and checked."""
+    row_sample = RowSample(sample_rows, seed) if sample_rows is not None else None
     cutoff = parse_cutoff(cutoff) if cutoff is not None else None
     if workers < 1:
         raise AuditorError(f"--workers must be at least 1, got {workers}.")
@@ -271,7 +277,10 @@ def audit_corpus(
     files = [f for f in corpus if isinstance(f, CorpusFile)] or open_corpus(
         [str(c) for c in corpus], text_column, id_column or "id", id_required=id_column is not None
     )
-    scanner = CorpusScanner(fingerprint_sets.load(fingerprints), key, threshold)
+    loaded = fingerprint_sets.load(fingerprints)
+    if sample_posts is not None:
+        loaded = loaded.subset(sample_posts_of(len(loaded.signatures), sample_posts, seed))
+    scanner = CorpusScanner(loaded, key, threshold)
     with _progress(quiet) as progress:
         task = progress.add_task(f"scanning for {fingerprints.name}", total=sum(f.rows for f in files), rate="")
         return run_audit(
@@ -281,6 +290,8 @@ def audit_corpus(
             workers=workers,
             cutoff=cutoff,
             keep_nonspecific=keep_nonspecific,
+            row_sample=row_sample,
+            post_sample=sample_posts,
         )
 
 
@@ -352,6 +363,22 @@ def audit(
             help="Keep posts that match unusually many rows (templated, generic) in the headline rate.",
         ),
     ] = False,
+    sample_posts: Annotated[
+        float | None,
+        typer.Option(
+            help="Audit a seeded random sample of posts: a number, or a fraction below 1. The share found "
+            "comes with its interval; a full run agrees within it.",
+            show_default=False,
+        ),
+    ] = None,
+    sample_rows: Annotated[
+        float | None,
+        typer.Option(
+            help="Scan a seeded random fraction of corpus rows (the others are counted as not sampled).",
+            show_default=False,
+        ),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed of --sample-posts and --sample-rows.")] = 0,
     quiet: QuietOption = False,
 ) -> None:
     """Find a fingerprint set's posts in a Parquet corpus: as whole rows or inside longer documents.
@@ -371,6 +398,9 @@ def audit(
         workers=workers or available_cores(),
         cutoff=cutoff,
         keep_nonspecific=keep_nonspecific,
+        sample_posts=sample_posts,
+        sample_rows=sample_rows,
+        seed=seed,
         quiet=quiet,
     )
     stem = fingerprints.name.removesuffix(SUFFIX).removesuffix(".parquet")

@@ -145,6 +145,20 @@ class FingerprintSet:
     def skipped(self) -> dict[str, int]:
         return self.info.skipped
 
+    def subset(self, indices: npt.NDArray[np.int64]) -> FingerprintSet:
+        """The same set restricted to some of its usable posts (a sample), in the given order."""
+        take = pa.array(indices)
+        return FingerprintSet(
+            path=self.path,
+            info=self.info,
+            post_ids=self.post_ids.take(take),
+            signatures=self.signatures[indices],
+            shingle_counts=self.shingle_counts[indices],
+            normalized_lengths=self.normalized_lengths[indices],
+            texts=self.texts.take(take) if self.texts is not None else None,
+            metadata=self.metadata.take(take),
+        )
+
 
 def read_info(path: Path) -> FingerprintSetInfo:
     """Read only the self-description of a fingerprint set."""

@@ -33,6 +33,9 @@ class AuditSettings:
     min_slots: int
     text_column: str
     id_column: str | None
+    post_sample: float | None = None  # a number of posts, or a fraction below 1
+    row_sample: float | None = None  # a fraction of corpus rows
+    sample_seed: int = 0
 
 
 @dataclass(frozen=True)

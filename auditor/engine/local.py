@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pyarrow as pa
 
 from auditor.evidence import EVIDENCE_SCHEMA, evidence_batch
 from auditor.kernels.sorting import unique_sorted
+from auditor.sampling import RowSample
 from auditor.scan import CorpusScanner
 from auditor.sources.corpus import CorpusFile, CorpusPart
 from auditor.sources.skips import SkipCounter
@@ -28,7 +29,11 @@ class PartScan:
 
 
 def scan_part(
-    scanner: CorpusScanner, corpus_file: CorpusFile, part: CorpusPart, on_rows: RowsCallback | None = None
+    scanner: CorpusScanner,
+    corpus_file: CorpusFile,
+    part: CorpusPart,
+    on_rows: RowsCallback | None = None,
+    row_sample: RowSample | None = None,
 ) -> PartScan:
     fingerprints = scanner.fingerprints
     skipped = SkipCounter()
@@ -37,8 +42,16 @@ def scan_part(
     first_row = part.first_row
     for batch in corpus_file.batches(part.row_groups):
         texts = batch.column(0)
+        sampled = None
+        if row_sample is not None:
+            keep = row_sample.mask(str(corpus_file.path), first_row, batch.num_rows)
+            skipped["not_sampled"] += int((~keep).sum())
+            sampled = np.flatnonzero(keep)
+            texts = texts.take(pa.array(sampled))
         skipped["null_text"] += texts.null_count
         matches = scanner.scan(texts)
+        if sampled is not None:
+            matches = replace(matches, rows=sampled[matches.rows])
         if len(matches.rows):
             ids = batch.column(1) if corpus_file.id_column else None
             batches.append(
@@ -67,6 +80,7 @@ def scan_parts(
     files: Sequence[CorpusFile],
     parts: Sequence[CorpusPart],
     on_rows: RowsCallback | None = None,
+    row_sample: RowSample | None = None,
 ) -> Iterator[PartScan]:
     for part in parts:
-        yield scan_part(scanner, files[part.file_index], part, on_rows)
+        yield scan_part(scanner, files[part.file_index], part, on_rows, row_sample)

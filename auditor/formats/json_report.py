@@ -24,6 +24,11 @@ def report_dict(result: AuditResult) -> dict[str, Any]:
             "min_matching_slots": result.settings.min_slots,
             "text_column": result.settings.text_column,
             "id_column": result.settings.id_column,
+            "sample": {
+                "posts": result.settings.post_sample,
+                "rows": result.settings.row_sample,
+                "seed": result.settings.sample_seed,
+            },
         },
         "inputs": {
             "fingerprint_set": {
