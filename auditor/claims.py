@@ -24,6 +24,10 @@ TOP_AUTHORS = 10
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
+def upper_first(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
 def parse_cutoff(text: str) -> str:
     if not _DATE.match(text):
         raise UsageError(f"--cutoff takes a date as YYYY-MM-DD, got {text!r}.")
@@ -52,12 +56,15 @@ def fisher_greater(a: int, b: int, c: int, d: int) -> float:
 
 @dataclass(frozen=True)
 class ControlComparison:
-    """Posts published after the cutoff cannot be in the corpus: their rate is the chance baseline."""
+    """The rate of the tested posts against the rate of control posts, which cannot be in the corpus
+    (published after its collection, or an explicit control set): the control's rate is chance."""
 
-    cutoff: str
-    before: Rate
-    after: Rate
-    p_value: float  # one-sided Fisher exact: the rate before the cutoff exceeds the rate after it
+    tested: str  # who the tested posts are, e.g. "posts published up to 2025-06-30"
+    control: str  # who the control posts are, e.g. "posts published after it"
+    before: Rate  # the tested posts
+    after: Rate  # the control posts
+    p_value: float  # one-sided Fisher exact: the tested rate exceeds the control rate
+    cutoff: str | None = None
 
     @property
     def ratio(self) -> float | None:
@@ -66,23 +73,31 @@ class ControlComparison:
     @property
     def statement(self) -> str:
         if self.before.denominator == 0 or self.after.denominator == 0:
-            side = "before" if self.before.denominator == 0 else "after"
-            return f"No testable post was published {side} {self.cutoff}, so the control cannot be compared."
+            missing = self.tested if self.before.denominator == 0 else self.control
+            return f"There are no testable {missing}, so the control cannot be compared."
         before, after, p = self.before.value, self.after.value, f"p = {self.p_value:.2g}"
+        tested = upper_first(self.tested)
         if self.p_value < SIGNIFICANCE and before > after:
             if self.ratio is None:
-                found = f"{before:.1%} of posts published up to {self.cutoff} are found and none published after it"
+                found = f"{before:.1%} of {self.tested} are found and none of {self.control}"
             else:
                 found = (
-                    f"Posts published up to {self.cutoff} are found {self.ratio:.1f} times as often as later posts "
+                    f"{tested} are found {self.ratio:.1f} times as often as {self.control} "
                     f"({before:.1%} against {after:.1%})"
                 )
             return f"{found} ({p}): the corpus carries these posts beyond chance."
         return (
-            f"Posts published up to {self.cutoff} are not found significantly more often than later posts "
+            f"{tested} are not found significantly more often than {self.control} "
             f"({before:.1%} against {after:.1%}, {p}): the data do not support the claim that the corpus "
             "carries them."
         )
+
+
+def compare(
+    tested: Rate, control: Rate, tested_label: str, control_label: str, cutoff: str | None = None
+) -> ControlComparison:
+    a, n1, c, n2 = tested.numerator, tested.denominator, control.numerator, control.denominator
+    return ControlComparison(tested_label, control_label, tested, control, fisher_greater(a, n1 - a, c, n2 - c), cutoff)
 
 
 @dataclass(frozen=True)
@@ -128,7 +143,9 @@ def assess(
         n1 = sum(1 for g, c in zip(groups, counted, strict=True) if g is True and c)
         c2 = sum(1 for g, f, c in zip(groups, found, counted, strict=True) if g is False and f and c)
         n2 = sum(1 for g, c in zip(groups, counted, strict=True) if g is False and c)
-        control = ControlComparison(cutoff, Rate(a, n1), Rate(c2, n2), fisher_greater(a, n1 - a, c2, n2 - c2))
+        control = compare(
+            Rate(a, n1), Rate(c2, n2), f"posts published up to {cutoff}", "posts published after it", cutoff
+        )
     by_author = sorted(_breakdown(authors.to_pylist(), found, counted), key=lambda i: (-i[1].numerator, i[0]))
     return Claims(
         headline=headline,

@@ -11,6 +11,7 @@ import io
 import json
 import os
 from collections.abc import Callable
+from dataclasses import replace
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, ParamSpec, TypeVar
@@ -33,7 +34,7 @@ from auditor import fingerprint_set as fingerprint_sets
 from auditor.audit import audit as run_audit
 from auditor.baseline import Baseline
 from auditor.build import build_fingerprint_set
-from auditor.claims import parse_cutoff
+from auditor.claims import compare, parse_cutoff
 from auditor.engine.processes import available_cores
 from auditor.errors import AuditorError, InputError, UsageError
 from auditor.fingerprint import Fingerprinter
@@ -379,6 +380,14 @@ def audit(
         ),
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed of --sample-posts and --sample-rows.")] = 0,
+    control: Annotated[
+        Path | None,
+        typer.Option(
+            help="A fingerprint set of posts that cannot be in the corpus (say, written after it was collected): "
+            "audited too, its rate is the chance baseline the set's rate is compared with.",
+            show_default=False,
+        ),
+    ] = None,
     quiet: QuietOption = False,
 ) -> None:
     """Find a fingerprint set's posts in a Parquet corpus: as whole rows or inside longer documents.
@@ -388,6 +397,8 @@ def audit(
     to the evidence file; the JSON report has the counts, rates with 95% intervals and a per-file
     breakdown.
     """
+    if control is not None and cutoff is not None:
+        raise UsageError("give --cutoff or --control, not both: each defines the negative control.")
     result = audit_corpus(
         fingerprints,
         corpus,
@@ -403,6 +414,18 @@ def audit(
         seed=seed,
         quiet=quiet,
     )
+    if control is not None:
+        chance = audit_corpus(
+            control, corpus, text_column=text_column, id_column=id_column, threshold=threshold,
+            key=_read_key(key_file), workers=workers or available_cores(), quiet=quiet,
+        )  # fmt: skip
+        comparison = compare(
+            result.claims.headline,
+            chance.claims.headline,
+            "posts of the set",
+            f"posts of the control set {control.name}",
+        )
+        result = replace(result, claims=replace(result.claims, control=comparison))
     stem = fingerprints.name.removesuffix(SUFFIX).removesuffix(".parquet")
     evidence = evidence or DEFAULT_REPORT_DIR / f"{stem}.evidence.parquet"
     json_report = json_report or DEFAULT_REPORT_DIR / f"{stem}.report.json"

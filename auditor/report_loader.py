@@ -35,7 +35,12 @@ def _claims(data: dict[str, Any]) -> Claims:
         control=None
         if control is None
         else ControlComparison(
-            control["cutoff"], _rate(control["before"]), _rate(control["after"]), float(control["p_value"])
+            tested=control["tested"],
+            control=control["control"],
+            before=_rate(control["before"]),
+            after=_rate(control["after"]),
+            p_value=float(control["p_value"]),
+            cutoff=control["cutoff"],
         ),
         undated_posts=int(data["undated_posts"]),
         by_month=tuple((item["month"], _rate(item["posts_found"])) for item in data["by_month"]),

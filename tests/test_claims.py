@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pyarrow as pa
 import pytest
 
@@ -9,6 +12,7 @@ from auditor.claims import assess, fisher_greater, parse_cutoff
 from auditor.errors import UsageError
 from auditor.evidence import EVIDENCE_SCHEMA
 from auditor.stats import Rate
+from tests.conftest import write_jsonl
 
 
 def evidence_of(pairs: list[tuple[str, int]]) -> pa.Table:
@@ -68,3 +72,28 @@ def test_cutoff_must_be_a_date() -> None:
     assert parse_cutoff("2024-01-31") == "2024-01-31"
     with pytest.raises(UsageError, match="YYYY-MM-DD"):
         parse_cutoff("last year")
+
+
+def test_an_explicit_control_set(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from auditor.cli import app
+    from auditor.demo import DEMO_CUTOFF, demo_corpus, demo_posts
+
+    posts = [json.loads(line) for line in demo_posts().read_text(encoding="utf-8").splitlines()]
+    early = write_jsonl(tmp_path / "early.jsonl", [p for p in posts if p["created_at"] <= DEMO_CUTOFF])
+    late = write_jsonl(tmp_path / "late.jsonl", [p for p in posts if p["created_at"] > DEMO_CUTOFF])
+    runner = CliRunner()
+    for name in ("early", "late"):
+        source = early if name == "early" else late
+        assert runner.invoke(app, ["fingerprint", str(source), "-o", str(tmp_path / f"{name}.fp"), "-q"]).exit_code == 0
+    report = tmp_path / "r.json"
+    arguments = ["audit", str(tmp_path / "early.fp"), str(demo_corpus()), "--json", str(report),
+                 "--evidence", str(tmp_path / "e.parquet"), "-q", "--workers", "1"]  # fmt: skip
+    result = runner.invoke(app, [*arguments, "--control", str(tmp_path / "late.fp")])
+    assert result.exit_code == 0, result.output
+    control = json.loads(report.read_text())["claims"]["control"]
+    assert control["control"] == "posts of the control set late.fp" and control["cutoff"] is None
+    assert control["after"]["numerator"] == 0 and "beyond chance" in control["statement"]
+    both = runner.invoke(app, [*arguments, "--control", str(tmp_path / "late.fp"), "--cutoff", DEMO_CUTOFF])
+    assert both.exit_code == 2 and "not both" in both.output

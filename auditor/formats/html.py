@@ -7,6 +7,7 @@ from html import escape
 
 import numpy as np
 
+from auditor.claims import upper_first
 from auditor.formats.wording import describe_rate, describe_reasons
 from auditor.result import AuditResult
 from auditor.stats import Rate
@@ -80,8 +81,8 @@ def render_html(result: AuditResult) -> str:
         summary.append(_rate_row("Headline (without non-specific posts)", claims.headline))
     conclusion = ""
     if claims.control is not None:
-        summary.append(_rate_row(f"Published up to {claims.control.cutoff}", claims.control.before))
-        summary.append(_rate_row("Published after (control)", claims.control.after))
+        summary.append(_rate_row(upper_first(claims.control.tested), claims.control.before))
+        summary.append(_rate_row(f"{upper_first(claims.control.control)} (control)", claims.control.after))
         conclusion = f'<p class="verdict">{escape(claims.control.statement)}</p>'
     months = [(m, r.value, f"{r.value:.0%} of {r.denominator:,}") for m, r in claims.by_month]
     histogram = []

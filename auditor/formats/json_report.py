@@ -84,6 +84,8 @@ def claims_dict(claims: Claims) -> dict[str, Any]:
         "control": None
         if control is None
         else {
+            "tested": control.tested,
+            "control": control.control,
             "cutoff": control.cutoff,
             "before": control.before.to_dict(),
             "after": control.after.to_dict(),

@@ -38,8 +38,8 @@ def render_markdown(result: AuditResult) -> str:
         ]
     if claims.control is not None:
         lines += [
-            f"| published up to {claims.control.cutoff} | {describe_rate(claims.control.before)} |",
-            f"| published after (control) | {describe_rate(claims.control.after)} |",
+            f"| {claims.control.tested} | {describe_rate(claims.control.before)} |",
+            f"| {claims.control.control} (control) | {describe_rate(claims.control.after)} |",
             "",
             f"**{claims.control.statement}**",
         ]

@@ -6,6 +6,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from auditor.claims import upper_first
 from auditor.formats.wording import describe_rate, describe_reasons
 from auditor.gate import GateOutcome
 from auditor.result import AuditResult
@@ -42,8 +43,8 @@ def render_terminal(result: AuditResult) -> RenderableType:
         )
         summary.add_row("Headline", describe_rate(claims.headline))
     if claims.control is not None:
-        summary.add_row(f"Published to {claims.control.cutoff}", describe_rate(claims.control.before))
-        summary.add_row("Published after (control)", describe_rate(claims.control.after))
+        summary.add_row(upper_first(claims.control.tested), describe_rate(claims.control.before))
+        summary.add_row(f"{upper_first(claims.control.control)} (control)", describe_rate(claims.control.after))
         summary.add_row("Conclusion", claims.control.statement)
     files = Table(title="Matches by corpus file", title_justify="left", show_edge=False)
     files.add_column("file", overflow="fold")
