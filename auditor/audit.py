@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from auditor import __version__
-from auditor.claims import assess
+from auditor.claims import assess, domain_rates
 from auditor.engine.local import PartScan, RowsCallback
 from auditor.engine.processes import scan_parts_in_processes
 from auditor.evidence import EVIDENCE_SCHEMA
@@ -41,8 +43,12 @@ def audit(
     """
     parts = corpus_parts(files)
     by_file: dict[int, list[PartScan]] = {index: [] for index in range(len(files))}
+    domain_rows: Counter[str] = Counter()
+    domain_matched: Counter[str] = Counter()
     for scanned in scan_parts_in_processes(scanner, files, parts, workers, on_rows, row_sample):
         by_file[scanned.part.file_index].append(scanned)
+        domain_rows.update(scanned.domain_rows)
+        domain_matched.update(scanned.domain_matched_rows)
     summaries: list[CorpusFileSummary] = []
     tables: list[pa.Table] = []
     matched_posts: list[np.ndarray] = []
@@ -88,13 +94,16 @@ def audit(
         posts_matched=posts_matched,
         evidence=evidence,
         matches_by_kind=_by_kind(evidence),
-        claims=assess(
-            evidence,
-            fingerprints.post_ids,
-            fingerprints.metadata.column("created_at").combine_chunks(),
-            fingerprints.metadata.column("author").combine_chunks(),
-            cutoff,
-            keep_nonspecific,
+        claims=replace(
+            assess(
+                evidence,
+                fingerprints.post_ids,
+                fingerprints.metadata.column("created_at").combine_chunks(),
+                fingerprints.metadata.column("author").combine_chunks(),
+                cutoff,
+                keep_nonspecific,
+            ),
+            by_domain=domain_rates(dict(domain_rows), dict(domain_matched)),
         ),
     )
 

@@ -79,7 +79,7 @@ class ControlComparison:
         tested = upper_first(self.tested)
         if self.p_value < SIGNIFICANCE and before > after:
             if self.ratio is None:
-                found = f"{before:.1%} of {self.tested} are found and none of {self.control}"
+                found = f"{before:.1%} of {self.tested} are found and none of the {self.control}"
             else:
                 found = (
                     f"{tested} are found {self.ratio:.1f} times as often as {self.control} "
@@ -110,6 +110,22 @@ class Claims:
     undated_posts: int
     by_month: tuple[tuple[str, Rate], ...]
     by_author: tuple[tuple[str, Rate], ...]
+    by_domain: tuple[tuple[str, Rate], ...] = ()  # rows carrying posts by source domain, most first
+
+
+TOP_DOMAINS = 20
+
+
+def domains_of(urls: pa.Array) -> pa.Array:
+    """The host of each URL, lowercased, without a leading "www."; null where there is none."""
+    hosts = pc.extract_regex(pc.utf8_lower(urls), pattern=r"^(?:[a-z][a-z0-9+.-]*://)?(?:www\.)?(?P<host>[^/:?#\s]+)")
+    return pc.struct_field(hosts, "host")
+
+
+def domain_rates(rows: dict[str, int], matched: dict[str, int]) -> tuple[tuple[str, Rate], ...]:
+    """Rows carrying posts by domain, the domains with most such rows first."""
+    ranked = sorted(rows, key=lambda d: (-matched.get(d, 0), d))[:TOP_DOMAINS]
+    return tuple((domain, Rate(matched.get(domain, 0), rows[domain])) for domain in ranked)
 
 
 def _months(created: list[str | None]) -> list[str | None]:

@@ -257,6 +257,7 @@ def audit_corpus(
     *,
     text_column: str = "text",
     id_column: str | None = None,
+    url_column: str | None = None,
     threshold: float = DEFAULT_THRESHOLD,
     key: bytes = b"",
     workers: int = 1,
@@ -276,7 +277,12 @@ def audit_corpus(
         raise AuditorError(f"--threshold must be above 0 and at most 1, got {threshold}; 0.6 is the default.")
     fingerprint_sets.read_info(fingerprints)  # cheap checks of both inputs before the expensive load
     files = [f for f in corpus if isinstance(f, CorpusFile)] or open_corpus(
-        [str(c) for c in corpus], text_column, id_column or "id", id_required=id_column is not None
+        [str(c) for c in corpus],
+        text_column,
+        id_column or "id",
+        id_required=id_column is not None,
+        url_column=url_column or "url",
+        url_required=url_column is not None,
     )
     loaded = fingerprint_sets.load(fingerprints)
     if sample_posts is not None:
@@ -333,6 +339,13 @@ def audit(
         str | None,
         typer.Option(
             help="Corpus column holding row ids, copied into the evidence [default: `id` when present]",
+            show_default=False,
+        ),
+    ] = None,
+    url_column: Annotated[
+        str | None,
+        typer.Option(
+            help="Corpus column holding each row's source URL, for matches by domain [default: `url` when present]",
             show_default=False,
         ),
     ] = None,
@@ -404,6 +417,7 @@ def audit(
         corpus,
         text_column=text_column,
         id_column=id_column,
+        url_column=url_column,
         threshold=threshold,
         key=_read_key(key_file),
         workers=workers or available_cores(),

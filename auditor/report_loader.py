@@ -45,6 +45,7 @@ def _claims(data: dict[str, Any]) -> Claims:
         undated_posts=int(data["undated_posts"]),
         by_month=tuple((item["month"], _rate(item["posts_found"])) for item in data["by_month"]),
         by_author=tuple((item["author"], _rate(item["posts_found"])) for item in data["by_author"]),
+        by_domain=tuple((item["domain"], _rate(item["rows_carrying_posts"])) for item in data.get("by_domain", [])),
     )
 
 

@@ -330,13 +330,15 @@ def generate(
     files: dict[str, list[dict[str, str]]] = {"posts_dataset.parquet": [], "pages.parquet": [], "timelines.parquet": []}
     plants: list[Plant] = []
 
+    sites = [writer.fake.domain_name() for _ in range(12)]  # corpora come from a few sites, many pages each
+
     def add(file: str, text: str) -> int:
         rows = files[file]
         rows.append(
             {
                 "id": f"{file.split('.')[0]}-{len(rows)}",
                 "text": text,
-                "url": f"https://{writer.fake.domain_name()}/{len(rows)}",
+                "url": f"https://{sites[rng.randrange(len(sites))]}/{len(rows)}",
             }
         )
         return len(rows) - 1

@@ -135,3 +135,19 @@ def test_same_evidence_whatever_the_worker_count(
     assert one.evidence.num_rows == 4
     assert two.evidence.equals(one.evidence)
     assert render_json(two) == render_json(one)
+
+
+def test_rows_carrying_posts_by_source_domain(
+    posts_file: Path, tmp_path: Path, make_set: Callable[..., FingerprintSet]
+) -> None:
+    rows = [
+        {"text": POSTS[0], "url": "https://www.News.example/a"},
+        {"text": "nothing here that anyone posted", "url": "https://news.example/b"},
+        {"text": "and nothing here either, truly", "url": "http://blog.example:8080/c?d=1"},
+        {"text": None, "url": "https://blog.example/e"},
+        {"text": "no url on this row at all, none", "url": None},
+    ]
+    path = write_parquet(tmp_path / "c.parquet", rows)
+    result = run(make_set(posts_file), path)
+    by_domain = {d: (r.numerator, r.denominator) for d, r in result.claims.by_domain}
+    assert by_domain == {"news.example": (1, 2), "blog.example": (0, 1)}

@@ -3,6 +3,7 @@ can fetch nothing. CI installs Debian's chromium (.ci/run); elsewhere the test n
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -39,7 +40,7 @@ def test_html_is_self_contained(html_report: Path) -> None:
     html = html_report.read_text(encoding="utf-8")
     assert "Content-Security-Policy" in html and "default-src 'none'" in html
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html), "the report must not load anything"
-    assert html.count('class="chart"') == 3
+    assert html.count('class="chart"') == 4
 
 
 @pytest.mark.skipif(CHROMIUM is None and not os.environ.get("CI"), reason="needs chromium (CI installs it)")
@@ -50,8 +51,9 @@ def test_html_renders_in_a_browser(html_report: Path, tmp_path: Path) -> None:
         [*common, "--dump-dom", html_report.as_uri()], capture_output=True, text=True, timeout=120, check=True
     ).stdout
     assert 'data-ready="1"' in dom, "the report's script did not run"
-    assert re.search(r'<span id="shown">(\d+)</span>', dom).group(1) == "120"  # type: ignore[union-attr]
-    assert dom.count("<svg") == 3 and dom.count("<rect") > 10
+    matches = json.loads((html_report.parent / "reports" / "demo.report.json").read_text())["counts"]["matches"]
+    assert re.search(r'<span id="shown">(\d+)</span>', dom).group(1) == str(matches)  # type: ignore[union-attr]
+    assert dom.count("<svg") == 4 and dom.count("<rect") > 10
     shot = tmp_path / "report.png"
     subprocess.run([*common, f"--screenshot={shot}", "--window-size=1200,900", html_report.as_uri()],
                    capture_output=True, timeout=120, check=True)  # fmt: skip

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
+from auditor.claims import domains_of
 from auditor.evidence import EVIDENCE_SCHEMA, evidence_batch
 from auditor.kernels.sorting import unique_sorted
 from auditor.sampling import RowSample
@@ -24,6 +27,8 @@ class PartScan:
 
     part: CorpusPart
     rows_skipped: dict[str, int]
+    domain_rows: dict[str, int]  # scanned rows by source domain (corpora with a URL column)
+    domain_matched_rows: dict[str, int]  # rows carrying posts by source domain
     evidence: pa.Table
     matched_posts: np.ndarray  # distinct indices of the usable posts matched in this part
 
@@ -40,8 +45,10 @@ def scan_part(
     batches: list[pa.RecordBatch] = []
     posts: list[np.ndarray] = []
     first_row = part.first_row
+    domain_rows: Counter[str] = Counter()
+    domain_matched: Counter[str] = Counter()
     for batch in corpus_file.batches(part.row_groups):
-        texts = batch.column(0)
+        texts = batch.column("text")
         sampled = None
         if row_sample is not None:
             keep = row_sample.mask(str(corpus_file.path), first_row, batch.num_rows)
@@ -52,8 +59,17 @@ def scan_part(
         matches = scanner.scan(texts)
         if sampled is not None:
             matches = replace(matches, rows=sampled[matches.rows])
+        if "url" in batch.schema.names:
+            domains = domains_of(batch.column("url"))
+            scanned = pc.is_valid(batch.column("text"))
+            if sampled is not None:
+                in_sample = np.zeros(batch.num_rows, dtype=np.bool_)
+                in_sample[sampled] = True
+                scanned = pc.and_(scanned, pa.array(in_sample))
+            domain_rows.update(_counts(domains.filter(scanned)))
+            domain_matched.update(_counts(domains.take(pa.array(unique_sorted(matches.rows)))))
         if len(matches.rows):
-            ids = batch.column(1) if corpus_file.id_column else None
+            ids = batch.column("id") if corpus_file.id_column else None
             batches.append(
                 evidence_batch(
                     matches,
@@ -72,7 +88,11 @@ def scan_part(
             on_rows(batch.num_rows)
     evidence = pa.Table.from_batches(batches, schema=EVIDENCE_SCHEMA)
     matched = unique_sorted(np.concatenate(posts)) if posts else np.zeros(0, dtype=np.int64)
-    return PartScan(part, skipped.as_dict(), evidence, matched)
+    return PartScan(part, skipped.as_dict(), dict(domain_rows), dict(domain_matched), evidence, matched)
+
+
+def _counts(values: pa.Array) -> dict[str, int]:
+    return {item["values"]: item["counts"] for item in pc.value_counts(values.drop_null()).to_pylist()}
 
 
 def scan_parts(

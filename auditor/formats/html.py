@@ -91,6 +91,7 @@ def render_html(result: AuditResult) -> str:
         counts, edges = np.histogram(values, bins=8, range=(result.settings.threshold, 1.0))
         bins = zip(counts, edges[:-1], edges[1:], strict=True)
         histogram = [(f"{lo:.2f} to {hi:.2f}", float(n), f"{n:,}") for n, lo, hi in bins]
+    domains = [(d, r.value, f"{r.numerator:,} of {r.denominator:,}") for d, r in claims.by_domain]
     ranked = sorted(result.files, key=lambda f: (-f.matches, f.path))[:12]
     files = [(f.path, float(f.matches), f"{f.matches:,}") for f in ranked if f.matches]
     evidence_rows = "".join(
@@ -115,6 +116,7 @@ def render_html(result: AuditResult) -> str:
 {_bars("Posts found by month of publication", months, "chart-months")}
 {_bars("Containment of matches", histogram, "chart-containment")}
 {_bars("Matches by corpus file", files, "chart-files")}
+{_bars("Rows carrying posts by source domain", domains, "chart-domains")}
 </div>
 <h2>Evidence</h2>
 <input id="filter" type="search" placeholder="Filter by post id, corpus id, file or kind">

@@ -97,6 +97,7 @@ def claims_dict(claims: Claims) -> dict[str, Any]:
         "undated_posts": claims.undated_posts,
         "by_month": [{"month": month, "posts_found": rate.to_dict()} for month, rate in claims.by_month],
         "by_author": [{"author": author, "posts_found": rate.to_dict()} for author, rate in claims.by_author],
+        "by_domain": [{"domain": domain, "rows_carrying_posts": rate.to_dict()} for domain, rate in claims.by_domain],
     }
 
 

@@ -59,9 +59,18 @@ class CorpusFile:
     batch_rows: int
     row_group_rows: tuple[int, ...]
     row_group_text_bytes: tuple[int, ...]
+    url_column: str | None = None
 
     @classmethod
-    def open(cls, path: Path, text_column: str, id_column: str | None, id_required: bool) -> CorpusFile:
+    def open(
+        cls,
+        path: Path,
+        text_column: str,
+        id_column: str | None,
+        id_required: bool,
+        url_column: str | None = "url",
+        url_required: bool = False,
+    ) -> CorpusFile:
         try:
             parquet = pq.ParquetFile(path)
         except (pa.ArrowInvalid, OSError) as error:
@@ -79,13 +88,8 @@ class CorpusFile:
             raise InputError(
                 f"{path}: column {text_column!r} holds {text_type}, not text; name the text column with --text-column."
             )
-        if id_column is not None and id_column not in schema.names:
-            if id_required:
-                raise InputError(
-                    f"{path} has no column {id_column!r} (it has {', '.join(schema.names)}); name the id "
-                    "column with --id-column, or leave the option out."
-                )
-            id_column = None
+        id_column = _optional_column(path, schema.names, id_column, id_required, "--id-column")
+        url_column = _optional_column(path, schema.names, url_column, url_required, "--url-column")
         metadata = parquet.metadata
         text_index = schema.names.index(text_column)
         groups = [metadata.row_group(g) for g in range(metadata.num_row_groups)]
@@ -102,19 +106,22 @@ class CorpusFile:
             batch_rows,
             tuple(int(g.num_rows) for g in groups),
             group_bytes,
+            url_column,
         )
 
     def batches(self, row_groups: Sequence[int] | None = None) -> Iterator[pa.RecordBatch]:
-        """Record batches of the text column (as `text`) and the id column (as `id`, strings) if any,
-        of the given row groups (all by default)."""
-        columns = [self.text_column] + ([self.id_column] if self.id_column else [])
+        """Record batches of the text column (as `text`) and, when the file has them, the id and URL
+        columns (as `id` and `url`, strings), of the given row groups (all by default)."""
+        named = {"text": self.text_column, "id": self.id_column, "url": self.url_column}
+        columns = list(dict.fromkeys(c for c in named.values() if c))
         groups = list(row_groups) if row_groups is not None else None
         try:
             parquet = pq.ParquetFile(self.path)
             for batch in parquet.iter_batches(batch_size=self.batch_rows, columns=columns, row_groups=groups):
-                arrays = {"text": batch.column(0)}
-                if self.id_column:
-                    arrays["id"] = batch.column(1).cast(pa.string())
+                arrays = {name: batch.column(column) for name, column in named.items() if column}
+                for name in ("id", "url"):
+                    if name in arrays:
+                        arrays[name] = arrays[name].cast(pa.string())
                 yield pa.RecordBatch.from_pydict(arrays)
         except (pa.ArrowInvalid, OSError) as error:
             raise InputError(
@@ -153,8 +160,28 @@ def corpus_parts(files: Sequence[CorpusFile], target_bytes: int | None = None) -
     return parts
 
 
+def _optional_column(path: Path, names: list[str], column: str | None, required: bool, option: str) -> str | None:
+    """The column when the file has it; an error naming the option when it was asked for and is missing."""
+    if column is None or column in names:
+        return column
+    if required:
+        raise InputError(
+            f"{path} has no column {column!r} (it has {', '.join(names)}); name the right one with {option}, or "
+            "leave the option out."
+        )
+    return None
+
+
 def open_corpus(
-    arguments: Sequence[str], text_column: str = "text", id_column: str | None = "id", id_required: bool = False
+    arguments: Sequence[str],
+    text_column: str = "text",
+    id_column: str | None = "id",
+    id_required: bool = False,
+    url_column: str | None = "url",
+    url_required: bool = False,
 ) -> list[CorpusFile]:
     """Expand and check every corpus file before any scanning starts, so a bad file fails fast."""
-    return [CorpusFile.open(p, text_column, id_column, id_required) for p in expand_corpus_paths(arguments)]
+    return [
+        CorpusFile.open(p, text_column, id_column, id_required, url_column, url_required)
+        for p in expand_corpus_paths(arguments)
+    ]
