@@ -90,7 +90,7 @@ def audit(
             sample_seed=row_sample.seed if row_sample is not None else 0,
         ),
         files=tuple(summaries),
-        posts_testable=len(fingerprints.signatures),
+        posts_testable=len(fingerprints.slot_hashes),
         posts_matched=posts_matched,
         evidence=evidence,
         matches_by_kind=_by_kind(evidence),

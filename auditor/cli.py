@@ -286,7 +286,7 @@ def audit_corpus(
     )
     loaded = fingerprint_sets.load(fingerprints)
     if sample_posts is not None:
-        loaded = loaded.subset(sample_posts_of(len(loaded.signatures), sample_posts, seed))
+        loaded = loaded.subset(sample_posts_of(len(loaded.slot_hashes), sample_posts, seed))
     scanner = CorpusScanner(loaded, key, threshold)
     with _progress(quiet) as progress:
         task = progress.add_task(f"scanning for {fingerprints.name}", total=sum(f.rows for f in files), rate="")

@@ -23,6 +23,7 @@ import pyarrow.parquet as pq
 from auditor import __version__
 from auditor.errors import InputError
 from auditor.files import FileIdentity
+from auditor.kernels.minhash import Permutations
 from auditor.params import FingerprintParams
 
 FORMAT = "provenance-auditor/fingerprint-set"
@@ -127,7 +128,9 @@ class FingerprintSet:
     path: Path
     info: FingerprintSetInfo
     post_ids: pa.Array
-    signatures: npt.NDArray[np.uint32]  # (usable posts, num_perm)
+    # (usable posts, num_perm): the winning shingle hash of each slot, i.e. the signatures inverted
+    # (minhash.Permutations.winning_shingles). Indexing sorts each post's slots in place.
+    slot_hashes: npt.NDArray[np.uint32]
     shingle_counts: npt.NDArray[np.int64]
     normalized_lengths: npt.NDArray[np.int64]
     texts: pa.Array | None
@@ -152,7 +155,7 @@ class FingerprintSet:
             path=self.path,
             info=self.info,
             post_ids=self.post_ids.take(take),
-            signatures=self.signatures[indices],
+            slot_hashes=self.slot_hashes[indices],
             shingle_counts=self.shingle_counts[indices],
             normalized_lengths=self.normalized_lengths[indices],
             texts=self.texts.take(take) if self.texts is not None else None,
@@ -180,30 +183,53 @@ def read_info(path: Path) -> FingerprintSetInfo:
 
 
 def load(path: Path) -> FingerprintSet:
+    """Load the usable posts of a set, with their signatures already inverted to winning shingle hashes.
+
+    Read batch by batch into one preallocated array, so memory holds the slot hashes once (512 bytes a
+    post at num_perm 128) and no Arrow copy of the signatures.
+    """
     info = read_info(path)
+    num_perm = info.params.num_perm
+    permutations = Permutations(num_perm, info.params.seed)
     try:
-        table = pq.read_table(path)
+        parquet = pq.ParquetFile(path)
+        schema = parquet.schema_arrow
+        required = ("post_id", "signature", "shingle_count", "normalized_length", "skip_reason")
+        if any(name not in schema.names for name in required) or schema.field("signature").type != pa.list_(
+            pa.uint32(), num_perm
+        ):
+            raise InputError(
+                f"{path}: its columns do not match its recorded parameters (num_perm {num_perm}); rebuild the set."
+            )
+        slot_hashes = np.empty((info.counts.get("posts_fingerprinted", 0), num_perm), dtype=np.uint32)
+        rest: list[pa.RecordBatch] = []
+        filled = 0
+        for batch in parquet.iter_batches(batch_size=1 << 16):
+            usable = batch.filter(pc.is_null(batch.column("skip_reason")))
+            signatures = usable.column("signature").flatten().to_numpy(zero_copy_only=False)
+            count = usable.num_rows
+            if filled + count > len(slot_hashes):
+                raise InputError(f"{path}: it holds more usable posts than its metadata counts; rebuild the set.")
+            slot_hashes[filled : filled + count] = permutations.winning_shingles(
+                np.asarray(signatures, dtype=np.uint32).reshape(count, num_perm)
+            )
+            filled += count
+            rest.append(usable.drop_columns(["signature"]))
     except (pa.ArrowInvalid, OSError) as error:
         raise InputError(f"{path}: not a readable Parquet file ({error}); rebuild or re-copy it.") from None
-    num_perm = info.params.num_perm
-    required = ("post_id", "signature", "shingle_count", "normalized_length", "skip_reason")
-    missing = [name for name in required if name not in table.column_names]
-    signature_type = table.schema.field("signature").type if "signature" in table.column_names else None
-    if missing or signature_type != pa.list_(pa.uint32(), num_perm):
-        raise InputError(
-            f"{path}: its columns do not match its recorded parameters (num_perm {num_perm}); rebuild the set."
-        )
-    usable = table.filter(pc.is_null(table.column("skip_reason")))
-    signatures = usable.column("signature").combine_chunks()
-    flat = np.asarray(signatures.flatten().to_numpy(zero_copy_only=False), dtype=np.uint32)
-    metadata_columns = [n for n in usable.column_names if n not in ("signature", "text")]
+    if filled != len(slot_hashes):
+        raise InputError(f"{path}: it holds fewer usable posts than its metadata counts; rebuild the set.")
+    table = pa.Table.from_batches(
+        rest, schema=parquet.schema_arrow.remove(parquet.schema_arrow.get_field_index("signature"))
+    )
+    metadata_columns = [n for n in table.column_names if n != "text"]
     return FingerprintSet(
         path=path,
         info=info,
-        post_ids=usable.column("post_id").combine_chunks(),
-        signatures=flat.reshape(-1, num_perm),
-        shingle_counts=usable.column("shingle_count").to_numpy().astype(np.int64),
-        normalized_lengths=usable.column("normalized_length").to_numpy().astype(np.int64),
-        texts=usable.column("text").combine_chunks() if "text" in usable.column_names else None,
-        metadata=usable.select(metadata_columns),
+        post_ids=table.column("post_id").combine_chunks(),
+        slot_hashes=slot_hashes,
+        shingle_counts=table.column("shingle_count").to_numpy().astype(np.int64),
+        normalized_lengths=table.column("normalized_length").to_numpy().astype(np.int64),
+        texts=table.column("text").combine_chunks() if "text" in table.column_names else None,
+        metadata=table.select(metadata_columns),
     )

@@ -24,7 +24,6 @@ from auditor.kernels.containment import (
     group_keys,
     present_keys,
 )
-from auditor.kernels.minhash import Permutations
 from auditor.kernels.scratch import Scratch
 from auditor.kernels.shingle_hash import ShingleHasher, key_id
 from auditor.kernels.sorting import unique_sorted
@@ -80,9 +79,8 @@ class CorpusScanner:
                 f"{key_id(self.key)}; pass the same --key-file that built the set."
             )
         hasher = ShingleHasher(params.shingle_size, self.key)
-        slot_hashes = Permutations(params.num_perm, params.seed).winning_shingles(self.fingerprints.signatures)
         object.__setattr__(self, "hasher", hasher)
-        object.__setattr__(self, "index", ContainmentIndex.build(slot_hashes, self.threshold))
+        object.__setattr__(self, "index", ContainmentIndex.build(self.fingerprints.slot_hashes, self.threshold))
         texts = self.fingerprints.texts
         post_shingles = PostShingles.of(shingle_texts(texts, hasher)) if texts is not None else None
         object.__setattr__(self, "post_shingles", post_shingles)

@@ -189,8 +189,10 @@ def distinct_counts(
 
 @njit(cache=True, nogil=True)
 def count_low_bits(
-    values: npt.NDArray[np.uint32], counts: npt.NDArray[np.uint32], mask: np.uint32
+    values: npt.NDArray[np.uint32], counts: npt.NDArray[np.uint16], mask: np.uint32
 ) -> None:  # pragma: no cover - compiled
-    """counts[v & mask] += 1 for every value: a frequency table of (already mixed) hashes."""
+    """counts[v & mask] += 1 for every value, saturating at 65,535: a frequency table of mixed hashes."""
     for v in values:
-        counts[v & mask] += 1
+        slot = v & mask
+        if counts[slot] < 65535:
+            counts[slot] += 1

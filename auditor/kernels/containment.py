@@ -36,8 +36,8 @@ from auditor.kernels.sorting import first_of_runs, unique_sorted
 Indices = npt.NDArray[np.int64]
 Keys = npt.NDArray[np.uint64]
 
-# Posts indexed at once: bounds the build's work arrays to about 100 MB at num_perm = 128.
-_BUILD_BLOCK = 1 << 16
+# Posts indexed at once: bounds the build's work arrays (a dozen of posts x num_perm) to about 200 MB.
+_BUILD_BLOCK = 1 << 14
 
 # Candidate pairs scored at once: bounds the (pairs x num_perm) look-up matrix to about 64 MiB.
 _VERIFY_CHUNK = 1 << 16
@@ -71,7 +71,9 @@ def blocked_filter(hashes: Hashes) -> tuple[npt.NDArray[np.uint64], int]:
     bits = int(np.clip(math.ceil(math.log2(max(len(hashes), 1) * 16)), 12, 32))
     shift = 32 - (bits - 6)
     words = np.zeros(1 << (bits - 6), dtype=np.uint64)
-    np.bitwise_or.at(words, (hashes >> np.uint32(shift)).astype(np.int64), filter_mask(hashes))
+    for start in range(0, len(hashes), 1 << 22):  # in chunks: the masks are 8 bytes a hash
+        chunk = hashes[start : start + (1 << 22)]
+        np.bitwise_or.at(words, (chunk >> np.uint32(shift)).astype(np.int64), filter_mask(chunk))
     return words, shift
 
 
@@ -126,16 +128,19 @@ def _sorted_by_hash(
         )
         parts.clear()
         packed.sort()
-        return (
-            (packed >> np.uint64(32)).astype(np.uint32),
-            ((packed >> np.uint64(8)) & np.uint64(0xFFFFFF)).astype(np.uint32),
-            (packed & np.uint64(0xFF)).astype(np.uint8),
-        )
-    values = np.concatenate([p[0] for p in parts])
-    rows = np.concatenate([p[1] for p in parts])
-    slots = np.concatenate([p[2] for p in parts])
-    order = np.lexsort((rows, values))
-    return values[order], rows[order], slots[order]
+        values = np.empty(len(packed), np.uint32)
+        rows = np.empty(len(packed), np.uint32)
+        slots = np.empty(len(packed), np.uint8)
+        for start in range(0, len(packed), 1 << 24):  # in chunks: no full-size temporaries
+            chunk = packed[start : start + (1 << 24)]
+            values[start : start + len(chunk)] = chunk >> np.uint64(32)
+            rows[start : start + len(chunk)] = (chunk >> np.uint64(8)) & np.uint64(0xFFFFFF)
+            slots[start : start + len(chunk)] = chunk & np.uint64(0xFF)
+        return values, rows, slots
+    all_values = np.concatenate([p[0] for p in parts])
+    all_rows = np.concatenate([p[1] for p in parts])
+    order = np.lexsort((all_rows, all_values))
+    return all_values[order], all_rows[order], np.concatenate([p[2] for p in parts])[order]
 
 
 def window_groups(window_offsets: Offsets) -> Indices:
@@ -219,7 +224,7 @@ class ContainmentIndex:
         # of the prefix is exact; the counts only make it efficient and find common shingles.
         distinct_total = sum(int(_run_starts(slot_hashes[block]).sum()) for block in blocks)
         table_bits = int(np.clip(math.ceil(math.log2(max(distinct_total, 1) * 2)), 10, 28))
-        counts = np.zeros(1 << table_bits, dtype=np.uint32)
+        counts = np.zeros(1 << table_bits, dtype=np.uint16)  # saturates; 1,000 is "common" at the most
         mask = np.uint32((1 << table_bits) - 1)
         for block in blocks:
             ordered = slot_hashes[block]
