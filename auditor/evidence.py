@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
+from auditor.excerpts import EXCERPT_TYPE, excerpts_array
+from auditor.fingerprint_set import FingerprintSet
 from auditor.scan import BatchMatches
 
 MATCH_WHOLE_ROW = "whole_row"
@@ -28,21 +30,22 @@ EVIDENCE_SCHEMA = pa.schema(
         pa.field("post_shingles", pa.int64(), nullable=False),
         pa.field("row_shingles", pa.int64(), nullable=False),
         pa.field("row_length", pa.int64(), nullable=False),
+        pa.field("corpus_excerpt", EXCERPT_TYPE),
+        pa.field("post_text", pa.string()),  # only from sets built with --keep-text
     ]
 )
 
 
 def evidence_batch(
     matches: BatchMatches,
-    num_perm: int,
-    post_ids: pa.Array,
-    post_shingles: np.ndarray,
-    post_lengths: np.ndarray,
+    fingerprints: FingerprintSet,
     corpus_file: str,
     first_row: int,
     corpus_ids: pa.Array | None,
 ) -> pa.RecordBatch:
     """Evidence rows of one scanned batch whose first row is `first_row` of `corpus_file`."""
+    num_perm, post_ids = fingerprints.params.num_perm, fingerprints.post_ids
+    post_shingles, post_lengths = fingerprints.shingle_counts, fingerprints.normalized_lengths
     count = len(matches.rows)
     containment = matches.matched_slots / num_perm
     p_size = post_shingles[matches.posts].astype(np.float64)
@@ -67,6 +70,10 @@ def evidence_batch(
             pa.array(post_shingles[matches.posts], type=pa.int64()),
             pa.array(matches.row_shingles, type=pa.int64()),
             pa.array(matches.row_lengths, type=pa.int64()),
+            excerpts_array(list(matches.excerpts)) if matches.excerpts else pa.nulls(count, EXCERPT_TYPE),
+            fingerprints.texts.take(pa.array(matches.posts))
+            if fingerprints.texts is not None
+            else pa.nulls(count, pa.string()),
         ],
         schema=EVIDENCE_SCHEMA,
     )

@@ -13,7 +13,8 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from auditor.errors import ParameterMismatchError
-from auditor.fingerprint import ShingledTexts, shingle_texts
+from auditor.excerpts import Excerpt, excerpt
+from auditor.fingerprint import ShingledTexts, shingle_prenormalized, shingle_texts
 from auditor.fingerprint_set import FingerprintSet
 from auditor.kernels import compiled
 from auditor.kernels.containment import (
@@ -24,6 +25,7 @@ from auditor.kernels.containment import (
     group_keys,
     present_keys,
 )
+from auditor.kernels.normalize import fold_table, prenormalize
 from auditor.kernels.scratch import Scratch
 from auditor.kernels.shingle_hash import ShingleHasher, key_id
 from auditor.kernels.sorting import unique_sorted
@@ -42,6 +44,7 @@ class BatchMatches:
     row_shingles: npt.NDArray[np.int64]  # shingle windows of the row
     row_lengths: npt.NDArray[np.int64]  # normalized length of the row
     exact_containment: npt.NDArray[np.float64]  # NaN when the set has no texts
+    excerpts: tuple[Excerpt, ...] = ()  # the part of each row around the match, shared text marked
 
 
 @dataclass(frozen=True)
@@ -96,7 +99,8 @@ class CorpusScanner:
         against 14 ms/MB, the look-ups no longer overlapping their cache misses); the few candidate
         pairs are then scored on all slots.
         """
-        shingled = shingle_texts(texts, self.hasher, self.scratch)
+        prenormalized = prenormalize(texts)
+        shingled = shingle_prenormalized(prenormalized, self.hasher, self.scratch)
         index = self.index
         hit_rows, hit_entries = compiled.probe(
             shingled.mixed, shingled.window_offsets, index.filter_words, index.filter_shift, index.prefix_hashes,
@@ -117,6 +121,27 @@ class CorpusScanner:
             row_shingles=np.diff(shingled.window_offsets)[rows],
             row_lengths=shingled.normalized_lengths[rows],
             exact_containment=exact,
+            excerpts=self._excerpts(prenormalized, shingled, rows, posts),
+        )
+
+    def _excerpts(
+        self,
+        prenormalized: pa.Array,
+        shingled: ShingledTexts,
+        rows: npt.NDArray[np.int64],
+        posts: npt.NDArray[np.int64],
+    ) -> tuple[Excerpt, ...]:
+        fold, offsets = fold_table(), shingled.window_offsets
+        return tuple(
+            excerpt(
+                prenormalized[int(row)].as_py() or "",
+                shingled.mixed[offsets[row] : offsets[row + 1]],
+                self.fingerprints.slot_hashes[post],
+                fold,
+                self.hasher.size,
+                int(self.fingerprints.normalized_lengths[post]),
+            )
+            for row, post in zip(rows, posts, strict=True)
         )
 
     def _specific_containment(

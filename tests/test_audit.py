@@ -151,3 +151,15 @@ def test_rows_carrying_posts_by_source_domain(
     result = run(make_set(posts_file), path)
     by_domain = {d: (r.numerator, r.denominator) for d, r in result.claims.by_domain}
     assert by_domain == {"news.example": (1, 2), "blog.example": (0, 1)}
+
+
+def test_evidence_carries_an_excerpt_with_the_shared_text_marked(
+    posts_file: Path, corpus: Path, make_set: Callable[..., FingerprintSet]
+) -> None:
+    evidence = run(make_set(posts_file, keep_text=True), corpus).evidence.to_pylist()
+    page = next(e for e in evidence if e["corpus_id"] == "page")
+    excerpt = page["corpus_excerpt"]
+    assert len(excerpt["text"]) < 400  # the part around the quote, not the 4,000-character page
+    marked = "".join(excerpt["text"][start:end] for start, end in excerpt["marks"])
+    assert "pineapple on pizza is fine" in marked.lower()
+    assert page["post_text"] == POSTS[1]

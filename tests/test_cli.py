@@ -70,6 +70,7 @@ def test_demo_runs_without_arguments(tmp_path: Path) -> None:
     jsonschema.validate(report, REPORT_SCHEMA)
     assert report["counts"]["posts_matched"] > 50
     assert (tmp_path / "fingerprints" / "demo.fp.parquet").exists()
+    assert "Examples (shared text highlighted)" in output
     assert (tmp_path / "reports" / "demo.evidence.parquet").exists()
 
 

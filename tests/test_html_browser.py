@@ -41,6 +41,7 @@ def test_html_is_self_contained(html_report: Path) -> None:
     assert "Content-Security-Policy" in html and "default-src 'none'" in html
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html), "the report must not load anything"
     assert html.count('class="chart"') == 4
+    assert html.count("<mark>") > 50  # side-by-side evidence with the shared text marked
 
 
 @pytest.mark.skipif(CHROMIUM is None and not os.environ.get("CI"), reason="needs chromium (CI installs it)")

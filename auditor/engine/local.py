@@ -70,18 +70,7 @@ def scan_part(
             domain_matched.update(_counts(domains.take(pa.array(unique_sorted(matches.rows)))))
         if len(matches.rows):
             ids = batch.column("id") if corpus_file.id_column else None
-            batches.append(
-                evidence_batch(
-                    matches,
-                    fingerprints.params.num_perm,
-                    fingerprints.post_ids,
-                    fingerprints.shingle_counts,
-                    fingerprints.normalized_lengths,
-                    str(corpus_file.path),
-                    first_row,
-                    ids,
-                )
-            )
+            batches.append(evidence_batch(matches, fingerprints, str(corpus_file.path), first_row, ids))
             posts.append(matches.posts)
         first_row += batch.num_rows
         if on_rows is not None:

@@ -4,6 +4,7 @@ under a Content-Security-Policy that forbids every fetch), with searchable evide
 from __future__ import annotations
 
 from html import escape
+from typing import Any
 
 import numpy as np
 
@@ -21,7 +22,7 @@ td,th{border-bottom:1px solid #ddd;padding:.3rem .5rem;text-align:left}th{backgr
 .verdict{font-size:1.2rem;font-weight:600}.found{color:#b00020}.clean{color:#1b6e20}
 .charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(320px,1fr));gap:1.5rem}
 figure{margin:0}figcaption{font-weight:600;margin-bottom:.3rem}input{width:100%;padding:.4rem;margin:.5rem 0}
-.num{text-align:right;font-variant-numeric:tabular-nums}.note{color:#666}
+.num{text-align:right;font-variant-numeric:tabular-nums}mark{background:#ffe066}.note{color:#666}
 """
 _SCRIPT = """
 const box=document.getElementById('filter');const rows=[...document.querySelectorAll('#evidence tbody tr')];
@@ -55,6 +56,18 @@ def _bars(title: str, items: list[tuple[str, float, str]], chart_id: str) -> str
         + "".join(bars)
         + "</svg></figure>"
     )
+
+
+def _marked(excerpt: dict[str, Any] | None) -> str:
+    """An excerpt as HTML with the spans shared with the post in <mark>."""
+    if not excerpt:
+        return ""
+    text, out, cursor = excerpt["text"], [], 0
+    for start, end in excerpt["marks"]:
+        out += [escape(text[cursor:start]), "<mark>", escape(text[start:end]), "</mark>"]
+        cursor = end
+    out.append(escape(text[cursor:]))
+    return "".join(out)
 
 
 def _rate_row(label: str, rate: Rate) -> str:
@@ -100,6 +113,7 @@ def render_html(result: AuditResult) -> str:
         f"<td>{escape(m['corpus_file'])}</td><td class='num'>{m['corpus_row']:,}</td><td>{m['match_kind']}</td>"
         f"<td class='num'>{m['containment']:.2f}</td>"
         f"<td class='num'>{'' if m['exact_containment'] is None else format(m['exact_containment'], '.2f')}</td>"
+        f"<td>{escape(m['post_text'] or '')}</td><td>{_marked(m['corpus_excerpt'])}</td>"
         "</tr>"
         for m in result.evidence.slice(0, EVIDENCE_ROWS).to_pylist()
     )
@@ -122,7 +136,8 @@ def render_html(result: AuditResult) -> str:
 <input id="filter" type="search" placeholder="Filter by post id, corpus id, file or kind">
 <p class="note"><span id="shown">0</span> rows shown{f"; {more:,} more in the evidence file" if more else ""}.</p>
 <table id="evidence"><thead><tr><th>post</th><th>corpus id</th><th>corpus file</th><th>row</th><th>kind</th>
-<th>containment</th><th>exact</th></tr></thead><tbody>{evidence_rows}</tbody></table>
+<th>containment</th><th>exact</th><th>post text</th>
+<th>corpus excerpt (shared text marked)</th></tr></thead><tbody>{evidence_rows}</tbody></table>
 <p class="note">provenance-auditor {escape(result.tool_version)}; threshold {result.settings.threshold:.2f};
 fingerprint set SHA-256 {escape(result.fingerprint_file.sha256 or "unknown")}.</p>
 <script>{_SCRIPT}</script>

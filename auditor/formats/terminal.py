@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
@@ -60,11 +62,48 @@ def render_terminal(result: AuditResult) -> RenderableType:
             f"{summary_row.posts_matched:,}",
         )
     parts: list[RenderableType] = [verdict, summary]
+    examples = _examples(result)
+    if examples is not None:
+        parts.append(examples)
     if result.files:
         parts.append(files)
         if len(ranked) > _TOP_FILES:
             parts.append(Text(f"... and {len(ranked) - _TOP_FILES:,} more files (see the JSON report)", style="dim"))
     return Group(*parts)
+
+
+_EXAMPLES = 3
+
+
+def _marked(excerpt: dict[str, Any]) -> Text:
+    text = Text(excerpt["text"].replace("\n", " "))
+    for start, end in excerpt["marks"]:
+        text.stylize("bold black on yellow", start, end)
+    return text
+
+
+def _examples(result: AuditResult) -> Table | None:
+    """A few matches side by side, the text shared with the post highlighted; one per corpus file first."""
+    rows = [m for m in result.evidence.slice(0, 5_000).to_pylist() if m.get("corpus_excerpt")]
+    if not rows:
+        return None
+    chosen: list[dict[str, Any]] = []
+    for match in rows:
+        if len(chosen) < _EXAMPLES and all(match["corpus_file"] != c["corpus_file"] for c in chosen):
+            chosen.append(match)
+    chosen += [m for m in rows if m not in chosen][: _EXAMPLES - len(chosen)]
+    table = Table(title="Examples (shared text highlighted)", title_justify="left", show_lines=True)
+    table.add_column("post", ratio=1, overflow="fold")
+    table.add_column("corpus row", ratio=2, overflow="fold")
+    for match in chosen:
+        where = match["corpus_id"] or f"{match['corpus_file']}#{match['corpus_row']}"
+        post = Text(match["post_id"], style="bold")
+        if match.get("post_text"):
+            post.append("\n" + match["post_text"], style="")
+        corpus = Text(f"{where} ({match['match_kind'].replace('_', ' ')}, {match['containment']:.2f})\n", style="bold")
+        corpus.append_text(_marked(match["corpus_excerpt"]))
+        table.add_row(post, corpus)
+    return table
 
 
 def render_gate_terminal(outcome: GateOutcome) -> RenderableType:
