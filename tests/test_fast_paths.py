@@ -104,3 +104,15 @@ def test_fused_scan_matches_the_reference_composition(tmp_path: Path) -> None:
     assert fast.posts.tolist() == scores.posts[keep].tolist()
     assert fast.matched_slots.tolist() == scores.matched_slots[keep].tolist()
     assert len(fast.rows) >= 70  # 40 posts quoted in pages and 40 as rows, bar a few too short to attribute
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    values=st.lists(st.integers(0, 300), max_size=200),
+    keys=st.lists(st.integers(0, 300), min_size=1, max_size=130),
+)
+def test_members_is_isin(values: list[int], keys: list[int]) -> None:
+    from auditor.kernels import compiled
+
+    a, b = np.array(values, dtype=np.uint32), np.array(keys, dtype=np.uint32)
+    assert np.array_equal(compiled.members(a, b), np.isin(a, b))

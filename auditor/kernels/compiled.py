@@ -196,3 +196,29 @@ def count_low_bits(
         slot = v & mask
         if counts[slot] < 65535:
             counts[slot] += 1
+
+
+@njit(cache=True, nogil=True)
+def members(values: npt.NDArray[np.uint32], keys: npt.NDArray[np.uint32]) -> npt.NDArray[np.bool_]:  # pragma: no cover
+    """values[i] in keys, for few keys: a small open-addressing table instead of sorting the values."""
+    size = 16
+    while size < 4 * len(keys):
+        size *= 2
+    table = np.zeros(size, dtype=np.uint32)
+    used = np.zeros(size, dtype=np.bool_)
+    for key in keys:
+        slot = np.int64(((np.uint64(key) * np.uint64(0x9E3779B1)) & _MASK32) % np.uint64(size))
+        while used[slot] and table[slot] != key:
+            slot = (slot + 1) % size
+        used[slot] = True
+        table[slot] = key
+    out = np.zeros(len(values), dtype=np.bool_)
+    for i in range(len(values)):
+        value = values[i]
+        slot = np.int64(((np.uint64(value) * np.uint64(0x9E3779B1)) & _MASK32) % np.uint64(size))
+        while used[slot]:
+            if table[slot] == value:
+                out[i] = True
+                break
+            slot = (slot + 1) % size
+    return out
