@@ -23,6 +23,7 @@ from auditor.sampling import RowSample
 from auditor.scan import CorpusScanner
 from auditor.sources.corpus import CorpusFile, corpus_parts
 from auditor.sources.skips import SkipCounter
+from auditor.stats import TextShare
 
 
 def audit(
@@ -45,10 +46,12 @@ def audit(
     by_file: dict[int, list[PartScan]] = {index: [] for index in range(len(files))}
     domain_rows: Counter[str] = Counter()
     domain_matched: Counter[str] = Counter()
+    text_share = TextShare()
     for scanned in scan_parts_in_processes(scanner, files, parts, workers, on_rows, row_sample):
         by_file[scanned.part.file_index].append(scanned)
         domain_rows.update(scanned.domain_rows)
         domain_matched.update(scanned.domain_matched_rows)
+        text_share += scanned.text_share
     summaries: list[CorpusFileSummary] = []
     tables: list[pa.Table] = []
     matched_posts: list[np.ndarray] = []
@@ -94,6 +97,7 @@ def audit(
         posts_matched=posts_matched,
         evidence=evidence,
         matches_by_kind=_by_kind(evidence),
+        text_share=text_share,
         claims=replace(
             assess(
                 evidence,

@@ -16,13 +16,27 @@ from auditor.files import FileIdentity
 from auditor.fingerprint_set import FingerprintSetInfo
 from auditor.params import FingerprintParams
 from auditor.result import AuditResult, AuditSettings, CorpusFileSummary
-from auditor.stats import Rate
+from auditor.stats import Rate, TextShare
 
 EVIDENCE_KEY = b"provenance_auditor"
 
 
 def _rate(data: dict[str, Any]) -> Rate:
     return Rate(int(data["numerator"]), int(data["denominator"]))
+
+
+def _text_share(data: dict[str, Any] | None) -> TextShare:
+    if not data:
+        return TextShare()
+    sums = data["sums"]
+    return TextShare(
+        rows=int(data["rows"]),
+        text=int(data["characters"]),
+        covered=int(data["covered_characters"]),
+        text_squared=int(sums["x2"]),
+        covered_squared=int(sums["y2"]),
+        cross=int(sums["xy"]),
+    )
 
 
 def _claims(data: dict[str, Any]) -> Claims:
@@ -103,6 +117,7 @@ def result_from_report(report: dict[str, Any], evidence: pa.Table | None, source
             evidence=evidence if evidence is not None else EVIDENCE_SCHEMA.empty_table(),
             claims=_claims(report["claims"]),
             matches_by_kind={str(k): int(v) for k, v in counts["matches_by_kind"].items()},
+            text_share=_text_share(report["rates"].get("corpus_text_from_posts")),
         )
     except (KeyError, TypeError, ValueError) as error:
         raise InputError(f"{source}: the report lacks or garbles {error}; rerun the audit to rewrite it.") from None

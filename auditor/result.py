@@ -9,7 +9,7 @@ import pyarrow as pa
 from auditor.claims import Claims
 from auditor.files import FileIdentity
 from auditor.fingerprint_set import FingerprintSetInfo
-from auditor.stats import Rate
+from auditor.stats import Rate, TextShare
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,7 @@ class AuditResult:
     evidence: pa.Table  # EVIDENCE_SCHEMA, sorted by (file order, corpus_row, post); empty when re-rendered from JSON
     claims: Claims
     matches_by_kind: dict[str, int]
+    text_share: TextShare  # share of the scanned corpus text (normalized characters) shared with posts
 
     @property
     def matches(self) -> int:

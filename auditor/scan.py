@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from auditor.errors import ParameterMismatchError
 from auditor.excerpts import Excerpt, excerpt
@@ -29,6 +30,7 @@ from auditor.kernels.normalize import fold_table, prenormalize
 from auditor.kernels.scratch import Scratch
 from auditor.kernels.shingle_hash import ShingleHasher, key_id
 from auditor.kernels.sorting import unique_sorted
+from auditor.stats import TextShare
 
 DEFAULT_THRESHOLD = 0.6
 
@@ -45,6 +47,7 @@ class BatchMatches:
     row_lengths: npt.NDArray[np.int64]  # normalized length of the row
     exact_containment: npt.NDArray[np.float64]  # NaN when the set has no texts
     excerpts: tuple[Excerpt, ...] = ()  # the part of each row around the match, shared text marked
+    text_share: TextShare = field(default_factory=TextShare)  # characters of the rows shared with posts
 
 
 @dataclass(frozen=True)
@@ -122,6 +125,29 @@ class CorpusScanner:
             row_lengths=shingled.normalized_lengths[rows],
             exact_containment=exact,
             excerpts=self._excerpts(prenormalized, shingled, rows, posts),
+            text_share=self._text_share(texts, shingled, rows, posts),
+        )
+
+    def _text_share(
+        self, texts: pa.Array, shingled: ShingledTexts, rows: npt.NDArray[np.int64], posts: npt.NDArray[np.int64]
+    ) -> TextShare:
+        """Sums over the batch's rows with text of x = normalized length and y = characters covered by a
+        window shared with a post matched in that row."""
+        lengths = shingled.normalized_lengths[np.asarray(pc.is_valid(texts).to_numpy(zero_copy_only=False))]
+        covered = np.zeros(len(shingled.normalized_lengths), dtype=np.int64)
+        offsets = shingled.window_offsets
+        for row in unique_sorted(rows):
+            hashes = np.unique(self.fingerprints.slot_hashes[posts[rows == row]])
+            windows = compiled.members(shingled.mixed[offsets[row] : offsets[row + 1]], hashes)
+            covered[row] = compiled.covered_length(windows, self.hasher.size)
+        x, y = lengths.astype(np.int64), covered
+        return TextShare(
+            rows=len(x),
+            text=int(x.sum()),
+            covered=int(y.sum()),
+            text_squared=int((x * x).sum()),
+            covered_squared=int((y * y).sum()),
+            cross=int((shingled.normalized_lengths * y).sum()),
         )
 
     def _excerpts(

@@ -42,3 +42,48 @@ class Rate:
             "ci95": [low, high],
             "method": "wilson",
         }
+
+
+@dataclass(frozen=True)
+class TextShare:
+    """Share of the corpus's text covered by posts: a ratio of sums over rows, sum(y) / sum(x), with y a
+    row's characters shared with posts and x its characters. Rows are the sampling units, so the interval
+    is the ratio estimator's (Cochran, Sampling Techniques, 6.3), not a binomial one over characters."""
+
+    rows: int = 0
+    text: int = 0  # sum x
+    covered: int = 0  # sum y
+    text_squared: int = 0  # sum x^2
+    covered_squared: int = 0  # sum y^2
+    cross: int = 0  # sum xy
+
+    def __add__(self, other: TextShare) -> TextShare:
+        return TextShare(*(a + b for a, b in zip(self._fields(), other._fields(), strict=True)))
+
+    def _fields(self) -> tuple[int, ...]:
+        return (self.rows, self.text, self.covered, self.text_squared, self.covered_squared, self.cross)
+
+    @property
+    def value(self) -> float:
+        return self.covered / self.text if self.text else 0.0
+
+    @property
+    def interval(self) -> tuple[float, float]:
+        n, r = self.rows, self.value
+        if n < 2 or self.text == 0:
+            return (0.0, 1.0)
+        spread = (self.covered_squared - 2 * r * self.cross + r * r * self.text_squared) / (n - 1)
+        half = Z95 * math.sqrt(max(spread, 0.0) / n) / (self.text / n)
+        return (max(0.0, r - half), min(1.0, r + half))
+
+    def to_dict(self) -> dict[str, Any]:
+        low, high = self.interval
+        return {
+            "covered_characters": self.covered,
+            "characters": self.text,
+            "rows": self.rows,
+            "value": self.value,
+            "ci95": [low, high],
+            "method": "ratio-estimator",
+            "sums": {"x2": self.text_squared, "y2": self.covered_squared, "xy": self.cross},
+        }

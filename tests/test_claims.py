@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pytest
 
@@ -97,3 +98,36 @@ def test_an_explicit_control_set(tmp_path: Path) -> None:
     assert control["after"]["numerator"] == 0 and "beyond chance" in control["statement"]
     both = runner.invoke(app, [*arguments, "--control", str(tmp_path / "late.fp"), "--cutoff", DEMO_CUTOFF])
     assert both.exit_code == 2 and "not both" in both.output
+
+
+def test_text_share_interval_is_the_ratio_estimator() -> None:
+    from auditor.stats import TextShare
+
+    x = np.array([100, 200, 50, 400, 120], dtype=np.int64)
+    y = np.array([40, 90, 50, 150, 60], dtype=np.int64)
+    share = TextShare(5, int(x.sum()), int(y.sum()), int((x * x).sum()), int((y * y).sum()), int((x * y).sum()))
+    r = y.sum() / x.sum()
+    half = 1.959963984540054 * np.sqrt(((y - r * x) ** 2).sum() / 4 / 5) / x.mean()
+    assert share.value == pytest.approx(r)
+    assert share.interval == pytest.approx((r - half, r + half))
+    assert (share + share).rows == 10
+
+
+def test_text_share_of_a_corpus(tmp_path: Path) -> None:
+    from auditor import fingerprint_set
+    from auditor.audit import audit
+    from auditor.build import build_fingerprint_set
+    from auditor.fingerprint import Fingerprinter
+    from auditor.scan import CorpusScanner
+    from auditor.sources.corpus import open_corpus
+    from auditor.sources.posts import PostSource
+    from tests.conftest import POSTS, write_parquet
+
+    posts = write_jsonl(tmp_path / "p.jsonl", [{"id": i, "text": t} for i, t in enumerate(POSTS)])
+    build_fingerprint_set([PostSource(posts)], tmp_path / "s.fp", Fingerprinter())
+    scanner = CorpusScanner(fingerprint_set.load(tmp_path / "s.fp"))
+    copy = write_parquet(tmp_path / "copy.parquet", [{"text": POSTS[0]}])
+    assert audit(scanner, open_corpus([str(copy)])).text_share.value > 0.9
+    half = write_parquet(tmp_path / "half.parquet", [{"text": POSTS[1] + " " + "unrelated words here " * 5}])
+    share = audit(CorpusScanner(fingerprint_set.load(tmp_path / "s.fp")), open_corpus([str(half)])).text_share
+    assert 0.35 < share.value < 0.65 and share.covered <= share.text

@@ -17,6 +17,7 @@ from auditor.sampling import RowSample
 from auditor.scan import CorpusScanner
 from auditor.sources.corpus import CorpusFile, CorpusPart
 from auditor.sources.skips import SkipCounter
+from auditor.stats import TextShare
 
 RowsCallback = Callable[[int], None]
 
@@ -31,6 +32,7 @@ class PartScan:
     domain_matched_rows: dict[str, int]  # rows carrying posts by source domain
     evidence: pa.Table
     matched_posts: np.ndarray  # distinct indices of the usable posts matched in this part
+    text_share: TextShare
 
 
 def scan_part(
@@ -47,6 +49,7 @@ def scan_part(
     first_row = part.first_row
     domain_rows: Counter[str] = Counter()
     domain_matched: Counter[str] = Counter()
+    text_share = TextShare()
     for batch in corpus_file.batches(part.row_groups):
         texts = batch.column("text")
         sampled = None
@@ -57,6 +60,7 @@ def scan_part(
             texts = texts.take(pa.array(sampled))
         skipped["null_text"] += texts.null_count
         matches = scanner.scan(texts)
+        text_share += matches.text_share
         if sampled is not None:
             matches = replace(matches, rows=sampled[matches.rows])
         if "url" in batch.schema.names:
@@ -77,7 +81,7 @@ def scan_part(
             on_rows(batch.num_rows)
     evidence = pa.Table.from_batches(batches, schema=EVIDENCE_SCHEMA)
     matched = unique_sorted(np.concatenate(posts)) if posts else np.zeros(0, dtype=np.int64)
-    return PartScan(part, skipped.as_dict(), dict(domain_rows), dict(domain_matched), evidence, matched)
+    return PartScan(part, skipped.as_dict(), dict(domain_rows), dict(domain_matched), evidence, matched, text_share)
 
 
 def _counts(values: pa.Array) -> dict[str, int]:

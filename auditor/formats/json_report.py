@@ -54,6 +54,7 @@ def report_dict(result: AuditResult) -> dict[str, Any]:
         "rates": {
             "posts_found": result.post_rate.to_dict(),
             "rows_carrying_posts": result.row_rate.to_dict(),
+            "corpus_text_from_posts": result.text_share.to_dict(),
         },
         "claims": claims_dict(result.claims),
         "files": [

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from auditor.formats.wording import describe_rate, describe_reasons
+from auditor.formats.wording import describe_rate, describe_reasons, describe_share
 from auditor.gate import GateOutcome, SetVerdict
 from auditor.result import AuditResult
 
@@ -24,6 +24,7 @@ def render_markdown(result: AuditResult) -> str:
         "|---|---|",
         f"| posts found | {describe_rate(result.post_rate)} |",
         f"| rows carrying posts | {describe_rate(result.row_rate)} |",
+        f"| corpus text from posts | {describe_share(result.text_share)} |",
         f"| matches | {result.matches:,} |",
         f"| posts not testable | {describe_reasons(result.posts_skipped)} |",
         f"| corpus | {len(result.files):,} files, {result.rows_scanned:,} rows scanned |",

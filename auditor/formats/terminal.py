@@ -9,7 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from auditor.claims import upper_first
-from auditor.formats.wording import describe_rate, describe_reasons
+from auditor.formats.wording import describe_rate, describe_reasons, describe_share
 from auditor.gate import GateOutcome
 from auditor.result import AuditResult
 
@@ -34,6 +34,7 @@ def render_terminal(result: AuditResult) -> RenderableType:
     summary.add_row("Corpus rows skipped", describe_reasons(result.rows_skipped))
     summary.add_row("Posts found", describe_rate(result.post_rate))
     summary.add_row("Rows carrying posts", describe_rate(result.row_rate))
+    summary.add_row("Corpus text from posts", describe_share(result.text_share))
     summary.add_row("Matches", f"{result.matches:,} (containment >= {result.settings.threshold:.2f})")
     claims = result.claims
     if claims.nonspecific_posts:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from auditor.stats import Rate
+from auditor.stats import Rate, TextShare
 
 
 def describe_rate(rate: Rate) -> str:
@@ -12,3 +12,11 @@ def describe_rate(rate: Rate) -> str:
 
 def describe_reasons(counts: dict[str, int]) -> str:
     return ", ".join(f"{reason.replace('_', ' ')} {count:,}" for reason, count in counts.items()) or "none"
+
+
+def describe_share(share: TextShare) -> str:
+    low, high = share.interval
+    return (
+        f"{share.value:.3%}  (95% CI {low:.3%} to {high:.3%}; {share.covered:,} of {share.text:,} normalized "
+        "characters)"
+    )

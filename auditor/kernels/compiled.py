@@ -222,3 +222,16 @@ def members(values: npt.NDArray[np.uint32], keys: npt.NDArray[np.uint32]) -> npt
                 break
             slot = (slot + 1) % size
     return out
+
+
+@njit(cache=True, nogil=True)
+def covered_length(matched_windows: npt.NDArray[np.bool_], size: int) -> int:  # pragma: no cover - compiled
+    """Characters covered by at least one matched window, windows being `size` characters from their index."""
+    covered = 0
+    reach = 0  # first character not yet counted
+    for w in range(len(matched_windows)):
+        if matched_windows[w]:
+            start = max(w, reach)
+            covered += w + size - start
+            reach = w + size
+    return covered
