@@ -16,7 +16,7 @@ from auditor.claims import assess, domain_rates
 from auditor.engine.local import PartScan, RowsCallback
 from auditor.engine.processes import scan_parts_in_processes
 from auditor.evidence import EVIDENCE_SCHEMA
-from auditor.files import identify
+from auditor.files import identify, sha256_of
 from auditor.kernels.sorting import unique_sorted
 from auditor.result import AuditResult, AuditSettings, CorpusFileSummary
 from auditor.sampling import RowSample
@@ -35,12 +35,14 @@ def audit(
     keep_nonspecific: bool = False,
     row_sample: RowSample | None = None,
     post_sample: float | None = None,
+    hash_corpus: bool = True,
 ) -> AuditResult:
     """Scan every corpus file for the scanner's posts and summarize; never prints.
 
     The result is the same for any number of `workers`: parts are scanned in any order but merged in
     file and row order. `row_sample` scans a seeded sample of rows; `post_sample` only records that the
     scanner's set is a sample of posts (see sampling.sample_posts and FingerprintSet.subset).
+    `hash_corpus` records each corpus file's SHA-256, so a third party can check it reran on the same data.
     """
     parts = corpus_parts(files)
     by_file: dict[int, list[PartScan]] = {index: [] for index in range(len(files))}
@@ -71,6 +73,7 @@ def audit(
                 rows_matched=rows_matched,
                 matches=evidence.num_rows,
                 posts_matched=len(posts),
+                sha256=sha256_of(files[index].path) if hash_corpus else None,
             )
         )
         tables.append(evidence)
@@ -98,6 +101,7 @@ def audit(
         evidence=evidence,
         matches_by_kind=_by_kind(evidence),
         text_share=text_share,
+        untestable_examples=fingerprints.untestable_examples,
         claims=replace(
             assess(
                 evidence,

@@ -266,6 +266,7 @@ def audit_corpus(
     sample_posts: float | None = None,
     sample_rows: float | None = None,
     seed: int = 0,
+    hash_corpus: bool = True,
     quiet: bool = False,
 ) -> AuditResult:
     """Audit one set against a corpus given as paths, or as files already opened and checked."""
@@ -299,6 +300,7 @@ def audit_corpus(
             keep_nonspecific=keep_nonspecific,
             row_sample=row_sample,
             post_sample=sample_posts,
+            hash_corpus=hash_corpus,
         )
 
 
@@ -393,6 +395,13 @@ def audit(
         ),
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed of --sample-posts and --sample-rows.")] = 0,
+    hash_corpus: Annotated[
+        bool,
+        typer.Option(
+            "--hash-corpus/--no-hash-corpus",
+            help="Record each corpus file's SHA-256 in the report, so a rerun can be checked against the same data.",
+        ),
+    ] = True,
     control: Annotated[
         Path | None,
         typer.Option(
@@ -426,6 +435,7 @@ def audit(
         sample_posts=sample_posts,
         sample_rows=sample_rows,
         seed=seed,
+        hash_corpus=hash_corpus,
         quiet=quiet,
     )
     if control is not None:
@@ -470,6 +480,7 @@ def _write_outputs(result: AuditResult, evidence: Path, json_report: Path, quiet
 class OutputFormat(str, Enum):
     terminal = "terminal"
     markdown = "markdown"
+    md = "md"  # short for markdown
     json = "json"
     html = "html"
 
@@ -573,7 +584,7 @@ def check(
     markdown = render_gate_markdown(outcome)
     if output_format is OutputFormat.json:
         stdout.print_json(json.dumps(gate_dict(outcome)))
-    elif output_format is OutputFormat.markdown:
+    elif output_format in (OutputFormat.markdown, OutputFormat.md):
         print(markdown, end="")
     elif not quiet:
         stdout.print(render_gate_terminal(outcome))
@@ -636,7 +647,7 @@ def report(
         return
     if output_format is OutputFormat.json:
         text = render_json(result)
-    elif output_format is OutputFormat.markdown:
+    elif output_format in (OutputFormat.markdown, OutputFormat.md):
         text = render_markdown(result)
     elif output_format is OutputFormat.html:
         text = render_html(result)

@@ -30,6 +30,7 @@ FORMAT = "provenance-auditor/fingerprint-set"
 FORMAT_VERSION = 1
 METADATA_KEY = b"provenance_auditor"
 SUFFIX = ".fp.parquet"
+UNTESTABLE_EXAMPLES = 100  # ids of posts kept out of matching listed in reports, by reason
 
 
 @dataclass(frozen=True)
@@ -135,6 +136,7 @@ class FingerprintSet:
     normalized_lengths: npt.NDArray[np.int64]
     texts: pa.Array | None
     metadata: pa.Table  # post_id and metadata columns of the usable posts
+    untestable_examples: dict[str, tuple[str, ...]] = field(default_factory=dict)  # first ids, by reason
 
     @property
     def params(self) -> FingerprintParams:
@@ -160,6 +162,7 @@ class FingerprintSet:
             normalized_lengths=self.normalized_lengths[indices],
             texts=self.texts.take(take) if self.texts is not None else None,
             metadata=self.metadata.take(take),
+            untestable_examples=self.untestable_examples,
         )
 
 
@@ -203,8 +206,14 @@ def load(path: Path) -> FingerprintSet:
             )
         slot_hashes = np.empty((info.counts.get("posts_fingerprinted", 0), num_perm), dtype=np.uint32)
         rest: list[pa.RecordBatch] = []
+        untestable: dict[str, list[str]] = {}
         filled = 0
         for batch in parquet.iter_batches(batch_size=1 << 16):
+            skipped = batch.filter(pc.is_valid(batch.column("skip_reason"))).select(["post_id", "skip_reason"])
+            for post_id, reason in zip(*skipped.to_pydict().values(), strict=True):
+                examples = untestable.setdefault(reason, [])
+                if len(examples) < UNTESTABLE_EXAMPLES:
+                    examples.append(post_id)
             usable = batch.filter(pc.is_null(batch.column("skip_reason")))
             signatures = usable.column("signature").flatten().to_numpy(zero_copy_only=False)
             count = usable.num_rows
@@ -232,4 +241,5 @@ def load(path: Path) -> FingerprintSet:
         normalized_lengths=table.column("normalized_length").to_numpy().astype(np.int64),
         texts=table.column("text").combine_chunks() if "text" in table.column_names else None,
         metadata=table.select(metadata_columns),
+        untestable_examples={reason: tuple(ids) for reason, ids in sorted(untestable.items())},
     )

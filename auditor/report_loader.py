@@ -84,10 +84,12 @@ def result_from_report(report: dict[str, Any], evidence: pa.Table | None, source
             tool_version=str(fingerprint_set.get("tool_version", "unknown")),
         )
         sizes = {item["name"]: int(item["size"]) for item in inputs["corpus_files"]}
+        hashes = {item["name"]: item.get("sha256") for item in inputs["corpus_files"]}
         files = tuple(
             CorpusFileSummary(
                 path=item["name"],
                 size=sizes.get(item["name"], 0),
+                sha256=hashes.get(item["name"]),
                 rows=int(item["rows"]),
                 rows_skipped={str(k): int(v) for k, v in item["rows_skipped"].items()},
                 rows_matched=int(item["rows_matched"]),
@@ -118,6 +120,9 @@ def result_from_report(report: dict[str, Any], evidence: pa.Table | None, source
             claims=_claims(report["claims"]),
             matches_by_kind={str(k): int(v) for k, v in counts["matches_by_kind"].items()},
             text_share=_text_share(report["rates"].get("corpus_text_from_posts")),
+            untestable_examples={
+                str(reason): tuple(ids) for reason, ids in report.get("detection_limit", {}).get("examples", {}).items()
+            },
         )
     except (KeyError, TypeError, ValueError) as error:
         raise InputError(f"{source}: the report lacks or garbles {error}; rerun the audit to rewrite it.") from None

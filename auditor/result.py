@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pyarrow as pa
 
@@ -21,6 +21,7 @@ class CorpusFileSummary:
     rows_matched: int
     matches: int
     posts_matched: int
+    sha256: str | None = None  # None when the audit was told not to hash the corpus
 
     @property
     def rows_scanned(self) -> int:
@@ -51,6 +52,7 @@ class AuditResult:
     claims: Claims
     matches_by_kind: dict[str, int]
     text_share: TextShare  # share of the scanned corpus text (normalized characters) shared with posts
+    untestable_examples: dict[str, tuple[str, ...]] = field(default_factory=dict)  # first ids, by reason
 
     @property
     def matches(self) -> int:

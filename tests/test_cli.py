@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from pathlib import Path
@@ -13,7 +14,7 @@ from typer.main import get_command
 from typer.testing import CliRunner
 
 from auditor.cli import app
-from tests.conftest import POSTS, write_parquet
+from tests.conftest import POSTS, write_jsonl, write_parquet
 
 runner = CliRunner()
 COMMANDS = sorted(get_command(app).commands)  # type: ignore[attr-defined]
@@ -170,3 +171,21 @@ def test_report_re_renders_a_finished_audit_without_the_corpus(tmp_path: Path) -
     assert manifest["report"]["inputs"]["fingerprint_set"]["sha256"] and manifest["libraries"]["datasketch"]
     code, output = invoke("report", str(ROOT / "README.md"))
     assert code == 2 and "neither a JSON report nor an evidence file" in one_error_sentence(output)
+
+
+def test_report_names_untestable_posts_and_hashes_the_corpus(tmp_path: Path) -> None:
+    posts = write_jsonl(tmp_path / "p.jsonl", [{"id": "long", "text": POSTS[0]}, {"id": "short", "text": "lol 😂"}])
+    corpus = write_parquet(tmp_path / "c.parquet", [{"text": POSTS[0]}])
+    assert invoke("fingerprint", str(posts), "-o", str(tmp_path / "s.fp"), "-q")[0] == 0
+    report = tmp_path / "r.json"
+    base = ["audit", str(tmp_path / "s.fp"), str(corpus), "--json", str(report), "--evidence", str(tmp_path / "e.pq")]
+    assert invoke(*base, "-q")[0] == 0
+    data = json.loads(report.read_text())
+    assert data["detection_limit"]["examples"] == {"too_short": ["short"]}
+    assert "1 posts of the set could not be tested" in data["detection_limit"]["statement"]
+    assert data["inputs"]["corpus_files"][0]["sha256"] == hashlib.sha256(corpus.read_bytes()).hexdigest()
+    jsonschema.validate(data, REPORT_SCHEMA)
+    assert invoke(*base, "-q", "--no-hash-corpus")[0] == 0
+    assert json.loads(report.read_text())["inputs"]["corpus_files"][0]["sha256"] is None
+    code, output = invoke("report", str(report), "--format", "md")
+    assert code == 0 and "## Provenance audit" in output

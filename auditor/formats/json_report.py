@@ -36,7 +36,9 @@ def report_dict(result: AuditResult) -> dict[str, Any]:
                 "tool_version": info.tool_version,
                 "posts_from": [item.to_dict() for item in info.inputs],
             },
-            "corpus_files": [{"name": f.path, "size": f.size, "rows": f.rows} for f in result.files],
+            "corpus_files": [
+                {"name": f.path, "size": f.size, "rows": f.rows, "sha256": f.sha256} for f in result.files
+            ],
         },
         "counts": {
             "posts_in_set": result.posts_in_set,
@@ -56,6 +58,13 @@ def report_dict(result: AuditResult) -> dict[str, Any]:
             "rows_carrying_posts": result.row_rate.to_dict(),
             "corpus_text_from_posts": result.text_share.to_dict(),
         },
+        "detection_limit": {
+            "min_shingles": info.min_shingles,
+            "shingle_size": info.params.shingle_size,
+            "posts_untestable": result.posts_skipped,
+            "examples": {reason: list(ids) for reason, ids in result.untestable_examples.items()},
+            "statement": detection_statement(result),
+        },
         "claims": claims_dict(result.claims),
         "files": [
             {
@@ -70,6 +79,17 @@ def report_dict(result: AuditResult) -> dict[str, Any]:
             for f in result.files
         ],
     }
+
+
+def detection_statement(result: AuditResult) -> str:
+    """What the absence of a match can and cannot say."""
+    info = result.fingerprint_info
+    untested = sum(count for reason, count in result.posts_skipped.items() if reason in ("too_short", "no_text"))
+    return (
+        f"{untested:,} posts of the set could not be tested (no text, or fewer than {info.min_shingles} distinct "
+        f"{info.params.shingle_size}-character shingles after normalization); finding none of them says nothing "
+        "about whether the corpus carries them."
+    )
 
 
 def claims_dict(claims: Claims) -> dict[str, Any]:
