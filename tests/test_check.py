@@ -104,3 +104,15 @@ def test_ci_outputs(tmp_path: Path, release: tuple[Path, Path]) -> None:
     suite = ElementTree.parse(junit).getroot()
     assert suite.get("tests") == "1" and suite.get("failures") == "1"
     assert suite.find("testcase/failure") is not None
+
+
+def test_parameter_mismatch_exits_2(tmp_path: Path, posts_file: Path) -> None:
+    key = tmp_path / "platform.key"
+    key.write_text("a-secret-key-of-enough-bytes")
+    sets = tmp_path / "keyed"
+    fp = str(sets / "keyed.fp.parquet")
+    assert runner.invoke(app, ["fingerprint", str(posts_file), "-o", fp, "--key-file", str(key), "-q"]).exit_code == 0
+    corpus = write_parquet(tmp_path / "c.parquet", [{"text": POSTS[0]}])
+    code, output = check(str(corpus), "--fingerprints", str(sets))
+    assert code == 2 and "same --key-file" in output
+    assert check(str(corpus), "--fingerprints", str(sets), "--key-file", str(key))[0] == 1  # found, with the key
