@@ -156,6 +156,27 @@ KeyFileOption = Annotated[
     ),
 ]
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar and no summary.")]
+TextColumnOption = Annotated[str, typer.Option(help="Corpus column holding the text.")]
+IdColumnOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Corpus column holding row ids, copied into the evidence and naming rows in baselines "
+        "[default: `id` when present]",
+        show_default=False,
+    ),
+]
+ThresholdOption = Annotated[
+    float,
+    typer.Option(help="Share of a post's shingles a corpus row must contain (estimated from its MinHash slots)."),
+]
+WorkersOption = Annotated[
+    int,
+    typer.Option(
+        help="Processes scanning parts of the corpus (whole row groups, about 64 MB of text each); the "
+        "report is the same for any number. [default: the cores available]",
+        show_default=False,
+    ),
+]
 
 
 def fingerprint_posts(
@@ -336,14 +357,8 @@ def audit(
             help="Also write a self-contained HTML report with charts and searchable evidence.", show_default=False
         ),
     ] = None,
-    text_column: Annotated[str, typer.Option(help="Corpus column holding the text.")] = "text",
-    id_column: Annotated[
-        str | None,
-        typer.Option(
-            help="Corpus column holding row ids, copied into the evidence [default: `id` when present]",
-            show_default=False,
-        ),
-    ] = None,
+    text_column: TextColumnOption = "text",
+    id_column: IdColumnOption = None,
     url_column: Annotated[
         str | None,
         typer.Option(
@@ -351,19 +366,9 @@ def audit(
             show_default=False,
         ),
     ] = None,
-    threshold: Annotated[
-        float,
-        typer.Option(help="Share of a post's shingles a corpus row must contain (estimated from its MinHash slots)."),
-    ] = DEFAULT_THRESHOLD,
+    threshold: ThresholdOption = DEFAULT_THRESHOLD,
     key_file: KeyFileOption = None,
-    workers: Annotated[
-        int,
-        typer.Option(
-            help="Processes scanning parts of the corpus (whole row groups, about 64 MB of text each); the "
-            "report is the same for any number. [default: the cores available]",
-            show_default=False,
-        ),
-    ] = 0,
+    workers: WorkersOption = 0,
     cutoff: Annotated[
         str | None,
         typer.Option(
@@ -539,19 +544,11 @@ def check(
     ] = False,
     output_format: Annotated[OutputFormat, typer.Option("--format", help="What to print.")] = OutputFormat.terminal,
     junit: Annotated[Path | None, typer.Option(help="Also write JUnit XML here.", show_default=False)] = None,
-    text_column: Annotated[str, typer.Option(help="Corpus column holding the text.")] = "text",
-    id_column: Annotated[
-        str | None,
-        typer.Option(
-            help="Corpus column holding row ids (baselines name rows by it) [default: `id` when present]",
-            show_default=False,
-        ),
-    ] = None,
-    threshold: Annotated[float, typer.Option(help="Containment a corpus row must reach.")] = DEFAULT_THRESHOLD,
+    text_column: TextColumnOption = "text",
+    id_column: IdColumnOption = None,
+    threshold: ThresholdOption = DEFAULT_THRESHOLD,
     key_file: KeyFileOption = None,
-    workers: Annotated[
-        int, typer.Option(help="Scanning processes [default: the cores available]", show_default=False)
-    ] = 0,
+    workers: WorkersOption = 0,
     quiet: QuietOption = False,
 ) -> None:
     """Gate a dataset release in CI: audit the corpus against fingerprint sets and fail on findings.
