@@ -496,7 +496,7 @@ def _fingerprint_sets(given: list[Path] | None) -> list[Path]:
     for path in given or [DEFAULT_FINGERPRINT_DIR]:
         if path.is_dir():
             found.extend(sorted(path.glob(f"*{SUFFIX}")))
-        else:
+        elif given:  # a missing default directory just means there are no sets
             found.append(path)
     if not found:
         raise InputError(
