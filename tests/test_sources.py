@@ -151,3 +151,10 @@ def test_both_jsonl_readers_give_the_same_posts(tmp_path: Path, records: list[di
     fast, lines = PostSource(path), PostSource(path)
     assert read_all(fast).to_pylist() == pa.Table.from_batches(list(lines._jsonl_lines())).to_pylist()
     assert fast.skipped.as_dict() == lines.skipped.as_dict()
+
+
+def test_a_text_field_no_record_has_is_named(tmp_path: Path) -> None:
+    path = write_jsonl(tmp_path / "p.jsonl", [{"id": 1, "body": "the text is under another name"}])
+    with pytest.raises(InputError, match=r"no record has the text field 'text'.*--text-field"):
+        read_all(PostSource(path))
+    assert read_all(PostSource(path, text_field="body")).num_rows == 1

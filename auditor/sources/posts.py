@@ -127,6 +127,7 @@ class PostSource:
         columns = ["post_id", "text", *POST_METADATA]
         records: list[dict[str, str | None]] = []
         kept = 0
+        has_text = False
         try:
             with self._open_text() as lines:
                 for line_number, line in enumerate(lines, start=1):
@@ -144,6 +145,7 @@ class PostSource:
                     if post_id is None:
                         self.skipped["missing_id"] += 1
                         continue
+                    has_text = has_text or self.text_field in obj
                     record = {"post_id": post_id, "text": _as_text(obj.get(self.text_field))}
                     for name in POST_METADATA:
                         record[name] = _as_text(obj.get(name))
@@ -158,6 +160,10 @@ class PostSource:
             raise InputError(f"{self.path}: cannot be read ({error}); check the file is whole.") from None
         if records:
             yield self._records_to_batch(records, columns)
+        if kept and not has_text:
+            raise InputError(
+                f"{self.path}: no record has the text field {self.text_field!r}; name the right one with --text-field."
+            )
         if kept == 0 and self.skipped["missing_id"]:
             raise InputError(
                 f"{self.path}: no record has the id field {self.id_field!r}; name the right one with --id-field."
