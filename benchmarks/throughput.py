@@ -156,7 +156,7 @@ def main() -> None:
     index = scanner.index
     index_bytes = sum(
         a.nbytes
-        for a in (index.prefix_hashes, index.prefix_posts, index.prefix_slots, index.filter_words, index.specific)
+        for a in (index.prefix_hashes, index.prefix_posts, index.prefix_slots, index.filter_words, index.specific_bits)
     )
     started = time.perf_counter()
     result = audit(scanner, open_corpus([str(corpus)]))

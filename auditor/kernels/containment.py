@@ -186,7 +186,7 @@ class ContainmentIndex:
     """Prefix index over the winning-shingle hashes of a set of posts."""
 
     slot_hashes: Hashes  # (posts, num_perm): winning shingle hash of every slot
-    specific: npt.NDArray[np.bool_]  # (posts, num_perm): slot's shingle is not common in the set
+    specific_bits: npt.NDArray[np.uint8]  # (posts, num_perm / 8) packed: slot's shingle is not common in the set
     specific_slots: npt.NDArray[np.int64]  # per post
     threshold: float
     min_slots: int
@@ -229,13 +229,16 @@ class ContainmentIndex:
         for block in blocks:
             ordered = slot_hashes[block]
             compiled.count_low_bits(ordered[_run_starts(ordered)], counts, mask)
-        specific = np.empty((posts, num_perm), dtype=np.bool_)
+        specific_bits = np.empty((posts, (num_perm + 7) // 8), dtype=np.uint8)  # 1 bit a slot, not a byte
+        specific_slots = np.empty(posts, dtype=np.int64)
         prefix_cover = np.zeros(posts, dtype=np.int64)
         parts: list[tuple[Hashes, npt.NDArray[np.uint32], npt.NDArray[np.uint8]]] = []
         for block in blocks:
             ordered = slot_hashes[block]
             frequency = counts[ordered & mask]
-            specific[block] = frequency < common_posts
+            specific = frequency < common_posts
+            specific_bits[block] = np.packbits(specific, axis=1)
+            specific_slots[block] = specific.sum(axis=1)
             starts = _run_starts(ordered)
             positions = np.flatnonzero(starts.ravel())
             multiplicity = np.zeros(ordered.shape, dtype=np.int64)
@@ -255,8 +258,8 @@ class ContainmentIndex:
         filter_words, shift = blocked_filter(prefix_hashes)
         return cls(
             slot_hashes=slot_hashes,
-            specific=specific,
-            specific_slots=specific.sum(axis=1),
+            specific_bits=specific_bits,
+            specific_slots=specific_slots,
             threshold=threshold,
             min_slots=min_slots,
             prefix_hashes=prefix_hashes,
@@ -304,7 +307,8 @@ class ContainmentIndex:
             present = present_keys(unique_sorted(wanted.ravel()), rows, mixed, window_offsets)
             found = contains(present, wanted)
             matched[lo : lo + _VERIFY_CHUNK] = found.sum(axis=1)
-            matched_specific[lo : lo + _VERIFY_CHUNK] = (found & self.specific[posts]).sum(axis=1)
+            specific = np.unpackbits(self.specific_bits[posts], axis=1, count=self.num_perm).astype(np.bool_)
+            matched_specific[lo : lo + _VERIFY_CHUNK] = (found & specific).sum(axis=1)
         return PairScores(pairs.rows, pairs.posts, matched, matched_specific)
 
     def accepts(self, scores: PairScores) -> npt.NDArray[np.bool_]:
