@@ -23,6 +23,7 @@ from auditor.kernels.containment import (
     ContainmentIndex,
     contains,
     distinct_group_keys,
+    expand_ranges,
     group_keys,
     present_keys,
 )
@@ -137,7 +138,7 @@ class CorpusScanner:
         covered = np.zeros(len(shingled.normalized_lengths), dtype=np.int64)
         offsets = shingled.window_offsets
         for row in unique_sorted(rows):
-            hashes = np.unique(self.fingerprints.slot_hashes[posts[rows == row]])
+            hashes = self.fingerprints.slot_hashes[posts[rows == row]].ravel()  # members() takes repeats
             windows = compiled.members(shingled.mixed[offsets[row] : offsets[row + 1]], hashes)
             covered[row] = compiled.covered_length(windows, self.hasher.size)
         x, y = lengths.astype(np.int64), covered
@@ -186,8 +187,7 @@ class CorpusScanner:
         starts = self.post_shingles.offsets[posts]
         sizes = self.post_shingles.offsets[posts + 1] - starts
         pair_of = np.repeat(np.arange(len(rows)), sizes)
-        within = np.arange(int(sizes.sum())) - np.repeat(np.cumsum(sizes) - sizes, sizes)
-        wanted = group_keys(rows[pair_of], self.post_shingles.hashes[np.repeat(starts, sizes) + within])
+        wanted = group_keys(rows[pair_of], self.post_shingles.hashes[expand_ranges(starts, sizes)])
         present = present_keys(unique_sorted(wanted), rows, shingled.mixed, shingled.window_offsets)
         found = np.bincount(pair_of, weights=contains(present, wanted), minlength=len(rows))
         result: npt.NDArray[np.float64] = found / np.maximum(sizes, 1)

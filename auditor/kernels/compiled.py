@@ -45,8 +45,8 @@ def shingle_utf8(
 
     Fills `hashes` (fmix32 of each window's base hash; room for one per byte), `window_offsets` (per
     string, len + 1) and `lengths` (kept code points per string) and returns the number of windows: what
-    to_codepoints + the letters-and-digits filter + ShingleHasher.window_hashes + fmix32 give. Outputs
-    are passed in because fresh large arrays cost more in page faults than the work itself.
+    to_codepoints(normalize_texts(...)) + ShingleHasher.window_hashes + fmix32 give. Outputs are passed
+    in because fresh large arrays cost more in page faults than the work itself.
     """
     strings = len(offsets) - 1
     ring = np.zeros(2 * size, dtype=np.uint64)  # each code point twice: a window is one contiguous slice

@@ -36,7 +36,7 @@ from auditor.kernels.sorting import first_of_runs, unique_sorted
 Indices = npt.NDArray[np.int64]
 Keys = npt.NDArray[np.uint64]
 
-# Posts indexed at once: bounds the build's work arrays (a dozen of posts x num_perm) to about 200 MB.
+# Posts indexed at once: the build keeps about a dozen (posts x num_perm) work arrays, about 200 MB.
 _BUILD_BLOCK = 1 << 14
 
 # Candidate pairs scored at once: bounds the (pairs x num_perm) look-up matrix to about 64 MiB.
@@ -143,6 +143,11 @@ def _sorted_by_hash(
     return all_values[order], all_rows[order], np.concatenate([p[2] for p in parts])[order]
 
 
+def expand_ranges(starts: Indices, sizes: Indices) -> Indices:
+    """starts[0] .. starts[0] + sizes[0] - 1, then the next range, and so on, as one index array."""
+    return np.repeat(starts - (np.cumsum(sizes) - sizes), sizes) + np.arange(int(sizes.sum()))
+
+
 def window_groups(window_offsets: Offsets) -> Indices:
     """The group (row or post) of every window."""
     return np.repeat(np.arange(len(window_offsets) - 1), np.diff(window_offsets))
@@ -169,7 +174,7 @@ def present_keys(wanted: Keys, rows: Indices, hashes: Hashes, window_offsets: Of
     wanted_rows = unique_sorted(rows)
     starts = window_offsets[wanted_rows]
     sizes = window_offsets[wanted_rows + 1] - starts
-    windows = np.repeat(starts - (np.cumsum(sizes) - sizes), sizes) + np.arange(int(sizes.sum()))
+    windows = expand_ranges(starts, sizes)
     groups = np.repeat(wanted_rows, sizes)
     candidate_hashes = hashes[windows]
     wanted_hashes = (wanted & np.uint64(0xFFFFFFFF)).astype(np.uint32)
@@ -220,8 +225,8 @@ class ContainmentIndex:
         blocks = [slice(start, min(start + _BUILD_BLOCK, posts)) for start in range(0, posts, _BUILD_BLOCK)]
         # Rarity: in how many posts a hash occurs, counted in a table indexed by the hash's low bits. A
         # collision overstates a count by about distinct hashes / table size (under 3 for 10 million posts,
-        # where shingles in 1,000 posts are common), and any order
-        # of the prefix is exact; the counts only make it efficient and find common shingles.
+        # where shingles in 1,000 posts are common). Any order of the prefix is exact: the counts only
+        # make it efficient and find the common shingles.
         distinct_total = sum(int(_run_starts(slot_hashes[block]).sum()) for block in blocks)
         table_bits = int(np.clip(math.ceil(math.log2(max(distinct_total, 1) * 2)), 10, 28))
         counts = np.zeros(1 << table_bits, dtype=np.uint16)  # saturates; 1,000 is "common" at the most
@@ -274,12 +279,12 @@ class ContainmentIndex:
     def candidates(self, mixed: Hashes, window_offsets: Offsets) -> CandidatePairs:
         """(row, post) pairs whose hits on the post's prefix cover enough slots to reach the threshold.
 
-        The numpy reference; scans use compiled.shingle_probe, which finds the same hits while hashing.
+        The numpy reference; scans find the same hits with compiled.probe, then call candidates_from_hits.
         """
         left = np.searchsorted(self.prefix_hashes, mixed, side="left")
         counts = np.searchsorted(self.prefix_hashes, mixed, side="right") - left
         rows = np.repeat(window_groups(window_offsets), counts)
-        entries = np.repeat(left - (np.cumsum(counts) - counts), counts) + np.arange(int(counts.sum()))
+        entries = expand_ranges(left, counts)
         return self.candidates_from_hits(rows, entries)
 
     def candidates_from_hits(self, hit_rows: Indices, hit_entries: Indices) -> CandidatePairs:

@@ -23,12 +23,3 @@ def unique_sorted(values: npt.NDArray[Scalar]) -> npt.NDArray[Scalar]:
     ordered = np.sort(values)
     distinct: npt.NDArray[Scalar] = ordered[first_of_runs(ordered)]
     return distinct
-
-
-def unique_counts(values: npt.NDArray[Scalar]) -> tuple[npt.NDArray[Scalar], npt.NDArray[np.int64]]:
-    """Distinct values in ascending order and how often each occurs."""
-    ordered = np.sort(values)
-    starts = np.flatnonzero(first_of_runs(ordered))
-    counts = np.diff(np.append(starts, len(ordered))).astype(np.int64)
-    distinct: npt.NDArray[Scalar] = ordered[starts]
-    return distinct, counts
