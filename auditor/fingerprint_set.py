@@ -24,6 +24,7 @@ from auditor import __version__
 from auditor.errors import InputError
 from auditor.files import FileIdentity
 from auditor.kernels.minhash import Permutations
+from auditor.memory import release_freed_memory
 from auditor.params import FingerprintParams
 
 FORMAT = "provenance-auditor/fingerprint-set"
@@ -191,11 +192,17 @@ def load(path: Path) -> FingerprintSet:
     Read batch by batch into one preallocated array, so memory holds the slot hashes once (512 bytes a
     post at num_perm 128) and no Arrow copy of the signatures.
     """
-    info = read_info(path)
+    fingerprints = _read(path, read_info(path))
+    release_freed_memory()  # only once the reader and its batches are gone are whole pages free
+    return fingerprints
+
+
+def _read(path: Path, info: FingerprintSetInfo) -> FingerprintSet:
     num_perm = info.params.num_perm
     permutations = Permutations(num_perm, info.params.seed)
     try:
-        parquet = pq.ParquetFile(path)
+        # Without pre_buffer: pre-buffering keeps every column chunk read until the file is closed.
+        parquet = pq.ParquetFile(path, pre_buffer=False)
         schema = parquet.schema_arrow
         required = ("post_id", "signature", "shingle_count", "normalized_length", "skip_reason")
         if any(name not in schema.names for name in required) or schema.field("signature").type != pa.list_(
@@ -228,9 +235,7 @@ def load(path: Path) -> FingerprintSet:
         raise InputError(f"{path}: not a readable Parquet file ({error}); rebuild or re-copy it.") from None
     if filled != len(slot_hashes):
         raise InputError(f"{path}: it holds fewer usable posts than its metadata counts; rebuild the set.")
-    table = pa.Table.from_batches(
-        rest, schema=parquet.schema_arrow.remove(parquet.schema_arrow.get_field_index("signature"))
-    )
+    table = pa.Table.from_batches(rest, schema=schema.remove(schema.get_field_index("signature")))
     metadata_columns = [n for n in table.column_names if n != "text"]
     return FingerprintSet(
         path=path,

@@ -31,6 +31,7 @@ from auditor.kernels.normalize import fold_table, prenormalize
 from auditor.kernels.scratch import Scratch
 from auditor.kernels.shingle_hash import ShingleHasher, key_id
 from auditor.kernels.sorting import unique_sorted
+from auditor.memory import release_freed_memory
 from auditor.stats import TextShare
 
 DEFAULT_THRESHOLD = 0.6
@@ -91,6 +92,7 @@ class CorpusScanner:
         texts = self.fingerprints.texts
         post_shingles = PostShingles.of(shingle_texts(texts, hasher)) if texts is not None else None
         object.__setattr__(self, "post_shingles", post_shingles)
+        release_freed_memory()  # the index build's work arrays
 
     @property
     def min_slots(self) -> int:
@@ -107,7 +109,7 @@ class CorpusScanner:
         shingled = shingle_prenormalized(prenormalized, self.hasher, self.scratch)
         index = self.index
         hit_rows, hit_entries = compiled.probe(
-            shingled.mixed, shingled.window_offsets, index.filter_words, index.filter_shift, index.prefix_hashes,
+            shingled.mixed, shingled.window_offsets, index.filter_words, index.filter_shift, index.prefix_entries,
             index.radix,
         )  # fmt: skip
         pairs = index.candidates_from_hits(hit_rows, hit_entries)

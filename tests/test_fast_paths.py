@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from unittest.mock import patch
 
 import numpy as np
 import pyarrow as pa
@@ -12,6 +13,7 @@ from hypothesis import strategies as st
 from auditor import fingerprint_set
 from auditor.build import build_fingerprint_set
 from auditor.fingerprint import Fingerprinter, shingle_texts, shingle_texts_reference
+from auditor.kernels import compiled, containment
 from auditor.kernels.containment import ContainmentIndex
 from auditor.kernels.minhash import Permutations
 from auditor.kernels.shingle_hash import ShingleHasher
@@ -62,17 +64,24 @@ def test_signatures_match_the_reference(groups: list[list[int]]) -> None:
     posts=st.lists(st.lists(st.integers(0, 40), min_size=16, max_size=16), min_size=1, max_size=12),
     rows=st.lists(st.lists(st.integers(0, 50), max_size=50), min_size=1, max_size=6),
     threshold=st.sampled_from([0.3, 0.5, 0.7]),
+    slot_bits=st.sampled_from([None, 1, 2]),
 )
 def test_candidates_are_the_count_filter_and_lose_no_match(
-    posts: list[list[int]], rows: list[list[int]], threshold: float
+    posts: list[list[int]], rows: list[list[int]], threshold: float, slot_bits: int | None
 ) -> None:
     slot_hashes = np.array(posts, dtype=np.uint32)
-    index = ContainmentIndex.build(slot_hashes, threshold)
+    # A forced narrow slot field caps the slots an entry records, as in sets of over 2^24 posts.
+    layout = (lambda posts: slot_bits) if slot_bits is not None else containment.entry_layout
+    with patch.object(containment, "entry_layout", layout):
+        index = ContainmentIndex.build(slot_hashes, threshold)
     mixed = np.array([v for r in rows for v in r], dtype=np.uint32)
     offsets = np.zeros(len(rows) + 1, dtype=np.int64)
     np.cumsum([len(r) for r in rows], out=offsets[1:])
     pairs = index.candidates(mixed, offsets)
     found = list(zip(pairs.rows.tolist(), pairs.posts.tolist(), strict=True))
+    hits = compiled.probe(mixed, offsets, index.filter_words, index.filter_shift, index.prefix_entries, index.radix)
+    compiled_pairs = index.candidates_from_hits(*hits)
+    assert list(zip(compiled_pairs.rows.tolist(), compiled_pairs.posts.tolist(), strict=True)) == found
     # Brute force: prefix slots each row covers, per post.
     covered: dict[tuple[int, int], int] = {}
     for h, p, n in zip(index.prefix_hashes, index.prefix_posts, index.prefix_slots, strict=True):

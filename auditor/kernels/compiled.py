@@ -122,17 +122,20 @@ def probe(
     window_offsets: npt.NDArray[np.int64],
     filter_words: npt.NDArray[np.uint64],
     shift: int,
-    prefix_hashes: npt.NDArray[np.uint32],
+    prefix_entries: npt.NDArray[np.uint64],
     radix: npt.NDArray[np.int64],
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:  # pragma: no cover - compiled
-    """(row, prefix entry) for every window hash found among the sorted prefix hashes; with repeats.
+    """(row, prefix entry) for every window hash found in the top 32 bits of the sorted prefix entries;
+    with repeats.
 
     A blocked Bloom filter (containment.blocked_filter) turns most windows away; the radix table on the
     top 16 bits narrows the binary search of the rest to a few entries.
     """
     rows = len(window_offsets) - 1
-    hit_rows = []
-    hit_entries = []
+    capacity = 1024
+    hit_rows = np.empty(capacity, dtype=np.int64)
+    hit_entries = np.empty(capacity, dtype=np.int64)
+    hits = 0
     for r in range(rows):
         for w in range(window_offsets[r], window_offsets[r + 1]):
             y = mixed[w]
@@ -142,12 +145,31 @@ def probe(
                 continue
             top = y >> np.uint32(16)
             lo = radix[top]
-            k = lo + np.searchsorted(prefix_hashes[lo : radix[top + 1]], y)
-            while k < len(prefix_hashes) and prefix_hashes[k] == y:
-                hit_rows.append(r)
-                hit_entries.append(k)
-                k += 1
-    return np.array(hit_rows, dtype=np.int64), np.array(hit_entries, dtype=np.int64)
+            hi = radix[top + 1]
+            wanted = low << np.uint64(32)
+            while lo < hi:  # the first entry of hash y, if any
+                middle = (lo + hi) >> 1
+                if prefix_entries[middle] < wanted:
+                    lo = middle + 1
+                else:
+                    hi = middle
+            while lo < len(prefix_entries) and (prefix_entries[lo] >> np.uint64(32)) == low:
+                if hits == capacity:
+                    capacity *= 2
+                    hit_rows = _grown(hit_rows, capacity)
+                    hit_entries = _grown(hit_entries, capacity)
+                hit_rows[hits] = r
+                hit_entries[hits] = lo
+                hits += 1
+                lo += 1
+    return hit_rows[:hits], hit_entries[:hits]
+
+
+@njit(cache=True, nogil=True)
+def _grown(values: npt.NDArray[np.int64], capacity: int) -> npt.NDArray[np.int64]:  # pragma: no cover
+    out = np.empty(capacity, dtype=np.int64)
+    out[: len(values)] = values
+    return out
 
 
 @njit(cache=True, nogil=True)

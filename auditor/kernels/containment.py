@@ -61,18 +61,19 @@ def filter_mask(hashes: Hashes) -> npt.NDArray[np.uint64]:
     return (np.uint64(1) << (low & np.uint64(63))) | (np.uint64(1) << ((low >> np.uint64(6)) & np.uint64(63)))
 
 
-def blocked_filter(hashes: Hashes) -> tuple[npt.NDArray[np.uint64], int]:
-    """A blocked Bloom filter: a hash's top bits pick a 64-bit word, two of its low bits must be set there.
+def blocked_filter(entries: Keys) -> tuple[npt.NDArray[np.uint64], int]:
+    """A blocked Bloom filter of the hashes in the top 32 bits of `entries`: a hash's top bits pick a
+    64-bit word, two of its low bits must be set there.
 
     One memory access per look-up, like a plain bitmap, but at 16 bits per hash about 1 in 100 absent
     hashes passes instead of 1 in 16, and each pass costs a search of the prefix index (measured: the
     searches, not the filter, dominated the probe).
     """
-    bits = int(np.clip(math.ceil(math.log2(max(len(hashes), 1) * 16)), 12, 32))
+    bits = int(np.clip(math.ceil(math.log2(max(len(entries), 1) * 16)), 12, 32))
     shift = 32 - (bits - 6)
     words = np.zeros(1 << (bits - 6), dtype=np.uint64)
-    for start in range(0, len(hashes), 1 << 22):  # in chunks: the masks are 8 bytes a hash
-        chunk = hashes[start : start + (1 << 22)]
+    for start in range(0, len(entries), 1 << 22):  # in chunks: the masks are 8 bytes a hash
+        chunk = (entries[start : start + (1 << 22)] >> np.uint64(32)).astype(np.uint32)
         np.bitwise_or.at(words, (chunk >> np.uint32(shift)).astype(np.int64), filter_mask(chunk))
     return words, shift
 
@@ -107,40 +108,27 @@ def _run_starts(ordered: Hashes) -> npt.NDArray[np.bool_]:
     return starts
 
 
-def _sorted_by_hash(
-    parts: list[tuple[Hashes, npt.NDArray[np.uint32], npt.NDArray[np.uint8]]], posts: int
-) -> tuple[Hashes, npt.NDArray[np.uint32], npt.NDArray[np.uint8]]:
-    """Prefix entries (hash, post, slots) of all blocks, sorted by hash then post.
+def entry_layout(posts: int) -> int:
+    """Bits of a prefix entry's slot count: a uint64 entry is hash (32 bits), post, slots (these bits).
 
-    Below 2^24 posts an entry packs into one uint64 sorted in place (17 bytes an entry at the peak
-    instead of about 35 with an argsort).
+    Posts get at least 24 bits; the slot count gets what is left (8 bits below 2^24 posts) and is capped
+    to fit, which keeps the count filter exact (ContainmentIndex.build).
     """
-    if not parts:
-        return np.zeros(0, np.uint32), np.zeros(0, np.uint32), np.zeros(0, np.uint8)
-    if posts < 1 << 24:
-        packed = np.concatenate(
-            [
-                (values.astype(np.uint64) << np.uint64(32))
-                | (rows.astype(np.uint64) << np.uint64(8))
-                | slots.astype(np.uint64)
-                for values, rows, slots in parts
-            ]
-        )
-        parts.clear()
-        packed.sort()
-        values = np.empty(len(packed), np.uint32)
-        rows = np.empty(len(packed), np.uint32)
-        slots = np.empty(len(packed), np.uint8)
-        for start in range(0, len(packed), 1 << 24):  # in chunks: no full-size temporaries
-            chunk = packed[start : start + (1 << 24)]
-            values[start : start + len(chunk)] = chunk >> np.uint64(32)
-            rows[start : start + len(chunk)] = (chunk >> np.uint64(8)) & np.uint64(0xFFFFFF)
-            slots[start : start + len(chunk)] = chunk & np.uint64(0xFF)
-        return values, rows, slots
-    all_values = np.concatenate([p[0] for p in parts])
-    all_rows = np.concatenate([p[1] for p in parts])
-    order = np.lexsort((all_rows, all_values))
-    return all_values[order], all_rows[order], np.concatenate([p[2] for p in parts])[order]
+    if posts > 1 << 31:
+        raise ValueError(f"an index holds at most 2**31 posts, got {posts}; split the fingerprint set")
+    return 32 - max(24, (max(posts, 1) - 1).bit_length())
+
+
+def _concatenated(parts: list[Keys]) -> Keys:
+    """The parts end to end, each freed once copied: the untouched pages of the result cost no memory,
+    so the peak is the entries once plus one part instead of twice the entries."""
+    out = np.empty(sum(len(part) for part in parts), dtype=np.uint64)
+    filled = 0
+    while parts:
+        part = parts.pop(0)
+        out[filled : filled + len(part)] = part
+        filled += len(part)
+    return out
 
 
 def expand_ranges(starts: Indices, sizes: Indices) -> Indices:
@@ -192,27 +180,45 @@ class ContainmentIndex:
 
     slot_hashes: Hashes  # (posts, num_perm): winning shingle hash of every slot
     specific_bits: npt.NDArray[np.uint8]  # (posts, num_perm / 8) packed: slot's shingle is not common in the set
-    specific_slots: npt.NDArray[np.int64]  # per post
+    specific_slots: npt.NDArray[np.int16]  # per post
     threshold: float
     min_slots: int
-    prefix_hashes: Hashes  # sorted
-    prefix_posts: npt.NDArray[np.uint32]  # post of each prefix hash
-    prefix_slots: npt.NDArray[np.uint8]  # slots of the post that hash covers
-    required_prefix_slots: npt.NDArray[np.int64]  # per post: prefix slots a candidate row must hold
+    # Sorted uint64 entries, one per (post, distinct prefix hash): hash << 32 | post << slot_bits | slots of
+    # the post that hash covers. Packed, the index is 8 bytes an entry and sorts in place.
+    prefix_entries: Keys
+    slot_bits: int
+    required_prefix_slots: npt.NDArray[np.int16]  # per post: prefix slots a candidate row must hold
     filter_words: npt.NDArray[np.uint64]  # blocked Bloom filter of the prefix hashes (blocked_filter)
     filter_shift: int
-    radix: Indices  # prefix_hashes[radix[h >> 16] : radix[(h >> 16) + 1]] share the top 16 bits of h
+    radix: Indices  # entries of hash h: prefix_entries[radix[h >> 16] : radix[(h >> 16) + 1]] hold them
 
     @property
     def num_perm(self) -> int:
         return int(self.slot_hashes.shape[1])
+
+    @property
+    def prefix_hashes(self) -> Hashes:
+        return (self.prefix_entries >> np.uint64(32)).astype(np.uint32)
+
+    @property
+    def prefix_posts(self) -> Indices:
+        return ((self.prefix_entries & np.uint64(0xFFFFFFFF)) >> np.uint64(self.slot_bits)).astype(np.int64)
+
+    @property
+    def prefix_slots(self) -> Indices:
+        return (self.prefix_entries & np.uint64((1 << self.slot_bits) - 1)).astype(np.int64)
 
     @classmethod
     def build(cls, slot_hashes: Hashes, threshold: float, common_posts: int | None = None) -> ContainmentIndex:
         """Index posts' slots; a shingle in the slots of `common_posts` or more posts is common.
 
         Sorts each post's slots in place (their order does not matter to containment) and works on
-        blocks of posts, so memory beyond the slots stays bounded while millions of posts are indexed.
+        blocks of posts, so memory beyond the slots and the entries stays bounded while millions of
+        posts are indexed.
+
+        An entry records at most 2^slot_bits - 1 slots. The filter stays exact with the cap: a row
+        reaching min_slots misses at most num_perm - min_slots slots, so its hits cover at least
+        C - (num_perm - min_slots) of the prefix's C slots, and capping lowers both sides alike.
         """
         if not 0.0 < threshold <= 1.0:
             raise ValueError(f"threshold must be in (0, 1], got {threshold}")
@@ -221,6 +227,8 @@ class ContainmentIndex:
             common_posts = default_common_posts(posts)
         min_slots = min_slots_for(threshold, num_perm)
         target = min(num_perm - min_slots + 1 + PREFIX_EXTRA_SLOTS, num_perm)
+        slot_bits = entry_layout(posts)
+        slot_cap = (1 << slot_bits) - 1
         slot_hashes.sort(axis=1)
         blocks = [slice(start, min(start + _BUILD_BLOCK, posts)) for start in range(0, posts, _BUILD_BLOCK)]
         # Rarity: in how many posts a hash occurs, counted in a table indexed by the hash's low bits. A
@@ -235,9 +243,9 @@ class ContainmentIndex:
             ordered = slot_hashes[block]
             compiled.count_low_bits(ordered[_run_starts(ordered)], counts, mask)
         specific_bits = np.empty((posts, (num_perm + 7) // 8), dtype=np.uint8)  # 1 bit a slot, not a byte
-        specific_slots = np.empty(posts, dtype=np.int64)
-        prefix_cover = np.zeros(posts, dtype=np.int64)
-        parts: list[tuple[Hashes, npt.NDArray[np.uint32], npt.NDArray[np.uint8]]] = []
+        specific_slots = np.empty(posts, dtype=np.int16)
+        prefix_cover = np.zeros(posts, dtype=np.int16)
+        parts: list[Keys] = []
         for block in blocks:
             ordered = slot_hashes[block]
             frequency = counts[ordered & mask]
@@ -254,26 +262,30 @@ class ContainmentIndex:
             keys = np.take_along_axis(keys, order, axis=1)
             multiplicity = np.take_along_axis(multiplicity, order, axis=1)
             keep = (np.cumsum(multiplicity, axis=1) - multiplicity < target) & (multiplicity > 0)
-            prefix_cover[block] = (multiplicity * keep).sum(axis=1)
-            rows = np.repeat(np.arange(block.start, block.stop, dtype=np.uint32), keep.sum(axis=1))
-            parts.append(
-                ((keys[keep] & np.uint64(0xFFFFFFFF)).astype(np.uint32), rows, multiplicity[keep].astype(np.uint8))
-            )
-        prefix_hashes, prefix_posts, prefix_slots = _sorted_by_hash(parts, posts)
-        filter_words, shift = blocked_filter(prefix_hashes)
+            recorded = np.minimum(multiplicity, slot_cap) * keep
+            prefix_cover[block] = recorded.sum(axis=1)
+            rows = np.repeat(np.arange(block.start, block.stop, dtype=np.uint64), keep.sum(axis=1))
+            hashes = keys[keep] << np.uint64(32)  # drops the frequency
+            parts.append(hashes | (rows << np.uint64(slot_bits)) | recorded[keep].astype(np.uint64))
+        del counts
+        prefix_entries = _concatenated(parts)
+        prefix_entries.sort()  # in place: hash, then post
+        filter_words, shift = blocked_filter(prefix_entries)
+        radix = np.append(
+            np.searchsorted(prefix_entries, np.arange(1 << 16, dtype=np.uint64) << np.uint64(48)), len(prefix_entries)
+        )
         return cls(
             slot_hashes=slot_hashes,
             specific_bits=specific_bits,
             specific_slots=specific_slots,
             threshold=threshold,
             min_slots=min_slots,
-            prefix_hashes=prefix_hashes,
-            prefix_posts=prefix_posts,
-            prefix_slots=prefix_slots,
-            required_prefix_slots=prefix_cover - (num_perm - min_slots),
+            prefix_entries=prefix_entries,
+            slot_bits=slot_bits,
+            required_prefix_slots=(prefix_cover - (num_perm - min_slots)).astype(np.int16),
             filter_words=filter_words,
             filter_shift=shift,
-            radix=np.searchsorted(prefix_hashes, np.arange(65_537, dtype=np.uint64) << np.uint64(16)).astype(np.int64),
+            radix=radix.astype(np.int64),
         )
 
     def candidates(self, mixed: Hashes, window_offsets: Offsets) -> CandidatePairs:
@@ -281,8 +293,9 @@ class ContainmentIndex:
 
         The numpy reference; scans find the same hits with compiled.probe, then call candidates_from_hits.
         """
-        left = np.searchsorted(self.prefix_hashes, mixed, side="left")
-        counts = np.searchsorted(self.prefix_hashes, mixed, side="right") - left
+        prefix_hashes = self.prefix_hashes
+        left = np.searchsorted(prefix_hashes, mixed, side="left")
+        counts = np.searchsorted(prefix_hashes, mixed, side="right") - left
         rows = np.repeat(window_groups(window_offsets), counts)
         entries = expand_ranges(left, counts)
         return self.candidates_from_hits(rows, entries)
@@ -291,16 +304,18 @@ class ContainmentIndex:
         """Apply the count filter to (row, prefix entry) hits."""
         # A row may hold a shingle many times: count each (row, prefix entry) once.
         hits = unique_sorted(group_keys(hit_rows, hit_entries.astype(np.uint32)))
-        entries = (hits & np.uint64(0xFFFFFFFF)).astype(np.int64)
-        pair_keys = group_keys((hits >> np.uint64(32)).astype(np.int64), self.prefix_posts[entries])
-        order = np.argsort(pair_keys, kind="stable")
-        pair_keys, slots = pair_keys[order], self.prefix_slots[entries][order].astype(np.int64)
+        entries = self.prefix_entries[(hits & np.uint64(0xFFFFFFFF)).astype(np.int64)] & np.uint64(0xFFFFFFFF)
+        # Row in the high 32 bits, post << slot_bits | slots in the low: sorted, runs are (row, post) pairs.
+        pair_keys = (hits & np.uint64(0xFFFFFFFF00000000)) | entries
+        pair_keys.sort()
+        slots = (pair_keys & np.uint64((1 << self.slot_bits) - 1)).astype(np.int64)
+        pair_keys >>= np.uint64(self.slot_bits)
         starts = np.flatnonzero(first_of_runs(pair_keys))
-        pairs = pair_keys[starts]
+        rows = (pair_keys[starts] >> np.uint64(32 - self.slot_bits)).astype(np.int64)
+        posts = (pair_keys[starts] & np.uint64((1 << (32 - self.slot_bits)) - 1)).astype(np.int64)
         covered = np.add.reduceat(slots, starts) if len(starts) else slots[:0]
-        posts = (pairs & np.uint64(0xFFFFFFFF)).astype(np.int64)
         enough = covered >= self.required_prefix_slots[posts]
-        return CandidatePairs((pairs[enough] >> np.uint64(32)).astype(np.int64), posts[enough])
+        return CandidatePairs(rows[enough], posts[enough])
 
     def score(self, pairs: CandidatePairs, mixed: Hashes, window_offsets: Offsets) -> PairScores:
         """Count, for each pair, the post's slots whose shingle occurs in the row."""
