@@ -7,6 +7,7 @@ from unittest.mock import patch
 
 import numpy as np
 import pyarrow as pa
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -16,6 +17,7 @@ from auditor.fingerprint import Fingerprinter, shingle_texts, shingle_texts_refe
 from auditor.kernels import compiled, containment
 from auditor.kernels.containment import ContainmentIndex
 from auditor.kernels.minhash import Permutations
+from auditor.kernels.normalize import prenormalize, prenormalize_reference
 from auditor.kernels.shingle_hash import ShingleHasher
 from auditor.scan import CorpusScanner
 from auditor.sources.posts import PostSource
@@ -125,3 +127,37 @@ def test_members_is_isin(values: list[int], keys: list[int]) -> None:
 
     a, b = np.array(values, dtype=np.uint32), np.array(keys, dtype=np.uint32)
     assert np.array_equal(compiled.members(a, b), np.isin(a, b))
+
+
+# Pieces that start, end or nearly make every alternative of the removal pattern.
+removal_pieces = st.lists(
+    st.sampled_from(
+        [" ", "\t", "\v", "\u00a0", "rt", "RT", "@", "@@", "_", ":", "a", "é", "e\u0301", "日本", "😂", "\u0301",
+         "http", "HTTPS", "https", "://", ":/", "www.", "WwW.", "s", "x", ".", "<url>", "<URL", "[url]",
+         "[LINK]", "[link", "ſ", "K", "&amp;", "-", "1"]
+    ),
+    max_size=25,
+).map("".join)  # fmt: skip
+
+
+REMOVAL_CASES = [
+    "rt@bob hi", " RT  @a_1: hi", "rt @", "rt @:x", "\trt\n@bob:: x", "x rt @bob", "@bob@carol", "x@y.z", "!@bob",
+    "@ bob", "@@bob", "é@jo", "\u0301@jo", "😂@jo", "_@jo", "https:// x", "https://", "httpsx", "http:/x",
+    "xhttp", "_http", "éhttp", "httpé", "https_", "HTTPS:", "wWw.x", "www. x", "www", "<url>x", "<url", "[link]x",
+    "[Url]", "\v@bob", "a\u00a0@b", "ſ", "httpſ://x", "[linK]",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("case", REMOVAL_CASES)
+def test_compiled_removals_match_the_regex_on_edge_cases(case: str) -> None:
+    array = pa.array([case, case + " " + case, "x" + case])
+    assert prenormalize(array).to_pylist() == prenormalize_reference(array).to_pylist()
+
+
+@settings(max_examples=400, deadline=None)
+@given(texts=st.lists(st.one_of(removal_pieces, text, st.none()), min_size=1, max_size=8))
+def test_compiled_removals_match_the_regex(texts: list[str | None]) -> None:
+    array = pa.array(texts, type=pa.string())
+    assert prenormalize(array).to_pylist() == prenormalize_reference(array).to_pylist()
+    large = array.cast(pa.large_string())[1:]  # another offset type, and an array with an offset
+    assert prenormalize(large).to_pylist() == prenormalize_reference(large).to_pylist()

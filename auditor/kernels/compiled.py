@@ -29,6 +29,29 @@ def _fmix32(value: np.uint64) -> np.uint32:  # pragma: no cover - compiled
     return np.uint32(h)
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _width(lead: np.uint8) -> int:  # pragma: no cover - compiled
+    return 1 if lead < 0x80 else 2 if lead < 0xE0 else 3 if lead < 0xF0 else 4
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _codepoint(data: npt.NDArray[np.uint8], i: int) -> int:  # pragma: no cover - compiled
+    """The code point whose UTF-8 encoding starts at byte i."""
+    b0 = int(data[i])
+    if b0 < 0x80:
+        return b0
+    if b0 < 0xE0:
+        return ((b0 & 0x1F) << 6) | (int(data[i + 1]) & 0x3F)
+    if b0 < 0xF0:
+        return ((b0 & 0x0F) << 12) | ((int(data[i + 1]) & 0x3F) << 6) | (int(data[i + 2]) & 0x3F)
+    return (
+        ((b0 & 0x07) << 18)
+        | ((int(data[i + 1]) & 0x3F) << 12)
+        | ((int(data[i + 2]) & 0x3F) << 6)
+        | (int(data[i + 3]) & 0x3F)
+    )
+
+
 @njit(cache=True, nogil=True)
 def shingle_utf8(
     data: npt.NDArray[np.uint8],
@@ -57,24 +80,8 @@ def shingle_utf8(
         end = offsets[s + 1]
         count = 0
         while i < end:
-            b0 = np.int64(data[i])
-            if b0 < 0x80:
-                cp = b0
-                i += 1
-            elif b0 < 0xE0:
-                cp = ((b0 & 0x1F) << 6) | (np.int64(data[i + 1]) & 0x3F)
-                i += 2
-            elif b0 < 0xF0:
-                cp = ((b0 & 0x0F) << 12) | ((np.int64(data[i + 1]) & 0x3F) << 6) | (np.int64(data[i + 2]) & 0x3F)
-                i += 3
-            else:
-                cp = (
-                    ((b0 & 0x07) << 18)
-                    | ((np.int64(data[i + 1]) & 0x3F) << 12)
-                    | ((np.int64(data[i + 2]) & 0x3F) << 6)
-                    | (np.int64(data[i + 3]) & 0x3F)
-                )
-                i += 4
+            cp = _codepoint(data, i)
+            i += _width(data[i])
             cp = fold[cp]  # lowercase, or 0 for a code point the letters-and-digits filter drops
             if cp == 0:
                 continue
@@ -257,3 +264,167 @@ def covered_length(matched_windows: npt.NDArray[np.bool_], size: int) -> int:  #
             covered += w + size - start
             reach = w + size
     return covered
+
+
+# The removal pass of normalize._REMOVALS, compiled. RE2's \s is [\t\n\f\r ] and its \b is ASCII-only;
+# (?i) folds only ASCII here, the other case variants of these letters (long s, Kelvin sign) being gone
+# after NFKC. `_word` asks the fold table: its non-zero entries are [\p{L}\p{N}].
+_SPACE = np.array([c in (9, 10, 12, 13, 32) for c in range(256)], dtype=np.bool_)
+_RT, _HTTP, _HTTP_LINK, _HTTPS_LINK, _WWW, _URL_ANGLE, _URL_SQUARE, _LINK_SQUARE = (
+    np.frombuffer(pattern, dtype=np.uint8)
+    for pattern in (b"rt", b"http", b"http://", b"https://", b"www.", b"<url>", b"[url]", b"[link]")
+)
+# For each pair of bytes (this one << 8 | the next): "@", "<", "[", "ht" or "ww" in either case.
+_MAY_START = np.zeros(1 << 16, dtype=np.bool_)
+for _byte in b"@<[":
+    _MAY_START[_byte << 8 : (_byte + 1) << 8] = True
+for _pair in (b"ht", b"hT", b"Ht", b"HT", b"ww", b"wW", b"Ww", b"WW"):
+    _MAY_START[(_pair[0] << 8) | _pair[1]] = True
+_ASCII_WORD = np.array([chr(c).isascii() and (chr(c).isalnum() or c == 95) for c in range(256)], dtype=np.bool_)
+
+
+@njit(cache=True, nogil=True)
+def _word(data: npt.NDArray[np.uint8], i: int, fold: npt.NDArray[np.uint32]) -> bool:  # pragma: no cover
+    """[\\p{L}\\p{N}_] at byte i."""
+    cp = _codepoint(data, i)
+    return cp == 95 or fold[cp] != 0
+
+
+@njit(cache=True, nogil=True)
+def _word_run(data: npt.NDArray[np.uint8], i: int, end: int, fold: npt.NDArray[np.uint32]) -> int:  # pragma: no cover
+    """End of [\\p{L}\\p{N}_]+ from byte i, or -1 when no such character is there."""
+    j = i
+    while j < end and _word(data, j, fold):
+        j += _width(data[j])
+    return j if j > i else -1
+
+
+@njit(cache=True, nogil=True)
+def _ascii_is(
+    data: npt.NDArray[np.uint8], i: int, end: int, lowercase: npt.NDArray[np.uint8]
+) -> bool:  # pragma: no cover
+    """The bytes from i are `lowercase`, ASCII letters in either case."""
+    if i + len(lowercase) > end:
+        return False
+    for k in range(len(lowercase)):
+        b = data[i + k]
+        if b != lowercase[k] and not (0x41 <= b <= 0x5A and b + 0x20 == lowercase[k]):
+            return False
+    return True
+
+
+@njit(cache=True, nogil=True)
+def _removal_at(
+    data: npt.NDArray[np.uint8], p: int, start: int, end: int, fold: npt.NDArray[np.uint32]
+) -> int:  # pragma: no cover - compiled
+    """End of the match of _REMOVALS starting at byte p, alternatives in their order; -1 if none."""
+    b = data[p]
+    if p == start:  # ^\s*rt\s+@[\p{L}\p{N}_]+:?
+        j = p
+        while j < end and _SPACE[data[j]]:
+            j += 1
+        if _ascii_is(data, j, end, _RT):
+            k = j + 2
+            while k < end and _SPACE[data[k]]:
+                k += 1
+            if k > j + 2 and k < end and data[k] == 64:
+                m = _word_run(data, k + 1, end, fold)
+                if m >= 0:
+                    return m + 1 if m < end and data[m] == 58 else m
+    lower = b | 0x20
+    if lower == 104 or lower == 119:  # (?:https?://|www\.)\S+
+        j = -1
+        if _ascii_is(data, p, end, _HTTPS_LINK):
+            j = p + 8
+        elif _ascii_is(data, p, end, _HTTP_LINK):
+            j = p + 7
+        elif _ascii_is(data, p, end, _WWW):
+            j = p + 4
+        if j >= 0:
+            k = j
+            while k < end and not _SPACE[data[k]]:
+                k += 1
+            if k > j:
+                return k
+    if lower == 104 and (p == start or not _ASCII_WORD[data[p - 1]]) and _ascii_is(data, p, end, _HTTP):
+        j = p + 4  # \bhttps?(?:\b|\s|$): after a word character only \b can follow, so it is \b
+        if j < end and (data[j] | 0x20) == 115 and (j + 1 == end or not _ASCII_WORD[data[j + 1]]):
+            return j + 1
+        if j == end or not _ASCII_WORD[data[j]]:
+            return j
+    if b == 60 and _ascii_is(data, p, end, _URL_ANGLE):
+        return p + 5
+    if b == 91:
+        if _ascii_is(data, p, end, _URL_SQUARE):
+            return p + 5
+        if _ascii_is(data, p, end, _LINK_SQUARE):
+            return p + 6
+    # (?:^|[^\p{L}\p{N}_])@[\p{L}\p{N}_]+
+    if p == start and b == 64:
+        m = _word_run(data, p + 1, end, fold)
+        if m >= 0:
+            return m
+    w = _width(b)
+    if p + w < end and data[p + w] == 64 and not _word(data, p, fold):
+        return _word_run(data, p + w + 1, end, fold)
+    return -1
+
+
+@njit(cache=True, nogil=True)
+def remove_links_mentions(
+    data: npt.NDArray[np.uint8],
+    offsets: npt.NDArray[np.int64],
+    fold: npt.NDArray[np.uint32],
+    out: npt.NDArray[np.uint8],
+    out_offsets: npt.NDArray[np.int64],
+) -> int:  # pragma: no cover - compiled
+    """Replace every match of normalize._REMOVALS by one space, as RE2's global replace does: leftmost
+    match first, then on from its end, context (^, \\b) from the whole string. Returns bytes written.
+
+    A match can start only at a string's start, at "<", "[", "ht", "ww" or "@" (all ASCII, so found
+    byte by byte without decoding), or at the character before an "@"; only those positions are tried,
+    and the text between matches is copied in runs.
+    """
+    written = 0
+    for s in range(len(offsets) - 1):
+        out_offsets[s] = written
+        start = offsets[s]
+        end = offsets[s + 1]
+        copied = start  # text before this is written out or removed
+        q = start
+        first = True
+        while q < end:
+            at = -1
+            match_end = -1
+            if first:
+                first = False
+                at = start
+                match_end = _removal_at(data, start, start, end, fold)
+            elif _MAY_START[(np.int64(data[q]) << 8) | (data[q + 1] if q + 1 < end else 0)]:
+                b = data[q]
+                if b == 64:  # "@": the character before it may start a mention, then the "@" itself
+                    before = q - 1
+                    while before > copied and (data[before] & 0xC0) == 0x80:
+                        before -= 1
+                    if before >= copied and before > start:
+                        at = before
+                        match_end = _removal_at(data, before, start, end, fold)
+                    if match_end < 0:
+                        at = q
+                        match_end = _removal_at(data, q, start, end, fold)
+                else:
+                    at = q
+                    match_end = _removal_at(data, q, start, end, fold)
+            if match_end >= 0:
+                out[written : written + at - copied] = data[copied:at]
+                written += at - copied
+                out[written] = 32
+                written += 1
+                copied = match_end
+                q = match_end
+            else:
+                q += 1
+        out[written : written + end - copied] = data[copied:end]
+        written += end - copied
+    out_offsets[len(offsets) - 1] = written
+    return written
