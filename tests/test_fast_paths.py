@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from auditor import fingerprint_set
 from auditor.build import build_fingerprint_set
 from auditor.fingerprint import Fingerprinter, shingle_texts, shingle_texts_reference
-from auditor.kernels import compiled, containment
+from auditor.kernels import containment
 from auditor.kernels.containment import ContainmentIndex
 from auditor.kernels.minhash import Permutations
 from auditor.kernels.normalize import prenormalize, prenormalize_reference
@@ -79,11 +79,13 @@ def test_candidates_are_the_count_filter_and_lose_no_match(
     mixed = np.array([v for r in rows for v in r], dtype=np.uint32)
     offsets = np.zeros(len(rows) + 1, dtype=np.int64)
     np.cumsum([len(r) for r in rows], out=offsets[1:])
-    pairs = index.candidates(mixed, offsets)
+    pairs = index.candidates_reference(mixed, offsets)
     found = list(zip(pairs.rows.tolist(), pairs.posts.tolist(), strict=True))
-    hits = compiled.probe(mixed, offsets, index.filter_words, index.filter_shift, index.prefix_entries, index.radix)
-    compiled_pairs = index.candidates_from_hits(*hits)
+    compiled_pairs = index.candidates(mixed, offsets)
     assert list(zip(compiled_pairs.rows.tolist(), compiled_pairs.posts.tolist(), strict=True)) == found
+    scores, reference_scores = index.score(pairs, mixed, offsets), index.score_reference(pairs, mixed, offsets)
+    assert scores.matched_slots.tolist() == reference_scores.matched_slots.tolist()
+    assert scores.matched_specific_slots.tolist() == reference_scores.matched_specific_slots.tolist()
     # Brute force: prefix slots each row covers, per post.
     covered: dict[tuple[int, int], int] = {}
     for h, p, n in zip(index.prefix_hashes, index.prefix_posts, index.prefix_slots, strict=True):
@@ -108,12 +110,14 @@ def test_fused_scan_matches_the_reference_composition(tmp_path: Path) -> None:
     texts = pa.array(corpus)
     fast = scanner.scan(texts)
     reference = shingle_texts_reference(texts, scanner.hasher)
-    pairs = scanner.index.candidates(reference.mixed, reference.window_offsets)
-    scores = scanner.index.score(pairs, reference.mixed, reference.window_offsets)
+    pairs = scanner.index.candidates_reference(reference.mixed, reference.window_offsets)
+    scores = scanner.index.score_reference(pairs, reference.mixed, reference.window_offsets)
     keep = scanner.index.accepts(scores)
     assert fast.rows.tolist() == scores.rows[keep].tolist()
     assert fast.posts.tolist() == scores.posts[keep].tolist()
     assert fast.matched_slots.tolist() == scores.matched_slots[keep].tolist()
+    specific = scanner._specific_containment(scores.matched_specific_slots[keep], fast.posts)
+    assert np.array_equal(fast.specific_containment, specific, equal_nan=True)
     assert len(fast.rows) >= 70  # 40 posts quoted in pages and 40 as rows, bar a few too short to attribute
 
 

@@ -7,6 +7,8 @@ only the first run on a machine pays the compile time (a few seconds).
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
 from numba import njit
@@ -130,18 +132,20 @@ def probe(
     filter_words: npt.NDArray[np.uint64],
     shift: int,
     prefix_entries: npt.NDArray[np.uint64],
-    radix: npt.NDArray[np.int64],
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:  # pragma: no cover - compiled
-    """(row, prefix entry) for every window hash found in the top 32 bits of the sorted prefix entries;
-    with repeats.
+    radix: npt.NDArray[np.uint32],
+    radix_shift: int,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint64]]:  # pragma: no cover - compiled
+    """Every (row, prefix entry) whose hash a window of the row has, with repeats: rows, and keys
+    entry index << 32 | the entry's low 32 bits (post and slots), so the count filter need not look
+    the entry up again.
 
-    A blocked Bloom filter (containment.blocked_filter) turns most windows away; the radix table on the
-    top 16 bits narrows the binary search of the rest to a few entries.
+    A blocked Bloom filter (containment.blocked_filter) turns most windows away; the radix table
+    (containment.radix_table) leads the rest to their few entries.
     """
     rows = len(window_offsets) - 1
     capacity = 1024
     hit_rows = np.empty(capacity, dtype=np.int64)
-    hit_entries = np.empty(capacity, dtype=np.int64)
+    hit_keys = np.empty(capacity, dtype=np.uint64)
     hits = 0
     for r in range(rows):
         for w in range(window_offsets[r], window_offsets[r + 1]):
@@ -150,31 +154,24 @@ def probe(
             mask = (np.uint64(1) << (low & np.uint64(63))) | (np.uint64(1) << ((low >> np.uint64(6)) & np.uint64(63)))
             if filter_words[low >> np.uint64(shift)] & mask != mask:  # containment.blocked_filter
                 continue
-            top = y >> np.uint32(16)
-            lo = radix[top]
-            hi = radix[top + 1]
-            wanted = low << np.uint64(32)
-            while lo < hi:  # the first entry of hash y, if any
-                middle = (lo + hi) >> 1
-                if prefix_entries[middle] < wanted:
-                    lo = middle + 1
-                else:
-                    hi = middle
-            while lo < len(prefix_entries) and (prefix_entries[lo] >> np.uint64(32)) == low:
+            bucket = low >> np.uint64(radix_shift)
+            for k in range(np.int64(radix[bucket]), np.int64(radix[bucket + np.uint64(1)])):
+                entry = prefix_entries[k]
+                if entry >> np.uint64(32) != low:
+                    continue
                 if hits == capacity:
                     capacity *= 2
                     hit_rows = _grown(hit_rows, capacity)
-                    hit_entries = _grown(hit_entries, capacity)
+                    hit_keys = _grown(hit_keys, capacity)
                 hit_rows[hits] = r
-                hit_entries[hits] = lo
+                hit_keys[hits] = (np.uint64(k) << np.uint64(32)) | (entry & np.uint64(0xFFFFFFFF))
                 hits += 1
-                lo += 1
-    return hit_rows[:hits], hit_entries[:hits]
+    return hit_rows[:hits], hit_keys[:hits]
 
 
 @njit(cache=True, nogil=True)
-def _grown(values: npt.NDArray[np.int64], capacity: int) -> npt.NDArray[np.int64]:  # pragma: no cover
-    out = np.empty(capacity, dtype=np.int64)
+def _grown(values: npt.NDArray[Any], capacity: int) -> npt.NDArray[Any]:  # pragma: no cover - compiled
+    out = np.empty(capacity, dtype=values.dtype)
     out[: len(values)] = values
     return out
 
@@ -428,3 +425,104 @@ def remove_links_mentions(
         written += end - copied
     out_offsets[len(offsets) - 1] = written
     return written
+
+
+@njit(cache=True, nogil=True)
+def count_filter(
+    hit_rows: npt.NDArray[np.int64],
+    hit_keys: npt.NDArray[np.uint64],
+    slot_bits: int,
+    required: npt.NDArray[np.int16],
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:  # pragma: no cover - compiled
+    """ContainmentIndex.candidates_from_hits on the hits of `probe`, compiled: per row (hits come in
+    row order), each prefix entry counted once, slots summed per post, posts whose sum reaches their
+    requirement kept."""
+    out_rows = np.empty(len(hit_rows), dtype=np.int64)
+    out_posts = np.empty(len(hit_rows), dtype=np.int64)
+    found = 0
+    slot_mask = np.uint64((1 << slot_bits) - 1)
+    low_mask = np.uint64(0xFFFFFFFF)
+    a = 0
+    while a < len(hit_rows):
+        b = a
+        while b < len(hit_rows) and hit_rows[b] == hit_rows[a]:
+            b += 1
+        ordered = np.sort(hit_keys[a:b])  # by entry: repeats of an entry are neighbours
+        values = np.empty(b - a, dtype=np.uint64)  # post << slot_bits | slots, once per entry
+        distinct = 0
+        for i in range(b - a):
+            if i == 0 or ordered[i] >> np.uint64(32) != ordered[i - 1] >> np.uint64(32):
+                values[distinct] = ordered[i] & low_mask
+                distinct += 1
+        values = np.sort(values[:distinct])
+        i = 0
+        while i < distinct:
+            post = values[i] >> np.uint64(slot_bits)
+            covered = 0
+            while i < distinct and values[i] >> np.uint64(slot_bits) == post:
+                covered += int(values[i] & slot_mask)
+                i += 1
+            if covered >= required[post]:
+                out_rows[found] = hit_rows[a]
+                out_posts[found] = np.int64(post)
+                found += 1
+        a = b
+    return out_rows[:found], out_posts[:found]
+
+
+@njit(cache=True, nogil=True)
+def score_pairs(
+    mixed: npt.NDArray[np.uint32],
+    window_offsets: npt.NDArray[np.int64],
+    rows: npt.NDArray[np.int64],
+    posts: npt.NDArray[np.int64],
+    slot_hashes: npt.NDArray[np.uint32],
+    specific_bits: npt.NDArray[np.uint8],
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:  # pragma: no cover - compiled
+    """ContainmentIndex.score_reference, compiled: for pairs sorted by row, the post's slots (and its
+    specific slots) whose hash is among the row's windows. Each row is read once, against a small hash
+    table of the slots of all its candidate posts."""
+    num_perm = slot_hashes.shape[1]
+    matched = np.zeros(len(rows), dtype=np.int64)
+    matched_specific = np.zeros(len(rows), dtype=np.int64)
+    a = 0
+    while a < len(rows):
+        b = a
+        while b < len(rows) and rows[b] == rows[a]:
+            b += 1
+        size = 64
+        while size < 4 * (b - a) * num_perm:
+            size *= 2
+        mask = size - 1
+        table = np.zeros(size, dtype=np.uint32)
+        used = np.zeros(size, dtype=np.bool_)
+        present = np.zeros(size, dtype=np.bool_)
+        for p in range(a, b):
+            for j in range(num_perm):
+                key = slot_hashes[posts[p], j]
+                slot = np.int64(key) & mask  # the hashes are fmix32-mixed: low bits are uniform
+                while used[slot] and table[slot] != key:
+                    slot = (slot + 1) & mask
+                used[slot] = True
+                table[slot] = key
+        row = rows[a]
+        for w in range(window_offsets[row], window_offsets[row + 1]):
+            key = mixed[w]
+            slot = np.int64(key) & mask
+            while used[slot]:
+                if table[slot] == key:
+                    present[slot] = True
+                    break
+                slot = (slot + 1) & mask
+        for p in range(a, b):
+            for j in range(num_perm):
+                key = slot_hashes[posts[p], j]
+                slot = np.int64(key) & mask
+                while table[slot] != key:
+                    slot = (slot + 1) & mask
+                if present[slot]:
+                    matched[p] += 1
+                    if (specific_bits[posts[p], j >> 3] >> (7 - (j & 7))) & 1:  # np.packbits order
+                        matched_specific[p] += 1
+        a = b
+    return matched, matched_specific
