@@ -108,7 +108,7 @@ class CorpusScanner:
         prenormalized = prenormalize(texts)
         shingled = shingle_prenormalized(prenormalized, self.hasher, self.scratch)
         index = self.index
-        pairs = index.candidates(shingled.mixed, shingled.window_offsets)
+        pairs = index.candidates(shingled.mixed, shingled.window_offsets, self.scratch)
         scores = index.score(pairs, shingled.mixed, shingled.window_offsets)
         keep = index.accepts(scores)
         rows, posts = scores.rows[keep], scores.posts[keep]

@@ -64,41 +64,56 @@ def shingle_utf8(
     hashes: npt.NDArray[np.uint32],
     window_offsets: npt.NDArray[np.int64],
     lengths: npt.NDArray[np.int64],
+    codepoints: npt.NDArray[np.uint32],
+    tile: npt.NDArray[np.uint64],
 ) -> int:  # pragma: no cover - compiled
     """Decode UTF-8, fold each code point through `fold` (drop or lowercase), and hash every
     `size`-code-point window.
 
     Fills `hashes` (fmix32 of each window's base hash; room for one per byte), `window_offsets` (per
     string, len + 1) and `lengths` (kept code points per string) and returns the number of windows: what
-    to_codepoints(normalize_texts(...)) + ShingleHasher.window_hashes + fmix32 give. Outputs are passed
-    in because fresh large arrays cost more in page faults than the work itself.
+    to_codepoints(normalize_texts(...)) + ShingleHasher.window_hashes + fmix32 give. `codepoints` (one
+    per byte) and `tile` are work space. Outputs and work space are passed in because fresh large arrays
+    cost more in page faults than the work itself.
+
+    Two passes, each shaped for the processor (together 3 instead of 7 ms/MB in one fused loop): the
+    first keeps code points without a branch, a dropped one being overwritten by the next (mispredicted
+    drops cost more than decoding); the second hashes windows a coefficient at a time over a tile of
+    windows, loops the compiler vectorizes.
     """
     strings = len(offsets) - 1
-    ring = np.zeros(2 * size, dtype=np.uint64)  # each code point twice: a window is one contiguous slice
-    written = 0
+    kept = 0
     for s in range(strings):
-        window_offsets[s] = written
+        first = kept
         i = offsets[s]
         end = offsets[s + 1]
-        count = 0
         while i < end:
-            cp = _codepoint(data, i)
+            cp = fold[_codepoint(data, i)]
             i += _width(data[i])
-            cp = fold[cp]  # lowercase, or 0 for a code point the letters-and-digits filter drops
-            if cp == 0:
-                continue
-            slot = count % size
-            ring[slot] = cp
-            ring[slot + size] = cp
-            count += 1
-            if count >= size:
-                first = count % size  # the oldest code point of the window
-                acc = coefficients[0]
-                for j in range(size):
-                    acc += coefficients[j + 1] * ring[first + j]
-                hashes[written] = _fmix32(acc >> np.uint64(32))
-                written += 1
-        lengths[s] = count
+            codepoints[kept] = cp
+            kept += cp != 0
+        lengths[s] = kept - first
+    written = 0
+    first = 0
+    for s in range(strings):
+        window_offsets[s] = written
+        windows = lengths[s] - size + 1
+        done = 0
+        while done < windows:
+            count = min(len(tile), windows - done)
+            acc = tile[:count]
+            acc[:] = coefficients[0]
+            for j in range(size):
+                coefficient = coefficients[j + 1]
+                window_codepoints = codepoints[first + done + j : first + done + j + count]
+                for w in range(count):
+                    acc[w] += coefficient * np.uint64(window_codepoints[w])
+            out = hashes[written : written + count]
+            for w in range(count):
+                out[w] = _fmix32(acc[w] >> np.uint64(32))
+            written += count
+            done += count
+        first += lengths[s]
     window_offsets[strings] = written
     return written
 
@@ -134,38 +149,49 @@ def probe(
     prefix_entries: npt.NDArray[np.uint64],
     radix: npt.NDArray[np.uint32],
     radix_shift: int,
+    passing: npt.NDArray[np.int64],
+    bounds: npt.NDArray[np.uint32],
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint64]]:  # pragma: no cover - compiled
     """Every (row, prefix entry) whose hash a window of the row has, with repeats: rows, and keys
     entry index << 32 | the entry's low 32 bits (post and slots), so the count filter need not look
-    the entry up again.
+    the entry up again. `passing` (one per window) and `bounds` (two per window) are work space.
 
     A blocked Bloom filter (containment.blocked_filter) turns most windows away; the radix table
-    (containment.radix_table) leads the rest to their few entries.
+    (containment.radix_table) leads the rest to their few entries. In three passes (5 instead of 8.6
+    ns a window in one): the filter without a branch, then the radix look-ups, then the entries, so
+    the cache misses of the passing windows, now side by side, overlap.
     """
-    rows = len(window_offsets) - 1
-    capacity = 1024
+    passed = 0
+    for w in range(window_offsets[len(window_offsets) - 1]):
+        low = np.uint64(mixed[w])
+        mask = (np.uint64(1) << (low & np.uint64(63))) | (np.uint64(1) << ((low >> np.uint64(6)) & np.uint64(63)))
+        passing[passed] = w
+        passed += (filter_words[low >> np.uint64(shift)] & mask) == mask
+    for t in range(passed):
+        bucket = np.uint64(mixed[passing[t]]) >> np.uint64(radix_shift)
+        bounds[2 * t] = radix[bucket]
+        bounds[2 * t + 1] = radix[bucket + np.uint64(1)]
+    capacity = passed + 1024
     hit_rows = np.empty(capacity, dtype=np.int64)
     hit_keys = np.empty(capacity, dtype=np.uint64)
     hits = 0
-    for r in range(rows):
-        for w in range(window_offsets[r], window_offsets[r + 1]):
-            y = mixed[w]
-            low = np.uint64(y)
-            mask = (np.uint64(1) << (low & np.uint64(63))) | (np.uint64(1) << ((low >> np.uint64(6)) & np.uint64(63)))
-            if filter_words[low >> np.uint64(shift)] & mask != mask:  # containment.blocked_filter
+    row = 0
+    for t in range(passed):
+        w = passing[t]
+        while window_offsets[row + 1] <= w:
+            row += 1
+        low = np.uint64(mixed[w])
+        for k in range(np.int64(bounds[2 * t]), np.int64(bounds[2 * t + 1])):
+            entry = prefix_entries[k]
+            if entry >> np.uint64(32) != low:
                 continue
-            bucket = low >> np.uint64(radix_shift)
-            for k in range(np.int64(radix[bucket]), np.int64(radix[bucket + np.uint64(1)])):
-                entry = prefix_entries[k]
-                if entry >> np.uint64(32) != low:
-                    continue
-                if hits == capacity:
-                    capacity *= 2
-                    hit_rows = _grown(hit_rows, capacity)
-                    hit_keys = _grown(hit_keys, capacity)
-                hit_rows[hits] = r
-                hit_keys[hits] = (np.uint64(k) << np.uint64(32)) | (entry & np.uint64(0xFFFFFFFF))
-                hits += 1
+            if hits == capacity:
+                capacity *= 2
+                hit_rows = _grown(hit_rows, capacity)
+                hit_keys = _grown(hit_keys, capacity)
+            hit_rows[hits] = row
+            hit_keys[hits] = (np.uint64(k) << np.uint64(32)) | (entry & np.uint64(0xFFFFFFFF))
+            hits += 1
     return hit_rows[:hits], hit_keys[:hits]
 
 

@@ -30,6 +30,7 @@ import numpy.typing as npt
 
 from auditor.kernels import compiled
 from auditor.kernels.codepoints import Offsets
+from auditor.kernels.scratch import Scratch
 from auditor.kernels.shingle_hash import Hashes
 from auditor.kernels.sorting import first_of_runs, unique_sorted
 
@@ -302,18 +303,15 @@ class ContainmentIndex:
             radix_shift=radix_shift,
         )
 
-    def candidates(self, mixed: Hashes, window_offsets: Offsets) -> CandidatePairs:
+    def candidates(self, mixed: Hashes, window_offsets: Offsets, scratch: Scratch | None = None) -> CandidatePairs:
         """(row, post) pairs whose hits on the post's prefix cover enough slots to reach the threshold."""
-        hit_rows, hit_entries = compiled.probe(
-            mixed,
-            window_offsets,
-            self.filter_words,
-            self.filter_shift,
-            self.prefix_entries,
-            self.radix,
-            self.radix_shift,
-        )
-        rows, posts = compiled.count_filter(hit_rows, hit_entries, self.slot_bits, self.required_prefix_slots)
+        work = scratch or Scratch()
+        windows = int(window_offsets[-1])
+        hit_rows, hit_keys = compiled.probe(
+            mixed, window_offsets, self.filter_words, self.filter_shift, self.prefix_entries, self.radix,
+            self.radix_shift, work.buffer("passing", windows, np.int64), work.buffer("bounds", 2 * windows, np.uint32),
+        )  # fmt: skip
+        rows, posts = compiled.count_filter(hit_rows, hit_keys, self.slot_bits, self.required_prefix_slots)
         return CandidatePairs(rows, posts)
 
     def candidates_reference(self, mixed: Hashes, window_offsets: Offsets) -> CandidatePairs:
