@@ -459,39 +459,63 @@ def count_filter(
     hit_keys: npt.NDArray[np.uint64],
     slot_bits: int,
     required: npt.NDArray[np.int16],
+    covered: npt.NDArray[np.int32],
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:  # pragma: no cover - compiled
     """ContainmentIndex.candidates_from_hits on the hits of `probe`, compiled: per row (hits come in
     row order), each prefix entry counted once, slots summed per post, posts whose sum reaches their
-    requirement kept."""
+    requirement kept, in post order.
+
+    `covered` (one per post) is all zeros and is left so. A small hash set per row drops repeated
+    entries, so only the posts a row touched are sorted, not its hits (twice as fast as sorting).
+    """
     out_rows = np.empty(len(hit_rows), dtype=np.int64)
     out_posts = np.empty(len(hit_rows), dtype=np.int64)
     found = 0
     slot_mask = np.uint64((1 << slot_bits) - 1)
-    low_mask = np.uint64(0xFFFFFFFF)
+    longest = 0
+    a = 0
+    while a < len(hit_rows):  # the most hits of a row, to size the hash set once
+        b = a
+        while b < len(hit_rows) and hit_rows[b] == hit_rows[a]:
+            b += 1
+        longest = max(longest, b - a)
+        a = b
+    size = 16
+    while size < 2 * longest:
+        size *= 2
+    seen = np.zeros(size, dtype=np.int64)  # entry index + 1, stamped with the row's first hit + 1
+    seen_stamp = np.zeros(size, dtype=np.int64)
+    touched = np.empty(longest, dtype=np.int64)
     a = 0
     while a < len(hit_rows):
         b = a
         while b < len(hit_rows) and hit_rows[b] == hit_rows[a]:
             b += 1
-        ordered = np.sort(hit_keys[a:b])  # by entry: repeats of an entry are neighbours
-        values = np.empty(b - a, dtype=np.uint64)  # post << slot_bits | slots, once per entry
-        distinct = 0
-        for i in range(b - a):
-            if i == 0 or ordered[i] >> np.uint64(32) != ordered[i - 1] >> np.uint64(32):
-                values[distinct] = ordered[i] & low_mask
-                distinct += 1
-        values = np.sort(values[:distinct])
-        i = 0
-        while i < distinct:
-            post = values[i] >> np.uint64(slot_bits)
-            covered = 0
-            while i < distinct and values[i] >> np.uint64(slot_bits) == post:
-                covered += int(values[i] & slot_mask)
-                i += 1
-            if covered >= required[post]:
+        stamp = a + 1
+        posts = 0
+        for i in range(a, b):
+            entry = np.int64(hit_keys[i] >> np.uint64(32))
+            slot = entry & (size - 1)  # entries of one row are near-random indices
+            while seen_stamp[slot] == stamp and seen[slot] != entry + 1:
+                slot = (slot + 1) & (size - 1)
+            if seen_stamp[slot] == stamp:
+                continue  # this entry again: count it once
+            seen_stamp[slot] = stamp
+            seen[slot] = entry + 1
+            value = hit_keys[i] & np.uint64(0xFFFFFFFF)
+            post = np.int64(value >> np.uint64(slot_bits))
+            if covered[post] == 0:
+                touched[posts] = post
+                posts += 1
+            covered[post] += np.int32(value & slot_mask)
+        ordered = np.sort(touched[:posts])
+        for i in range(posts):
+            post = ordered[i]
+            if covered[post] >= required[post]:
                 out_rows[found] = hit_rows[a]
-                out_posts[found] = np.int64(post)
+                out_posts[found] = post
                 found += 1
+            covered[post] = 0
         a = b
     return out_rows[:found], out_posts[:found]
 

@@ -311,7 +311,8 @@ class ContainmentIndex:
             mixed, window_offsets, self.filter_words, self.filter_shift, self.prefix_entries, self.radix,
             self.radix_shift, work.buffer("passing", windows, np.int64), work.buffer("bounds", 2 * windows, np.uint32),
         )  # fmt: skip
-        rows, posts = compiled.count_filter(hit_rows, hit_keys, self.slot_bits, self.required_prefix_slots)
+        covered = work.zeroed("covered", len(self.required_prefix_slots), np.int32)
+        rows, posts = compiled.count_filter(hit_rows, hit_keys, self.slot_bits, self.required_prefix_slots, covered)
         return CandidatePairs(rows, posts)
 
     def candidates_reference(self, mixed: Hashes, window_offsets: Offsets) -> CandidatePairs:

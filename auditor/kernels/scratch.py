@@ -23,3 +23,12 @@ class Scratch:
             current = np.empty(max(size, int(size * 1.25)), dtype=dtype)
             self._buffers[name] = current
         return current[:size]
+
+    def zeroed(self, name: str, size: int, dtype: type[np.generic]) -> npt.NDArray[Any]:
+        """An all-zero array of exactly `size` items that its users return to all zeros after each use,
+        so it is cleared once, not on every call."""
+        current = self._buffers.get(name)
+        if current is None or current.dtype != dtype or len(current) != size:
+            current = np.zeros(size, dtype=dtype)
+            self._buffers[name] = current
+        return current
