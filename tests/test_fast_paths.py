@@ -15,7 +15,7 @@ from auditor import fingerprint_set
 from auditor.build import build_fingerprint_set
 from auditor.fingerprint import Fingerprinter, shingle_texts, shingle_texts_reference
 from auditor.kernels import containment
-from auditor.kernels.containment import ContainmentIndex
+from auditor.kernels.containment import ContainmentIndex, radix_table
 from auditor.kernels.minhash import Permutations
 from auditor.kernels.normalize import prenormalize, prenormalize_reference
 from auditor.kernels.shingle_hash import ShingleHasher
@@ -165,3 +165,13 @@ def test_compiled_removals_match_the_regex(texts: list[str | None]) -> None:
     assert prenormalize(array).to_pylist() == prenormalize_reference(array).to_pylist()
     large = array.cast(pa.large_string())[1:]  # another offset type, and an array with an offset
     assert prenormalize(large).to_pylist() == prenormalize_reference(large).to_pylist()
+
+
+@settings(max_examples=60, deadline=None)
+@given(values=st.lists(st.integers(0, 2**64 - 1), max_size=3_000))
+def test_radix_table_is_searchsorted(values: list[int]) -> None:
+    entries = np.sort(np.array(values, dtype=np.uint64))
+    radix, shift = radix_table(entries)
+    bits = 32 - shift
+    starts = np.arange(1 << bits, dtype=np.uint64) << np.uint64(64 - bits)
+    assert radix.tolist() == [*np.searchsorted(entries, starts).tolist(), len(entries)]

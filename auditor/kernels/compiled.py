@@ -240,6 +240,23 @@ def distinct_counts(
 
 
 @njit(cache=True, nogil=True)
+def bucket_starts(
+    entries: npt.NDArray[np.uint64], shift: int, starts: npt.NDArray[np.uint32]
+) -> None:  # pragma: no cover - compiled
+    """starts[b] = the first index of sorted `entries` whose value >> shift is at least b; the last
+    item is len(entries). What np.searchsorted gives for every b, in one pass."""
+    bucket = 0
+    for i in range(len(entries)):
+        top = np.int64(entries[i] >> np.uint64(shift))
+        while bucket <= top:
+            starts[bucket] = i
+            bucket += 1
+    while bucket < len(starts):
+        starts[bucket] = len(entries)
+        bucket += 1
+
+
+@njit(cache=True, nogil=True)
 def count_low_bits(
     values: npt.NDArray[np.uint32], counts: npt.NDArray[np.uint16], mask: np.uint32
 ) -> None:  # pragma: no cover - compiled
