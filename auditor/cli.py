@@ -306,11 +306,16 @@ def audit_corpus(
         url_column=url_column or "url",
         url_required=url_column is not None,
     )
-    loaded = fingerprint_sets.load(fingerprints)
-    if sample_posts is not None:
-        loaded = loaded.subset(sample_posts_of(len(loaded.slot_hashes), sample_posts, seed))
-    scanner = CorpusScanner(loaded, key, threshold)
     with _progress(quiet) as progress:
+        # Loading and indexing take minutes for millions of posts: show them as steps of their own.
+        step = progress.add_task(f"loading {fingerprints.name}", total=None, rate="")
+        loaded = fingerprint_sets.load(fingerprints)
+        if sample_posts is not None:
+            loaded = loaded.subset(sample_posts_of(len(loaded.slot_hashes), sample_posts, seed))
+        progress.update(step, total=1, completed=1)
+        step = progress.add_task(f"indexing {len(loaded.slot_hashes):,} posts", total=None, rate="")
+        scanner = CorpusScanner(loaded, key, threshold)
+        progress.update(step, total=1, completed=1)
         task = progress.add_task(f"scanning for {fingerprints.name}", total=sum(f.rows for f in files), rate="")
         return run_audit(
             scanner,
