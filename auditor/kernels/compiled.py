@@ -54,6 +54,29 @@ def _codepoint(data: npt.NDArray[np.uint8], i: int) -> int:  # pragma: no cover 
     )
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _run_end(values: npt.NDArray[np.int64], start: int) -> int:  # pragma: no cover - compiled
+    """The end of the run of items equal to values[start]."""
+    end = start
+    while end < len(values) and values[end] == values[start]:
+        end += 1
+    return end
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _slot(
+    table: npt.NDArray[np.uint32], used: npt.NDArray[np.bool_], key: np.uint32, mask: int
+) -> int:  # pragma: no cover - compiled
+    """Where `key` is in an open-addressing table (linear probing from its low bits; keys are mixed
+    hashes, so those are uniform), or the empty slot where it would go."""
+    slot = int(key) & mask
+    while used[slot]:
+        if table[slot] == key:
+            return slot
+        slot = (slot + 1) & mask
+    return slot
+
+
 @njit(cache=True, nogil=True)
 def shingle_utf8(
     data: npt.NDArray[np.uint8],
@@ -276,20 +299,12 @@ def members(values: npt.NDArray[np.uint32], keys: npt.NDArray[np.uint32]) -> npt
     table = np.zeros(size, dtype=np.uint32)
     used = np.zeros(size, dtype=np.bool_)
     for key in keys:
-        slot = np.int64(((np.uint64(key) * np.uint64(0x9E3779B1)) & _MASK32) % np.uint64(size))
-        while used[slot] and table[slot] != key:
-            slot = (slot + 1) % size
+        slot = _slot(table, used, key, size - 1)
         used[slot] = True
         table[slot] = key
     out = np.zeros(len(values), dtype=np.bool_)
     for i in range(len(values)):
-        value = values[i]
-        slot = np.int64(((np.uint64(value) * np.uint64(0x9E3779B1)) & _MASK32) % np.uint64(size))
-        while used[slot]:
-            if table[slot] == value:
-                out[i] = True
-                break
-            slot = (slot + 1) % size
+        out[i] = used[_slot(table, used, values[i], size - 1)]
     return out
 
 
@@ -492,9 +507,7 @@ def count_filter(
     longest = 0
     a = 0
     while a < len(hit_rows):  # the most hits of a row, to size the hash set once
-        b = a
-        while b < len(hit_rows) and hit_rows[b] == hit_rows[a]:
-            b += 1
+        b = _run_end(hit_rows, a)
         longest = max(longest, b - a)
         a = b
     size = 16
@@ -505,9 +518,7 @@ def count_filter(
     touched = np.empty(longest, dtype=np.int64)
     a = 0
     while a < len(hit_rows):
-        b = a
-        while b < len(hit_rows) and hit_rows[b] == hit_rows[a]:
-            b += 1
+        b = _run_end(hit_rows, a)
         stamp = a + 1
         posts = 0
         for i in range(a, b):
@@ -554,28 +565,23 @@ def score_pairs(
     matched_specific = np.zeros(len(rows), dtype=np.int64)
     a = 0
     while a < len(rows):
-        b = a
-        while b < len(rows) and rows[b] == rows[a]:
-            b += 1
+        b = _run_end(rows, a)
         size = 64
         while size < 4 * (b - a) * num_perm:
             size *= 2
-        mask = size - 1
         table = np.zeros(size, dtype=np.uint32)
         used = np.zeros(size, dtype=np.bool_)
         present = np.zeros(size, dtype=np.bool_)
         for p in range(a, b):
             for j in range(num_perm):
-                key = slot_hashes[posts[p], j]
-                slot = np.int64(key) & mask  # the hashes are fmix32-mixed: low bits are uniform
-                while used[slot] and table[slot] != key:
-                    slot = (slot + 1) & mask
+                slot = _slot(table, used, slot_hashes[posts[p], j], size - 1)
                 used[slot] = True
-                table[slot] = key
-        row = rows[a]
-        for w in range(window_offsets[row], window_offsets[row + 1]):
+                table[slot] = slot_hashes[posts[p], j]
+        mask = size - 1
+        for w in range(window_offsets[rows[a]], window_offsets[rows[a] + 1]):
+            # _slot written out: on this, the hot loop, it measured 0.47 against 0.59 ms/MB through _slot.
             key = mixed[w]
-            slot = np.int64(key) & mask
+            slot = int(key) & mask
             while used[slot]:
                 if table[slot] == key:
                     present[slot] = True
@@ -583,11 +589,7 @@ def score_pairs(
                 slot = (slot + 1) & mask
         for p in range(a, b):
             for j in range(num_perm):
-                key = slot_hashes[posts[p], j]
-                slot = np.int64(key) & mask
-                while table[slot] != key:
-                    slot = (slot + 1) & mask
-                if present[slot]:
+                if present[_slot(table, used, slot_hashes[posts[p], j], size - 1)]:
                     matched[p] += 1
                     if (specific_bits[posts[p], j >> 3] >> (7 - (j & 7))) & 1:  # np.packbits order
                         matched_specific[p] += 1
