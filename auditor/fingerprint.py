@@ -70,8 +70,8 @@ def shingle_texts(texts: pa.Array, hasher: ShingleHasher, scratch: Scratch | Non
 def shingle_prenormalized(
     prenormalized: pa.Array, hasher: ShingleHasher, scratch: Scratch | None = None
 ) -> ShingledTexts:
-    """Shingle texts that `prenormalize` gave: the letters-and-digits filter, UTF-8 decoding, the base
-    hash and fmix32 run compiled and fused, in one pass over the bytes."""
+    """Shingle texts that `prenormalize` gave: UTF-8 decoding, the letters-and-digits filter, the base
+    hash and fmix32 run compiled (compiled.shingle_utf8), work space taken from `scratch`."""
     data, offsets = utf8_view(prenormalized)
     strings = len(offsets) - 1
     work = scratch or Scratch()
