@@ -1,35 +1,277 @@
-"""The audit: a fingerprint set against a corpus, assembled into an AuditResult. Library entry point."""
+"""The audit, library first: a request in, an AuditResult (and the requested files) out; never prints.
+
+`run_audit(request, progress)` is all a front end needs: it checks every input and output before the
+expensive work, loads and indexes the fingerprint set (and the control set), scans the corpus once for
+both through an engine, assembles the results and writes the outputs. `run_check` does the same for the
+CI gate with any number of sets, still in one corpus pass. `audit_files` is the layer below: scanners and
+opened corpus files in, one AuditResult per scanner out.
+"""
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from auditor import __version__
-from auditor.claims import assess, domain_rates
-from auditor.engine.local import PartScan, RowsCallback
-from auditor.engine.processes import scan_parts_in_processes
+from auditor import fingerprint_set as fingerprint_sets
+from auditor.baseline import Baseline
+from auditor.batch import PartResult
+from auditor.claims import assess, compare, domain_rates, parse_cutoff
+from auditor.engine import Engine, ScanJob
+from auditor.engine.processes import ProcessEngine
+from auditor.errors import InputError, UsageError
 from auditor.evidence import EVIDENCE_SCHEMA
 from auditor.files import identify, sha256_of
-from auditor.kernels.sorting import unique_sorted
+from auditor.fingerprint_set import SUFFIX
+from auditor.formats.evidence_parquet import write_evidence
+from auditor.formats.html import render_html
+from auditor.formats.json_report import render_json
+from auditor.formats.markdown import render_markdown
+from auditor.gate import GateOutcome, Limits, judge
+from auditor.outputs import check_outputs, staged_outputs
 from auditor.result import AuditResult, AuditSettings, CorpusFileSummary
-from auditor.sampling import RowSample
-from auditor.scan import CorpusScanner
-from auditor.sources.corpus import CorpusFile, corpus_parts
-from auditor.sources.skips import SkipCounter
+from auditor.sampling import RowSample, sample_posts
+from auditor.scan import DEFAULT_THRESHOLD, CorpusScanner
+from auditor.sources.corpus import CorpusFile, corpus_parts, open_corpus
 from auditor.stats import TextShare
+
+DEFAULT_REPORT_DIR = Path("reports")
+
+
+class Progress(Protocol):
+    """What long work reports as it goes: a stage at a time, and units done within a stage."""
+
+    def stage(self, description: str, total: int | None = None, unit: str = "") -> None:
+        """A new stage begins (the previous one is finished); `total` units of `unit` when known."""
+
+    def advance(self, count: int) -> None:
+        """`count` more units of the current stage are done."""
+
+
+class NoProgress:
+    """Progress that goes nowhere: the default for library callers."""
+
+    def stage(self, description: str, total: int | None = None, unit: str = "") -> None:
+        pass
+
+    def advance(self, count: int) -> None:
+        pass
+
+
+@dataclass(frozen=True)
+class CorpusSpec:
+    """Where the corpus is and which columns to read."""
+
+    paths: tuple[str, ...]
+    text_column: str = "text"
+    id_column: str | None = None  # None: `id` when a file has it
+    url_column: str | None = None  # None: `url` when a file has it
+
+    def __post_init__(self) -> None:
+        if not self.paths:
+            raise UsageError("name at least one corpus file, directory or glob.")
+
+    def open(self) -> list[CorpusFile]:
+        """Every corpus file, expanded and checked before any scanning starts."""
+        return open_corpus(
+            self.paths,
+            self.text_column,
+            self.id_column or "id",
+            id_required=self.id_column is not None,
+            url_column=self.url_column or "url",
+            url_required=self.url_column is not None,
+        )
+
+
+@dataclass(frozen=True)
+class AuditOutputs:
+    """Files an audit writes; None leaves one out."""
+
+    evidence: Path | None = None
+    json: Path | None = None
+    markdown: Path | None = None
+    html: Path | None = None
+
+    @classmethod
+    def defaults_for(cls, fingerprints: Path, directory: Path = DEFAULT_REPORT_DIR) -> AuditOutputs:
+        """reports/<set>.evidence.parquet and reports/<set>.report.json."""
+        stem = fingerprints.name.removesuffix(SUFFIX).removesuffix(".parquet")
+        return cls(directory / f"{stem}.evidence.parquet", directory / f"{stem}.report.json")
+
+    def paths(self) -> list[tuple[Path, str]]:
+        named = [(self.evidence, "evidence"), (self.json, "JSON report"), (self.markdown, "Markdown report")]
+        return [(path, what) for path, what in [*named, (self.html, "HTML report")] if path is not None]
+
+
+@dataclass(frozen=True)
+class AuditRequest:
+    """Everything one audit needs: the set, the corpus, the settings, the outputs. Validated on creation."""
+
+    fingerprints: Path
+    corpus: CorpusSpec
+    outputs: AuditOutputs = field(default_factory=AuditOutputs)
+    key: bytes = b""
+    threshold: float = DEFAULT_THRESHOLD
+    cutoff: str | None = None
+    control: Path | None = None
+    keep_nonspecific: bool = False
+    sample_posts: float | None = None
+    sample_rows: float | None = None
+    seed: int = 0
+    hash_corpus: bool = True
+    workers: int = 1
+
+    def __post_init__(self) -> None:
+        validate_scan_settings(self.threshold, self.workers)
+        if self.cutoff is not None:
+            parse_cutoff(self.cutoff)
+        if self.control is not None and self.cutoff is not None:
+            raise UsageError("give --cutoff or --control, not both: each defines the negative control.")
+        if self.sample_rows is not None:
+            RowSample(self.sample_rows, self.seed)  # validates the fraction
+
+    @property
+    def row_sample(self) -> RowSample | None:
+        return RowSample(self.sample_rows, self.seed) if self.sample_rows is not None else None
+
+
+def validate_scan_settings(threshold: float, workers: int) -> None:
+    if workers < 1:
+        raise UsageError(f"--workers must be at least 1, got {workers}.")
+    if not 0.0 < threshold <= 1.0:
+        raise UsageError(f"--threshold must be above 0 and at most 1, got {threshold}; 0.6 is the default.")
+
+
+def load_scanner(
+    fingerprints: Path,
+    key: bytes,
+    threshold: float,
+    progress: Progress,
+    post_sample: float | None = None,
+    seed: int = 0,
+) -> CorpusScanner:
+    """Load a set (a seeded sample of its posts when asked) and index it, as two progress stages."""
+    # Loading and indexing take minutes for millions of posts: they show as stages of their own.
+    progress.stage(f"loading {fingerprints.name}")
+    loaded = fingerprint_sets.load(fingerprints)
+    if post_sample is not None:
+        loaded = loaded.subset(sample_posts(len(loaded.slot_hashes), post_sample, seed))
+    progress.stage(f"indexing {len(loaded.slot_hashes):,} posts")
+    return CorpusScanner(loaded, key, threshold)
+
+
+def run_audit(request: AuditRequest, progress: Progress | None = None) -> AuditResult:
+    """Run one audit request: check, load, scan once, assemble, write the outputs; return the result."""
+    progress = progress or NoProgress()
+    sets = [request.fingerprints] + ([request.control] if request.control is not None else [])
+    for path in sets:
+        fingerprint_sets.read_info(path)  # cheap checks of every input before the expensive load
+    files = request.corpus.open()
+    check_outputs(request.outputs.paths(), [*sets, *(f.path for f in files)])
+    scanners = [
+        load_scanner(request.fingerprints, request.key, request.threshold, progress, request.sample_posts, request.seed)
+    ]
+    if request.control is not None:
+        scanners.append(load_scanner(request.control, request.key, request.threshold, progress))
+    results = audit_files(
+        scanners,
+        files,
+        ProcessEngine(request.workers),
+        progress,
+        cutoff=request.cutoff,
+        keep_nonspecific=request.keep_nonspecific,
+        row_sample=request.row_sample,
+        post_samples=[request.sample_posts, None],
+        hash_corpus=request.hash_corpus,
+    )
+    result = results[0]
+    if request.control is not None:
+        comparison = compare(
+            result.claims.headline,
+            results[1].claims.headline,
+            "posts of the set",
+            f"posts of the control set {request.control.name}",
+        )
+        result = replace(result, claims=replace(result.claims, control=comparison))
+    write_audit_outputs(result, request.outputs)
+    return result
+
+
+def write_audit_outputs(result: AuditResult, outputs: AuditOutputs) -> None:
+    """Write an audit's requested outputs together: all of them are put in place, or none."""
+    with staged_outputs() as staged:
+        if outputs.evidence is not None:
+            staged.write(outputs.evidence, "evidence", lambda temporary: write_evidence(result, temporary))
+        if outputs.json is not None:
+            staged.text(outputs.json, render_json(result), "JSON report")
+        if outputs.markdown is not None:
+            staged.text(outputs.markdown, render_markdown(result), "Markdown report")
+        if outputs.html is not None:
+            staged.text(outputs.html, render_html(result), "HTML report")
+
+
+def audit_files(
+    scanners: Sequence[CorpusScanner],
+    files: Sequence[CorpusFile],
+    engine: Engine | None = None,
+    progress: Progress | None = None,
+    *,
+    cutoff: str | None = None,
+    keep_nonspecific: bool = False,
+    row_sample: RowSample | None = None,
+    post_samples: Sequence[float | None] = (),
+    hash_corpus: bool = True,
+) -> list[AuditResult]:
+    """Scan the corpus once for every scanner's posts; one result per scanner, in their order.
+
+    The engine yields part results in any order; they are added up per file in row order, so the
+    results are the same for any engine and any number of workers. `post_samples[i]` records that
+    scanner i's set is a sample of posts. Each corpus file is hashed once, whatever the number of sets.
+    """
+    progress = progress or NoProgress()
+    parts = corpus_parts(files)
+    job = ScanJob(tuple(scanners), tuple(files), tuple(parts), row_sample)
+    progress.stage("scanning the corpus", total=sum(f.rows for f in files), unit="rows")
+    done = sorted(
+        (engine or ProcessEngine(1)).run(job, progress.advance),
+        key=lambda item: (item[0].file_index, item[0].first_row),
+    )
+    per_file = [PartResult.empty(len(scanners)) for _ in files]
+    for part, result in done:
+        per_file[part.file_index] = per_file[part.file_index] + result
+    if hash_corpus and files:
+        progress.stage("hashing the corpus files", total=len(files), unit="files")
+    hashes: list[str | None] = []
+    for corpus_file in files:
+        hashes.append(sha256_of(corpus_file.path) if hash_corpus else None)
+        if hash_corpus:
+            progress.advance(1)
+    return [
+        _assemble(
+            index,
+            scanner,
+            files,
+            per_file,
+            hashes,
+            cutoff,
+            keep_nonspecific,
+            row_sample,
+            post_samples[index] if index < len(post_samples) else None,
+        )
+        for index, scanner in enumerate(scanners)
+    ]
 
 
 def audit(
     scanner: CorpusScanner,
     files: Sequence[CorpusFile],
-    on_rows: RowsCallback | None = None,
+    progress: Progress | None = None,
     workers: int = 1,
     cutoff: str | None = None,
     keep_nonspecific: bool = False,
@@ -37,50 +279,64 @@ def audit(
     post_sample: float | None = None,
     hash_corpus: bool = True,
 ) -> AuditResult:
-    """Scan every corpus file for the scanner's posts and summarize; never prints.
+    """One scanner's audit of opened corpus files (audit_files for a single set)."""
+    return audit_files(
+        [scanner],
+        files,
+        ProcessEngine(workers),
+        progress,
+        cutoff=cutoff,
+        keep_nonspecific=keep_nonspecific,
+        row_sample=row_sample,
+        post_samples=[post_sample],
+        hash_corpus=hash_corpus,
+    )[0]
 
-    The result is the same for any number of `workers`: parts are scanned in any order but merged in
-    file and row order. `row_sample` scans a seeded sample of rows; `post_sample` only records that the
-    scanner's set is a sample of posts (see sampling.sample_posts and FingerprintSet.subset).
-    `hash_corpus` records each corpus file's SHA-256, so a third party can check it reran on the same data.
-    """
-    parts = corpus_parts(files)
-    by_file: dict[int, list[PartScan]] = {index: [] for index in range(len(files))}
-    domain_rows: Counter[str] = Counter()
-    domain_matched: Counter[str] = Counter()
-    text_share = TextShare()
-    for scanned in scan_parts_in_processes(scanner, files, parts, workers, on_rows, row_sample):
-        by_file[scanned.part.file_index].append(scanned)
-        domain_rows.update(scanned.domain_rows)
-        domain_matched.update(scanned.domain_matched_rows)
-        text_share += scanned.text_share
+
+def _assemble(
+    index: int,
+    scanner: CorpusScanner,
+    files: Sequence[CorpusFile],
+    per_file: Sequence[PartResult],
+    hashes: Sequence[str | None],
+    cutoff: str | None,
+    keep_nonspecific: bool,
+    row_sample: RowSample | None,
+    post_sample: float | None,
+) -> AuditResult:
+    """Scanner `index`'s AuditResult from the per-file sums of the part results."""
     summaries: list[CorpusFileSummary] = []
     tables: list[pa.Table] = []
     matched_posts: list[np.ndarray] = []
-    for index, scans in by_file.items():
-        evidence = pa.concat_tables([s.evidence for s in scans]) if scans else EVIDENCE_SCHEMA.empty_table()
-        skipped = SkipCounter()
-        for scanned in scans:
-            skipped.update(scanned.rows_skipped)
-        posts = unique_sorted(np.concatenate([s.matched_posts for s in scans])) if scans else np.zeros(0, np.int64)
+    domain_rows: dict[str, int] = {}
+    domain_matched: dict[str, int] = {}
+    text_share = TextShare()
+    for corpus_file, total, sha256 in zip(files, per_file, hashes, strict=True):
+        part = total.sets[index]
+        evidence = part.evidence
         rows_matched = len(pc.unique(evidence.column("corpus_row"))) if evidence.num_rows else 0
         summaries.append(
             CorpusFileSummary(
-                path=str(files[index].path),
-                size=files[index].size,
-                rows=files[index].rows,
-                rows_skipped=skipped.as_dict(),
+                path=corpus_file.name,
+                size=corpus_file.size,
+                rows=corpus_file.rows,
+                rows_skipped=total.rows_skipped,
                 rows_matched=rows_matched,
                 matches=evidence.num_rows,
-                posts_matched=len(posts),
-                sha256=sha256_of(files[index].path) if hash_corpus else None,
+                posts_matched=len(part.matched_posts),
+                sha256=sha256,
             )
         )
         tables.append(evidence)
-        matched_posts.append(posts)
+        matched_posts.append(part.matched_posts)
+        for domain, count in total.domain_rows.items():
+            domain_rows[domain] = domain_rows.get(domain, 0) + count
+        for domain, count in part.domain_matched_rows.items():
+            domain_matched[domain] = domain_matched.get(domain, 0) + count
+        text_share += part.text_share
     fingerprints = scanner.fingerprints
     evidence = pa.concat_tables(tables) if tables else EVIDENCE_SCHEMA.empty_table()
-    posts_matched = len(unique_sorted(np.concatenate(matched_posts))) if matched_posts else 0
+    posts_matched = len(np.unique(np.concatenate(matched_posts))) if matched_posts else 0
     id_columns = {f.id_column for f in files}
     return AuditResult(
         tool_version=__version__,
@@ -111,7 +367,7 @@ def audit(
                 cutoff,
                 keep_nonspecific,
             ),
-            by_domain=domain_rates(dict(domain_rows), dict(domain_matched)),
+            by_domain=domain_rates(domain_rows, domain_matched),
         ),
     )
 
@@ -121,3 +377,62 @@ def _by_kind(evidence: pa.Table) -> dict[str, int]:
         return {}
     counts = pc.value_counts(evidence.column("match_kind")).to_pylist()
     return {item["values"]: item["counts"] for item in sorted(counts, key=lambda i: i["values"])}
+
+
+@dataclass(frozen=True)
+class CheckRequest:
+    """The CI gate: a corpus against fingerprint sets, judged by limits, with accepted matches."""
+
+    sets: tuple[Path, ...]
+    corpus: CorpusSpec
+    limits: Limits = field(default_factory=Limits)
+    baseline: Path | None = None
+    update_baseline: bool = False
+    key: bytes = b""
+    threshold: float = DEFAULT_THRESHOLD
+    workers: int = 1
+
+    def __post_init__(self) -> None:
+        validate_scan_settings(self.threshold, self.workers)
+        if not self.sets:
+            raise UsageError("name at least one fingerprint set with --fingerprints.")
+        if self.update_baseline and self.baseline is None:
+            raise UsageError("--update-baseline needs --baseline FILE to write to.")
+
+
+def find_fingerprint_sets(given: Sequence[Path], default: Path) -> tuple[Path, ...]:
+    """Sets named (files, or directories of *.fp.parquet), or every set in the `default` directory."""
+    found: list[Path] = []
+    for path in given or [default]:
+        if path.is_dir():
+            found.extend(sorted(path.glob(f"*{SUFFIX}")))
+        elif given:  # a missing default directory just means there are no sets
+            found.append(path)
+    if not found:
+        raise InputError(
+            f"no fingerprint set in {', '.join(str(p) for p in given or [default])}; build one with "
+            "`auditor fingerprint` or name sets with --fingerprints."
+        )
+    return tuple(dict.fromkeys(found))
+
+
+def run_check(request: CheckRequest, progress: Progress | None = None) -> GateOutcome:
+    """Audit the corpus against every set in one pass and judge each; writes the baseline when updating."""
+    progress = progress or NoProgress()
+    accepted = Baseline()
+    if request.baseline is not None and not request.update_baseline:
+        accepted = Baseline.read(request.baseline)
+    for path in request.sets:
+        fingerprint_sets.read_info(path)  # every set checked before the first load
+    files = request.corpus.open()
+    if request.update_baseline and request.baseline is not None:
+        check_outputs([(request.baseline, "baseline")], [*request.sets, *(f.path for f in files)])
+    scanners = [load_scanner(path, request.key, request.threshold, progress) for path in request.sets]
+    results = audit_files(scanners, files, ProcessEngine(request.workers), progress)
+    verdicts = [
+        judge(path.name, result, request.limits, accepted) for path, result in zip(request.sets, results, strict=True)
+    ]
+    outcome = GateOutcome(tuple(verdicts), request.limits)
+    if request.update_baseline and request.baseline is not None:
+        outcome.baseline_of_all().write(request.baseline)
+    return outcome

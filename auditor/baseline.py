@@ -15,6 +15,7 @@ import pyarrow as pa
 
 from auditor import __version__
 from auditor.errors import InputError
+from auditor.outputs import write_text_atomically
 
 BASELINE_FORMAT = "provenance-auditor/baseline"
 BASELINE_VERSION = 1
@@ -53,11 +54,7 @@ class Baseline:
         }
 
     def write(self, path: Path) -> None:
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(json.dumps(self.to_dict(), indent=2) + "\n", encoding="utf-8")
-        except OSError as error:
-            raise InputError(f"{path}: cannot write the baseline ({error.strerror}); choose another path.") from None
+        write_text_atomically(path, json.dumps(self.to_dict(), indent=2) + "\n", "baseline")
 
     @classmethod
     def read(cls, path: Path) -> Baseline:

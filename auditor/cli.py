@@ -6,12 +6,12 @@ or input error (bad option, unreadable or mismatched file).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import io
 import json
 import os
-from collections.abc import Callable
-from dataclasses import replace
+from collections.abc import Callable, Iterator
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, ParamSpec, TypeVar
@@ -31,23 +31,30 @@ from rich.progress import (
 
 from auditor import __version__
 from auditor import fingerprint_set as fingerprint_sets
-from auditor.audit import audit as run_audit
-from auditor.baseline import Baseline
+from auditor.audit import (
+    DEFAULT_REPORT_DIR,
+    AuditOutputs,
+    AuditRequest,
+    CheckRequest,
+    CorpusSpec,
+    find_fingerprint_sets,
+    run_audit,
+    run_check,
+)
 from auditor.build import build_fingerprint_set
-from auditor.claims import compare, parse_cutoff
 from auditor.engine.processes import available_cores
-from auditor.errors import AuditorError, InputError, UsageError
+from auditor.errors import AuditorError, InputError
 from auditor.fingerprint import Fingerprinter
 from auditor.fingerprint_set import SUFFIX, FingerprintSetInfo
-from auditor.formats.evidence_parquet import write_evidence
 from auditor.formats.github import render_annotations
 from auditor.formats.html import render_html
 from auditor.formats.json_report import gate_dict, render_json
 from auditor.formats.junit import render_junit
 from auditor.formats.markdown import render_gate_markdown, render_markdown
 from auditor.formats.terminal import render_gate_terminal, render_terminal
-from auditor.gate import GateOutcome, Limits, judge
+from auditor.gate import Limits
 from auditor.kernels.shingle_hash import key_id
+from auditor.outputs import write_text_atomically
 from auditor.params import (
     DEFAULT_MIN_SHINGLES,
     DEFAULT_NUM_PERM,
@@ -57,17 +64,13 @@ from auditor.params import (
 )
 from auditor.report_loader import load_finished_audit
 from auditor.result import AuditResult
-from auditor.sampling import RowSample
-from auditor.sampling import sample_posts as sample_posts_of
-from auditor.scan import DEFAULT_THRESHOLD, CorpusScanner
-from auditor.sources.corpus import CorpusFile, open_corpus
+from auditor.scan import DEFAULT_THRESHOLD
 from auditor.sources.posts import PostSource
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
 EXIT_ERROR = 2
 DEFAULT_FINGERPRINT_DIR = Path("fingerprints")
-DEFAULT_REPORT_DIR = Path("reports")
 
 app = typer.Typer(
     name="auditor",
@@ -272,62 +275,42 @@ def fingerprint(
         )
 
 
-def audit_corpus(
-    fingerprints: Path,
-    corpus: list[str] | list[CorpusFile],
-    *,
-    text_column: str = "text",
-    id_column: str | None = None,
-    url_column: str | None = None,
-    threshold: float = DEFAULT_THRESHOLD,
-    key: bytes = b"",
-    workers: int = 1,
-    cutoff: str | None = None,
-    keep_nonspecific: bool = False,
-    sample_posts: float | None = None,
-    sample_rows: float | None = None,
-    seed: int = 0,
-    hash_corpus: bool = True,
-    quiet: bool = False,
-) -> AuditResult:
-    """Audit one set against a corpus given as paths, or as files already opened and checked."""
-    row_sample = RowSample(sample_rows, seed) if sample_rows is not None else None
-    cutoff = parse_cutoff(cutoff) if cutoff is not None else None
-    if workers < 1:
-        raise AuditorError(f"--workers must be at least 1, got {workers}.")
-    if not 0.0 < threshold <= 1.0:
-        raise AuditorError(f"--threshold must be above 0 and at most 1, got {threshold}; 0.6 is the default.")
-    fingerprint_sets.read_info(fingerprints)  # cheap checks of both inputs before the expensive load
-    files = [f for f in corpus if isinstance(f, CorpusFile)] or open_corpus(
-        [str(c) for c in corpus],
-        text_column,
-        id_column or "id",
-        id_required=id_column is not None,
-        url_column=url_column or "url",
-        url_required=url_column is not None,
-    )
+class _RichProgress:
+    """The library's Progress shown as rich progress bars: one task a stage."""
+
+    def __init__(self, progress: Progress) -> None:
+        self._progress = progress
+        self._task: TaskID | None = None
+        self._unit = ""
+
+    def stage(self, description: str, total: int | None = None, unit: str = "") -> None:
+        self._finish()
+        self._task = self._progress.add_task(description, total=total, rate="")
+        self._unit = unit
+
+    def advance(self, count: int) -> None:
+        if self._task is None:
+            return
+        self._progress.advance(self._task, count)
+        speed = self._progress.tasks[self._task].speed
+        self._progress.update(self._task, rate=f"{speed:,.0f} {self._unit}/s" if speed and self._unit else "")
+
+    def _finish(self) -> None:
+        if self._task is not None:
+            task = self._progress.tasks[self._task]
+            if task.total is None:
+                self._progress.update(self._task, total=1, completed=1)
+
+    def close(self) -> None:
+        self._finish()
+
+
+@contextlib.contextmanager
+def _showing_progress(quiet: bool) -> Iterator[_RichProgress]:
     with _progress(quiet) as progress:
-        # Loading and indexing take minutes for millions of posts: show them as steps of their own.
-        step = progress.add_task(f"loading {fingerprints.name}", total=None, rate="")
-        loaded = fingerprint_sets.load(fingerprints)
-        if sample_posts is not None:
-            loaded = loaded.subset(sample_posts_of(len(loaded.slot_hashes), sample_posts, seed))
-        progress.update(step, total=1, completed=1)
-        step = progress.add_task(f"indexing {len(loaded.slot_hashes):,} posts", total=None, rate="")
-        scanner = CorpusScanner(loaded, key, threshold)
-        progress.update(step, total=1, completed=1)
-        task = progress.add_task(f"scanning for {fingerprints.name}", total=sum(f.rows for f in files), rate="")
-        return run_audit(
-            scanner,
-            files,
-            _rate_updater(progress, task, "rows"),
-            workers=workers,
-            cutoff=cutoff,
-            keep_nonspecific=keep_nonspecific,
-            row_sample=row_sample,
-            post_sample=sample_posts,
-            hash_corpus=hash_corpus,
-        )
+        shown = _RichProgress(progress)
+        yield shown
+        shown.close()
 
 
 @app.command()
@@ -429,62 +412,45 @@ def audit(
     to the evidence file; the JSON report has the counts, rates with 95% intervals and a per-file
     breakdown.
     """
-    if control is not None and cutoff is not None:
-        raise UsageError("give --cutoff or --control, not both: each defines the negative control.")
-    result = audit_corpus(
-        fingerprints,
-        corpus,
-        text_column=text_column,
-        id_column=id_column,
-        url_column=url_column,
-        threshold=threshold,
+    outputs = AuditOutputs.defaults_for(fingerprints)
+    request = AuditRequest(
+        fingerprints=fingerprints,
+        corpus=CorpusSpec(tuple(corpus), text_column, id_column, url_column),
+        outputs=AuditOutputs(evidence or outputs.evidence, json_report or outputs.json, markdown, html),
         key=_read_key(key_file),
-        workers=workers or available_cores(),
+        threshold=threshold,
         cutoff=cutoff,
+        control=control,
         keep_nonspecific=keep_nonspecific,
         sample_posts=sample_posts,
         sample_rows=sample_rows,
         seed=seed,
         hash_corpus=hash_corpus,
-        quiet=quiet,
+        workers=workers or available_cores(),
     )
-    if control is not None:
-        chance = audit_corpus(
-            control, corpus, text_column=text_column, id_column=id_column, threshold=threshold,
-            key=_read_key(key_file), workers=workers or available_cores(), quiet=quiet,
-        )  # fmt: skip
-        comparison = compare(
-            result.claims.headline,
-            chance.claims.headline,
-            "posts of the set",
-            f"posts of the control set {control.name}",
-        )
-        result = replace(result, claims=replace(result.claims, control=comparison))
-    stem = fingerprints.name.removesuffix(SUFFIX).removesuffix(".parquet")
-    evidence = evidence or DEFAULT_REPORT_DIR / f"{stem}.evidence.parquet"
-    json_report = json_report or DEFAULT_REPORT_DIR / f"{stem}.report.json"
-    _write_outputs(result, evidence, json_report, quiet)
-    if markdown is not None:
-        _write_text(markdown, render_markdown(result), "the Markdown report")
-    if html is not None:
-        _write_text(html, render_html(result), "the HTML report")
+    with _showing_progress(quiet) as progress:
+        result = run_audit(request, progress)
+    _print_summary(result, request.outputs, quiet)
 
 
 def _write_text(path: Path, text: str, what: str, append: bool = False) -> None:
+    if not append:
+        write_text_atomically(path, text, what)
+        return
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("a" if append else "w", encoding="utf-8") as stream:
+        with path.open("a", encoding="utf-8") as stream:
             stream.write(text)
     except OSError as error:
         raise InputError(f"{path}: cannot write {what} ({error.strerror}); choose another path.") from None
 
 
-def _write_outputs(result: AuditResult, evidence: Path, json_report: Path, quiet: bool) -> None:
-    write_evidence(result, evidence)
-    _write_text(json_report, render_json(result), "the report")
-    if not quiet:
-        stdout.print(render_terminal(result))
-        stdout.print(f"\nEvidence: {evidence}\nReport:   {json_report}", highlight=False, soft_wrap=True)
+def _print_summary(result: AuditResult, outputs: AuditOutputs, quiet: bool) -> None:
+    if quiet:
+        return
+    stdout.print(render_terminal(result))
+    written = [f"{what[0].upper() + what[1:] + ':':<17}{path}" for path, what in outputs.paths()]
+    stdout.print("\n" + "\n".join(written), highlight=False, soft_wrap=True)
 
 
 class OutputFormat(str, Enum):
@@ -493,22 +459,6 @@ class OutputFormat(str, Enum):
     md = "md"  # short for markdown
     json = "json"
     html = "html"
-
-
-def _fingerprint_sets(given: list[Path] | None) -> list[Path]:
-    """Sets named (files, or directories of *.fp.parquet), or every set in fingerprints/."""
-    found: list[Path] = []
-    for path in given or [DEFAULT_FINGERPRINT_DIR]:
-        if path.is_dir():
-            found.extend(sorted(path.glob(f"*{SUFFIX}")))
-        elif given:  # a missing default directory just means there are no sets
-            found.append(path)
-    if not found:
-        raise InputError(
-            f"no fingerprint set in {', '.join(str(p) for p in given or [DEFAULT_FINGERPRINT_DIR])}; build one with "
-            "`auditor fingerprint` or name sets with --fingerprints."
-        )
-    return list(dict.fromkeys(found))
 
 
 @app.command()
@@ -562,26 +512,21 @@ def check(
     error. Matches in --baseline are accepted: counted in the summary, never failing. Under GitHub Actions
     the Markdown summary is appended to $GITHUB_STEP_SUMMARY and each violation becomes an error annotation.
     """
-    limits = Limits(max_post_rate, max_row_rate, max_matches)
-    if update_baseline and baseline is None:
-        raise UsageError("--update-baseline needs --baseline FILE to write to.")
-    accepted = Baseline.read(baseline) if baseline is not None and not update_baseline else Baseline()
-    sets = _fingerprint_sets(fingerprints)
-    for path in sets:
-        fingerprint_sets.read_info(path)  # every set checked before the first scan
-    files = open_corpus(corpus, text_column, id_column or "id", id_required=id_column is not None)
-    key = _read_key(key_file)
-    verdicts = []
-    for path in sets:
-        result = audit_corpus(
-            path, files, threshold=threshold, key=key, workers=workers or available_cores(), quiet=quiet
-        )
-        verdicts.append(judge(path.name, result, limits, accepted))
-    outcome = GateOutcome(tuple(verdicts), limits)
+    request = CheckRequest(
+        sets=find_fingerprint_sets(fingerprints or [], DEFAULT_FINGERPRINT_DIR),
+        corpus=CorpusSpec(tuple(corpus), text_column, id_column),
+        limits=Limits(max_post_rate, max_row_rate, max_matches),
+        baseline=baseline,
+        update_baseline=update_baseline,
+        key=_read_key(key_file),
+        threshold=threshold,
+        workers=workers or available_cores(),
+    )
+    with _showing_progress(quiet) as progress:
+        outcome = run_check(request, progress)
     if update_baseline:
-        assert baseline is not None  # checked above
-        outcome.baseline_of_all().write(baseline)
-        stdout.print(f"Wrote {baseline}: {len(outcome.baseline_of_all().accepted):,} accepted matches.", soft_wrap=True)
+        written = len(outcome.baseline_of_all().accepted)
+        stdout.print(f"Wrote {baseline}: {written:,} accepted matches.", soft_wrap=True)
         raise typer.Exit(EXIT_OK)
     markdown = render_gate_markdown(outcome)
     if output_format is OutputFormat.json:
@@ -617,9 +562,16 @@ def demo(
 
     output = output_dir / DEFAULT_FINGERPRINT_DIR / f"demo{SUFFIX}"
     fingerprint_posts([_shortest(demo_posts())], output, params=FingerprintParams(), keep_text=True, quiet=quiet)
-    result = audit_corpus(output, [str(_shortest(demo_corpus()))], cutoff=DEMO_CUTOFF, quiet=quiet)
     reports = output_dir / DEFAULT_REPORT_DIR
-    _write_outputs(result, reports / "demo.evidence.parquet", reports / "demo.report.json", quiet)
+    request = AuditRequest(
+        fingerprints=output,
+        corpus=CorpusSpec((str(_shortest(demo_corpus())),)),
+        outputs=AuditOutputs(reports / "demo.evidence.parquet", reports / "demo.report.json"),
+        cutoff=DEMO_CUTOFF,
+    )
+    with _showing_progress(quiet) as progress:
+        result = run_audit(request, progress)
+    _print_summary(result, request.outputs, quiet)
 
 
 @app.command()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 
 from auditor.excerpts import EXCERPT_TYPE, excerpts_array
@@ -40,10 +41,10 @@ def evidence_batch(
     matches: BatchMatches,
     fingerprints: FingerprintSet,
     corpus_file: str,
-    first_row: int,
+    file_rows: npt.NDArray[np.int64],
     corpus_ids: pa.Array | None,
 ) -> pa.RecordBatch:
-    """Evidence rows of one scanned batch whose first row is `first_row` of `corpus_file`."""
+    """Evidence rows of one scanned batch of `corpus_file` whose rows are the file's rows `file_rows`."""
     num_perm, post_ids = fingerprints.params.num_perm, fingerprints.post_ids
     post_shingles, post_lengths = fingerprints.shingle_counts, fingerprints.normalized_lengths
     count = len(matches.rows)
@@ -59,7 +60,7 @@ def evidence_batch(
         [
             post_ids.take(pa.array(matches.posts)),
             pa.array([corpus_file] * count, type=pa.string()),
-            pa.array(matches.rows + first_row, type=pa.int64()),
+            pa.array(file_rows[matches.rows], type=pa.int64()),
             corpus_ids.take(indices) if corpus_ids is not None else pa.nulls(count, pa.string()),
             pa.array(np.where(whole, MATCH_WHOLE_ROW, MATCH_IN_DOCUMENT), type=pa.string()),
             pa.array(containment, type=pa.float64()),

@@ -36,8 +36,12 @@ class RowSample:
 
     def mask(self, file_name: str, first_row: int, rows: int) -> npt.NDArray[np.bool_]:
         """Which of rows first_row .. first_row + rows - 1 of the file are in the sample."""
+        return self.mask_rows(file_name, np.arange(first_row, first_row + rows, dtype=np.int64))
+
+    def mask_rows(self, file_name: str, rows: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+        """Which of the file's rows numbered `rows` are in the sample."""
         file_key = np.uint64(zlib.crc32(file_name.encode("utf-8")))
-        numbers = np.arange(first_row, first_row + rows, dtype=np.uint64)
+        numbers = rows.astype(np.uint64)
         keys = splitmix64(numbers ^ (file_key << np.uint64(40)) ^ splitmix64(np.array([self.seed], np.uint64))[0])
         kept: npt.NDArray[np.bool_] = keys < np.uint64(min(self.fraction, 1.0) * 2.0**64 - 1)
         return kept

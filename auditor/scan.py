@@ -95,18 +95,30 @@ class CorpusScanner:
         release_freed_memory()  # the index build's work arrays
 
     @property
+    def hasher_key(self) -> tuple[int, str]:
+        """Scanners with equal keys hash the corpus identically, so one shingling serves them all."""
+        return (self.hasher.size, self.fingerprints.params.key_id)
+
+    @property
     def min_slots(self) -> int:
         return self.index.min_slots
 
     def scan(self, texts: pa.Array) -> BatchMatches:
-        """Verified matches in a batch of corpus texts.
+        """Verified matches in a batch of corpus texts."""
+        prenormalized = prenormalize(texts)
+        return self.match(texts, prenormalized, self.shingle(prenormalized))
+
+    def shingle(self, prenormalized: pa.Array) -> ShingledTexts:
+        """The corpus side's shingle hashes; any scanner with the same `hasher` may match on them."""
+        return shingle_prenormalized(prenormalized, self.hasher, self.scratch)
+
+    def match(self, texts: pa.Array, prenormalized: pa.Array, shingled: ShingledTexts) -> BatchMatches:
+        """Verified matches of a batch already prenormalized and shingled with this scanner's hasher.
 
         Compiled passes hash every shingle, then probe the prefix index (kept apart, and the probe itself
         split in passes, so that the index look-ups sit side by side and their cache misses overlap);
         the few candidate pairs are then scored on all slots, each candidate row read once.
         """
-        prenormalized = prenormalize(texts)
-        shingled = shingle_prenormalized(prenormalized, self.hasher, self.scratch)
         index = self.index
         pairs = index.candidates(shingled.mixed, shingled.window_offsets, self.scratch)
         scores = index.score(pairs, shingled.mixed, shingled.window_offsets)

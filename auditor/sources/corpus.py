@@ -61,6 +61,11 @@ class CorpusFile:
     row_group_text_bytes: tuple[int, ...]
     url_column: str | None = None
 
+    @property
+    def name(self) -> str:
+        """How evidence and reports name the file."""
+        return str(self.path)
+
     @classmethod
     def open(
         cls,

@@ -1,0 +1,124 @@
+"""Safe outputs: checked before any work starts, written whole or not at all, together.
+
+Every output is first written to a unique temporary file in its own directory (so the final rename stays
+on one file system and is atomic), flushed to disk, and renamed into place only after every output of the
+command was written. A failure on the way (a full disk, a read-only directory) removes the temporary
+files and leaves the previous outputs as they were. Two commands writing the same output each rename a
+complete file of their own, so a reader never sees a mixed or truncated one.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from auditor.errors import InputError, UsageError
+
+
+def _writable_directory(path: Path) -> Path | None:
+    """The nearest existing ancestor of `path`, when the output could be created there, else None."""
+    for ancestor in path.absolute().parents:
+        if ancestor.exists():
+            return ancestor if ancestor.is_dir() and os.access(ancestor, os.W_OK | os.X_OK) else None
+    return None
+
+
+def check_outputs(outputs: Sequence[tuple[Path, str]], inputs: Sequence[Path] = ()) -> None:
+    """Refuse, before anything is read or written, outputs that cannot be written or would clobber an input.
+
+    `outputs` pairs each path with what it is ("evidence", "JSON report", ...), for the message.
+    """
+    taken = {_same_file_key(p): p for p in inputs}
+    seen: dict[str, str] = {}
+    for path, what in outputs:
+        if str(path) == "-":
+            continue
+        key = _same_file_key(path)
+        if path.is_dir():
+            raise UsageError(f"{path}: the {what} path is a directory; give a file name.")
+        if key in taken:
+            raise UsageError(f"{path}: the {what} path is also an input; choose another output path.")
+        if key in seen:
+            raise UsageError(f"{path}: given as both the {seen[key]} and the {what} path; give each its own file.")
+        seen[key] = what
+        if path.exists() and not os.access(path, os.W_OK):
+            raise InputError(f"{path}: the {what} cannot be replaced (no write permission); choose another path.")
+        if not path.exists() and _writable_directory(path) is None:
+            raise InputError(
+                f"{path}: the {what} cannot be written there (the directory is missing or not writable); "
+                "choose another path."
+            )
+
+
+def _same_file_key(path: Path) -> str:
+    return str(path.resolve()) if path.exists() or path.parent.exists() else str(path.absolute())
+
+
+def _umask() -> int:
+    current = os.umask(0o022)
+    os.umask(current)
+    return current
+
+
+class StagedOutputs:
+    """Outputs written to temporary files, renamed into place together by `commit`."""
+
+    def __init__(self) -> None:
+        self._staged: list[tuple[Path, Path]] = []  # (temporary, final)
+
+    def write(self, path: Path, what: str, writer: Callable[[Path], object]) -> None:
+        """Stage `path`: `writer` writes the whole file to the temporary path it is given."""
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            descriptor, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+            os.close(descriptor)
+        except OSError as error:
+            raise InputError(f"{path}: cannot write the {what} ({error.strerror}); choose another path.") from None
+        temporary = Path(name)
+        self._staged.append((temporary, path))
+        try:
+            writer(temporary)
+            os.chmod(temporary, 0o666 & ~_umask())
+            with temporary.open("rb+") as stream:
+                os.fsync(stream.fileno())
+        except OSError as error:
+            raise InputError(
+                f"{path}: cannot write the {what} ({error.strerror}); free some space or choose another path."
+            ) from None
+
+    def text(self, path: Path, text: str, what: str) -> None:
+        self.write(path, what, lambda temporary: temporary.write_text(text, encoding="utf-8"))
+
+    def commit(self) -> None:
+        try:
+            for temporary, final in self._staged:
+                os.replace(temporary, final)
+        except OSError as error:
+            raise InputError(f"{final}: cannot be put in place ({error.strerror}); choose another path.") from None
+        finally:
+            self.discard()
+
+    def discard(self) -> None:
+        for temporary, _ in self._staged:
+            temporary.unlink(missing_ok=True)
+        self._staged.clear()
+
+
+@contextmanager
+def staged_outputs() -> Iterator[StagedOutputs]:
+    """Stage outputs in the block; they are put in place together when it ends, or discarded on error."""
+    staged = StagedOutputs()
+    try:
+        yield staged
+    except BaseException:
+        staged.discard()
+        raise
+    staged.commit()
+
+
+def write_text_atomically(path: Path, text: str, what: str) -> None:
+    with staged_outputs() as staged:
+        staged.text(path, text, what)

@@ -1,0 +1,94 @@
+"""Outputs are checked before any work, written whole, and put in place together or not at all."""
+
+from __future__ import annotations
+
+import errno
+import os
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from auditor import outputs
+from auditor.cli import app
+from auditor.errors import InputError, UsageError
+from auditor.outputs import check_outputs, staged_outputs
+from tests.conftest import POSTS, write_parquet
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def audited(tmp_path: Path, posts_file: Path) -> tuple[Path, Path]:
+    corpus = write_parquet(tmp_path / "corpus.parquet", [{"id": "r1", "text": POSTS[0]}, {"id": "r2", "text": "x"}])
+    fp = tmp_path / "s.fp.parquet"
+    assert runner.invoke(app, ["fingerprint", str(posts_file), "-o", str(fp), "-q"]).exit_code == 0
+    return fp, corpus
+
+
+def _audit(fp: Path, corpus: Path, *options: str) -> tuple[int, str]:
+    result = runner.invoke(app, ["audit", str(fp), str(corpus), "-q", "--workers", "1", *options])
+    assert "Traceback" not in result.output
+    return result.exit_code, result.output
+
+
+def test_an_output_that_is_a_directory_or_an_input_fails_before_reading(
+    audited: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fp, corpus = audited
+    before = corpus.read_bytes()
+    loads: list[Path] = []
+    monkeypatch.setattr("auditor.fingerprint_set.load", lambda path: loads.append(path))
+    code, output = _audit(fp, corpus, "--json", str(tmp_path))
+    assert code == 2 and "is a directory" in output
+    code, output = _audit(fp, corpus, "--evidence", str(corpus), "--json", str(tmp_path / "r.json"))
+    assert code == 2 and "also an input" in output
+    code, output = _audit(fp, corpus, "--evidence", str(tmp_path / "x"), "--json", str(tmp_path / "x"))
+    assert code == 2 and "give each its own file" in output
+    assert loads == [] and corpus.read_bytes() == before
+    assert not (tmp_path / "r.json").exists()
+
+
+def test_an_unwritable_place_fails_in_one_sentence(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(InputError, match="missing or not writable"):
+        check_outputs([(blocker / "report.json", "JSON report")])
+    with pytest.raises(UsageError, match="directory"):
+        check_outputs([(tmp_path, "evidence")])
+
+
+def test_a_full_disk_leaves_the_previous_outputs_as_they_were(
+    audited: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fp, corpus = audited
+    evidence, report, html = tmp_path / "e.parquet", tmp_path / "r.json", tmp_path / "r.html"
+    paths = ["--evidence", str(evidence), "--json", str(report), "--html", str(html)]
+    assert _audit(fp, corpus, *paths)[0] == 0
+    previous = {path: path.read_bytes() for path in (evidence, report, html)}
+    calls: list[int] = []
+
+    def fsync_until_full(descriptor: int) -> None:
+        calls.append(descriptor)
+        if len(calls) == 3:  # the third output finds the disk full
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(outputs.os, "fsync", fsync_until_full)
+    code, output = _audit(fp, corpus, *paths, "--threshold", "0.9")
+    assert code == 2 and "No space left on device" in output and "r.html" in output
+    assert {path: path.read_bytes() for path in previous} == previous
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")) == []
+
+
+def test_staged_outputs_appear_together(tmp_path: Path) -> None:
+    first, second = tmp_path / "a.txt", tmp_path / "b.txt"
+    with pytest.raises(RuntimeError), staged_outputs() as staged:
+        staged.text(first, "one", "first")
+        assert not first.exists()  # nothing in place until the block ends
+        raise RuntimeError("stop")
+    assert not first.exists() and list(tmp_path.iterdir()) == []
+    with staged_outputs() as staged:
+        staged.text(first, "one", "first")
+        staged.text(second, "two", "second")
+    assert first.read_text() == "one" and second.read_text() == "two"
+    assert oct(first.stat().st_mode & 0o777) != oct(0o600)  # the umask's mode, not mkstemp's private one
