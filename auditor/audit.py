@@ -21,12 +21,12 @@ import pyarrow.compute as pc
 from auditor import __version__
 from auditor import fingerprint_set as fingerprint_sets
 from auditor.baseline import Baseline
-from auditor.batch import PartResult
+from auditor.batch import DEFAULT_MAX_ROW_CHARS, PartResult, ScanOptions
+from auditor.checkpoints import CHECKPOINT_FORMAT_VERSION, PartStore, RunIdentity, checkpoint_folder
 from auditor.claims import assess, compare, domain_rates, parse_cutoff
 from auditor.engine import Engine, ScanJob
 from auditor.engine.processes import ProcessEngine
 from auditor.errors import InputError, UsageError
-from auditor.evidence import EVIDENCE_SCHEMA
 from auditor.files import identify, sha256_of
 from auditor.fingerprint_set import SUFFIX
 from auditor.formats.evidence_parquet import write_evidence
@@ -53,6 +53,9 @@ class Progress(Protocol):
     def advance(self, count: int) -> None:
         """`count` more units of the current stage are done."""
 
+    def note(self, message: str) -> None:
+        """Something the user should know about the run (a restart and why)."""
+
 
 class NoProgress:
     """Progress that goes nowhere: the default for library callers."""
@@ -61,6 +64,9 @@ class NoProgress:
         pass
 
     def advance(self, count: int) -> None:
+        pass
+
+    def note(self, message: str) -> None:
         pass
 
 
@@ -126,9 +132,14 @@ class AuditRequest:
     seed: int = 0
     hash_corpus: bool = True
     workers: int = 1
+    max_row_chars: int = DEFAULT_MAX_ROW_CHARS
+    checkpoints: bool = True  # keep finished parts beside the evidence output, so a rerun resumes
+    restart: bool = False  # drop the checkpoints of an earlier run of the same outputs
+    keep_checkpoints: bool = False  # keep them after the audit finished
 
     def __post_init__(self) -> None:
         validate_scan_settings(self.threshold, self.workers)
+        ScanOptions(max_row_chars=self.max_row_chars)  # validates the limit
         if self.cutoff is not None:
             parse_cutoff(self.cutoff)
         if self.control is not None and self.cutoff is not None:
@@ -137,8 +148,28 @@ class AuditRequest:
             RowSample(self.sample_rows, self.seed)  # validates the fraction
 
     @property
-    def row_sample(self) -> RowSample | None:
-        return RowSample(self.sample_rows, self.seed) if self.sample_rows is not None else None
+    def scan_options(self) -> ScanOptions:
+        row_sample = RowSample(self.sample_rows, self.seed) if self.sample_rows is not None else None
+        return ScanOptions(row_sample, self.max_row_chars)
+
+    def run_identity(self, files: Sequence[CorpusFile]) -> RunIdentity:
+        """Everything that decides the part results of this request's scan, by name (see checkpoints)."""
+        sets = [self.fingerprints] + ([self.control] if self.control is not None else [])
+        parts = [(p.file_index, p.first_row, p.rows, list(p.row_groups)) for p in corpus_parts(files)]
+        return RunIdentity(
+            {
+                "tool_version": __version__,
+                "checkpoint_format": CHECKPOINT_FORMAT_VERSION,
+                "fingerprint_sets": [identify(path).to_dict() for path in sets],
+                "threshold": self.threshold,
+                "sample_of_posts": [self.sample_posts, self.seed if self.sample_posts is not None else None],
+                "sample_of_rows": [self.sample_rows, self.seed if self.sample_rows is not None else None],
+                "corpus_columns": [self.corpus.text_column, self.corpus.id_column, self.corpus.url_column],
+                "max_row_chars": self.max_row_chars,
+                "corpus_files": [f.identity() for f in files],
+                "corpus_parts": parts,
+            }
+        )
 
 
 def validate_scan_settings(threshold: float, workers: int) -> None:
@@ -179,14 +210,21 @@ def run_audit(request: AuditRequest, progress: Progress | None = None) -> AuditR
     ]
     if request.control is not None:
         scanners.append(load_scanner(request.control, request.key, request.threshold, progress))
+    store = None
+    if request.checkpoints and request.outputs.evidence is not None:
+        folder = checkpoint_folder(request.outputs.evidence)
+        store = PartStore.open(folder, request.run_identity(files), len(scanners), request.restart)
+        if store.restarted_because is not None:
+            progress.note(f"starting afresh: {store.restarted_because}")
     results = audit_files(
         scanners,
         files,
         ProcessEngine(request.workers),
         progress,
+        options=request.scan_options,
+        store=store,
         cutoff=request.cutoff,
         keep_nonspecific=request.keep_nonspecific,
-        row_sample=request.row_sample,
         post_samples=[request.sample_posts, None],
         hash_corpus=request.hash_corpus,
     )
@@ -200,6 +238,8 @@ def run_audit(request: AuditRequest, progress: Progress | None = None) -> AuditR
         )
         result = replace(result, claims=replace(result.claims, control=comparison))
     write_audit_outputs(result, request.outputs)
+    if store is not None and not request.keep_checkpoints:
+        store.remove()
     return result
 
 
@@ -222,29 +262,42 @@ def audit_files(
     engine: Engine | None = None,
     progress: Progress | None = None,
     *,
+    options: ScanOptions | None = None,
+    store: PartStore | None = None,
     cutoff: str | None = None,
     keep_nonspecific: bool = False,
-    row_sample: RowSample | None = None,
     post_samples: Sequence[float | None] = (),
     hash_corpus: bool = True,
 ) -> list[AuditResult]:
     """Scan the corpus once for every scanner's posts; one result per scanner, in their order.
 
     The engine yields part results in any order; they are added up per file in row order, so the
-    results are the same for any engine and any number of workers. `post_samples[i]` records that
-    scanner i's set is a sample of posts. Each corpus file is hashed once, whatever the number of sets.
+    results are the same for any engine and any number of workers. With a `store`, parts it holds are
+    not scanned again, each part is kept there as it finishes, and the evidence stays on disk
+    (memory-mapped) instead of in the heap. `post_samples[i]` records that scanner i's set is a sample
+    of posts. Each corpus file is hashed once, whatever the number of sets.
     """
     progress = progress or NoProgress()
+    options = options or ScanOptions()
     parts = corpus_parts(files)
-    job = ScanJob(tuple(scanners), tuple(files), tuple(parts), row_sample)
-    progress.stage("scanning the corpus", total=sum(f.rows for f in files), unit="rows")
-    done = sorted(
-        (engine or ProcessEngine(1)).run(job, progress.advance),
-        key=lambda item: (item[0].file_index, item[0].first_row),
-    )
+    results: dict[tuple[int, int], PartResult] = {}
+    for part in parts:
+        if store is not None and store.finished(part):
+            results[part.file_index, part.first_row] = store.load(part)
+    todo = tuple(p for p in parts if (p.file_index, p.first_row) not in results)
+    resumed = ""
+    if results:
+        resumed = f" (resumed: {len(results):,} of {len(parts):,} parts done before)"
+        progress.note(
+            f"resuming: {len(results):,} of {len(parts):,} parts of the corpus were finished by an earlier run"
+        )
+    progress.stage(f"scanning the corpus{resumed}", total=sum(p.rows for p in todo), unit="rows")
+    job = ScanJob(tuple(scanners), tuple(files), todo, options)
+    for part, result in (engine or ProcessEngine(1)).run(job, progress.advance):
+        results[part.file_index, part.first_row] = store.save(part, result) if store is not None else result
     per_file = [PartResult.empty(len(scanners)) for _ in files]
-    for part, result in done:
-        per_file[part.file_index] = per_file[part.file_index] + result
+    for part in parts:  # in file and row order
+        per_file[part.file_index] = per_file[part.file_index] + results[part.file_index, part.first_row]
     if hash_corpus and files:
         progress.stage("hashing the corpus files", total=len(files), unit="files")
     hashes: list[str | None] = []
@@ -252,20 +305,27 @@ def audit_files(
         hashes.append(sha256_of(corpus_file.path) if hash_corpus else None)
         if hash_corpus:
             progress.advance(1)
-    return [
-        _assemble(
-            index,
-            scanner,
-            files,
-            per_file,
-            hashes,
-            cutoff,
-            keep_nonspecific,
-            row_sample,
-            post_samples[index] if index < len(post_samples) else None,
+    assembled = []
+    for index, scanner in enumerate(scanners):
+        if store is not None:
+            evidence = store.evidence(index, parts)
+        else:
+            evidence = pa.concat_tables([total.sets[index].evidence for total in per_file], promote_options="none")
+        assembled.append(
+            _assemble(
+                index,
+                scanner,
+                files,
+                per_file,
+                evidence,
+                hashes,
+                cutoff,
+                keep_nonspecific,
+                options,
+                post_samples[index] if index < len(post_samples) else None,
+            )
         )
-        for index, scanner in enumerate(scanners)
-    ]
+    return assembled
 
 
 def audit(
@@ -285,9 +345,9 @@ def audit(
         files,
         ProcessEngine(workers),
         progress,
+        options=ScanOptions(row_sample),
         cutoff=cutoff,
         keep_nonspecific=keep_nonspecific,
-        row_sample=row_sample,
         post_samples=[post_sample],
         hash_corpus=hash_corpus,
     )[0]
@@ -298,36 +358,33 @@ def _assemble(
     scanner: CorpusScanner,
     files: Sequence[CorpusFile],
     per_file: Sequence[PartResult],
+    evidence: pa.Table,
     hashes: Sequence[str | None],
     cutoff: str | None,
     keep_nonspecific: bool,
-    row_sample: RowSample | None,
+    options: ScanOptions,
     post_sample: float | None,
 ) -> AuditResult:
-    """Scanner `index`'s AuditResult from the per-file sums of the part results."""
+    """Scanner `index`'s AuditResult from the per-file sums of the part results and its evidence."""
     summaries: list[CorpusFileSummary] = []
-    tables: list[pa.Table] = []
     matched_posts: list[np.ndarray] = []
     domain_rows: dict[str, int] = {}
     domain_matched: dict[str, int] = {}
     text_share = TextShare()
     for corpus_file, total, sha256 in zip(files, per_file, hashes, strict=True):
         part = total.sets[index]
-        evidence = part.evidence
-        rows_matched = len(pc.unique(evidence.column("corpus_row"))) if evidence.num_rows else 0
         summaries.append(
             CorpusFileSummary(
                 path=corpus_file.name,
                 size=corpus_file.size,
                 rows=corpus_file.rows,
                 rows_skipped=total.rows_skipped,
-                rows_matched=rows_matched,
-                matches=evidence.num_rows,
+                rows_matched=part.rows_matched,
+                matches=part.matches,
                 posts_matched=len(part.matched_posts),
                 sha256=sha256,
             )
         )
-        tables.append(evidence)
         matched_posts.append(part.matched_posts)
         for domain, count in total.domain_rows.items():
             domain_rows[domain] = domain_rows.get(domain, 0) + count
@@ -335,7 +392,6 @@ def _assemble(
             domain_matched[domain] = domain_matched.get(domain, 0) + count
         text_share += part.text_share
     fingerprints = scanner.fingerprints
-    evidence = pa.concat_tables(tables) if tables else EVIDENCE_SCHEMA.empty_table()
     posts_matched = len(np.unique(np.concatenate(matched_posts))) if matched_posts else 0
     id_columns = {f.id_column for f in files}
     return AuditResult(
@@ -348,8 +404,9 @@ def _assemble(
             text_column=files[0].text_column if files else "text",
             id_column=next(iter(id_columns)) if len(id_columns) == 1 else None,
             post_sample=post_sample,
-            row_sample=row_sample.fraction if row_sample is not None else None,
-            sample_seed=row_sample.seed if row_sample is not None else 0,
+            row_sample=options.row_sample.fraction if options.row_sample is not None else None,
+            sample_seed=options.row_sample.seed if options.row_sample is not None else 0,
+            max_row_chars=options.max_row_chars,
         ),
         files=tuple(summaries),
         posts_testable=len(fingerprints.slot_hashes),

@@ -23,6 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from auditor.claims import domains_of
+from auditor.errors import UsageError
 from auditor.evidence import EVIDENCE_SCHEMA, evidence_batch
 from auditor.fingerprint import ShingledTexts
 from auditor.kernels.normalize import prenormalize
@@ -74,6 +75,12 @@ class SetPart:
     matched_posts: npt.NDArray[np.int64] = field(default_factory=_no_posts)  # distinct, sorted
     text_share: TextShare = field(default_factory=TextShare)
     domain_matched_rows: dict[str, int] = field(default_factory=dict)  # rows carrying posts by source domain
+    matches: int = 0  # evidence rows, also once the evidence is kept elsewhere (see without_evidence)
+    rows_matched: int = 0  # distinct corpus rows among them
+
+    def without_evidence(self) -> SetPart:
+        """The counts alone, for an audit that keeps the evidence on disk."""
+        return replace(self, evidence=_empty_evidence())
 
     def __add__(self, later: SetPart) -> SetPart:
         """The two parts together; `later` holds rows after this part's rows."""
@@ -88,6 +95,8 @@ class SetPart:
             unique_sorted(np.concatenate([self.matched_posts, later.matched_posts])),
             self.text_share + later.text_share,
             _add_counts(self.domain_matched_rows, later.domain_matched_rows),
+            self.matches + later.matches,
+            self.rows_matched + later.rows_matched,  # parts hold different rows
         )
 
 
@@ -124,20 +133,46 @@ class PartResult:
     def empty(cls, sets: int) -> PartResult:
         return cls(sets=tuple(SetPart() for _ in range(sets)))
 
+    def without_evidence(self) -> PartResult:
+        return replace(self, sets=tuple(s.without_evidence() for s in self.sets))
 
-def scan_batch(
-    scanners: Sequence[CorpusScanner], batch: CorpusBatch, row_sample: RowSample | None = None
-) -> PartResult:
-    """Scan one corpus batch for the posts of every scanner's set. Pure: reads nothing, writes nothing."""
+
+# Scanning a row takes some 30 bytes of memory a character (hashes, offsets, candidate work), so one
+# enormous row could take a worker out of memory: longer rows are skipped and counted as `too_large`.
+DEFAULT_MAX_ROW_CHARS = 20_000_000
+
+
+@dataclass(frozen=True)
+class ScanOptions:
+    """Which rows of a batch are scanned: a seeded row sample, and rows no longer than `max_row_chars`."""
+
+    row_sample: RowSample | None = None
+    max_row_chars: int = DEFAULT_MAX_ROW_CHARS
+
+    def __post_init__(self) -> None:
+        if self.max_row_chars < 1:
+            raise UsageError(f"--max-row-chars must be at least 1, got {self.max_row_chars}.")
+
+
+def scan_batch(scanners: Sequence[CorpusScanner], batch: CorpusBatch, options: ScanOptions | None = None) -> PartResult:
+    """Scan one corpus batch for the posts of every scanner's set. Pure: reads nothing, writes nothing.
+
+    Rows left out are counted by reason: `not_sampled`, `too_large` (longer than the limit), `null_text`.
+    """
+    options = options or ScanOptions()
     table, texts = batch.table, batch.table.column("text")
     skipped: Counter[str] = Counter()
     sampled: npt.NDArray[np.int64] | None = None
-    if row_sample is not None:
-        keep = row_sample.mask_rows(batch.file, batch.rows)
+    if options.row_sample is not None:
+        keep = options.row_sample.mask_rows(batch.file, batch.rows)
         skipped["not_sampled"] = int((~keep).sum())
         sampled = np.flatnonzero(keep)
         texts = texts.take(pa.array(sampled))
-    skipped["null_text"] = texts.null_count
+    too_large = pc.fill_null(pc.greater(pc.utf8_length(texts), options.max_row_chars), False)
+    skipped["too_large"] = pc.sum(too_large).as_py() or 0
+    if skipped["too_large"]:
+        texts = pc.if_else(too_large, pa.scalar(None, texts.type), texts)
+    skipped["null_text"] = texts.null_count - skipped["too_large"]
     prenormalized = prenormalize(texts)
     shingled: dict[tuple[int, str], ShingledTexts] = {}
     domains = domains_of(table.column("url")) if "url" in table.schema.names else None
@@ -158,15 +193,23 @@ def scan_batch(
         matched_domains: dict[str, int] = {}
         if domains is not None:
             matched_domains = _counts(domains.take(pa.array(unique_sorted(matches.rows))))
-        parts.append(SetPart(evidence, unique_sorted(matches.posts), matches.text_share, matched_domains))
+        rows_matched = len(unique_sorted(matches.rows))
+        parts.append(
+            SetPart(
+                evidence,
+                unique_sorted(matches.posts),
+                matches.text_share,
+                matched_domains,
+                len(matches.rows),
+                rows_matched,
+            )
+        )
     domain_rows: dict[str, int] = {}
     if domains is not None:
-        scanned = pc.is_valid(table.column("text"))
-        if sampled is not None:
-            in_sample = np.zeros(table.num_rows, dtype=np.bool_)
-            in_sample[sampled] = True
-            scanned = pc.and_(scanned, pa.array(in_sample))
-        domain_rows = _counts(domains.filter(scanned))
+        scanned = np.zeros(table.num_rows, dtype=np.bool_)
+        valid = np.asarray(pc.is_valid(texts).to_numpy(zero_copy_only=False))
+        scanned[sampled[valid] if sampled is not None else valid] = True
+        domain_rows = _counts(domains.filter(pa.array(scanned)))
     return PartResult(table.num_rows, {k: v for k, v in sorted(skipped.items()) if v}, domain_rows, tuple(parts))
 
 

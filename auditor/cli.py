@@ -11,6 +11,7 @@ import functools
 import io
 import json
 import os
+import signal
 from collections.abc import Callable, Iterator
 from enum import Enum
 from pathlib import Path
@@ -18,6 +19,7 @@ from typing import Annotated, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console, RenderableType
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -29,7 +31,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from auditor import __version__
+from auditor import __version__, stopping
 from auditor import fingerprint_set as fingerprint_sets
 from auditor.audit import (
     DEFAULT_REPORT_DIR,
@@ -41,6 +43,7 @@ from auditor.audit import (
     run_audit,
     run_check,
 )
+from auditor.batch import DEFAULT_MAX_ROW_CHARS
 from auditor.build import build_fingerprint_set
 from auditor.engine.processes import available_cores
 from auditor.errors import AuditorError, InputError
@@ -66,10 +69,12 @@ from auditor.report_loader import load_finished_audit
 from auditor.result import AuditResult
 from auditor.scan import DEFAULT_THRESHOLD
 from auditor.sources.posts import PostSource
+from auditor.stopping import Stopped
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
 EXIT_ERROR = 2
+RESUME_HINT = "rerun the same command to resume an audit from its finished parts."
 DEFAULT_FINGERPRINT_DIR = Path("fingerprints")
 
 app = typer.Typer(
@@ -104,9 +109,10 @@ def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
         except AuditorError as error:
             stderr.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
             raise typer.Exit(EXIT_ERROR) from None
-        except KeyboardInterrupt:
-            stderr.print("[yellow]interrupted[/]")
-            raise typer.Exit(130) from None
+        except (KeyboardInterrupt, Stopped) as stop:
+            signum = stop.signum if isinstance(stop, Stopped) else signal.SIGINT
+            stderr.print(f"[yellow]stopped by {signal.Signals(signum).name}[/]: {RESUME_HINT}")
+            raise typer.Exit(128 + signum) from None
 
     return wrapper
 
@@ -295,6 +301,9 @@ class _RichProgress:
         speed = self._progress.tasks[self._task].speed
         self._progress.update(self._task, rate=f"{speed:,.0f} {self._unit}/s" if speed and self._unit else "")
 
+    def note(self, message: str) -> None:
+        self._progress.console.print(f"[yellow]note:[/] {escape(message)}", highlight=False, soft_wrap=True)
+
     def _finish(self) -> None:
         if self._task is not None:
             task = self._progress.tasks[self._task]
@@ -403,6 +412,24 @@ def audit(
             show_default=False,
         ),
     ] = None,
+    max_row_chars: Annotated[
+        int,
+        typer.Option(
+            help="Rows longer than this many characters are skipped and counted as too_large (scanning takes "
+            "some 30 bytes of memory a character)."
+        ),
+    ] = DEFAULT_MAX_ROW_CHARS,
+    restart: Annotated[
+        bool,
+        typer.Option("--restart", help="Start afresh instead of resuming from the parts an interrupted run finished."),
+    ] = False,
+    keep_checkpoints: Annotated[
+        bool,
+        typer.Option(
+            "--keep-checkpoints",
+            help="Keep the finished parts (beside the evidence, in .<evidence>.checkpoints/) after the audit.",
+        ),
+    ] = False,
     quiet: QuietOption = False,
 ) -> None:
     """Find a fingerprint set's posts in a Parquet corpus: as whole rows or inside longer documents.
@@ -411,6 +438,9 @@ def audit(
     match is verified on all MinHash slots (and on exact shingles when the set keeps texts) and written
     to the evidence file; the JSON report has the counts, rates with 95% intervals and a per-file
     breakdown.
+
+    Each finished part of the corpus is kept beside the evidence output until the audit ends: rerun the
+    same command after a crash or a kill and it resumes where it stopped, with the same results.
     """
     outputs = AuditOutputs.defaults_for(fingerprints)
     request = AuditRequest(
@@ -427,6 +457,9 @@ def audit(
         seed=seed,
         hash_corpus=hash_corpus,
         workers=workers or available_cores(),
+        max_row_chars=max_row_chars,
+        restart=restart,
+        keep_checkpoints=keep_checkpoints,
     )
     with _showing_progress(quiet) as progress:
         result = run_audit(request, progress)
@@ -654,4 +687,5 @@ def _root(
 
 
 def main() -> None:
+    stopping.install()  # SIGINT and SIGTERM stop workers and remove temporary files before exiting
     app()

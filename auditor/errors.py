@@ -15,3 +15,7 @@ class ParameterMismatchError(AuditorError):
 
 class UsageError(AuditorError):
     """An option or argument is out of range or contradicts another."""
+
+
+class EngineError(AuditorError):
+    """Work that an engine ran failed outside the tool's control (a worker killed, out of memory)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,21 @@ class FileIdentity:
 
 
 def sha256_of(path: Path) -> str:
+    """The file's SHA-256, computed once a process for a given path, size and modification time."""
+    try:
+        status = path.stat()
+    except OSError as error:
+        raise InputError(f"{path}: cannot be read ({error.strerror}); check its permissions.") from None
+    return _sha256(str(path.absolute()), status.st_size, status.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=1024)
+def _sha256(path: str, size: int, modified_ns: int) -> str:
+    del size, modified_ns  # part of the cache key only
+    return _sha256_uncached(Path(path))
+
+
+def _sha256_uncached(path: Path) -> str:
     digest = hashlib.sha256()
     try:
         with path.open("rb") as stream:

@@ -57,6 +57,12 @@ def _same_file_key(path: Path) -> str:
     return str(path.resolve()) if path.exists() or path.parent.exists() else str(path.absolute())
 
 
+def flush_to_disk(path: Path) -> None:
+    """Make a written file durable before it is renamed into place."""
+    with path.open("rb+") as stream:
+        os.fsync(stream.fileno())
+
+
 def _umask() -> int:
     current = os.umask(0o022)
     os.umask(current)
@@ -82,8 +88,7 @@ class StagedOutputs:
         try:
             writer(temporary)
             os.chmod(temporary, 0o666 & ~_umask())
-            with temporary.open("rb+") as stream:
-                os.fsync(stream.fileno())
+            flush_to_disk(temporary)
         except OSError as error:
             raise InputError(
                 f"{path}: cannot write the {what} ({error.strerror}); free some space or choose another path."

@@ -112,6 +112,7 @@ def result_from_report(report: dict[str, Any], evidence: pa.Table | None, source
                 post_sample=parameters.get("sample", {}).get("posts"),
                 row_sample=parameters.get("sample", {}).get("rows"),
                 sample_seed=int(parameters.get("sample", {}).get("seed", 0)),
+                max_row_chars=parameters.get("max_row_chars"),
             ),
             files=files,
             posts_testable=int(counts["posts_testable"]),

@@ -37,6 +37,7 @@ class AuditSettings:
     post_sample: float | None = None  # a number of posts, or a fraction below 1
     row_sample: float | None = None  # a fraction of corpus rows
     sample_seed: int = 0
+    max_row_chars: int | None = None  # longer rows are skipped as too_large; None in reports from before
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from auditor import audit as audit_module
 from auditor import fingerprint_set
 from auditor.audit import AuditOutputs, AuditRequest, CorpusSpec, audit_files, run_audit
-from auditor.batch import CorpusBatch, PartResult, scan_batch
+from auditor.batch import CorpusBatch, PartResult, ScanOptions, scan_batch
 from auditor.build import build_fingerprint_set
 from auditor.engine import ScanJob
 from auditor.engine.local import LocalEngine
@@ -65,7 +65,7 @@ def _scanner(path: Path) -> CorpusScanner:
 
 def _whole_file(scanners: list[CorpusScanner], corpus: Path, row_sample: RowSample | None = None) -> PartResult:
     table = pq.read_table(corpus).combine_chunks().to_batches()[0]
-    return scan_batch(scanners, CorpusBatch.of(str(corpus), 0, table), row_sample)
+    return scan_batch(scanners, CorpusBatch.of(str(corpus), 0, table), ScanOptions(row_sample))
 
 
 def _same(a: PartResult, b: PartResult) -> None:
@@ -89,7 +89,7 @@ def test_part_results_add_up_to_the_whole_whatever_the_batches(
     bounds = [0, *sorted(cuts), table.num_rows]
     for start, end in itertools.pairwise(bounds):
         batch = CorpusBatch.of(str(corpus), start, table.slice(start, end - start))
-        total = total + scan_batch(scanners, batch, row_sample)
+        total = total + scan_batch(scanners, batch, ScanOptions(row_sample))
     _same(total, _whole_file(scanners, corpus, row_sample))
 
 

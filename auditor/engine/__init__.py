@@ -8,11 +8,10 @@ and row order, so every engine gives the same report.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
-from auditor.batch import PartResult
-from auditor.sampling import RowSample
+from auditor.batch import PartResult, ScanOptions
 from auditor.scan import CorpusScanner
 from auditor.sources.corpus import CorpusFile, CorpusPart
 
@@ -26,7 +25,7 @@ class ScanJob:
     scanners: tuple[CorpusScanner, ...]
     files: tuple[CorpusFile, ...]
     parts: tuple[CorpusPart, ...]
-    row_sample: RowSample | None = None
+    options: ScanOptions = field(default_factory=ScanOptions)
 
 
 class Engine(Protocol):

@@ -16,7 +16,7 @@ def scan_part(job: ScanJob, part: CorpusPart, on_rows: RowsCallback | None = Non
     first_row = part.first_row
     for table in corpus_file.batches(part.row_groups):
         batch = CorpusBatch.of(corpus_file.name, first_row, table)
-        result = result + scan_batch(job.scanners, batch, job.row_sample)
+        result = result + scan_batch(job.scanners, batch, job.options)
         first_row += table.num_rows
         if on_rows is not None:
             on_rows(table.num_rows)

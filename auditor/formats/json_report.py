@@ -9,7 +9,7 @@ from auditor.claims import Claims
 from auditor.gate import GateOutcome
 from auditor.result import AuditResult
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"
 
 
 def report_dict(result: AuditResult) -> dict[str, Any]:
@@ -24,6 +24,7 @@ def report_dict(result: AuditResult) -> dict[str, Any]:
             "min_matching_slots": result.settings.min_slots,
             "text_column": result.settings.text_column,
             "id_column": result.settings.id_column,
+            "max_row_chars": result.settings.max_row_chars,
             "sample": {
                 "posts": result.settings.post_sample,
                 "rows": result.settings.row_sample,

@@ -66,6 +66,14 @@ class CorpusFile:
         """How evidence and reports name the file."""
         return str(self.path)
 
+    def identity(self) -> dict[str, object]:
+        """What tells this file from a changed one without reading it: name, size, modification time."""
+        try:
+            modified = self.path.stat().st_mtime_ns
+        except OSError as error:
+            raise InputError(f"{self.path}: cannot be read ({error.strerror}); check the path.") from None
+        return {"name": self.name, "size": self.size, "modified_ns": modified}
+
     @classmethod
     def open(
         cls,

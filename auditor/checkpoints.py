@@ -1,0 +1,213 @@
+"""Checkpoints: every finished part of a scan is kept on disk, so a rerun resumes instead of starting over.
+
+A run is identified by everything that decides part results: the tool and checkpoint format versions,
+each fingerprint set (path and SHA-256), the settings that change results (threshold, key id, sampling,
+columns, row size limit), each corpus file's identity (name, size, modification time or ETag) and the
+parts the corpus was cut into. The store lives beside the audit's evidence output, in one folder per
+output (`.<evidence name>.checkpoints/`); `run.json` in it records the identity.
+
+A finished part is written as one Arrow IPC file of evidence per set and a JSON file of its counts,
+written last and renamed into place: the JSON file is the completion marker (as datatrove's), so a part
+killed half-way is simply scanned again. Evidence is read back memory-mapped, so the evidence of any
+number of matches lives on disk, not in the process's heap.
+
+Opening a store for a different identity says what changed and starts afresh; a finished audit removes
+its store unless asked to keep it.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from auditor.batch import PartResult, SetPart
+from auditor.errors import InputError
+from auditor.evidence import EVIDENCE_SCHEMA
+from auditor.outputs import flush_to_disk
+from auditor.sources.corpus import CorpusPart
+from auditor.stats import TextShare
+
+CHECKPOINT_FORMAT_VERSION = 1
+
+
+def checkpoint_folder(evidence: Path) -> Path:
+    """Where the checkpoints of the audit writing `evidence` live."""
+    return evidence.parent / f".{evidence.name}.checkpoints"
+
+
+def _digest(value: object) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class RunIdentity:
+    """Everything that decides part results, by name, so a change can be told in words."""
+
+    components: Mapping[str, Any]
+
+    @property
+    def digest(self) -> str:
+        return _digest(dict(self.components))
+
+    def differences(self, earlier: Mapping[str, Any]) -> list[str]:
+        """What changed since `earlier`, in words ("the corpus files", "threshold", ...)."""
+        names = sorted(set(self.components) | set(earlier))
+        now = json.loads(json.dumps(dict(self.components), default=str))  # as stored: tuples become lists
+        return [name.replace("_", " ") for name in names if now.get(name) != earlier.get(name)]
+
+
+def _part_name(part: CorpusPart) -> str:
+    return f"part-{part.file_index:06d}-{part.first_row:012d}"
+
+
+def _write_atomically(path: Path, write: Callable[[Path], object]) -> None:
+    """Write through `write` to a temporary file, flush it to disk, then rename it into place, so a
+    checkpoint file is whole or absent after a crash or a reboot."""
+    descriptor, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(descriptor)
+    try:
+        write(Path(name))
+        flush_to_disk(Path(name))
+        os.replace(name, path)
+    finally:
+        Path(name).unlink(missing_ok=True)
+
+
+@dataclass
+class PartStore:
+    """Finished parts of one run, on disk."""
+
+    folder: Path
+    identity: RunIdentity
+    sets: int
+    restarted_because: str | None = None  # why an earlier run's parts were dropped, when they were
+    _finished: set[str] = field(default_factory=set)
+
+    @classmethod
+    def open(cls, folder: Path, identity: RunIdentity, sets: int, restart: bool = False) -> PartStore:
+        """The store of this run: finished parts kept when the identity is the same, else a fresh start."""
+        reason = None
+        manifest = folder / "run.json"
+        if folder.exists():
+            earlier = cls._read_manifest(manifest)
+            if restart:
+                reason = "--restart was given"
+            elif earlier is None:
+                reason = "the earlier checkpoints are unreadable"
+            elif earlier.get("digest") != identity.digest:
+                changed = identity.differences(earlier.get("components", {}))
+                reason = f"{', '.join(changed) or 'the run'} changed since the earlier run"
+            if reason is not None:
+                shutil.rmtree(folder, ignore_errors=True)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            if not manifest.exists():
+                document = {"digest": identity.digest, "components": dict(identity.components)}
+                _write_atomically(manifest, lambda p: p.write_text(json.dumps(document, sort_keys=True, default=str)))
+        except OSError as error:
+            raise InputError(
+                f"{folder}: cannot keep checkpoints there ({error.strerror}); choose another --evidence path."
+            ) from None
+        store = cls(folder, identity, sets, reason)
+        store._finished = {p.name.removesuffix(".json") for p in folder.glob("part-*.json")}
+        return store
+
+    @staticmethod
+    def _read_manifest(path: Path) -> dict[str, Any] | None:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        return data if isinstance(data, dict) else None
+
+    def finished(self, part: CorpusPart) -> bool:
+        return _part_name(part) in self._finished
+
+    def save(self, part: CorpusPart, result: PartResult) -> PartResult:
+        """Keep a finished part on disk; returns its counts (the evidence stays on disk)."""
+        name = _part_name(part)
+        try:
+            for index, set_part in enumerate(result.sets):
+                path = self.folder / f"{name}.set{index}.arrow"
+                _write_atomically(path, functools.partial(_write_ipc, tables=[set_part.evidence]))
+            counts = {
+                "rows": result.rows,
+                "rows_skipped": result.rows_skipped,
+                "domain_rows": result.domain_rows,
+                "sets": [
+                    {
+                        "matched_posts": s.matched_posts.tolist(),
+                        "text_share": list(s.text_share._fields()),
+                        "domain_matched_rows": s.domain_matched_rows,
+                        "matches": s.matches,
+                        "rows_matched": s.rows_matched,
+                    }
+                    for s in result.sets
+                ],
+            }
+            _write_atomically(self.folder / f"{name}.json", lambda p: p.write_text(json.dumps(counts)))
+        except OSError as error:
+            raise InputError(
+                f"{self.folder}: cannot write a checkpoint ({error.strerror}); free some space and rerun to resume."
+            ) from None
+        self._finished.add(name)
+        return result.without_evidence()
+
+    def load(self, part: CorpusPart) -> PartResult:
+        """A finished part's counts (its evidence stays on disk until `evidence`)."""
+        name = _part_name(part)
+        try:
+            counts = json.loads((self.folder / f"{name}.json").read_text(encoding="utf-8"))
+            sets = tuple(
+                SetPart(
+                    matched_posts=np.asarray(entry["matched_posts"], dtype=np.int64),
+                    text_share=TextShare(*entry["text_share"]),
+                    domain_matched_rows=dict(entry["domain_matched_rows"]),
+                    matches=int(entry["matches"]),
+                    rows_matched=int(entry["rows_matched"]),
+                )
+                for entry in counts["sets"]
+            )
+            if len(sets) != self.sets:
+                raise ValueError(f"{len(sets)} sets instead of {self.sets}")
+            return PartResult(int(counts["rows"]), dict(counts["rows_skipped"]), dict(counts["domain_rows"]), sets)
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            raise InputError(f"{self.folder}: checkpoint {name} is damaged ({error}); rerun with --restart.") from None
+
+    def evidence(self, set_index: int, parts: list[CorpusPart]) -> pa.Table:
+        """Set `set_index`'s evidence of `parts` (in their order), merged into one file and memory-mapped."""
+        merged = self.folder / f"evidence.set{set_index}.arrow"
+        try:
+            tables = (_read_ipc(self.folder / f"{_part_name(part)}.set{set_index}.arrow") for part in parts)
+            _write_atomically(merged, lambda p: _write_ipc(p, tables))
+            return _read_ipc(merged)
+        except (OSError, pa.ArrowInvalid) as error:
+            raise InputError(
+                f"{self.folder}: the checkpoints cannot be merged ({error}); rerun with --restart."
+            ) from None
+
+    def remove(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _write_ipc(path: Path, tables: Iterable[pa.Table]) -> None:
+    with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, EVIDENCE_SCHEMA) as writer:
+        for table in tables:
+            writer.write_table(table)
+
+
+def _read_ipc(path: Path) -> pa.Table:
+    """The table of an Arrow IPC file, memory-mapped: its pages are the file's, not the heap's."""
+    with pa.memory_map(str(path), "r") as source:
+        return pa.ipc.open_file(source).read_all()
