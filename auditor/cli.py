@@ -47,7 +47,7 @@ from auditor.formats.junit import render_junit
 from auditor.formats.markdown import render_gate_markdown, render_markdown
 from auditor.formats.terminal import render_gate_terminal, render_terminal
 from auditor.gate import GateOutcome, Limits, judge
-from auditor.kernels.shingle_hash import key_id
+from auditor.keys import key_for_new_set, key_for_set, new_key_id
 from auditor.params import (
     DEFAULT_MIN_SHINGLES,
     DEFAULT_NUM_PERM,
@@ -73,7 +73,8 @@ app = typer.Typer(
     name="auditor",
     help=(
         "Tell, with evidence, whether a platform's posts ended up in an AI training corpus.\n\n"
-        "1. `auditor fingerprint posts.jsonl -o twitter.fp.parquet` turns posts into a shareable fingerprint set.\n\n"
+        "1. `auditor fingerprint posts.jsonl -o twitter.fp.parquet` turns posts into a fingerprint set, keyed "
+        "with a new key beside it (twitter.key).\n\n"
         "2. `auditor audit twitter.fp.parquet corpus/` finds those posts in a Parquet corpus, as rows or quoted "
         "inside documents, and reports every match with its scores.\n\n"
         "3. `auditor check corpus/ --baseline accepted.json` gates a dataset release in CI.\n\n"
@@ -123,20 +124,6 @@ def _progress(quiet: bool) -> Progress:
     )
 
 
-def _read_key(key_file: Path | None) -> bytes:
-    if key_file is None:
-        return b""
-    try:
-        key = key_file.read_bytes().strip()
-    except OSError as error:
-        raise InputError(f"{key_file}: cannot read the key file ({error.strerror}); check the path.") from None
-    if len(key) < 16:
-        raise InputError(
-            f"{key_file}: a key needs at least 16 bytes; make one with `head -c 32 /dev/urandom | base64`."
-        )
-    return key
-
-
 def _rate_updater(progress: Progress, task: TaskID, unit: str) -> Callable[[int], None]:
     def advance(count: int) -> None:
         progress.advance(task, count)
@@ -150,8 +137,8 @@ KeyFileOption = Annotated[
     Path | None,
     typer.Option(
         "--key-file",
-        help="Secret key for the base hash (16+ bytes). Sets meant to be shared need one: without it anyone can "
-        "test guessed text against a set. Only the key's id is recorded; audits must pass the same file.",
+        help="Secret key of the base hash (16+ bytes) [default: the key beside the set, <set>.key]. Only the "
+        "key's id is recorded in the set; audits need the same key.",
         show_default=False,
     ),
 ]
@@ -234,22 +221,40 @@ def fingerprint(
     shingle_size: Annotated[
         int, typer.Option(help="Characters per shingle of normalized text.")
     ] = DEFAULT_SHINGLE_SIZE,
-    key_file: KeyFileOption = None,
+    key_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--key-file",
+            help="Secret key of the base hash (16+ bytes) [default: <set>.key beside the set, made when absent]. "
+            "Only the key's id is recorded in the set; audits need the same key.",
+            show_default=False,
+        ),
+    ] = None,
+    public: Annotated[
+        bool,
+        typer.Option(
+            "--public",
+            help="Build an unkeyed set on purpose: anyone holding it can test guessed text against it and "
+            "recover posts from a known start.",
+        ),
+    ] = False,
     skip_bad_lines: Annotated[
         bool, typer.Option("--skip-bad-lines", help="Count and skip unreadable lines instead of stopping at the first.")
     ] = False,
     quiet: QuietOption = False,
 ) -> None:
-    """Turn a platform's posts into a fingerprint set: MinHash signatures, shareable without the texts.
+    """Turn a platform's posts into a fingerprint set: keyed MinHash signatures, without the texts.
 
     Texts are normalized (Unicode NFKC, case, accents, punctuation, links, @mentions and `RT @user:`
     prefixes removed), cut into character shingles and MinHashed bit-identically to datasketch's
-    default scheme. Every parameter is recorded in the set; audits refuse sets they cannot reproduce.
+    default scheme. The base hash is keyed: a random key is made beside the set (<set>.key, readable by
+    you only) unless --key-file or --public is given. Every parameter is recorded in the set; audits
+    refuse sets they cannot reproduce.
     """
-    key = _read_key(key_file)
-    params = FingerprintParams(num_perm=num_perm, seed=seed, shingle_size=shingle_size, key_id=key_id(key))
     if output is None:
         output = DEFAULT_FINGERPRINT_DIR / (posts[0].name.split(".")[0] + SUFFIX)
+    key, key_path, key_made = key_for_new_set(output, key_file, public)
+    params = FingerprintParams(num_perm=num_perm, seed=seed, shingle_size=shingle_size, key_id=new_key_id(key))
     info = fingerprint_posts(
         posts,
         output,
@@ -270,6 +275,20 @@ def fingerprint(
             highlight=False,
             soft_wrap=True,
         )
+        if key_path is None:
+            privacy = (
+                "Public set (no key): anyone holding it can test whether a guessed text is among its posts and "
+                "recover posts from a known start; build without --public to key it."
+            )
+        else:
+            made = "made" if key_made else "reused"
+            privacy = (
+                f"Keyed with {key_path} ({made}): keep the key apart from the set. The set alone lets no one "
+                "test text; whoever holds both can test guessed text, as audits do."
+            )
+        if keep_text:
+            privacy += " The set stores the post texts (--keep-text): keep it private."
+        stdout.print(privacy, highlight=False, soft_wrap=True, markup=False)
 
 
 def audit_corpus(
@@ -280,7 +299,7 @@ def audit_corpus(
     id_column: str | None = None,
     url_column: str | None = None,
     threshold: float = DEFAULT_THRESHOLD,
-    key: bytes = b"",
+    key_file: Path | None = None,
     workers: int = 1,
     cutoff: str | None = None,
     keep_nonspecific: bool = False,
@@ -297,7 +316,8 @@ def audit_corpus(
         raise AuditorError(f"--workers must be at least 1, got {workers}.")
     if not 0.0 < threshold <= 1.0:
         raise AuditorError(f"--threshold must be above 0 and at most 1, got {threshold}; 0.6 is the default.")
-    fingerprint_sets.read_info(fingerprints)  # cheap checks of both inputs before the expensive load
+    info = fingerprint_sets.read_info(fingerprints)  # cheap checks of both inputs before the expensive load
+    key = key_for_set(fingerprints, info.params.key_id, key_file)
     files = [f for f in corpus if isinstance(f, CorpusFile)] or open_corpus(
         [str(c) for c in corpus],
         text_column,
@@ -438,7 +458,7 @@ def audit(
         id_column=id_column,
         url_column=url_column,
         threshold=threshold,
-        key=_read_key(key_file),
+        key_file=key_file,
         workers=workers or available_cores(),
         cutoff=cutoff,
         keep_nonspecific=keep_nonspecific,
@@ -451,7 +471,7 @@ def audit(
     if control is not None:
         chance = audit_corpus(
             control, corpus, text_column=text_column, id_column=id_column, threshold=threshold,
-            key=_read_key(key_file), workers=workers or available_cores(), quiet=quiet,
+            key_file=key_file, workers=workers or available_cores(), quiet=quiet,
         )  # fmt: skip
         comparison = compare(
             result.claims.headline,
@@ -567,14 +587,13 @@ def check(
         raise UsageError("--update-baseline needs --baseline FILE to write to.")
     accepted = Baseline.read(baseline) if baseline is not None and not update_baseline else Baseline()
     sets = _fingerprint_sets(fingerprints)
-    for path in sets:
-        fingerprint_sets.read_info(path)  # every set checked before the first scan
+    for path in sets:  # every set and its key checked before the first scan
+        key_for_set(path, fingerprint_sets.read_info(path).params.key_id, key_file)
     files = open_corpus(corpus, text_column, id_column or "id", id_required=id_column is not None)
-    key = _read_key(key_file)
     verdicts = []
     for path in sets:
         result = audit_corpus(
-            path, files, threshold=threshold, key=key, workers=workers or available_cores(), quiet=quiet
+            path, files, threshold=threshold, key_file=key_file, workers=workers or available_cores(), quiet=quiet
         )
         verdicts.append(judge(path.name, result, limits, accepted))
     outcome = GateOutcome(tuple(verdicts), limits)

@@ -29,8 +29,9 @@ from auditor.kernels.containment import (
 )
 from auditor.kernels.normalize import fold_table, prenormalize
 from auditor.kernels.scratch import Scratch
-from auditor.kernels.shingle_hash import ShingleHasher, key_id
+from auditor.kernels.shingle_hash import ShingleHasher
 from auditor.kernels.sorting import unique_sorted
+from auditor.keys import key_matches
 from auditor.memory import release_freed_memory
 from auditor.stats import TextShare
 
@@ -81,10 +82,10 @@ class CorpusScanner:
 
     def __post_init__(self) -> None:
         params = self.fingerprints.params
-        if key_id(self.key) != params.key_id:
+        if not key_matches(self.key, params.key_id):
             raise ParameterMismatchError(
-                f"{self.fingerprints.path} was built with key {params.key_id}, but the key given has id "
-                f"{key_id(self.key)}; pass the same --key-file that built the set."
+                f"{self.fingerprints.path} was built with another key than the one given; pass the "
+                "--key-file it was built with."
             )
         hasher = ShingleHasher(params.shingle_size, self.key)
         object.__setattr__(self, "hasher", hasher)

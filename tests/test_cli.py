@@ -109,9 +109,16 @@ def test_key_mismatch_exits_2(tmp_path: Path, posts_file: Path) -> None:
     key.write_text("a-secret-key-of-enough-bytes")
     fp = tmp_path / "keyed.fp"
     assert invoke("fingerprint", str(posts_file), "-o", str(fp), "--key-file", str(key), "-q")[0] == 0
+    assert not (tmp_path / "keyed.fp.key").exists()  # the key given is used, none made
     corpus = write_parquet(tmp_path / "c.parquet", [{"text": POSTS[0]}])
     code, output = invoke("audit", str(fp), str(corpus))
-    assert code == 2 and "same --key-file" in one_error_sentence(output)
+    sentence = one_error_sentence(output)
+    assert code == 2 and "is keyed, but no key was found beside it at" in sentence and "keyed.fp.key" in sentence
+    assert "pass --key-file" in sentence
+    other = tmp_path / "other.key"
+    other.write_text("another-secret-key-of-enough-bytes")
+    code, output = invoke("audit", str(fp), str(corpus), "--key-file", str(other))
+    assert code == 2 and "was built with another key than" in one_error_sentence(output)
     code, output = invoke(
         "audit",
         str(fp),

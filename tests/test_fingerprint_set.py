@@ -88,7 +88,7 @@ def test_plain_parquet_and_missing_files_are_not_sets(tmp_path: Path) -> None:
 def test_audit_with_another_key_is_refused(posts_file: Path, make_set: Callable[..., FingerprintSet]) -> None:
     key = b"0123456789abcdef0123"
     loaded = make_set(posts_file, key=key, params=FingerprintParams(key_id=key_id(key)))
-    with pytest.raises(ParameterMismatchError, match=r"built with key sha256:.*same --key-file"):
+    with pytest.raises(ParameterMismatchError, match=r"built with another key than the one given; pass the --key-file"):
         CorpusScanner(loaded)
     CorpusScanner(loaded, key=key)  # the right key is accepted
 
