@@ -9,16 +9,27 @@ beside the set. The key itself is never written into a set, an evidence file or 
 from __future__ import annotations
 
 import base64
+import functools
+import hashlib
+import hmac
 import os
+import re
 import secrets
 from pathlib import Path
 
 from auditor.errors import InputError, ParameterMismatchError, UsageError
-from auditor.kernels.shingle_hash import PUBLIC_KEY_ID, key_id
 
 KEY_SUFFIX = ".key"
 MIN_KEY_BYTES = 16
 NEW_KEY_BYTES = 32
+PUBLIC_KEY_ID = "public"
+# Key ids: scrypt of the key with a random salt per set (RFC 7914). The cost is fixed by the scheme name,
+# so a tampered id cannot ask for a derivation that exhausts memory.
+KEY_ID_SCHEME = "scrypt-n32768-r8-p1"
+_SCRYPT_N, _SCRYPT_R, _SCRYPT_P = 1 << 15, 8, 1
+_SALT_BYTES = 16
+_DIGEST_BYTES = 16
+_KEY_ID = re.compile(rf"{KEY_ID_SCHEME}:([0-9a-f]{{{2 * _SALT_BYTES}}}):([0-9a-f]{{{2 * _DIGEST_BYTES}}})")
 _SET_SUFFIXES = (".fp.parquet", ".parquet")
 
 
@@ -113,11 +124,43 @@ def key_for_set(set_path: Path, recorded_key_id: str, key_file: Path | None) -> 
     return key
 
 
-def new_key_id(key: bytes) -> str:
-    """The id recorded in a set built with `key` (or `public`)."""
-    return key_id(key)
+def new_key_id(key: bytes, salt: bytes | None = None) -> str:
+    """The id recorded in a set built with `key`: `public` for none, else a salted slow derivation.
+
+    A fresh random salt per set and a memory-hard derivation (scrypt, RFC 7914) make the id useless for
+    guessing a weak key offline: it only confirms a key that is presented (`key_matches`).
+    """
+    if not key:
+        return PUBLIC_KEY_ID
+    salt = secrets.token_bytes(_SALT_BYTES) if salt is None else salt
+    return f"{KEY_ID_SCHEME}:{salt.hex()}:{_derive(key, salt).hex()}"
+
+
+def is_key_id(value: object) -> bool:
+    """Whether `value` is an id this version records: `public` or a salted derivation."""
+    return isinstance(value, str) and (value == PUBLIC_KEY_ID or _KEY_ID.fullmatch(value) is not None)
 
 
 def key_matches(key: bytes, recorded_key_id: str) -> bool:
     """Whether `key` is the key a set recording `recorded_key_id` was built with."""
-    return key_id(key) == recorded_key_id
+    if recorded_key_id == PUBLIC_KEY_ID or not key:
+        return recorded_key_id == PUBLIC_KEY_ID and not key
+    parsed = _KEY_ID.fullmatch(recorded_key_id)
+    if parsed is None:
+        return False
+    salt, digest = bytes.fromhex(parsed.group(1)), bytes.fromhex(parsed.group(2))
+    return hmac.compare_digest(_derive(key, salt), digest)
+
+
+@functools.lru_cache(maxsize=32)
+def _derive(key: bytes, salt: bytes) -> bytes:
+    """scrypt of the key; cached, as a run checks the same key against the same id several times."""
+    return hashlib.scrypt(
+        b"provenance-auditor key id\0" + key,
+        salt=salt,
+        n=_SCRYPT_N,
+        r=_SCRYPT_R,
+        p=_SCRYPT_P,
+        maxmem=2 * 128 * _SCRYPT_R * _SCRYPT_N,
+        dklen=_DIGEST_BYTES,
+    )

@@ -13,7 +13,7 @@ import pytest
 from auditor import fingerprint_set
 from auditor.errors import InputError, ParameterMismatchError, UsageError
 from auditor.fingerprint_set import METADATA_KEY, FingerprintSet
-from auditor.kernels.shingle_hash import key_id
+from auditor.keys import new_key_id
 from auditor.params import FingerprintParams
 from auditor.scan import CorpusScanner
 from tests.conftest import POSTS, write_jsonl, write_parquet
@@ -87,7 +87,7 @@ def test_plain_parquet_and_missing_files_are_not_sets(tmp_path: Path) -> None:
 
 def test_audit_with_another_key_is_refused(posts_file: Path, make_set: Callable[..., FingerprintSet]) -> None:
     key = b"0123456789abcdef0123"
-    loaded = make_set(posts_file, key=key, params=FingerprintParams(key_id=key_id(key)))
+    loaded = make_set(posts_file, key=key, params=FingerprintParams(key_id=new_key_id(key)))
     with pytest.raises(ParameterMismatchError, match=r"built with another key than the one given; pass the --key-file"):
         CorpusScanner(loaded)
     CorpusScanner(loaded, key=key)  # the right key is accepted

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import stat
 from pathlib import Path
@@ -10,7 +11,7 @@ import pyarrow.parquet as pq
 from typer.testing import CliRunner
 
 from auditor.cli import app
-from auditor.keys import key_beside
+from auditor.keys import is_key_id, key_beside, key_matches, new_key_id
 from tests.conftest import POSTS, write_parquet
 
 runner = CliRunner()
@@ -74,3 +75,23 @@ def test_public_sets_are_built_on_purpose_and_say_what_they_expose(tmp_path: Pat
     assert code == 2 and "is a public set (built without a key), but --key-file" in output
     code, output = invoke("fingerprint", str(posts_file), "-o", str(fp), "--public", "--key-file", str(key))
     assert code == 2 and "give --public or --key-file, not both" in output
+
+
+def test_key_ids_are_salted_slow_derivations_that_only_confirm_a_presented_key() -> None:
+    key = b"correcthorsebatterystaple"
+    first, second = new_key_id(key), new_key_id(key)
+    assert first != second  # a random salt per set: ids cannot be looked up in a precomputed table
+    scheme, salt, digest = first.split(":")
+    assert scheme == "scrypt-n32768-r8-p1" and len(bytes.fromhex(salt)) == 16
+    expected = hashlib.scrypt(
+        b"provenance-auditor key id\0" + key, salt=bytes.fromhex(salt), n=1 << 15, r=8, p=1, maxmem=1 << 26, dklen=16
+    )
+    assert digest == expected.hex()  # memory-hard: each guess of a weak key costs a full scrypt
+    unsalted = hashlib.sha256(b"provenance-auditor key id\0" + key).hexdigest()[:16]
+    assert unsalted not in first and key.decode() not in first
+    assert key_matches(key, first) and key_matches(key, second)
+    assert not key_matches(b"correcthorsebatterystapl3", first)
+    assert not key_matches(b"", first) and not key_matches(key, "public") and key_matches(b"", "public")
+    assert not key_matches(key, "sha256:" + unsalted)  # ids of the old unsalted scheme confirm nothing
+    assert is_key_id(first) and is_key_id("public")
+    assert not is_key_id("scrypt-n32768-r8-p1:zz:00") and not is_key_id(5)
