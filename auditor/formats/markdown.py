@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from auditor.formats.wording import describe_rate, describe_reasons, describe_share
+from auditor.formats.wording import DUPLICATE_IDS, describe_rate, describe_reasons, describe_share, describe_some
 from auditor.gate import GateOutcome, SetVerdict
 from auditor.result import AuditResult
 
@@ -64,6 +64,7 @@ def _verdict_section(verdict: SetVerdict) -> list[str]:
         f"- posts found (new matches): {describe_rate(verdict.post_rate)}",
         f"- rows carrying posts (new matches): {describe_rate(verdict.row_rate)}",
         *(f"- **{violation}**" for violation in verdict.violations),
+        *_duplicates(verdict),
         "",
     ]
     if verdict.new_evidence.num_rows:
@@ -77,6 +78,13 @@ def _verdict_section(verdict: SetVerdict) -> list[str]:
             lines.append(f"\n... and {verdict.new_evidence.num_rows - _EXAMPLES:,} more (see the evidence file)")
         lines.append("")
     return lines
+
+
+def _duplicates(verdict: SetVerdict) -> list[str]:
+    ids = verdict.duplicate_corpus_ids
+    if not ids:
+        return []
+    return [f"- {DUPLICATE_IDS}: {describe_some(ids, _EXAMPLES, _cell)}"]
 
 
 def render_gate_markdown(outcome: GateOutcome) -> str:

@@ -9,7 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from auditor.claims import upper_first
-from auditor.formats.wording import describe_rate, describe_reasons, describe_share
+from auditor.formats.wording import DUPLICATE_IDS, describe_rate, describe_reasons, describe_share, describe_some
 from auditor.gate import GateOutcome
 from auditor.result import AuditResult
 
@@ -130,5 +130,10 @@ def render_gate_terminal(outcome: GateOutcome) -> RenderableType:
         for verdict in outcome.verdicts
         for violation in verdict.violations
     ]
+    duplicates = [
+        Text(f"{verdict.set_name}: {DUPLICATE_IDS}: {describe_some(verdict.duplicate_corpus_ids, 30)}", style="yellow")
+        for verdict in outcome.verdicts
+        if verdict.duplicate_corpus_ids
+    ]
     note = Text("Counts and rates are of new matches; the baseline's are accepted.", style="dim")
-    return Group(head, table, *violations, note)
+    return Group(head, table, *violations, *duplicates, note)
