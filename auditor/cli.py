@@ -22,12 +22,14 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    Task,
     TaskID,
     TaskProgressColumn,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+from rich.text import Text
 
 from auditor import __version__
 from auditor import fingerprint_set as fingerprint_sets
@@ -45,6 +47,7 @@ from auditor.formats.html import render_html
 from auditor.formats.json_report import gate_dict, render_json
 from auditor.formats.junit import render_junit
 from auditor.formats.markdown import render_gate_markdown, render_markdown
+from auditor.formats.safe import printable
 from auditor.formats.terminal import render_gate_terminal, render_terminal
 from auditor.gate import GateOutcome, Limits, judge
 from auditor.keys import key_for_new_set, key_for_set, new_key_id
@@ -100,7 +103,8 @@ def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
         try:
             return command(*args, **kwargs)
         except AuditorError as error:
-            stderr.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
+            # Messages echo paths and ids: printed as plain text, never parsed as markup or passed raw.
+            stderr.print(Text.assemble(("error:", "bold red"), " ", printable(error)), highlight=False, soft_wrap=True)
             raise typer.Exit(EXIT_ERROR) from None
         except KeyboardInterrupt:
             stderr.print("[yellow]interrupted[/]")
@@ -109,9 +113,19 @@ def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
+class _DescriptionColumn(TextColumn):
+    """The task's description (it names files) as plain printable text, never parsed as markup."""
+
+    def __init__(self) -> None:
+        super().__init__("", style="bold")
+
+    def render(self, task: Task) -> Text:
+        return Text(printable(task.description), style="bold")
+
+
 def _progress(quiet: bool) -> Progress:
     return Progress(
-        TextColumn("[bold]{task.description}"),
+        _DescriptionColumn(),
         BarColumn(),
         MofNCompleteColumn(),
         TaskProgressColumn(),
@@ -270,8 +284,14 @@ def fingerprint(
     if not quiet:
         skipped = ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in info.skipped.items()) or "none"
         stdout.print(
-            f"Wrote [bold]{output}[/]: {info.counts['posts_fingerprinted']:,} posts fingerprinted "
-            f"of {info.counts['posts_read']:,} read; left out: {skipped}.",
+            Text.assemble(
+                "Wrote ",
+                (printable(output), "bold"),
+                printable(
+                    f": {info.counts['posts_fingerprinted']:,} posts fingerprinted of {info.counts['posts_read']:,} "
+                    f"read; left out: {skipped}."
+                ),
+            ),
             highlight=False,
             soft_wrap=True,
         )
@@ -288,7 +308,7 @@ def fingerprint(
             )
         if keep_text:
             privacy += " The set stores the post texts (--keep-text): keep it private."
-        stdout.print(privacy, highlight=False, soft_wrap=True, markup=False)
+        stdout.print(printable(privacy), highlight=False, soft_wrap=True, markup=False)
 
 
 def audit_corpus(
@@ -504,7 +524,12 @@ def _write_outputs(result: AuditResult, evidence: Path, json_report: Path, quiet
     _write_text(json_report, render_json(result), "the report")
     if not quiet:
         stdout.print(render_terminal(result))
-        stdout.print(f"\nEvidence: {evidence}\nReport:   {json_report}", highlight=False, soft_wrap=True)
+        stdout.print(
+            f"\nEvidence: {printable(evidence)}\nReport:   {printable(json_report)}",
+            highlight=False,
+            soft_wrap=True,
+            markup=False,
+        )
 
 
 class OutputFormat(str, Enum):
@@ -600,7 +625,8 @@ def check(
     if update_baseline:
         assert baseline is not None  # checked above
         outcome.baseline_of_all().write(baseline)
-        stdout.print(f"Wrote {baseline}: {len(outcome.baseline_of_all().accepted):,} accepted matches.", soft_wrap=True)
+        count = len(outcome.baseline_of_all().accepted)
+        stdout.print(f"Wrote {printable(baseline)}: {count:,} accepted matches.", soft_wrap=True, markup=False)
         raise typer.Exit(EXIT_OK)
     markdown = render_gate_markdown(outcome)
     if output_format is OutputFormat.json:
