@@ -268,19 +268,24 @@ def fingerprint(
     if output is None:
         output = DEFAULT_FINGERPRINT_DIR / (posts[0].name.split(".")[0] + SUFFIX)
     key, key_path, key_made = key_for_new_set(output, key_file, public)
-    params = FingerprintParams(num_perm=num_perm, seed=seed, shingle_size=shingle_size, key_id=new_key_id(key))
-    info = fingerprint_posts(
-        posts,
-        output,
-        id_field=id_field,
-        text_field=text_field,
-        params=params,
-        key=key,
-        min_shingles=min_shingles,
-        keep_text=keep_text,
-        skip_bad_lines=skip_bad_lines,
-        quiet=quiet,
-    )
+    try:
+        params = FingerprintParams(num_perm=num_perm, seed=seed, shingle_size=shingle_size, key_id=new_key_id(key))
+        info = fingerprint_posts(
+            posts,
+            output,
+            id_field=id_field,
+            text_field=text_field,
+            params=params,
+            key=key,
+            min_shingles=min_shingles,
+            keep_text=keep_text,
+            skip_bad_lines=skip_bad_lines,
+            quiet=quiet,
+        )
+    except BaseException:
+        if key_made and key_path is not None:  # no set, so no key made for it either
+            key_path.unlink(missing_ok=True)
+        raise
     if not quiet:
         skipped = ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in info.skipped.items()) or "none"
         stdout.print(

@@ -88,6 +88,7 @@ def test_bad_inputs_exit_2_with_one_sentence(tmp_path: Path, posts_file: Path) -
     code, output = invoke("fingerprint", str(bad_jsonl), "-o", str(tmp_path / "x.fp"))
     assert code == 2 and "bad.jsonl line 2" in one_error_sentence(output)
     assert not (tmp_path / "x.fp").exists()  # no half-written set is left behind
+    assert not (tmp_path / "x.fp.key").exists()  # nor the key made for it
 
     fp = tmp_path / "ok.fp"
     assert invoke("fingerprint", str(posts_file), "-o", str(fp), "-q")[0] == 0
