@@ -151,7 +151,8 @@ KeyFileOption = Annotated[
     Path | None,
     typer.Option(
         "--key-file",
-        help="Secret key of the base hash (16+ bytes) [default: the key beside the set, <set>.key]. Only the "
+        help="Secret key of the base hash (16+ bytes) [default: the key beside the set: twitter.key for "
+        "twitter.fp.parquet]. Only the "
         "key's id is recorded in the set; audits need the same key.",
         show_default=False,
     ),
@@ -239,7 +240,8 @@ def fingerprint(
         Path | None,
         typer.Option(
             "--key-file",
-            help="Secret key of the base hash (16+ bytes) [default: <set>.key beside the set, made when absent]. "
+            help="Secret key of the base hash (16+ bytes) [default: the key beside the set, made when absent: "
+            "twitter.key for twitter.fp.parquet]. "
             "Only the key's id is recorded in the set; audits need the same key.",
             show_default=False,
         ),
@@ -261,9 +263,9 @@ def fingerprint(
 
     Texts are normalized (Unicode NFKC, case, accents, punctuation, links, @mentions and `RT @user:`
     prefixes removed), cut into character shingles and MinHashed bit-identically to datasketch's
-    default scheme. The base hash is keyed: a random key is made beside the set (<set>.key, readable by
-    you only) unless --key-file or --public is given. Every parameter is recorded in the set; audits
-    refuse sets they cannot reproduce.
+    default scheme. The base hash is keyed: a random key is made beside the set (twitter.key for
+    twitter.fp.parquet, readable by you only) unless --key-file or --public is given. Every parameter
+    is recorded in the set; audits refuse sets they cannot reproduce.
     """
     if output is None:
         output = DEFAULT_FINGERPRINT_DIR / (posts[0].name.split(".")[0] + SUFFIX)
