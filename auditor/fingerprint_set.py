@@ -84,7 +84,7 @@ class FingerprintSetInfo:
 
 # Bounds of metadata values: far above any real set, far below what would exhaust memory or overflow.
 _MAX_COUNT = 2**48
-_MAX_TEXT = 1_000
+_MAX_TEXT = 65_536
 _REASON = re.compile(r"[a-z][a-z0-9_]{0,39}")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 

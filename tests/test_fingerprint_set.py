@@ -12,15 +12,20 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from auditor import fingerprint_set
+from auditor.build import build_fingerprint_set
 from auditor.cli import app
 from auditor.errors import InputError, ParameterMismatchError, UsageError
+from auditor.fingerprint import Fingerprinter
 from auditor.fingerprint_set import METADATA_KEY, FingerprintSet
 from auditor.keys import new_key_id
 from auditor.params import FingerprintParams
 from auditor.scan import CorpusScanner
+from auditor.sources.posts import PostSource
 from tests.conftest import POSTS, write_jsonl, write_parquet
 
 runner = CliRunner()
@@ -205,3 +210,38 @@ def test_damaged_metadata_and_directories_are_refused(tmp_path: Path, posts_file
     assert result.exit_code == 2 and "its fingerprint metadata is damaged" in result.output
     result = runner.invoke(app, ["audit", str(tmp_path), *rest])
     assert result.exit_code == 2 and "is a directory, not a fingerprint set" in result.output
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats() | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=6,
+)
+_FIELDS = [
+    ("format_version",), ("tool_version",), ("min_shingles",), ("has_text",), ("inputs",), ("counts",),
+    ("skipped",), ("content_sha256",), ("params",), ("counts", "posts_in_set"), ("counts", "posts_fingerprinted"),
+    ("counts", "posts_read"), ("params", "num_perm"), ("params", "seed"), ("params", "shingle_size"),
+    ("params", "key_id"), ("params", "scheme"), ("inputs", 0), ("skipped", "too_short"),
+]  # fmt: skip
+
+
+@settings(max_examples=60, deadline=None)
+@given(path=st.sampled_from(_FIELDS), value=_JSON)
+def test_any_metadata_value_is_read_or_refused_in_one_sentence(
+    tmp_path_factory: pytest.TempPathFactory, path: tuple[str | int, ...], value: object
+) -> None:
+    folder = tmp_path_factory.mktemp("fuzz")
+    posts = write_jsonl(folder / "p.jsonl", [{"id": "1", "text": POSTS[0]}])
+    output = folder / "s.fp.parquet"
+    build_fingerprint_set([PostSource(posts)], output, Fingerprinter())
+    table = pq.read_table(output)
+    info = json.loads(pq.ParquetFile(output).metadata.metadata[METADATA_KEY])
+    target = info
+    for step in path[:-1]:
+        target = target[step]
+    target[path[-1]] = value
+    pq.write_table(table.replace_schema_metadata({METADATA_KEY: json.dumps(info)}), output)
+    try:
+        fingerprint_set.load(output)
+    except (InputError, ParameterMismatchError) as error:
+        assert "\n" not in str(error) and str(error).startswith(str(output))
