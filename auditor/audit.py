@@ -34,6 +34,7 @@ from auditor.formats.html import render_html
 from auditor.formats.json_report import render_json
 from auditor.formats.markdown import render_markdown
 from auditor.gate import GateOutcome, Limits, judge
+from auditor.keys import key_for_set
 from auditor.outputs import check_outputs, staged_outputs
 from auditor.result import AuditResult, AuditSettings, CorpusFileSummary
 from auditor.sampling import RowSample, sample_posts
@@ -122,7 +123,7 @@ class AuditRequest:
     fingerprints: Path
     corpus: CorpusSpec
     outputs: AuditOutputs = field(default_factory=AuditOutputs)
-    key: bytes = b""
+    key_file: Path | None = None  # None: the key beside each keyed set (see auditor.keys)
     threshold: float = DEFAULT_THRESHOLD
     cutoff: str | None = None
     control: Path | None = None
@@ -179,6 +180,11 @@ def validate_scan_settings(threshold: float, workers: int) -> None:
         raise UsageError(f"--threshold must be above 0 and at most 1, got {threshold}; 0.6 is the default.")
 
 
+def check_sets(sets: Sequence[Path], key_file: Path | None) -> list[bytes]:
+    """Every set's metadata and key checked, cheaply, before the expensive load; their keys."""
+    return [key_for_set(path, fingerprint_sets.read_info(path).params.key_id, key_file) for path in sets]
+
+
 def load_scanner(
     fingerprints: Path,
     key: bytes,
@@ -201,15 +207,14 @@ def run_audit(request: AuditRequest, progress: Progress | None = None) -> AuditR
     """Run one audit request: check, load, scan once, assemble, write the outputs; return the result."""
     progress = progress or NoProgress()
     sets = [request.fingerprints] + ([request.control] if request.control is not None else [])
-    for path in sets:
-        fingerprint_sets.read_info(path)  # cheap checks of every input before the expensive load
+    keys = check_sets(sets, request.key_file)
     files = request.corpus.open()
     check_outputs(request.outputs.paths(), [*sets, *(f.path for f in files)])
     scanners = [
-        load_scanner(request.fingerprints, request.key, request.threshold, progress, request.sample_posts, request.seed)
+        load_scanner(request.fingerprints, keys[0], request.threshold, progress, request.sample_posts, request.seed)
     ]
     if request.control is not None:
-        scanners.append(load_scanner(request.control, request.key, request.threshold, progress))
+        scanners.append(load_scanner(request.control, keys[1], request.threshold, progress))
     store = None
     if request.checkpoints and request.outputs.evidence is not None:
         folder = checkpoint_folder(request.outputs.evidence)
@@ -445,7 +450,7 @@ class CheckRequest:
     limits: Limits = field(default_factory=Limits)
     baseline: Path | None = None
     update_baseline: bool = False
-    key: bytes = b""
+    key_file: Path | None = None  # None: the key beside each keyed set (see auditor.keys)
     threshold: float = DEFAULT_THRESHOLD
     workers: int = 1
 
@@ -479,12 +484,13 @@ def run_check(request: CheckRequest, progress: Progress | None = None) -> GateOu
     accepted = Baseline()
     if request.baseline is not None and not request.update_baseline:
         accepted = Baseline.read(request.baseline)
-    for path in request.sets:
-        fingerprint_sets.read_info(path)  # every set checked before the first load
+    keys = check_sets(request.sets, request.key_file)
     files = request.corpus.open()
     if request.update_baseline and request.baseline is not None:
         check_outputs([(request.baseline, "baseline")], [*request.sets, *(f.path for f in files)])
-    scanners = [load_scanner(path, request.key, request.threshold, progress) for path in request.sets]
+    scanners = [
+        load_scanner(path, key, request.threshold, progress) for path, key in zip(request.sets, keys, strict=True)
+    ]
     results = audit_files(scanners, files, ProcessEngine(request.workers), progress)
     verdicts = [
         judge(path.name, result, request.limits, accepted) for path, result in zip(request.sets, results, strict=True)

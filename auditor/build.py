@@ -51,7 +51,7 @@ def build_fingerprint_set(
             },
             skipped=skipped.as_dict(),
         )
-        writer.close(info)
+        info = writer.close(info)
     except BaseException:
         writer.abort()
         raise

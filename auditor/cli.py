@@ -19,17 +19,18 @@ from typing import Annotated, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console, RenderableType
-from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    Task,
     TaskID,
     TaskProgressColumn,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+from rich.text import Text
 
 from auditor import __version__, stopping
 from auditor import fingerprint_set as fingerprint_sets
@@ -54,9 +55,10 @@ from auditor.formats.html import render_html
 from auditor.formats.json_report import gate_dict, render_json
 from auditor.formats.junit import render_junit
 from auditor.formats.markdown import render_gate_markdown, render_markdown
+from auditor.formats.safe import printable
 from auditor.formats.terminal import render_gate_terminal, render_terminal
 from auditor.gate import Limits
-from auditor.kernels.shingle_hash import key_id
+from auditor.keys import key_for_new_set, new_key_id
 from auditor.outputs import write_text_atomically
 from auditor.params import (
     DEFAULT_MIN_SHINGLES,
@@ -81,7 +83,8 @@ app = typer.Typer(
     name="auditor",
     help=(
         "Tell, with evidence, whether a platform's posts ended up in an AI training corpus.\n\n"
-        "1. `auditor fingerprint posts.jsonl -o twitter.fp.parquet` turns posts into a shareable fingerprint set.\n\n"
+        "1. `auditor fingerprint posts.jsonl -o twitter.fp.parquet` turns posts into a fingerprint set, keyed "
+        "with a new key beside it (twitter.key).\n\n"
         "2. `auditor audit twitter.fp.parquet corpus/` finds those posts in a Parquet corpus, as rows or quoted "
         "inside documents, and reports every match with its scores.\n\n"
         "3. `auditor check corpus/ --baseline accepted.json` gates a dataset release in CI.\n\n"
@@ -107,7 +110,8 @@ def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
         try:
             return command(*args, **kwargs)
         except AuditorError as error:
-            stderr.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
+            # Messages echo paths and ids: printed as plain text, never parsed as markup or passed raw.
+            stderr.print(Text.assemble(("error:", "bold red"), " ", printable(error)), highlight=False, soft_wrap=True)
             raise typer.Exit(EXIT_ERROR) from None
         except (KeyboardInterrupt, Stopped) as stop:
             signum = stop.signum if isinstance(stop, Stopped) else signal.SIGINT
@@ -117,9 +121,19 @@ def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
+class _DescriptionColumn(TextColumn):
+    """The task's description (it names files) as plain printable text, never parsed as markup."""
+
+    def __init__(self) -> None:
+        super().__init__("", style="bold")
+
+    def render(self, task: Task) -> Text:
+        return Text(printable(task.description), style="bold")
+
+
 def _progress(quiet: bool) -> Progress:
     return Progress(
-        TextColumn("[bold]{task.description}"),
+        _DescriptionColumn(),
         BarColumn(),
         MofNCompleteColumn(),
         TaskProgressColumn(),
@@ -130,20 +144,6 @@ def _progress(quiet: bool) -> Progress:
         disable=quiet or not stderr.is_terminal,  # a log file gets the summary, not bar redraws
         transient=False,
     )
-
-
-def _read_key(key_file: Path | None) -> bytes:
-    if key_file is None:
-        return b""
-    try:
-        key = key_file.read_bytes().strip()
-    except OSError as error:
-        raise InputError(f"{key_file}: cannot read the key file ({error.strerror}); check the path.") from None
-    if len(key) < 16:
-        raise InputError(
-            f"{key_file}: a key needs at least 16 bytes; make one with `head -c 32 /dev/urandom | base64`."
-        )
-    return key
 
 
 def _rate_updater(progress: Progress, task: TaskID, unit: str) -> Callable[[int], None]:
@@ -159,8 +159,9 @@ KeyFileOption = Annotated[
     Path | None,
     typer.Option(
         "--key-file",
-        help="Secret key for the base hash (16+ bytes). Sets meant to be shared need one: without it anyone can "
-        "test guessed text against a set. Only the key's id is recorded; audits must pass the same file.",
+        help="Secret key of the base hash (16+ bytes) [default: the key beside the set: twitter.key for "
+        "twitter.fp.parquet]. Only the "
+        "key's id is recorded in the set; audits need the same key.",
         show_default=False,
     ),
 ]
@@ -243,42 +244,86 @@ def fingerprint(
     shingle_size: Annotated[
         int, typer.Option(help="Characters per shingle of normalized text.")
     ] = DEFAULT_SHINGLE_SIZE,
-    key_file: KeyFileOption = None,
+    key_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--key-file",
+            help="Secret key of the base hash (16+ bytes) [default: the key beside the set, made when absent: "
+            "twitter.key for twitter.fp.parquet]. "
+            "Only the key's id is recorded in the set; audits need the same key.",
+            show_default=False,
+        ),
+    ] = None,
+    public: Annotated[
+        bool,
+        typer.Option(
+            "--public",
+            help="Build an unkeyed set on purpose: anyone holding it can test guessed text against it and "
+            "recover posts from a known start.",
+        ),
+    ] = False,
     skip_bad_lines: Annotated[
         bool, typer.Option("--skip-bad-lines", help="Count and skip unreadable lines instead of stopping at the first.")
     ] = False,
     quiet: QuietOption = False,
 ) -> None:
-    """Turn a platform's posts into a fingerprint set: MinHash signatures, shareable without the texts.
+    """Turn a platform's posts into a fingerprint set: keyed MinHash signatures, without the texts.
 
     Texts are normalized (Unicode NFKC, case, accents, punctuation, links, @mentions and `RT @user:`
     prefixes removed), cut into character shingles and MinHashed bit-identically to datasketch's
-    default scheme. Every parameter is recorded in the set; audits refuse sets they cannot reproduce.
+    default scheme. The base hash is keyed: a random key is made beside the set (twitter.key for
+    twitter.fp.parquet, readable by you only) unless --key-file or --public is given. Every parameter
+    is recorded in the set; audits refuse sets they cannot reproduce.
     """
-    key = _read_key(key_file)
-    params = FingerprintParams(num_perm=num_perm, seed=seed, shingle_size=shingle_size, key_id=key_id(key))
     if output is None:
         output = DEFAULT_FINGERPRINT_DIR / (posts[0].name.split(".")[0] + SUFFIX)
-    info = fingerprint_posts(
-        posts,
-        output,
-        id_field=id_field,
-        text_field=text_field,
-        params=params,
-        key=key,
-        min_shingles=min_shingles,
-        keep_text=keep_text,
-        skip_bad_lines=skip_bad_lines,
-        quiet=quiet,
-    )
+    key, key_path, key_made = key_for_new_set(output, key_file, public)
+    try:
+        params = FingerprintParams(num_perm=num_perm, seed=seed, shingle_size=shingle_size, key_id=new_key_id(key))
+        info = fingerprint_posts(
+            posts,
+            output,
+            id_field=id_field,
+            text_field=text_field,
+            params=params,
+            key=key,
+            min_shingles=min_shingles,
+            keep_text=keep_text,
+            skip_bad_lines=skip_bad_lines,
+            quiet=quiet,
+        )
+    except BaseException:
+        if key_made and key_path is not None:  # no set, so no key made for it either
+            key_path.unlink(missing_ok=True)
+        raise
     if not quiet:
         skipped = ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in info.skipped.items()) or "none"
         stdout.print(
-            f"Wrote [bold]{output}[/]: {info.counts['posts_fingerprinted']:,} posts fingerprinted "
-            f"of {info.counts['posts_read']:,} read; left out: {skipped}.",
+            Text.assemble(
+                "Wrote ",
+                (printable(output), "bold"),
+                printable(
+                    f": {info.counts['posts_fingerprinted']:,} posts fingerprinted of {info.counts['posts_read']:,} "
+                    f"read; left out: {skipped}."
+                ),
+            ),
             highlight=False,
             soft_wrap=True,
         )
+        if key_path is None:
+            privacy = (
+                "Public set (no key): anyone holding it can test whether a guessed text is among its posts and "
+                "recover posts from a known start; build without --public to key it."
+            )
+        else:
+            made = "made" if key_made else "reused"
+            privacy = (
+                f"Keyed with {key_path} ({made}): keep the key apart from the set. The set alone lets no one "
+                "test text; whoever holds both can test guessed text, as audits do."
+            )
+        if keep_text:
+            privacy += " The set stores the post texts (--keep-text): keep it private."
+        stdout.print(printable(privacy), highlight=False, soft_wrap=True, markup=False)
 
 
 class _RichProgress:
@@ -302,7 +347,9 @@ class _RichProgress:
         self._progress.update(self._task, rate=f"{speed:,.0f} {self._unit}/s" if speed and self._unit else "")
 
     def note(self, message: str) -> None:
-        self._progress.console.print(f"[yellow]note:[/] {escape(message)}", highlight=False, soft_wrap=True)
+        self._progress.console.print(
+            Text.assemble(("note:", "yellow"), " ", printable(message)), highlight=False, soft_wrap=True
+        )
 
     def _finish(self) -> None:
         if self._task is not None:
@@ -447,7 +494,7 @@ def audit(
         fingerprints=fingerprints,
         corpus=CorpusSpec(tuple(corpus), text_column, id_column, url_column),
         outputs=AuditOutputs(evidence or outputs.evidence, json_report or outputs.json, markdown, html),
-        key=_read_key(key_file),
+        key_file=key_file,
         threshold=threshold,
         cutoff=cutoff,
         control=control,
@@ -482,8 +529,8 @@ def _print_summary(result: AuditResult, outputs: AuditOutputs, quiet: bool) -> N
     if quiet:
         return
     stdout.print(render_terminal(result))
-    written = [f"{what[0].upper() + what[1:] + ':':<17}{path}" for path, what in outputs.paths()]
-    stdout.print("\n" + "\n".join(written), highlight=False, soft_wrap=True)
+    written = [f"{what[0].upper() + what[1:] + ':':<17}{printable(path)}" for path, what in outputs.paths()]
+    stdout.print("\n" + "\n".join(written), highlight=False, soft_wrap=True, markup=False)
 
 
 class OutputFormat(str, Enum):
@@ -551,7 +598,7 @@ def check(
         limits=Limits(max_post_rate, max_row_rate, max_matches),
         baseline=baseline,
         update_baseline=update_baseline,
-        key=_read_key(key_file),
+        key_file=key_file,
         threshold=threshold,
         workers=workers or available_cores(),
     )
@@ -559,7 +606,7 @@ def check(
         outcome = run_check(request, progress)
     if update_baseline:
         written = len(outcome.baseline_of_all().accepted)
-        stdout.print(f"Wrote {baseline}: {written:,} accepted matches.", soft_wrap=True)
+        stdout.print(f"Wrote {printable(baseline)}: {written:,} accepted matches.", soft_wrap=True, markup=False)
         raise typer.Exit(EXIT_OK)
     markdown = render_gate_markdown(outcome)
     if output_format is OutputFormat.json:

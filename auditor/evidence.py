@@ -22,6 +22,7 @@ EVIDENCE_SCHEMA = pa.schema(
         pa.field("corpus_file", pa.string(), nullable=False),
         pa.field("corpus_row", pa.int64(), nullable=False),
         pa.field("corpus_id", pa.string()),
+        pa.field("corpus_row_sha256", pa.string()),  # SHA-256 of the row's text: accepted matches name it
         pa.field("match_kind", pa.string(), nullable=False),
         pa.field("containment", pa.float64(), nullable=False),
         pa.field("matched_slots", pa.int32(), nullable=False),
@@ -62,6 +63,7 @@ def evidence_batch(
             pa.array([corpus_file] * count, type=pa.string()),
             pa.array(file_rows[matches.rows], type=pa.int64()),
             corpus_ids.take(indices) if corpus_ids is not None else pa.nulls(count, pa.string()),
+            pa.array(matches.row_sha256, type=pa.string()) if matches.row_sha256 else pa.nulls(count, pa.string()),
             pa.array(np.where(whole, MATCH_WHOLE_ROW, MATCH_IN_DOCUMENT), type=pa.string()),
             pa.array(containment, type=pa.float64()),
             pa.array(matches.matched_slots, type=pa.int32()),

@@ -17,6 +17,7 @@ from auditor.kernels.minhash import Permutations
 from auditor.kernels.normalize import fold_table, normalize_texts, prenormalize
 from auditor.kernels.scratch import Scratch
 from auditor.kernels.shingle_hash import Hashes, ShingleHasher, fmix32
+from auditor.keys import key_matches
 from auditor.params import DEFAULT_MIN_SHINGLES, FingerprintParams
 from auditor.sources.posts import POST_METADATA
 
@@ -108,9 +109,9 @@ class Fingerprinter:
         if self.min_shingles < 1:
             raise UsageError(f"min-shingles must be at least 1, got {self.min_shingles}.")
         hasher = ShingleHasher(self.params.shingle_size, self.key)
-        if hasher.key_id != self.params.key_id:
+        if not key_matches(self.key, self.params.key_id):
             raise UsageError(
-                f"the key given has id {hasher.key_id} but the parameters name {self.params.key_id}; "
+                f"the key given is not the key the parameters name ({self.params.key_id}); "
                 "pass the key file the parameters were made for."
             )
         object.__setattr__(self, "hasher", hasher)

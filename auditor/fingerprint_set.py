@@ -3,14 +3,21 @@
 Rows: post_id, signature (num_perm uint32 values, null for posts kept out of matching), shingle_count,
 normalized_length, skip_reason, metadata and, only when asked, text. The file's key-value metadata holds,
 under `provenance_auditor`, a JSON document with the format and its version, every parameter that decides
-a hash value, the tool version, the inputs (name, size, SHA-256) and counts.
+a hash value, the tool version, the inputs (name, size, SHA-256), counts and a digest of the whole content.
+
+The digest (`content_sha256`) covers every metadata field and every column of every row, is computed while
+the set is written and checked while it is loaded, so a set edited after it was built (signatures swapped
+between posts, a parameter changed) is refused instead of silently giving wrong evidence. It detects
+modification, not forgery: whoever edits a set on purpose can recompute it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -23,12 +30,15 @@ import pyarrow.parquet as pq
 from auditor import __version__
 from auditor.errors import InputError
 from auditor.files import FileIdentity
+from auditor.fingerprint import fingerprint_schema
+from auditor.kernels.codepoints import utf8_view
 from auditor.kernels.minhash import Permutations
+from auditor.keys import is_key_id
 from auditor.memory import release_freed_memory
 from auditor.params import FingerprintParams
 
 FORMAT = "provenance-auditor/fingerprint-set"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: content digest; salted key ids
 METADATA_KEY = b"provenance_auditor"
 SUFFIX = ".fp.parquet"
 UNTESTABLE_EXAMPLES = 100  # ids of posts kept out of matching listed in reports, by reason
@@ -45,9 +55,10 @@ class FingerprintSetInfo:
     counts: dict[str, int]
     skipped: dict[str, int]
     tool_version: str = __version__
+    content_sha256: str = ""  # set by FingerprintSetWriter.close; see ContentDigest
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data = {
             "format": FORMAT,
             "format_version": FORMAT_VERSION,
             "tool_version": self.tool_version,
@@ -58,28 +69,192 @@ class FingerprintSetInfo:
             "counts": self.counts,
             "skipped": self.skipped,
         }
+        if self.content_sha256:
+            data["content_sha256"] = self.content_sha256
+        return data
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], source: str) -> FingerprintSetInfo:
+    def from_dict(cls, data: object, source: str, rows: int | None = None) -> FingerprintSetInfo:
+        """The info a set's metadata records, every field checked for its type and range.
+
+        `rows`, the rows the file holds, bounds the counts: a count never allocates more than the file has.
+        """
+        return _MetadataReader(source).info(data, rows)
+
+
+# Bounds of metadata values: far above any real set, far below what would exhaust memory or overflow.
+_MAX_COUNT = 2**48
+_MAX_TEXT = 65_536
+_REASON = re.compile(r"[a-z][a-z0-9_]{0,39}")
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+class _MetadataReader:
+    """Checks each metadata field and names the first bad one in one sentence."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def bad(self, name: str, expected: str, value: object) -> InputError:
+        shown = repr(value)
+        shown = shown if len(shown) <= 60 else shown[:57] + "..."
+        return InputError(
+            f"{self.source}: its metadata field {name} must be {expected}, got {shown}; "
+            "rebuild the set with `auditor fingerprint`."
+        )
+
+    def field(self, data: dict[str, Any], name: str, path: str) -> Any:
+        if name not in data:
+            raise InputError(
+                f"{self.source}: its metadata lacks the field {path}; rebuild the set with `auditor fingerprint`."
+            )
+        return data[name]
+
+    def integer(self, value: object, name: str, low: int, high: int) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise self.bad(name, f"a whole number from {low:,} to {high:,}", value)
+        return value
+
+    def text(self, value: object, name: str) -> str:
+        if not isinstance(value, str) or len(value) > _MAX_TEXT:
+            raise self.bad(name, f"a string of at most {_MAX_TEXT:,} characters", value)
+        return value
+
+    def mapping(self, value: object, name: str) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise self.bad(name, "an object", value)
+        return value
+
+    def counts(self, value: object, name: str, keys: re.Pattern[str]) -> dict[str, int]:
+        counts = self.mapping(value, name)
+        for key, count in counts.items():
+            if keys.fullmatch(key) is None:
+                raise self.bad(f"{name} (a key)", "a reason in lower case", key)
+            self.integer(count, f"{name}.{key}", 0, _MAX_COUNT)
+        return dict(counts)
+
+    def info(self, raw: object, rows: int | None) -> FingerprintSetInfo:
+        data = self.mapping(raw, "(the whole)")
         if data.get("format") != FORMAT:
             raise InputError(
-                f"{source} is a Parquet file but not a fingerprint set; build one with `auditor fingerprint`."
+                f"{self.source} is a Parquet file but not a fingerprint set; build one with `auditor fingerprint`."
             )
-        version = data.get("format_version")
-        if not isinstance(version, int) or version > FORMAT_VERSION:
+        version = self.field(data, "format_version", "format_version")
+        if isinstance(version, int) and not isinstance(version, bool) and version > FORMAT_VERSION:
             raise InputError(
-                f"{source} has fingerprint format version {version!r}, newer than this auditor reads "
+                f"{self.source} has fingerprint format version {version}, newer than this auditor reads "
                 f"({FORMAT_VERSION}); upgrade provenance-auditor."
             )
-        return cls(
-            params=FingerprintParams.from_dict(data.get("params", {}), source),
-            min_shingles=int(data["min_shingles"]),
-            has_text=bool(data["has_text"]),
-            inputs=tuple(FileIdentity.from_dict(item) for item in data.get("inputs", [])),
-            counts={str(k): int(v) for k, v in data.get("counts", {}).items()},
-            skipped={str(k): int(v) for k, v in data.get("skipped", {}).items()},
-            tool_version=str(data.get("tool_version", "unknown")),
+        if version == 1 and not isinstance(version, bool):
+            raise InputError(
+                f"{self.source} was built by an older provenance-auditor (format version 1, with no content "
+                "digest); rebuild it with `auditor fingerprint`."
+            )
+        self.integer(version, "format_version", FORMAT_VERSION, FORMAT_VERSION)
+        params = self.params(self.mapping(self.field(data, "params", "params"), "params"))
+        counts = self.counts(self.field(data, "counts", "counts"), "counts", _REASON)
+        names = ("posts_read", "posts_in_set", "posts_fingerprinted")
+        for name in names:
+            self.field(counts, name, f"counts.{name}")
+        if set(counts) != set(names):
+            raise self.bad("counts", f"an object of exactly {', '.join(names)}", sorted(counts))
+        if rows is not None and counts["posts_in_set"] != rows:
+            raise self.bad("counts.posts_in_set", f"the {rows:,} rows the file holds", counts["posts_in_set"])
+        if counts["posts_fingerprinted"] > counts["posts_in_set"]:
+            raise self.bad(
+                "counts.posts_fingerprinted",
+                f"at most counts.posts_in_set ({counts['posts_in_set']:,})",
+                counts["posts_fingerprinted"],
+            )
+        inputs = self.field(data, "inputs", "inputs")
+        if not isinstance(inputs, list) or len(inputs) > _MAX_COUNT:
+            raise self.bad("inputs", "a list", inputs)
+        digest = self.field(data, "content_sha256", "content_sha256")
+        if not isinstance(digest, str) or _SHA256.fullmatch(digest) is None:
+            raise self.bad("content_sha256", "64 hexadecimal digits", digest)
+        has_text = self.field(data, "has_text", "has_text")
+        if not isinstance(has_text, bool):
+            raise self.bad("has_text", "true or false", has_text)
+        return FingerprintSetInfo(
+            params=params,
+            min_shingles=self.integer(self.field(data, "min_shingles", "min_shingles"), "min_shingles", 1, 2**31),
+            has_text=has_text,
+            inputs=tuple(self.input(item, f"inputs[{i}]") for i, item in enumerate(inputs)),
+            counts=counts,
+            skipped=self.counts(self.field(data, "skipped", "skipped"), "skipped", _REASON),
+            tool_version=self.text(self.field(data, "tool_version", "tool_version"), "tool_version"),
+            content_sha256=digest,
         )
+
+    def params(self, data: dict[str, Any]) -> FingerprintParams:
+        ranges = {"num_perm": (16, 1024), "seed": (0, 2**32 - 1), "shingle_size": (3, 64)}
+        values: dict[str, Any] = {}
+        for name in FingerprintParams.__dataclass_fields__:
+            value = self.field(data, name, f"params.{name}")
+            if name in ranges:
+                values[name] = self.integer(value, f"params.{name}", *ranges[name])
+            elif name == "key_id":
+                if not is_key_id(value):
+                    raise self.bad("params.key_id", "`public` or a salted key id of this version", value)
+                values[name] = value
+            else:
+                values[name] = self.text(value, f"params.{name}")
+        return FingerprintParams(**values)
+
+    def input(self, value: object, name: str) -> FileIdentity:
+        item = self.mapping(value, name)
+        sha256 = self.field(item, "sha256", f"{name}.sha256")
+        if sha256 is not None and (not isinstance(sha256, str) or _SHA256.fullmatch(sha256) is None):
+            raise self.bad(f"{name}.sha256", "64 hexadecimal digits or null", sha256)
+        return FileIdentity(
+            self.text(self.field(item, "name", f"{name}.name"), f"{name}.name"),
+            self.integer(self.field(item, "size", f"{name}.size"), f"{name}.size", 0, 2**63 - 1),
+            sha256,
+        )
+
+
+class ContentDigest:
+    """SHA-256 of a set's metadata and rows, the same however the rows are split into batches.
+
+    Each column feeds two running hashes in row order: its shape (null or not, and the byte length of
+    strings) and its data (the bytes of its valid values). The digest then hashes the canonical JSON of
+    the metadata (all but the digest itself), the row count and, column by column, its name, type and
+    two hashes. Vectorized: no per-row Python.
+    """
+
+    def __init__(self, schema: pa.Schema) -> None:
+        self.schema = schema
+        self.rows = 0
+        self._shape = [hashlib.sha256() for _ in schema]
+        self._data = [hashlib.sha256() for _ in schema]
+
+    def update(self, batch: pa.RecordBatch) -> None:
+        self.rows += batch.num_rows
+        for index, column in enumerate(batch.columns):
+            shape, data = self._shape[index], self._data[index]
+            kind = column.type
+            if pa.types.is_string(kind):
+                lengths = pc.fill_null(pc.binary_length(column), -1)
+                shape.update(np.asarray(lengths.to_numpy(zero_copy_only=False), dtype=np.int64).tobytes())
+                data.update(utf8_view(column)[0].tobytes())
+                continue
+            valid = np.asarray(pc.is_valid(column).to_numpy(zero_copy_only=False), dtype=np.uint8)
+            shape.update(valid.tobytes())
+            if pa.types.is_fixed_size_list(kind):
+                values = column.filter(pc.is_valid(column)).flatten()
+            else:
+                values = column.filter(pc.is_valid(column))
+            data.update(np.ascontiguousarray(values.to_numpy(zero_copy_only=False)).tobytes())
+
+    def hexdigest(self, metadata: dict[str, Any]) -> str:
+        described = {k: v for k, v in metadata.items() if k != "content_sha256"}
+        total = hashlib.sha256(b"provenance-auditor fingerprint set content v1\0")
+        total.update(json.dumps(described, sort_keys=True, separators=(",", ":")).encode())
+        total.update(self.rows.to_bytes(8, "little"))
+        for index, column in enumerate(self.schema):
+            total.update(f"\0{column.name}\0{column.type}\0".encode())
+            total.update(self._shape[index].digest() + self._data[index].digest())
+        return total.hexdigest()
 
 
 @dataclass
@@ -96,6 +271,7 @@ class FingerprintSetWriter:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._partial = self.path.with_name(self.path.name + ".partial")
         self._writer = pq.ParquetWriter(self._partial, self.schema, compression="zstd")
+        self._digest = ContentDigest(self.schema)
 
     def write(self, batch: pa.RecordBatch) -> pa.RecordBatch:
         """Write a batch, dropping (and counting) ids seen before; returns what was written."""
@@ -110,13 +286,17 @@ class FingerprintSetWriter:
             self.duplicates += len(keep) - sum(keep)
             batch = batch.filter(pa.array(keep))
         self._writer.write_batch(batch)
+        self._digest.update(batch)
         self.rows += batch.num_rows
         return batch
 
-    def close(self, info: FingerprintSetInfo) -> None:
+    def close(self, info: FingerprintSetInfo) -> FingerprintSetInfo:
+        """Record `info` with the content digest and move the set into place; returns what was recorded."""
+        info = replace(info, content_sha256=self._digest.hexdigest(info.to_dict()))
         self._writer.add_key_value_metadata({METADATA_KEY: json.dumps(info.to_dict(), sort_keys=True)})
         self._writer.close()
         os.replace(self._partial, self.path)
+        return info
 
     def abort(self) -> None:
         self._writer.close()
@@ -167,74 +347,95 @@ class FingerprintSet:
         )
 
 
-def read_info(path: Path) -> FingerprintSetInfo:
-    """Read only the self-description of a fingerprint set."""
+def _parquet(path: Path) -> pq.ParquetFile:
     if not path.exists():
         raise InputError(f"{path}: no such fingerprint set; build one with `auditor fingerprint`.")
+    if path.is_dir():
+        raise InputError(f"{path} is a directory, not a fingerprint set; name the set's file.")
     try:
-        raw = pq.ParquetFile(path).metadata.metadata or {}
-    except (pa.ArrowInvalid, OSError) as error:
+        # Without pre_buffer: pre-buffering keeps every column chunk read until the file is closed.
+        return pq.ParquetFile(path, pre_buffer=False)
+    except (pa.ArrowException, OSError) as error:
         raise InputError(f"{path}: not a readable Parquet file ({error}); rebuild or re-copy it.") from None
+
+
+def _metadata(path: Path, parquet: pq.ParquetFile) -> tuple[dict[str, Any], FingerprintSetInfo]:
+    raw = parquet.metadata.metadata or {}
     if METADATA_KEY not in raw:
         raise InputError(f"{path} is a Parquet file but not a fingerprint set; build one with `auditor fingerprint`.")
     try:
         data = json.loads(raw[METADATA_KEY])
-    except ValueError:
+    except (ValueError, RecursionError):
         raise InputError(f"{path}: its fingerprint metadata is damaged; rebuild the set.") from None
-    info = FingerprintSetInfo.from_dict(data, str(path))
+    info = FingerprintSetInfo.from_dict(data, str(path), parquet.metadata.num_rows)
     info.params.supported(str(path))
-    return info
+    return data, info
+
+
+def read_info(path: Path) -> FingerprintSetInfo:
+    """Read only the self-description of a fingerprint set, every field checked (not the content digest)."""
+    return _metadata(path, _parquet(path))[1]
 
 
 def load(path: Path) -> FingerprintSet:
     """Load the usable posts of a set, with their signatures already inverted to winning shingle hashes.
 
     Read batch by batch into one preallocated array, so memory holds the slot hashes once (512 bytes a
-    post at num_perm 128) and no Arrow copy of the signatures.
+    post at num_perm 128) and no Arrow copy of the signatures. The content digest is checked on the way.
     """
-    fingerprints = _read(path, read_info(path))
+    fingerprints = _read(path)
     release_freed_memory()  # only once the reader and its batches are gone are whole pages free
     return fingerprints
 
 
-def _read(path: Path, info: FingerprintSetInfo) -> FingerprintSet:
+def _modified(path: Path) -> InputError:
+    return InputError(f"{path} was modified after it was built (its content digest does not match); rebuild it.")
+
+
+def _read(path: Path) -> FingerprintSet:
+    parquet = _parquet(path)
+    data, info = _metadata(path, parquet)
     num_perm = info.params.num_perm
     permutations = Permutations(num_perm, info.params.seed)
+    expected = fingerprint_schema(num_perm, info.has_text)
+    schema = parquet.schema_arrow
+    if [(f.name, f.type) for f in schema] != [(f.name, f.type) for f in expected]:
+        raise InputError(
+            f"{path}: its columns do not match its recorded parameters (num_perm {num_perm}); rebuild the set."
+        )
+    digest = ContentDigest(expected)  # type names as written (Parquet renames list items)
+    slot_hashes = np.empty((info.counts["posts_fingerprinted"], num_perm), dtype=np.uint32)
+    rest: list[pa.RecordBatch] = []
+    untestable: dict[str, list[str]] = {}
+    filled = 0
     try:
-        # Without pre_buffer: pre-buffering keeps every column chunk read until the file is closed.
-        parquet = pq.ParquetFile(path, pre_buffer=False)
-        schema = parquet.schema_arrow
-        required = ("post_id", "signature", "shingle_count", "normalized_length", "skip_reason")
-        if any(name not in schema.names for name in required) or schema.field("signature").type != pa.list_(
-            pa.uint32(), num_perm
-        ):
-            raise InputError(
-                f"{path}: its columns do not match its recorded parameters (num_perm {num_perm}); rebuild the set."
-            )
-        slot_hashes = np.empty((info.counts.get("posts_fingerprinted", 0), num_perm), dtype=np.uint32)
-        rest: list[pa.RecordBatch] = []
-        untestable: dict[str, list[str]] = {}
-        filled = 0
         for batch in parquet.iter_batches(batch_size=1 << 16):
-            skipped = batch.filter(pc.is_valid(batch.column("skip_reason"))).select(["post_id", "skip_reason"])
+            digest.update(batch)
+            required = ("post_id", "shingle_count", "normalized_length")
+            if any(batch.column(name).null_count for name in required):
+                raise _modified(path)
+            reasons = batch.column("skip_reason")
+            skipped = batch.filter(pc.is_valid(reasons)).select(["post_id", "skip_reason"])
             for post_id, reason in zip(*skipped.to_pydict().values(), strict=True):
                 examples = untestable.setdefault(reason, [])
                 if len(examples) < UNTESTABLE_EXAMPLES:
                     examples.append(post_id)
-            usable = batch.filter(pc.is_null(batch.column("skip_reason")))
+            usable = batch.filter(pc.is_null(reasons))
+            if usable.column("signature").null_count:
+                raise _modified(path)
             signatures = usable.column("signature").flatten().to_numpy(zero_copy_only=False)
             count = usable.num_rows
             if filled + count > len(slot_hashes):
-                raise InputError(f"{path}: it holds more usable posts than its metadata counts; rebuild the set.")
+                raise _modified(path)
             slot_hashes[filled : filled + count] = permutations.winning_shingles(
                 np.asarray(signatures, dtype=np.uint32).reshape(count, num_perm)
             )
             filled += count
             rest.append(usable.drop_columns(["signature"]))
-    except (pa.ArrowInvalid, OSError) as error:
+    except (pa.ArrowException, OSError) as error:
         raise InputError(f"{path}: not a readable Parquet file ({error}); rebuild or re-copy it.") from None
-    if filled != len(slot_hashes):
-        raise InputError(f"{path}: it holds fewer usable posts than its metadata counts; rebuild the set.")
+    if filled != len(slot_hashes) or digest.hexdigest(data) != info.content_sha256:
+        raise _modified(path)
     table = pa.Table.from_batches(rest, schema=schema.remove(schema.get_field_index("signature")))
     metadata_columns = [n for n in table.column_names if n != "text"]
     return FingerprintSet(

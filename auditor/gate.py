@@ -8,7 +8,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from auditor.baseline import Baseline, MatchKey, match_keys
+from auditor.baseline import Baseline, MatchKey, duplicate_corpus_ids, match_keys
 from auditor.errors import UsageError
 from auditor.result import AuditResult
 from auditor.stats import Rate
@@ -48,6 +48,7 @@ class SetVerdict:
     row_rate: Rate  # of new matches
     violations: tuple[str, ...]
     keys: tuple[MatchKey, ...]  # baseline keys of all matches
+    duplicate_corpus_ids: tuple[str, ...] = ()  # ids naming more than one matched row
 
     @property
     def passed(self) -> bool:
@@ -94,4 +95,5 @@ def judge(set_name: str, result: AuditResult, limits: Limits, baseline: Baseline
         row_rate=row_rate,
         violations=tuple(violations),
         keys=tuple(keys),
+        duplicate_corpus_ids=duplicate_corpus_ids(result.evidence),
     )

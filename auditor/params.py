@@ -8,7 +8,8 @@ from typing import Any
 from auditor.errors import ParameterMismatchError, UsageError
 from auditor.kernels.minhash import SCHEME
 from auditor.kernels.normalize import NORMALIZATION_VERSION
-from auditor.kernels.shingle_hash import BASE_HASH_NAME, PUBLIC_KEY_ID
+from auditor.kernels.shingle_hash import BASE_HASH_NAME
+from auditor.keys import PUBLIC_KEY_ID
 
 DEFAULT_NUM_PERM = 128
 DEFAULT_SEED = 1

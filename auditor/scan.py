@@ -6,6 +6,7 @@ it holds the read-only index built once from a fingerprint set and keeps no stat
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -29,8 +30,9 @@ from auditor.kernels.containment import (
 )
 from auditor.kernels.normalize import fold_table, prenormalize
 from auditor.kernels.scratch import Scratch
-from auditor.kernels.shingle_hash import ShingleHasher, key_id
+from auditor.kernels.shingle_hash import ShingleHasher
 from auditor.kernels.sorting import unique_sorted
+from auditor.keys import key_matches
 from auditor.memory import release_freed_memory
 from auditor.stats import TextShare
 
@@ -50,6 +52,7 @@ class BatchMatches:
     exact_containment: npt.NDArray[np.float64]  # NaN when the set has no texts
     excerpts: tuple[Excerpt, ...] = ()  # the part of each row around the match, shared text marked
     text_share: TextShare = field(default_factory=TextShare)  # characters of the rows shared with posts
+    row_sha256: tuple[str, ...] = ()  # SHA-256 of each matched row's text (UTF-8), naming its content
 
 
 @dataclass(frozen=True)
@@ -81,10 +84,10 @@ class CorpusScanner:
 
     def __post_init__(self) -> None:
         params = self.fingerprints.params
-        if key_id(self.key) != params.key_id:
+        if not key_matches(self.key, params.key_id):
             raise ParameterMismatchError(
-                f"{self.fingerprints.path} was built with key {params.key_id}, but the key given has id "
-                f"{key_id(self.key)}; pass the same --key-file that built the set."
+                f"{self.fingerprints.path} was built with another key than the one given; pass the "
+                "--key-file it was built with."
             )
         hasher = ShingleHasher(params.shingle_size, self.key)
         object.__setattr__(self, "hasher", hasher)
@@ -137,6 +140,7 @@ class CorpusScanner:
             exact_containment=exact,
             excerpts=self._excerpts(prenormalized, shingled, rows, posts),
             text_share=self._text_share(texts, shingled, rows, posts),
+            row_sha256=_row_digests(texts, rows),
         )
 
     def _text_share(
@@ -202,3 +206,12 @@ class CorpusScanner:
         found = np.bincount(pair_of, weights=contains(present, wanted), minlength=len(rows))
         result: npt.NDArray[np.float64] = found / np.maximum(sizes, 1)
         return result
+
+
+def _row_digests(texts: pa.Array, rows: npt.NDArray[np.int64]) -> tuple[str, ...]:
+    """SHA-256 of the UTF-8 text of each of `rows`; only matched rows come here, so per row is cheap."""
+    digests: dict[int, str] = {}
+    for row in unique_sorted(rows):
+        value = texts[int(row)].as_py()
+        digests[int(row)] = hashlib.sha256((value or "").encode("utf-8")).hexdigest()
+    return tuple(digests[int(row)] for row in rows)

@@ -25,6 +25,7 @@ from faker.providers.lorem.en_US import Provider
 from auditor import fingerprint_set
 from auditor.audit import audit
 from auditor.build import build_fingerprint_set
+from auditor.errors import InputError
 from auditor.fingerprint import Fingerprinter
 from auditor.scan import CorpusScanner
 from auditor.sources.corpus import open_corpus
@@ -37,7 +38,11 @@ def build(posts: int) -> tuple[Path, Path]:
     folder = DATA / f"scale-{posts}"
     fingerprints, corpus = folder / "posts.fp.parquet", folder / "corpus.parquet"
     if fingerprints.exists() and corpus.exists():
-        return fingerprints, corpus
+        try:
+            fingerprint_set.read_info(fingerprints)
+            return fingerprints, corpus
+        except InputError:  # cached by an older version of the set format: build it again
+            pass
     folder.mkdir(parents=True, exist_ok=True)
     words = np.array([w.lower() for w in Provider.word_list])
     rng = np.random.default_rng(0)

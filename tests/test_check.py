@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from xml.etree import ElementTree
@@ -16,6 +17,10 @@ from auditor.gate import Limits
 from tests.conftest import POSTS, write_parquet
 
 runner = CliRunner()
+
+
+def sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 @pytest.fixture
@@ -62,8 +67,8 @@ def test_baseline_accepts_known_matches_and_only_new_ones_fail(tmp_path: Path, r
     code, output = check(str(corpus), "--fingerprints", str(sets), "--baseline", str(baseline), "--update-baseline")
     assert code == 0 and "2 accepted matches" in output
     assert Baseline.read(baseline).accepted == {
-        ("twitter.fp.parquet", "p0", "id:leak"),
-        ("twitter.fp.parquet", "p1", "id:leak2"),
+        ("twitter.fp.parquet", "p0", "id:leak", sha256(POSTS[0])),
+        ("twitter.fp.parquet", "p1", "id:leak2", sha256(f"Someone wrote: {POSTS[1]}")),
     }
     code, output = check(str(corpus), "--fingerprints", str(sets), "--baseline", str(baseline), "--format", "json")
     assert code == 0
@@ -114,5 +119,54 @@ def test_parameter_mismatch_exits_2(tmp_path: Path, posts_file: Path) -> None:
     assert runner.invoke(app, ["fingerprint", str(posts_file), "-o", fp, "--key-file", str(key), "-q"]).exit_code == 0
     corpus = write_parquet(tmp_path / "c.parquet", [{"text": POSTS[0]}])
     code, output = check(str(corpus), "--fingerprints", str(sets))
-    assert code == 2 and "same --key-file" in output
+    assert code == 2 and "is keyed, but no key was found beside it" in output
     assert check(str(corpus), "--fingerprints", str(sets), "--key-file", str(key))[0] == 1  # found, with the key
+
+
+def test_an_accepted_row_id_does_not_accept_new_content(tmp_path: Path, release: tuple[Path, Path]) -> None:
+    sets, corpus = release
+    baseline = tmp_path / "accepted.json"
+    assert check(str(corpus), "--fingerprints", str(sets), "--baseline", str(baseline), "--update-baseline")[0] == 0
+    # A new row carries an accepted post under an accepted row's id: it is new, and the id is reported twice.
+    write_parquet(corpus.parent / "part-1.parquet", [{"id": "leak", "text": f"Reposted: {POSTS[0]}"}])
+    code, output = check(str(corpus.parent), "--fingerprints", str(sets), "--baseline", str(baseline))
+    assert code == 1 and "1 new matches" in output
+    duplicates = "corpus ids naming more than one matched row (told apart by the digest of their text): leak"
+    assert duplicates in " ".join(output.split())
+    code, output = check(
+        str(corpus.parent), "--fingerprints", str(sets), "--baseline", str(baseline), "--format", "json"
+    )
+    verdict = json.loads(output)["sets"][0]
+    assert (
+        verdict["new_matches"] == 1 and verdict["accepted_matches"] == 2 and verdict["duplicate_corpus_ids"] == ["leak"]
+    )
+    code, output = check(
+        str(corpus.parent), "--fingerprints", str(sets), "--baseline", str(baseline), "--format", "markdown"
+    )
+    assert "- corpus ids naming more than one matched row (told apart by the digest of their text): leak" in output
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ({"format": "provenance-auditor/baseline", "format_version": 1, "accepted": []}, "version 1 baseline"),
+        ({"format": "provenance-auditor/baseline", "format_version": True, "accepted": []}, "no valid baseline format"),
+        ({"format": "provenance-auditor/baseline", "format_version": 2, "accepted": {}}, "are not a list"),
+        (
+            {
+                "format": "provenance-auditor/baseline",
+                "format_version": 2,
+                "accepted": [{"fingerprint_set": "a", "post_id": "p", "corpus_row": "id:x", "corpus_row_sha256": 1}],
+            },
+            "accepted match 1 lacks a field or has one of the wrong type",
+        ),
+    ],
+)
+def test_old_and_garbled_baselines_are_refused(
+    tmp_path: Path, release: tuple[Path, Path], content: object, message: str
+) -> None:
+    sets, corpus = release
+    baseline = tmp_path / "b.json"
+    baseline.write_text(json.dumps(content))
+    code, output = check(str(corpus), "--fingerprints", str(sets), "--baseline", str(baseline))
+    assert code == 2 and message in " ".join(output.split()) and "--update-baseline" in output

@@ -88,6 +88,7 @@ def test_bad_inputs_exit_2_with_one_sentence(tmp_path: Path, posts_file: Path) -
     code, output = invoke("fingerprint", str(bad_jsonl), "-o", str(tmp_path / "x.fp"))
     assert code == 2 and "bad.jsonl line 2" in one_error_sentence(output)
     assert not (tmp_path / "x.fp").exists()  # no half-written set is left behind
+    assert not (tmp_path / "x.fp.key").exists()  # nor the key made for it
 
     fp = tmp_path / "ok.fp"
     assert invoke("fingerprint", str(posts_file), "-o", str(fp), "-q")[0] == 0
@@ -109,9 +110,16 @@ def test_key_mismatch_exits_2(tmp_path: Path, posts_file: Path) -> None:
     key.write_text("a-secret-key-of-enough-bytes")
     fp = tmp_path / "keyed.fp"
     assert invoke("fingerprint", str(posts_file), "-o", str(fp), "--key-file", str(key), "-q")[0] == 0
+    assert not (tmp_path / "keyed.fp.key").exists()  # the key given is used, none made
     corpus = write_parquet(tmp_path / "c.parquet", [{"text": POSTS[0]}])
     code, output = invoke("audit", str(fp), str(corpus))
-    assert code == 2 and "same --key-file" in one_error_sentence(output)
+    sentence = one_error_sentence(output)
+    assert code == 2 and "is keyed, but no key was found beside it at" in sentence and "keyed.fp.key" in sentence
+    assert "pass --key-file" in sentence
+    other = tmp_path / "other.key"
+    other.write_text("another-secret-key-of-enough-bytes")
+    code, output = invoke("audit", str(fp), str(corpus), "--key-file", str(other))
+    assert code == 2 and "was built with another key than" in one_error_sentence(output)
     code, output = invoke(
         "audit",
         str(fp),

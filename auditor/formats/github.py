@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from auditor.formats.safe import printable
 from auditor.gate import GateOutcome
 
 
 def _escape(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    """One workflow-command value: no control characters, `%` and line breaks encoded."""
+    return printable(text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A"))
 
 
 def render_annotations(outcome: GateOutcome) -> str:

@@ -145,6 +145,7 @@ def gate_dict(outcome: GateOutcome) -> dict[str, Any]:
                 "violations": list(verdict.violations),
                 "new_matches": verdict.new_evidence.num_rows,
                 "accepted_matches": verdict.accepted_matches,
+                "duplicate_corpus_ids": list(verdict.duplicate_corpus_ids),
                 "new_posts_found": verdict.post_rate.to_dict(),
                 "new_rows_carrying_posts": verdict.row_rate.to_dict(),
                 "report": report_dict(verdict.result),

@@ -1,9 +1,11 @@
-"""JUnit XML for CI systems other than GitHub: one test case per fingerprint set."""
+"""JUnit XML for CI systems other than GitHub: one test case per fingerprint set (names made printable:
+XML 1.0 has no place for control characters)."""
 
 from __future__ import annotations
 
 from xml.etree import ElementTree
 
+from auditor.formats.safe import printable
 from auditor.gate import GateOutcome
 
 
@@ -17,7 +19,7 @@ def render_junit(outcome: GateOutcome) -> str:
         errors="0",
     )
     for verdict in outcome.verdicts:
-        case = ElementTree.SubElement(suite, "testcase", classname="provenance", name=verdict.set_name)
+        case = ElementTree.SubElement(suite, "testcase", classname="provenance", name=printable(verdict.set_name))
         if not verdict.passed:
             failure = ElementTree.SubElement(case, "failure", message="; ".join(verdict.violations))
             failure.text = "\n".join(verdict.violations)

@@ -1,8 +1,12 @@
-"""Markdown: fits a pull-request comment or $GITHUB_STEP_SUMMARY. Reads result models only."""
+"""Markdown: fits a pull-request comment or $GITHUB_STEP_SUMMARY. Reads result models only.
+
+Every string from the data (names, paths, ids, reasons, statements naming files) goes through `_cell`.
+"""
 
 from __future__ import annotations
 
-from auditor.formats.wording import describe_rate, describe_reasons, describe_share
+from auditor.formats.safe import markdown_text
+from auditor.formats.wording import DUPLICATE_IDS, describe_rate, describe_reasons, describe_share, describe_some
 from auditor.gate import GateOutcome, SetVerdict
 from auditor.result import AuditResult
 
@@ -10,7 +14,8 @@ _EXAMPLES = 10
 
 
 def _cell(text: object) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
+    """Data as inert Markdown: one line, Markdown syntax and HTML escaped (see formats.safe)."""
+    return markdown_text(text)
 
 
 def render_markdown(result: AuditResult) -> str:
@@ -26,9 +31,9 @@ def render_markdown(result: AuditResult) -> str:
         f"| rows carrying posts | {describe_rate(result.row_rate)} |",
         f"| corpus text from posts | {describe_share(result.text_share)} |",
         f"| matches | {result.matches:,} |",
-        f"| posts not testable | {describe_reasons(result.posts_skipped)} |",
+        f"| posts not testable | {_cell(describe_reasons(result.posts_skipped))} |",
         f"| corpus | {len(result.files):,} files, {result.rows_scanned:,} rows scanned |",
-        f"| corpus rows skipped | {describe_reasons(result.rows_skipped)} |",
+        f"| corpus rows skipped | {_cell(describe_reasons(result.rows_skipped))} |",
     ]
     claims = result.claims
     if claims.nonspecific_posts:
@@ -39,10 +44,10 @@ def render_markdown(result: AuditResult) -> str:
         ]
     if claims.control is not None:
         lines += [
-            f"| {claims.control.tested} | {describe_rate(claims.control.before)} |",
-            f"| {claims.control.control} (control) | {describe_rate(claims.control.after)} |",
+            f"| {_cell(claims.control.tested)} | {describe_rate(claims.control.before)} |",
+            f"| {_cell(claims.control.control)} (control) | {describe_rate(claims.control.after)} |",
             "",
-            f"**{claims.control.statement}**",
+            f"**{_cell(claims.control.statement)}**",
         ]
     lines.append("")
     ranked = sorted(result.files, key=lambda f: (-f.matches, f.path))[:_EXAMPLES]
@@ -63,7 +68,8 @@ def _verdict_section(verdict: SetVerdict) -> list[str]:
         f"- new matches: {verdict.new_evidence.num_rows:,}; accepted by the baseline: {verdict.accepted_matches:,}",
         f"- posts found (new matches): {describe_rate(verdict.post_rate)}",
         f"- rows carrying posts (new matches): {describe_rate(verdict.row_rate)}",
-        *(f"- **{violation}**" for violation in verdict.violations),
+        *(f"- **{_cell(violation)}**" for violation in verdict.violations),
+        *_duplicates(verdict),
         "",
     ]
     if verdict.new_evidence.num_rows:
@@ -77,6 +83,13 @@ def _verdict_section(verdict: SetVerdict) -> list[str]:
             lines.append(f"\n... and {verdict.new_evidence.num_rows - _EXAMPLES:,} more (see the evidence file)")
         lines.append("")
     return lines
+
+
+def _duplicates(verdict: SetVerdict) -> list[str]:
+    ids = verdict.duplicate_corpus_ids
+    if not ids:
+        return []
+    return [f"- {DUPLICATE_IDS}: {describe_some(ids, _EXAMPLES, _cell)}"]
 
 
 def render_gate_markdown(outcome: GateOutcome) -> str:

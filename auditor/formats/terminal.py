@@ -1,4 +1,8 @@
-"""The terminal summary: a rich renderable built from an AuditResult."""
+"""The terminal summary: a rich renderable built from an AuditResult.
+
+Every string from the data (names, paths, ids, texts, reasons) goes in as a `Text` made `printable`: rich
+never parses it as markup and the terminal never receives its escape sequences or control characters.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +13,16 @@ from rich.table import Table
 from rich.text import Text
 
 from auditor.claims import upper_first
-from auditor.formats.wording import describe_rate, describe_reasons, describe_share
+from auditor.formats.safe import printable
+from auditor.formats.wording import DUPLICATE_IDS, describe_rate, describe_reasons, describe_share, describe_some
 from auditor.gate import GateOutcome
 from auditor.result import AuditResult
 
 _TOP_FILES = 10
+
+
+def _plain(value: object, style: str = "") -> Text:
+    return Text(printable(value), style=style)
 
 
 def render_terminal(result: AuditResult) -> RenderableType:
@@ -28,27 +37,30 @@ def render_terminal(result: AuditResult) -> RenderableType:
     summary = Table.grid(padding=(0, 2))
     summary.add_column(style="dim")
     summary.add_column()
-    summary.add_row("Fingerprint set", f"{result.fingerprint_file.name} ({result.posts_in_set:,} posts)")
-    summary.add_row("Posts not testable", describe_reasons(result.posts_skipped))
-    summary.add_row("Corpus", f"{len(result.files):,} files, {result.rows_scanned:,} rows scanned")
-    summary.add_row("Corpus rows skipped", describe_reasons(result.rows_skipped))
-    summary.add_row("Posts found", describe_rate(result.post_rate))
-    summary.add_row("Rows carrying posts", describe_rate(result.row_rate))
-    summary.add_row("Corpus text from posts", describe_share(result.text_share))
-    summary.add_row("Matches", f"{result.matches:,} (containment >= {result.settings.threshold:.2f})")
+    row = summary.add_row
+    row("Fingerprint set", _plain(f"{result.fingerprint_file.name} ({result.posts_in_set:,} posts)"))
+    row("Posts not testable", _plain(describe_reasons(result.posts_skipped)))
+    row("Corpus", _plain(f"{len(result.files):,} files, {result.rows_scanned:,} rows scanned"))
+    row("Corpus rows skipped", _plain(describe_reasons(result.rows_skipped)))
+    row("Posts found", _plain(describe_rate(result.post_rate)))
+    row("Rows carrying posts", _plain(describe_rate(result.row_rate)))
+    row("Corpus text from posts", _plain(describe_share(result.text_share)))
+    row("Matches", _plain(f"{result.matches:,} (containment >= {result.settings.threshold:.2f})"))
     claims = result.claims
     if claims.nonspecific_posts:
         kept = "kept in" if claims.nonspecific_kept else "left out of"
-        summary.add_row(
+        row(
             "Non-specific posts",
-            f"{len(claims.nonspecific_posts):,} match over {claims.rows_per_post_limit:,} rows each; "
-            f"{kept} the headline",
+            _plain(
+                f"{len(claims.nonspecific_posts):,} match over {claims.rows_per_post_limit:,} rows each; "
+                f"{kept} the headline"
+            ),
         )
-        summary.add_row("Headline", describe_rate(claims.headline))
+        row("Headline", _plain(describe_rate(claims.headline)))
     if claims.control is not None:
-        summary.add_row(upper_first(claims.control.tested), describe_rate(claims.control.before))
-        summary.add_row(f"{upper_first(claims.control.control)} (control)", describe_rate(claims.control.after))
-        summary.add_row("Conclusion", claims.control.statement)
+        row(_plain(upper_first(claims.control.tested)), _plain(describe_rate(claims.control.before)))
+        row(_plain(f"{upper_first(claims.control.control)} (control)"), _plain(describe_rate(claims.control.after)))
+        row("Conclusion", _plain(claims.control.statement))
     files = Table(title="Matches by corpus file", title_justify="left", show_edge=False)
     files.add_column("file", overflow="fold")
     files.add_column("rows scanned", justify="right")
@@ -57,7 +69,7 @@ def render_terminal(result: AuditResult) -> RenderableType:
     ranked = sorted(result.files, key=lambda f: (-f.matches, f.path))
     for summary_row in ranked[:_TOP_FILES]:
         files.add_row(
-            summary_row.path,
+            _plain(summary_row.path),
             f"{summary_row.rows_scanned:,}",
             f"{summary_row.rows_matched:,}",
             f"{summary_row.posts_matched:,}",
@@ -77,9 +89,14 @@ _EXAMPLES = 3
 
 
 def _marked(excerpt: dict[str, Any]) -> Text:
-    text = Text(excerpt["text"].replace("\n", " "))
+    """The excerpt with its shared spans highlighted, each piece made printable on its own (so the
+    marks keep their place whatever is removed)."""
+    raw, text, cursor = excerpt["text"], Text(), 0
     for start, end in excerpt["marks"]:
-        text.stylize("bold black on yellow", start, end)
+        text.append(printable(raw[cursor:start]))
+        text.append(printable(raw[start:end]), style="bold black on yellow")
+        cursor = max(cursor, end)
+    text.append(printable(raw[cursor:]))
     return text
 
 
@@ -98,10 +115,12 @@ def _examples(result: AuditResult) -> Table | None:
     table.add_column("corpus row", ratio=2, overflow="fold")
     for match in chosen:
         where = match["corpus_id"] or f"{match['corpus_file']}#{match['corpus_row']}"
-        post = Text(match["post_id"], style="bold")
+        post = _plain(match["post_id"], style="bold")
         if match.get("post_text"):
-            post.append("\n" + match["post_text"], style="")
-        corpus = Text(f"{where} ({match['match_kind'].replace('_', ' ')}, {match['containment']:.2f})\n", style="bold")
+            post.append("\n" + printable(match["post_text"]), style="")
+        kind = f"{match['match_kind'].replace('_', ' ')}, {match['containment']:.2f}"
+        corpus = _plain(f"{where} ({kind})", style="bold")
+        corpus.append("\n")
         corpus.append_text(_marked(match["corpus_excerpt"]))
         table.add_row(post, corpus)
     return table
@@ -118,7 +137,7 @@ def render_gate_terminal(outcome: GateOutcome) -> RenderableType:
         table.add_column(column, justify="right")
     for verdict in outcome.verdicts:
         table.add_row(
-            verdict.set_name,
+            _plain(verdict.set_name),
             f"{verdict.new_evidence.num_rows:,}",
             f"{verdict.accepted_matches:,}",
             f"{verdict.post_rate.value:.2%}",
@@ -126,9 +145,14 @@ def render_gate_terminal(outcome: GateOutcome) -> RenderableType:
             Text("passed", style="green") if verdict.passed else Text("failed", style="red"),
         )
     violations = [
-        Text(f"{verdict.set_name}: {violation}", style="red")
+        _plain(f"{verdict.set_name}: {violation}", style="red")
         for verdict in outcome.verdicts
         for violation in verdict.violations
     ]
+    duplicates = [
+        _plain(f"{verdict.set_name}: {DUPLICATE_IDS}: {describe_some(verdict.duplicate_corpus_ids, 30)}", "yellow")
+        for verdict in outcome.verdicts
+        if verdict.duplicate_corpus_ids
+    ]
     note = Text("Counts and rates are of new matches; the baseline's are accepted.", style="dim")
-    return Group(head, table, *violations, note)
+    return Group(head, table, *violations, *duplicates, note)

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 from auditor.stats import Rate, TextShare
+
+DUPLICATE_IDS = "corpus ids naming more than one matched row (told apart by the digest of their text)"
 
 
 def describe_rate(rate: Rate) -> str:
@@ -20,3 +24,9 @@ def describe_share(share: TextShare) -> str:
         f"{share.value:.3%}  (95% CI {low:.3%} to {high:.3%}; {share.covered:,} of {share.text:,} normalized "
         "characters)"
     )
+
+
+def describe_some(items: Sequence[str], limit: int, show: Callable[[str], str] = str) -> str:
+    """The first `limit` items and how many more there are."""
+    shown = ", ".join(show(item) for item in items[:limit])
+    return shown + (f" and {len(items) - limit:,} more" if len(items) > limit else "")

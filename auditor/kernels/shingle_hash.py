@@ -22,17 +22,9 @@ import numpy.typing as npt
 from auditor.kernels.codepoints import Codepoints, Offsets
 
 BASE_HASH_NAME = "multiply-shift-64"
-PUBLIC_KEY_ID = "public"
 _MASK64 = (1 << 64) - 1
 
 Hashes = npt.NDArray[np.uint32]
-
-
-def key_id(key: bytes) -> str:
-    """A name for a key that can be recorded without revealing it."""
-    if not key:
-        return PUBLIC_KEY_ID
-    return "sha256:" + hashlib.sha256(b"provenance-auditor key id\0" + key).hexdigest()[:16]
 
 
 def _coefficients(size: int, key: bytes) -> npt.NDArray[np.uint64]:
@@ -53,10 +45,6 @@ class ShingleHasher:
         if not 1 <= self.size <= 64:
             raise ValueError(f"shingle size must be between 1 and 64 characters, got {self.size}")
         object.__setattr__(self, "coefficients", _coefficients(self.size, self.key))
-
-    @property
-    def key_id(self) -> str:
-        return key_id(self.key)
 
     def hash_shingle(self, shingle: str | bytes) -> int:
         """Reference base hash of one shingle (str, or UTF-8 bytes); the hashfunc for datasketch."""
