@@ -44,10 +44,10 @@ def evidence_batch(
     corpus_ids: pa.Array | None,
 ) -> pa.RecordBatch:
     """Evidence rows of one scanned batch whose first row is `first_row` of `corpus_file`."""
-    num_perm, post_ids = fingerprints.params.num_perm, fingerprints.post_ids
+    post_ids = fingerprints.post_ids
     post_shingles, post_lengths = fingerprints.shingle_counts, fingerprints.normalized_lengths
     count = len(matches.rows)
-    containment = matches.matched_slots / num_perm
+    containment = matches.containment
     p_size = post_shingles[matches.posts].astype(np.float64)
     shared = containment * p_size
     union = p_size + matches.row_shingles - shared

@@ -13,7 +13,7 @@ from auditor.kernels.shingle_hash import BASE_HASH_NAME, PUBLIC_KEY_ID
 DEFAULT_NUM_PERM = 128
 DEFAULT_SEED = 1
 DEFAULT_SHINGLE_SIZE = 12
-DEFAULT_MIN_SHINGLES = 20
+DEFAULT_MIN_SHINGLES = 14
 
 
 @dataclass(frozen=True)
