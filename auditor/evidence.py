@@ -46,10 +46,10 @@ def evidence_batch(
     corpus_ids: pa.Array | None,
 ) -> pa.RecordBatch:
     """Evidence rows of one scanned batch of `corpus_file` whose rows are the file's rows `file_rows`."""
-    num_perm, post_ids = fingerprints.params.num_perm, fingerprints.post_ids
+    post_ids = fingerprints.post_ids
     post_shingles, post_lengths = fingerprints.shingle_counts, fingerprints.normalized_lengths
     count = len(matches.rows)
-    containment = matches.matched_slots / num_perm
+    containment = matches.containment
     p_size = post_shingles[matches.posts].astype(np.float64)
     shared = containment * p_size
     union = p_size + matches.row_shingles - shared

@@ -20,7 +20,6 @@ from auditor.fingerprint import ShingledTexts, shingle_prenormalized, shingle_te
 from auditor.fingerprint_set import FingerprintSet
 from auditor.kernels import compiled
 from auditor.kernels.containment import (
-    MIN_SPECIFIC_SLOTS,
     ContainmentIndex,
     contains,
     distinct_group_keys,
@@ -45,8 +44,9 @@ class BatchMatches:
 
     rows: npt.NDArray[np.int64]  # row index within the batch
     posts: npt.NDArray[np.int64]  # index of the post among the set's usable posts
-    matched_slots: npt.NDArray[np.int64]
-    specific_containment: npt.NDArray[np.float64]  # NaN for generic posts
+    matched_slots: npt.NDArray[np.int64]  # slots whose shingle is in the row, repeats counted
+    containment: npt.NDArray[np.float64]  # estimated: share of the post's distinct slot hashes in the row
+    specific_containment: npt.NDArray[np.float64]  # the same over its specific ones; NaN for generic posts
     row_shingles: npt.NDArray[np.int64]  # shingle windows of the row
     row_lengths: npt.NDArray[np.int64]  # normalized length of the row
     exact_containment: npt.NDArray[np.float64]  # NaN when the set has no texts
@@ -134,7 +134,8 @@ class CorpusScanner:
             rows=rows,
             posts=posts,
             matched_slots=scores.matched_slots[keep],
-            specific_containment=self._specific_containment(scores.matched_specific_slots[keep], posts),
+            containment=index.containment(scores)[keep],
+            specific_containment=index.specific_containment(scores)[keep],
             row_shingles=np.diff(shingled.window_offsets)[rows],
             row_lengths=shingled.normalized_lengths[rows],
             exact_containment=exact,
@@ -184,15 +185,6 @@ class CorpusScanner:
             )
             for row, post in zip(rows, posts, strict=True)
         )
-
-    def _specific_containment(
-        self, matched_specific: npt.NDArray[np.int64], posts: npt.NDArray[np.int64]
-    ) -> npt.NDArray[np.float64]:
-        specific = self.index.specific_slots[posts]
-        result: npt.NDArray[np.float64] = np.where(
-            specific >= MIN_SPECIFIC_SLOTS, matched_specific / np.maximum(specific, 1), np.nan
-        )
-        return result
 
     def _exact_containment(
         self, rows: npt.NDArray[np.int64], posts: npt.NDArray[np.int64], shingled: ShingledTexts

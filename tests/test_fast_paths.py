@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from unittest.mock import patch
 
@@ -15,7 +16,7 @@ from auditor import fingerprint_set
 from auditor.build import build_fingerprint_set
 from auditor.fingerprint import Fingerprinter, shingle_texts, shingle_texts_reference
 from auditor.kernels import containment
-from auditor.kernels.containment import ContainmentIndex, radix_table
+from auditor.kernels.containment import MIN_EVIDENCE_SHINGLES, CandidatePairs, ContainmentIndex, radix_table
 from auditor.kernels.minhash import Permutations
 from auditor.kernels.normalize import prenormalize, prenormalize_reference
 from auditor.kernels.shingle_hash import ShingleHasher
@@ -86,6 +87,8 @@ def test_candidates_are_the_count_filter_and_lose_no_match(
     scores, reference_scores = index.score(pairs, mixed, offsets), index.score_reference(pairs, mixed, offsets)
     assert scores.matched_slots.tolist() == reference_scores.matched_slots.tolist()
     assert scores.matched_specific_slots.tolist() == reference_scores.matched_specific_slots.tolist()
+    assert scores.matched_distinct.tolist() == reference_scores.matched_distinct.tolist()
+    assert scores.matched_specific_distinct.tolist() == reference_scores.matched_specific_distinct.tolist()
     # Brute force: prefix slots each row covers, per post.
     covered: dict[tuple[int, int], int] = {}
     for h, p, n in zip(index.prefix_hashes, index.prefix_posts, index.prefix_slots, strict=True):
@@ -94,10 +97,16 @@ def test_candidates_are_the_count_filter_and_lose_no_match(
                 covered[(r, int(p))] = covered.get((r, int(p)), 0) + int(n)
     expected = sorted(k for k, n in covered.items() if n >= index.required_prefix_slots[k[1]])
     assert found == expected
+    every = ContainmentIndex.build(slot_hashes.copy(), threshold)
+    all_pairs = CandidatePairs(np.repeat(np.arange(len(rows)), len(posts)), np.tile(np.arange(len(posts)), len(rows)))
+    accepted = every.accepts(every.score_reference(all_pairs, mixed, offsets))
+    for r, p in zip(all_pairs.rows[accepted].tolist(), all_pairs.posts[accepted].tolist(), strict=True):
+        assert (r, p) in found  # filtering never loses a pair the rule accepts
     for r, row in enumerate(rows):
         for p, post in enumerate(posts):
-            if sum(v in row for v in post) >= index.min_slots:
-                assert (r, p) in found  # filtering never loses a pair that reaches the threshold
+            needed = max(math.ceil(threshold * len(set(post)) - 1e-9), min(MIN_EVIDENCE_SHINGLES, len(set(post))), 1)
+            if len(set(post) & set(row)) >= needed:  # the rule, from its definition
+                assert (r, p) in found
 
 
 def test_fused_scan_matches_the_reference_composition(tmp_path: Path) -> None:
@@ -116,8 +125,8 @@ def test_fused_scan_matches_the_reference_composition(tmp_path: Path) -> None:
     assert fast.rows.tolist() == scores.rows[keep].tolist()
     assert fast.posts.tolist() == scores.posts[keep].tolist()
     assert fast.matched_slots.tolist() == scores.matched_slots[keep].tolist()
-    specific = scanner._specific_containment(scores.matched_specific_slots[keep], fast.posts)
-    assert np.array_equal(fast.specific_containment, specific, equal_nan=True)
+    assert np.array_equal(fast.containment, scanner.index.containment(scores)[keep])
+    assert np.array_equal(fast.specific_containment, scanner.index.specific_containment(scores)[keep], equal_nan=True)
     assert len(fast.rows) >= 70  # 40 posts quoted in pages and 40 as rows, bar a few too short to attribute
 
 

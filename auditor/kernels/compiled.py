@@ -557,13 +557,18 @@ def score_pairs(
     posts: npt.NDArray[np.int64],
     slot_hashes: npt.NDArray[np.uint32],
     specific_bits: npt.NDArray[np.uint8],
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:  # pragma: no cover - compiled
+) -> tuple[
+    npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]
+]:  # pragma: no cover - compiled
     """ContainmentIndex.score_reference, compiled: for pairs sorted by row, the post's slots (and its
-    specific slots) whose hash is among the row's windows. Each row is read once, against a small hash
-    table of the slots of all its candidate posts."""
+    specific slots) whose hash is among the row's windows, repeats counted and, over its distinct hashes
+    (each post's slots are sorted, so a repeat follows its hash), counted once. Each row is read once,
+    against a small hash table of the slots of all its candidate posts."""
     num_perm = slot_hashes.shape[1]
     matched = np.zeros(len(rows), dtype=np.int64)
     matched_specific = np.zeros(len(rows), dtype=np.int64)
+    distinct = np.zeros(len(rows), dtype=np.int64)
+    specific_distinct = np.zeros(len(rows), dtype=np.int64)
     a = 0
     while a < len(rows):
         b = _run_end(rows, a)
@@ -591,8 +596,12 @@ def score_pairs(
         for p in range(a, b):
             for j in range(num_perm):
                 if present[_slot(table, used, slot_hashes[posts[p], j], size - 1)]:
+                    first = j == 0 or slot_hashes[posts[p], j] != slot_hashes[posts[p], j - 1]
+                    specific = (specific_bits[posts[p], j >> 3] >> (7 - (j & 7))) & 1  # np.packbits order
                     matched[p] += 1
-                    if (specific_bits[posts[p], j >> 3] >> (7 - (j & 7))) & 1:  # np.packbits order
+                    distinct[p] += first
+                    if specific:
                         matched_specific[p] += 1
+                        specific_distinct[p] += first
         a = b
-    return matched, matched_specific
+    return matched, matched_specific, distinct, specific_distinct

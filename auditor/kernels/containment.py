@@ -1,10 +1,17 @@
 """Containment of posts in corpus rows, estimated from the posts' own MinHash slots.
 
 Each slot of a post's signature inverts to the hash of the shingle that won it (minhash.py), a uniform
-sample with replacement of the post's shingles. The share of slots whose shingle occurs in a corpus
-row estimates |P ∩ D| / |P|, the containment of post P in row D, whatever the row's length: whole
-rows, long pages and scraped timelines are one case. The corpus side needs only each shingle's mixed
-hash, no permutations.
+sample with replacement of the post's shingles. The distinct hashes among the slots are then a uniform
+sample WITHOUT replacement of the post's distinct shingles (given how many there are, every subset of
+that size is as likely), so the share of them that occurs in a corpus row estimates |P ∩ D| / |P|, the
+containment of post P in row D, with the finite-population correction: a post of 40 distinct shingles
+has nearly all of them among its 128 slots and its estimate is nearly exact, where the share of slots
+(repeats weighted) would keep the binomial spread of 128 draws. Whole rows, long pages and scraped
+timelines are one case. The corpus side needs only each shingle's mixed hash, no permutations.
+
+A match needs the share of the post's distinct slot hashes found in the row to reach the threshold,
+and at least MIN_EVIDENCE_SHINGLES of them (all of them when the post has fewer): a short post is
+found only when a stretch of its text long enough to be specific is.
 
 A post written from a template (bot posts, greetings with a name filled in) shares most shingles with
 its siblings in the set; a row carrying a sibling must not count as carrying it. So slots whose shingle
@@ -13,11 +20,11 @@ post's specific (non-common) slots found in the row to reach the threshold. A po
 specific slots is generic; its overall containment decides, and reports flag such posts apart.
 
 Candidates come from prefix filtering (Bayardo et al., WWW 2007) with a count filter (as in PPJoin): a
-post can reach `min_slots` matching slots only if at most num_perm - min_slots of its slots miss, so of
-any prefix of its distinct slot hashes covering C slots, the row must hold hashes covering at least
-C - (num_perm - min_slots). The rarest hashes covering PREFIX_EXTRA_SLOTS more slots than the minimum are
-indexed, so one chance hit of a common shingle no longer makes a candidate. Every candidate is then
-scored on all slots. Neither filter can lose a pair that reaches the threshold.
+post of k distinct slot hashes that needs R of them in the row can afford at most k - R misses, so of
+any prefix of C of its distinct hashes the row must hold at least C - (k - R). The rarest
+k - R + 1 + PREFIX_EXTRA_SLOTS hashes are indexed, so one chance hit of a common shingle no longer makes
+a candidate. Every candidate is then scored on all slots. Neither filter can lose a pair the rule
+accepts (`accepts` needs R matched distinct hashes; the specific-slot condition only removes pairs).
 """
 
 from __future__ import annotations
@@ -44,8 +51,13 @@ _BUILD_BLOCK = 1 << 14
 _VERIFY_CHUNK = 1 << 16
 
 
-# Slots the prefix covers beyond the least that prefix filtering needs; hits must then cover this many + 1.
+# Distinct hashes the prefix holds beyond the least that prefix filtering needs; a row must then hold
+# this many + 1 of them.
 PREFIX_EXTRA_SLOTS = 16
+
+# Matched distinct shingles a match needs at the least (all of a post's when it has fewer): 10 shingles
+# of 12 characters are a shared stretch of 21 characters or more.
+MIN_EVIDENCE_SHINGLES = 10
 
 # Fewer specific slots than this and a post is generic: nothing tells it from its siblings.
 MIN_SPECIFIC_SLOTS = 8
@@ -97,6 +109,14 @@ def min_slots_for(threshold: float, num_perm: int) -> int:
     return max(1, math.ceil(threshold * num_perm - 1e-9))
 
 
+def required_distinct(threshold: float, distinct: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """Matched distinct slot hashes a post with `distinct` of them needs: the threshold's share, and at
+    least MIN_EVIDENCE_SHINGLES (all when it has fewer)."""
+    share = np.ceil(threshold * distinct - 1e-9).astype(np.int64)
+    needed: npt.NDArray[np.int64] = np.maximum(np.maximum(share, np.minimum(MIN_EVIDENCE_SHINGLES, distinct)), 1)
+    return needed
+
+
 @dataclass(frozen=True)
 class CandidatePairs:
     """(row, post) pairs of one batch that share at least one indexed shingle, sorted and unique."""
@@ -107,12 +127,15 @@ class CandidatePairs:
 
 @dataclass(frozen=True)
 class PairScores:
-    """Scores of candidate pairs: matching slots, and matching specific slots."""
+    """Scores of candidate pairs: matching slots and matching specific slots (repeats counted), and the
+    same over the post's distinct slot hashes."""
 
     rows: Indices
     posts: Indices
     matched_slots: npt.NDArray[np.int64]
     matched_specific_slots: npt.NDArray[np.int64]
+    matched_distinct: npt.NDArray[np.int64]
+    matched_specific_distinct: npt.NDArray[np.int64]
 
 
 def _run_starts(ordered: Hashes) -> npt.NDArray[np.bool_]:
@@ -195,8 +218,11 @@ class ContainmentIndex:
     slot_hashes: Hashes  # (posts, num_perm): winning shingle hash of every slot
     specific_bits: npt.NDArray[np.uint8]  # (posts, num_perm / 8) packed: slot's shingle is not common in the set
     specific_slots: npt.NDArray[np.int16]  # per post
+    distinct: npt.NDArray[np.int16]  # per post: distinct slot hashes
+    specific_distinct: npt.NDArray[np.int16]  # per post: distinct specific slot hashes
+    required: npt.NDArray[np.int16]  # per post: matched distinct slot hashes a match needs
     threshold: float
-    min_slots: int
+    min_slots: int  # slots at the threshold's share of num_perm; the rule counts distinct hashes (`required`)
     # Sorted uint64 entries, one per (post, distinct prefix hash): hash << 32 | post << slot_bits | slots of
     # the post that hash covers. Packed, the index is 8 bytes an entry and sorts in place.
     prefix_entries: Keys
@@ -232,9 +258,7 @@ class ContainmentIndex:
         blocks of posts, so memory beyond the slots and the entries stays bounded while millions of
         posts are indexed.
 
-        An entry records at most 2^slot_bits - 1 slots. The filter stays exact with the cap: a row
-        reaching min_slots misses at most num_perm - min_slots slots, so its hits cover at least
-        C - (num_perm - min_slots) of the prefix's C slots, and capping lowers both sides alike.
+        Every entry counts 1 (one distinct hash), which any width of the slot field holds.
         """
         if not 0.0 < threshold <= 1.0:
             raise ValueError(f"threshold must be in (0, 1], got {threshold}")
@@ -242,9 +266,7 @@ class ContainmentIndex:
         if common_posts is None:
             common_posts = default_common_posts(posts)
         min_slots = min_slots_for(threshold, num_perm)
-        target = min(num_perm - min_slots + 1 + PREFIX_EXTRA_SLOTS, num_perm)
         slot_bits = entry_layout(posts)
-        slot_cap = (1 << slot_bits) - 1
         slot_hashes.sort(axis=1)
         blocks = [slice(start, min(start + _BUILD_BLOCK, posts)) for start in range(0, posts, _BUILD_BLOCK)]
         # Rarity: in how many posts a hash occurs, counted in a table indexed by the hash's low bits. A
@@ -260,6 +282,9 @@ class ContainmentIndex:
             compiled.count_low_bits(ordered[_run_starts(ordered)], counts, mask)
         specific_bits = np.empty((posts, (num_perm + 7) // 8), dtype=np.uint8)  # 1 bit a slot, not a byte
         specific_slots = np.empty(posts, dtype=np.int16)
+        distinct = np.empty(posts, dtype=np.int16)
+        specific_distinct = np.empty(posts, dtype=np.int16)
+        required = np.empty(posts, dtype=np.int16)
         prefix_cover = np.zeros(posts, dtype=np.int16)
         parts: list[Keys] = []
         for block in blocks:
@@ -269,16 +294,18 @@ class ContainmentIndex:
             specific_bits[block] = np.packbits(specific, axis=1)
             specific_slots[block] = specific.sum(axis=1)
             starts = _run_starts(ordered)
-            positions = np.flatnonzero(starts.ravel())
-            multiplicity = np.zeros(ordered.shape, dtype=np.int64)
-            multiplicity.ravel()[positions] = np.diff(np.append(positions, starts.size))
-            # Each post's distinct hashes, rarest first (ties by hash value, for determinism).
+            block_distinct = starts.sum(axis=1)
+            block_required = required_distinct(threshold, block_distinct)
+            distinct[block] = block_distinct
+            specific_distinct[block] = (starts & specific).sum(axis=1)
+            required[block] = block_required
+            # Each post's distinct hashes, rarest first (ties by hash value, for determinism); the
+            # first k - R + 1 + PREFIX_EXTRA_SLOTS of them are its prefix.
+            target = np.minimum(block_distinct - block_required + 1 + PREFIX_EXTRA_SLOTS, block_distinct)
             keys = np.where(starts, (frequency.astype(np.uint64) << np.uint64(32)) | ordered, np.uint64(2**64 - 1))
-            order = np.argsort(keys, axis=1, kind="stable")
-            keys = np.take_along_axis(keys, order, axis=1)
-            multiplicity = np.take_along_axis(multiplicity, order, axis=1)
-            keep = (np.cumsum(multiplicity, axis=1) - multiplicity < target) & (multiplicity > 0)
-            recorded = np.minimum(multiplicity, slot_cap) * keep
+            keys.sort(axis=1)
+            keep = np.arange(num_perm)[None, :] < target[:, None]
+            recorded = keep.astype(np.int64)  # each distinct hash counts once
             prefix_cover[block] = recorded.sum(axis=1)
             rows = np.repeat(np.arange(block.start, block.stop, dtype=np.uint64), keep.sum(axis=1))
             hashes = keys[keep] << np.uint64(32)  # drops the frequency
@@ -296,7 +323,10 @@ class ContainmentIndex:
             min_slots=min_slots,
             prefix_entries=prefix_entries,
             slot_bits=slot_bits,
-            required_prefix_slots=(prefix_cover - (num_perm - min_slots)).astype(np.int16),
+            distinct=distinct,
+            specific_distinct=specific_distinct,
+            required=required,
+            required_prefix_slots=(prefix_cover - (distinct - required)).astype(np.int16),
             filter_words=filter_words,
             filter_shift=shift,
             radix=radix,
@@ -343,15 +373,17 @@ class ContainmentIndex:
 
     def score(self, pairs: CandidatePairs, mixed: Hashes, window_offsets: Offsets) -> PairScores:
         """Count, for each pair, the post's slots (and specific slots) whose shingle occurs in the row."""
-        matched, matched_specific = compiled.score_pairs(
+        matched, matched_specific, distinct, specific_distinct = compiled.score_pairs(
             mixed, window_offsets, pairs.rows, pairs.posts, self.slot_hashes, self.specific_bits
         )
-        return PairScores(pairs.rows, pairs.posts, matched, matched_specific)
+        return PairScores(pairs.rows, pairs.posts, matched, matched_specific, distinct, specific_distinct)
 
     def score_reference(self, pairs: CandidatePairs, mixed: Hashes, window_offsets: Offsets) -> PairScores:
         """The numpy reference of `score`."""
         matched = np.zeros(len(pairs.rows), dtype=np.int64)
         matched_specific = np.zeros(len(pairs.rows), dtype=np.int64)
+        distinct = np.zeros(len(pairs.rows), dtype=np.int64)
+        specific_distinct = np.zeros(len(pairs.rows), dtype=np.int64)
         for lo in range(0, len(pairs.rows), _VERIFY_CHUNK):
             rows, posts = pairs.rows[lo : lo + _VERIFY_CHUNK], pairs.posts[lo : lo + _VERIFY_CHUNK]
             wanted = group_keys(rows[:, None], self.slot_hashes[posts])
@@ -360,14 +392,33 @@ class ContainmentIndex:
             matched[lo : lo + _VERIFY_CHUNK] = found.sum(axis=1)
             specific = np.unpackbits(self.specific_bits[posts], axis=1, count=self.num_perm).astype(np.bool_)
             matched_specific[lo : lo + _VERIFY_CHUNK] = (found & specific).sum(axis=1)
-        return PairScores(pairs.rows, pairs.posts, matched, matched_specific)
+            first = _run_starts(self.slot_hashes[posts])  # slots are sorted per post: a run is one hash
+            distinct[lo : lo + _VERIFY_CHUNK] = (found & first).sum(axis=1)
+            specific_distinct[lo : lo + _VERIFY_CHUNK] = (found & first & specific).sum(axis=1)
+        return PairScores(pairs.rows, pairs.posts, matched, matched_specific, distinct, specific_distinct)
+
+    def containment(self, scores: PairScores) -> npt.NDArray[np.float64]:
+        """Estimated containment: the share of the post's distinct slot hashes found in the row."""
+        estimate: npt.NDArray[np.float64] = scores.matched_distinct / np.maximum(self.distinct[scores.posts], 1)
+        return estimate
+
+    def specific_containment(self, scores: PairScores) -> npt.NDArray[np.float64]:
+        """The same over the post's specific distinct hashes; NaN for generic posts."""
+        specific = self.specific_distinct[scores.posts]
+        estimate: npt.NDArray[np.float64] = np.where(
+            specific >= MIN_SPECIFIC_SLOTS, scores.matched_specific_distinct / np.maximum(specific, 1), np.nan
+        )
+        return estimate
 
     def accepts(self, scores: PairScores) -> npt.NDArray[np.bool_]:
-        """Pairs whose containment reaches the threshold, on all slots and on the specific ones."""
-        specific_slots = self.specific_slots[scores.posts]
-        generic = specific_slots < MIN_SPECIFIC_SLOTS
-        specific_ok = scores.matched_specific_slots >= np.ceil(self.threshold * specific_slots - 1e-9)
-        accepted: npt.NDArray[np.bool_] = (scores.matched_slots >= self.min_slots) & (generic | specific_ok)
+        """Pairs holding the post's required distinct hashes (`required_distinct`), whose specific distinct
+        hashes, unless the post is generic, also reach the threshold."""
+        specific = self.specific_distinct[scores.posts]
+        generic = specific < MIN_SPECIFIC_SLOTS
+        specific_ok = scores.matched_specific_distinct >= np.ceil(self.threshold * specific - 1e-9)
+        accepted: npt.NDArray[np.bool_] = (scores.matched_distinct >= self.required[scores.posts]) & (
+            generic | specific_ok
+        )
         return accepted
 
 
