@@ -173,7 +173,7 @@ def run_audit(request: AuditRequest, progress: Progress | None = None) -> AuditR
     for path in sets:
         fingerprint_sets.read_info(path)  # cheap checks of every input before the expensive load
     files = request.corpus.open()
-    check_outputs(request.outputs.paths(), [*sets, *(f.path for f in files)])
+    check_outputs(request.outputs.paths(), [*sets, *(f.local_path for f in files if f.local_path is not None)])
     scanners = [
         load_scanner(request.fingerprints, request.key, request.threshold, progress, request.sample_posts, request.seed)
     ]
@@ -314,6 +314,7 @@ def _assemble(
     for corpus_file, total, sha256 in zip(files, per_file, hashes, strict=True):
         part = total.sets[index]
         evidence = part.evidence
+        remote = corpus_file.remote
         rows_matched = len(pc.unique(evidence.column("corpus_row"))) if evidence.num_rows else 0
         summaries.append(
             CorpusFileSummary(
@@ -325,6 +326,9 @@ def _assemble(
                 matches=evidence.num_rows,
                 posts_matched=len(part.matched_posts),
                 sha256=sha256,
+                etag=remote.etag if remote is not None else None,
+                version=remote.version if remote is not None else None,
+                last_modified=remote.last_modified if remote is not None else None,
             )
         )
         tables.append(evidence)
@@ -426,7 +430,10 @@ def run_check(request: CheckRequest, progress: Progress | None = None) -> GateOu
         fingerprint_sets.read_info(path)  # every set checked before the first load
     files = request.corpus.open()
     if request.update_baseline and request.baseline is not None:
-        check_outputs([(request.baseline, "baseline")], [*request.sets, *(f.path for f in files)])
+        check_outputs(
+            [(request.baseline, "baseline")],
+            [*request.sets, *(f.local_path for f in files if f.local_path is not None)],
+        )
     scanners = [load_scanner(path, request.key, request.threshold, progress) for path in request.sets]
     results = audit_files(scanners, files, ProcessEngine(request.workers), progress)
     verdicts = [

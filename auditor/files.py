@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from auditor.errors import InputError
 
@@ -24,7 +24,17 @@ class FileIdentity:
         return cls(str(data["name"]), int(data["size"]), data.get("sha256"))
 
 
-def sha256_of(path: Path) -> str:
+class Hashable(Protocol):
+    """A file that hashes itself: a remote object, read whole as a stream."""
+
+    def sha256(self) -> str: ...
+
+
+def sha256_of(path: Path | Hashable) -> str:
+    """SHA-256 of a file's bytes: a local file, or any object that hashes itself (a remote object is read
+    whole for it)."""
+    if not isinstance(path, Path):
+        return path.sha256()
     digest = hashlib.sha256()
     try:
         with path.open("rb") as stream:

@@ -83,13 +83,15 @@ def result_from_report(report: dict[str, Any], evidence: pa.Table | None, source
             skipped={str(k): int(v) for k, v in counts["posts_skipped"].items()},
             tool_version=str(fingerprint_set.get("tool_version", "unknown")),
         )
-        sizes = {item["name"]: int(item["size"]) for item in inputs["corpus_files"]}
-        hashes = {item["name"]: item.get("sha256") for item in inputs["corpus_files"]}
+        identities = {item["name"]: item for item in inputs["corpus_files"]}
         files = tuple(
             CorpusFileSummary(
                 path=item["name"],
-                size=sizes.get(item["name"], 0),
-                sha256=hashes.get(item["name"]),
+                size=int(identities.get(item["name"], {}).get("size", 0)),
+                sha256=identities.get(item["name"], {}).get("sha256"),
+                etag=identities.get(item["name"], {}).get("etag"),
+                version=identities.get(item["name"], {}).get("version"),
+                last_modified=identities.get(item["name"], {}).get("last_modified"),
                 rows=int(item["rows"]),
                 rows_skipped={str(k): int(v) for k, v in item["rows_skipped"].items()},
                 rows_matched=int(item["rows_matched"]),
