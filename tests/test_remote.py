@@ -25,11 +25,12 @@ import pytest
 
 from auditor.build import build_fingerprint_set
 from auditor.errors import InputError
+from auditor.files import sha256_of
 from auditor.fingerprint import Fingerprinter
 from auditor.sources import corpus as corpus_source
-from auditor.sources.corpus import expand_corpus_paths
+from auditor.sources.corpus import expand_corpus_paths, open_corpus
 from auditor.sources.posts import PostSource
-from auditor.sources.remote import RemoteObject, S3Settings, is_data_name
+from auditor.sources.remote import RemoteObject, S3Settings, Store, is_data_name, remote_error
 from benchmarks.synthetic import Writer
 from tests.conftest import POSTS, write_jsonl
 from tests.test_cli import REPORT_SCHEMA, invoke, one_error_sentence
@@ -88,16 +89,13 @@ def _free_port() -> int:
 def s3_endpoint(world: tuple[Path, Path]) -> Iterator[str]:
     """A moto S3 server on 127.0.0.1 holding the corpus (leftovers included) under s3://corpus-bucket/corpus/,
     and a text file under empty/."""
-    boto3 = pytest.importorskip("boto3")
     server_module = pytest.importorskip("moto.server")
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # the server's request log
     server = server_module.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
     endpoint = f"http://{host}:{port}"
-    client = boto3.client(
-        "s3", endpoint_url=endpoint, aws_access_key_id="test", aws_secret_access_key="test", region_name="us-east-1"
-    )
+    client = _client(endpoint)
     client.create_bucket(Bucket=BUCKET)
     _, corpus = world
     for path in sorted(p for p in corpus.rglob("*") if p.is_file()):
@@ -115,6 +113,13 @@ def aws_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "aws-config"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "aws-credentials"))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+
+def _client(endpoint: str) -> Any:
+    boto3 = pytest.importorskip("boto3")
+    return boto3.client(
+        "s3", endpoint_url=endpoint, aws_access_key_id="test", aws_secret_access_key="test", region_name="us-east-1"
+    )
 
 
 def _use_s3(monkeypatch: pytest.MonkeyPatch, endpoint: str, credentials: bool = True) -> None:
@@ -219,6 +224,22 @@ def test_s3_failures_exit_2_with_one_sentence_naming_the_url_and_the_fix(
     assert "the AWS profile 'nobody'" in error_of(f"s3://{BUCKET}/corpus/")
 
 
+def test_an_object_replaced_during_the_audit_is_refused(
+    world: tuple[Path, Path], s3_endpoint: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, corpus = world
+    _use_s3(monkeypatch, s3_endpoint)
+    client, url = _client(s3_endpoint), f"s3://{BUCKET}/changing/part-0.parquet"
+    client.put_object(Bucket=BUCKET, Key="changing/part-0.parquet", Body=(corpus / SHARDS[0]).read_bytes())
+    [corpus_file] = open_corpus([url])
+    assert sha256_of(corpus_file.path) == hashlib.sha256((corpus / SHARDS[0]).read_bytes()).hexdigest()
+    client.put_object(Bucket=BUCKET, Key="changing/part-0.parquet", Body=(corpus / SHARDS[1]).read_bytes())
+    with pytest.raises(InputError, match=f"{re.escape(url)}: the object changed during the audit"):
+        list(corpus_file.batches())
+    with pytest.raises(InputError, match="the object changed during the audit"):
+        sha256_of(corpus_file.path)
+
+
 def test_s3_settings_follow_the_aws_environment_and_profile(tmp_path: Path) -> None:
     config = tmp_path / "config"
     config.write_text(
@@ -247,6 +268,24 @@ def test_s3_settings_follow_the_aws_environment_and_profile(tmp_path: Path) -> N
     )
     assert (bare.credentials, bare.region, bare.anonymous) == (None, "us-east-1", False)
     assert S3Settings.from_environment({"AWS_NO_SIGN_REQUEST": "YES"}).anonymous
+
+
+def test_store_failures_are_told_apart_by_what_the_client_said() -> None:
+    url = "s3://b/k.parquet"
+    unsigned = Store("s3", "s3://", None, s3=S3Settings.from_environment({"AWS_ENDPOINT_URL": "http://h:1"}))
+    keyed = Store(
+        "s3", "s3://", None, s3=S3Settings.from_environment({"AWS_ACCESS_KEY_ID": "a", "AWS_SECRET_ACCESS_KEY": "b"})
+    )
+    denied = OSError("When reading 'k' in bucket 'b': AWS Error ACCESS_DENIED during HeadObject operation")
+    assert "no AWS credentials were found" in str(remote_error(url, denied, unsigned))
+    assert "access denied with the AWS credentials from the environment" in str(remote_error(url, denied, keyed))
+    assert "the bucket b does not exist at AWS S3" in str(remote_error(url, OSError("AWS Error NO_SUCH_BUCKET"), keyed))
+    refused = ConnectionRefusedError(111, "Connect call failed ('127.0.0.1', 1)")
+    assert "cannot reach h:8443 ([Errno 111] Connect call" in str(remote_error("https://h:8443/x.parquet", refused))
+    assert "no such object" in str(remote_error("hf://datasets/o/n/x.parquet", FileNotFoundError("x")))
+    assert str(remote_error(url, OSError("something else"), keyed)).startswith(
+        f"{url}: cannot be read (something else)"
+    )
 
 
 def test_leftovers_of_spark_and_hidden_files_are_never_shards() -> None:
@@ -361,7 +400,7 @@ def http_root(world: tuple[Path, Path]) -> Iterator[str]:
     _, corpus = world
     handler = type("Handler", (_RangeHandler,), {"root": corpus.parent})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()

@@ -278,7 +278,7 @@ def remote_error(url: str, error: BaseException, store: Store | None = None) -> 
     text = " ".join(str(error).split()) or type(error).__name__
     lowered = text.lower()
     settings = store.s3 if store is not None else None
-    where = settings.where if settings is not None else "the server"
+    where = settings.where if settings is not None else _place(url)
     if "no_such_bucket" in lowered or "nosuchbucket" in lowered or "bucket does not exist" in lowered:
         return missing_bucket(url, _URL.sub(r"\2", url).split("/", 1)[0], where)
     unreachable = (
@@ -294,7 +294,7 @@ def remote_error(url: str, error: BaseException, store: Store | None = None) -> 
         "timeout",
         "unavailable",
     )
-    if any(marker in lowered for marker in unreachable):
+    if isinstance(error, (ConnectionError, TimeoutError)) or any(marker in lowered for marker in unreachable):
         fix = "check the network and AWS_ENDPOINT_URL" if settings is not None else "check the network and the URL"
         return InputError(f"{url}: cannot reach {where} ({_short(text)}); {fix}.")
     denied = ("access_denied", "accessdenied", "invalidaccesskeyid", "signaturedoesnotmatch", "forbidden", "403")
@@ -310,6 +310,16 @@ def remote_error(url: str, error: BaseException, store: Store | None = None) -> 
     if isinstance(error, FileNotFoundError) or "not found" in lowered or "404" in lowered:
         return InputError(f"{url}: no such object or prefix; check the URL.")
     return InputError(f"{url}: cannot be read ({_short(text)}); check the URL and the credentials.")
+
+
+def _place(url: str) -> str:
+    """Where a URL's store is, for messages."""
+    scheme, _, rest = url.partition("://")
+    if scheme.lower() == "hf":
+        return "the Hugging Face Hub"
+    if scheme.lower() in ("gs", "gcs"):
+        return os.environ.get("STORAGE_EMULATOR_HOST") or "Google Cloud Storage"
+    return rest.split("/", 1)[0] or "the server"
 
 
 def missing_bucket(url: str, bucket: str, where: str) -> InputError:
@@ -360,26 +370,21 @@ class RemoteObject:
         return self.url
 
     def open_file(self) -> pa.NativeFile:
-        """A random-access file (ranged reads), for Parquet footers, column chunks and row groups."""
+        """A random-access file (ranged reads), for Parquet footers, column chunks and row groups; refused when
+        the object is no longer the one the corpus was opened with."""
         store = store_of(self.url)
         with _requests(self.url, store):
-            return store.filesystem.open_input_file(store.path_of(self.url))
+            handle = store.filesystem.open_input_file(store.path_of(self.url))
+        self._check_unchanged(store, handle)
+        return handle
 
     def identified(self, handle: pa.NativeFile) -> RemoteObject:
         """This object with its size, ETag or version and last-modified time, from the open handle (S3 and GCS
         answer them with the HEAD request that opened it) or, for fsspec stores, from the store's listing."""
         store = store_of(self.url)
-        details: dict[str, Any] = {}
         with _requests(self.url, store):
             size = int(handle.size())
-            if store.fsspec is not None:
-                details = dict(store.fsspec.info(store.path_of(self.url)))
-            else:
-                details = {
-                    key.decode() if isinstance(key, bytes) else str(key): value
-                    for key, value in handle.metadata().items()
-                }
-        found = {key.lower().replace("_", "-"): value for key, value in details.items()}
+            found = _details(store, self.url, handle)
         etag = _text(found.get("etag") or found.get("blob-id") or _lfs_oid(found.get("lfs")))
         version = _text(found.get("versionid") or found.get("version-id") or found.get("generation"))
         modified = found.get("last-modified") or found.get("lastmodified") or found.get("updated") or found.get("mtime")
@@ -392,13 +397,40 @@ class RemoteObject:
         )
 
     def sha256(self) -> str:
-        """SHA-256 of the whole object, read as a stream of large ranged reads."""
+        """SHA-256 of the whole object, read as a stream of large ranged reads (of the same object that was
+        scanned: S3 and GCS say its ETag when the stream opens)."""
         store = store_of(self.url)
         digest = hashlib.sha256()
         with _requests(self.url, store), store.filesystem.open_input_stream(store.path_of(self.url)) as stream:
+            self._check_unchanged(store, stream)
             while block := stream.read(HASH_BLOCK_BYTES):
                 digest.update(block)
         return digest.hexdigest()
+
+    def _check_unchanged(self, store: Store, handle: pa.NativeFile) -> None:
+        """For stores that answer an object's ETag when it is opened (S3, GCS): the same ETag as when the corpus
+        was opened, so the rows scanned and the hash recorded belong to one version of the object."""
+        if self.etag is None or store.fsspec is not None:
+            return
+        with _requests(self.url, store):
+            now = _text(_details(store, self.url, handle).get("etag"))
+        if now is not None and now.strip('"') != self.etag:
+            raise InputError(
+                f"{self.url}: the object changed during the audit (ETag {self.etag} became {now.strip(chr(34))}); "
+                "rerun the audit when the corpus is no longer being written."
+            )
+
+
+def _details(store: Store, url: str, handle: pa.NativeFile) -> dict[str, Any]:
+    """What the store says about an object, keys lowercased with `-` for `_`: the open handle's metadata
+    (pyarrow's S3 and GCS clients), or the fsspec file system's info."""
+    if store.fsspec is not None:
+        details = dict(store.fsspec.info(store.path_of(url)))
+    else:
+        details = {
+            key.decode() if isinstance(key, bytes) else str(key): value for key, value in handle.metadata().items()
+        }
+    return {key.lower().replace("_", "-"): value for key, value in details.items()}
 
 
 def _lfs_oid(lfs: Any) -> Any:
