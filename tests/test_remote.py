@@ -28,6 +28,7 @@ from auditor.errors import InputError
 from auditor.files import sha256_of
 from auditor.fingerprint import Fingerprinter
 from auditor.sources import corpus as corpus_source
+from auditor.sources import remote
 from auditor.sources.corpus import expand_corpus_paths, open_corpus
 from auditor.sources.posts import PostSource
 from auditor.sources.remote import RemoteObject, S3Settings, Store, is_data_name, remote_error
@@ -222,6 +223,9 @@ def test_s3_failures_exit_2_with_one_sentence_naming_the_url_and_the_fix(
     assert "cannot reach http://127.0.0.1" in error_of(f"s3://{BUCKET}/corpus/")
     monkeypatch.setenv("AWS_PROFILE", "nobody")
     assert "the AWS profile 'nobody'" in error_of(f"s3://{BUCKET}/corpus/")
+    monkeypatch.setattr(remote, "GCS_RETRY_SECONDS", 1.0)
+    monkeypatch.setenv("STORAGE_EMULATOR_HOST", f"http://127.0.0.1:{_free_port()}")
+    assert "cannot reach http://127.0.0.1" in error_of("gs://corpus-bucket/corpus/")
 
 
 def test_an_object_replaced_during_the_audit_is_refused(

@@ -176,6 +176,7 @@ class Store:
 
 _S3_CLIENTS: dict[tuple[int, S3Settings, str | None], pafs.FileSystem] = {}
 _S3_REGIONS: dict[str, str | None] = {}
+_GCS_CLIENTS: dict[tuple[int, str, float], pafs.FileSystem] = {}
 
 
 def _s3_store(url: str, scheme: str, bucket: str) -> Store:
@@ -221,7 +222,10 @@ def _gcs_store(url: str, scheme: str) -> Store:
         except InputError as error:
             raise InputError(f"{url}: {error}") from None
         options.update(anonymous=True, endpoint_override=host, scheme=transport)
-    return Store(scheme, f"{scheme}://", pafs.GcsFileSystem(**options))
+    key = (os.getpid(), emulator or "", GCS_RETRY_SECONDS)
+    if key not in _GCS_CLIENTS:
+        _GCS_CLIENTS[key] = pafs.GcsFileSystem(**options)
+    return Store(scheme, f"{scheme}://", _GCS_CLIENTS[key])
 
 
 def _fsspec_store(scheme: str, url: str) -> Store:
