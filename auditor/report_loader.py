@@ -63,6 +63,23 @@ def _claims(data: dict[str, Any]) -> Claims:
     )
 
 
+def _file_summary(item: dict[str, Any], identity: dict[str, Any]) -> CorpusFileSummary:
+    """A corpus file's counts (from `files`) with its identity (from `inputs.corpus_files`)."""
+    return CorpusFileSummary(
+        path=item["name"],
+        size=int(identity.get("size", 0)),
+        sha256=identity.get("sha256"),
+        etag=identity.get("etag"),
+        version=identity.get("version"),
+        last_modified=identity.get("last_modified"),
+        rows=int(item["rows"]),
+        rows_skipped={str(k): int(v) for k, v in item["rows_skipped"].items()},
+        rows_matched=int(item["rows_matched"]),
+        matches=int(item["matches"]),
+        posts_matched=int(item["posts_matched"]),
+    )
+
+
 def result_from_report(report: dict[str, Any], evidence: pa.Table | None, source: str) -> AuditResult:
     """Rebuild the result model from a report of schema 1.1 or later in the 1.x line."""
     version = str(report.get("schema_version", ""))
@@ -84,22 +101,7 @@ def result_from_report(report: dict[str, Any], evidence: pa.Table | None, source
             tool_version=str(fingerprint_set.get("tool_version", "unknown")),
         )
         identities = {item["name"]: item for item in inputs["corpus_files"]}
-        files = tuple(
-            CorpusFileSummary(
-                path=item["name"],
-                size=int(identities.get(item["name"], {}).get("size", 0)),
-                sha256=identities.get(item["name"], {}).get("sha256"),
-                etag=identities.get(item["name"], {}).get("etag"),
-                version=identities.get(item["name"], {}).get("version"),
-                last_modified=identities.get(item["name"], {}).get("last_modified"),
-                rows=int(item["rows"]),
-                rows_skipped={str(k): int(v) for k, v in item["rows_skipped"].items()},
-                rows_matched=int(item["rows_matched"]),
-                matches=int(item["matches"]),
-                posts_matched=int(item["posts_matched"]),
-            )
-            for item in report["files"]
-        )
+        files = tuple(_file_summary(item, identities.get(item["name"], {})) for item in report["files"])
         return AuditResult(
             tool_version=str(report["tool"]["version"]),
             fingerprint_file=FileIdentity(

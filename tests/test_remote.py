@@ -364,9 +364,9 @@ class _RangeHandler(BaseHTTPRequestHandler):
         self._serve(body=True)
 
     def _serve(self, body: bool) -> None:
-        from urllib.parse import unquote
+        from urllib.parse import unquote, urlsplit
 
-        path = self.root / unquote(self.path.lstrip("/"))
+        path = self.root / unquote(urlsplit(self.path).path.lstrip("/"))
         if path.is_dir():
             links = "".join(
                 f'<a href="{p.name}{"/" if p.is_dir() else ""}">{p.name}</a>' for p in sorted(path.iterdir())
@@ -424,6 +424,7 @@ def test_http_files_audit_like_the_same_files_read_locally(
     [item] = remote["inputs"]["corpus_files"]
     data = (corpus / shard).read_bytes()
     assert (item["etag"], item["sha256"]) == (hashlib.md5(data).hexdigest(), hashlib.sha256(data).hexdigest())
+    assert [str(found) for found in expand_corpus_paths([f"{url}?download=1"])] == [f"{url}?download=1"]
     listed = expand_corpus_paths([f"{http_root}/corpus/"])
     assert [str(found) for found in listed] == [f"{http_root}/corpus/{s}" for s in SHARDS]
     assert all(isinstance(found, RemoteObject) for found in listed)

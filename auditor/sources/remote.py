@@ -486,7 +486,7 @@ def expand_url(argument: str) -> list[RemoteObject]:
     ):
         raise missing_credentials(argument)
     path = store.path_of(argument)
-    if _has_magic(path):
+    if store.prefix and _has_magic(path):  # an HTTP URL is never a pattern: `?` starts its query
         return _expand_glob(argument, store, path)
     # HTTP has no prefixes: a URL ending in `/` is an index page to list, any other names one file.
     listing = not store.prefix and path.endswith("/")
@@ -523,10 +523,7 @@ def _check_bucket(url: str, store: Store, path: str) -> None:
         return
     bucket = path.split("/", 1)[0]
     if store.filesystem.get_file_info(bucket).type == pafs.FileType.NotFound:
-        where = store.s3.where if store.s3 is not None else "Google Cloud Storage"
-        raise InputError(
-            f"{url}: the bucket {bucket} does not exist at {where}; check the bucket name and the endpoint."
-        )
+        raise missing_bucket(url, bucket, store.s3.where if store.s3 is not None else _place(url))
 
 
 def _has_magic(path: str) -> bool:
