@@ -209,7 +209,7 @@ def run_audit(request: AuditRequest, progress: Progress | None = None) -> AuditR
     sets = [request.fingerprints] + ([request.control] if request.control is not None else [])
     keys = check_sets(sets, request.key_file)
     files = request.corpus.open()
-    check_outputs(request.outputs.paths(), [*sets, *(f.path for f in files)])
+    check_outputs(request.outputs.paths(), [*sets, *(f.local_path for f in files if f.local_path is not None)])
     scanners = [
         load_scanner(request.fingerprints, keys[0], request.threshold, progress, request.sample_posts, request.seed)
     ]
@@ -378,6 +378,7 @@ def _assemble(
     text_share = TextShare()
     for corpus_file, total, sha256 in zip(files, per_file, hashes, strict=True):
         part = total.sets[index]
+        remote = corpus_file.remote
         summaries.append(
             CorpusFileSummary(
                 path=corpus_file.name,
@@ -388,6 +389,9 @@ def _assemble(
                 matches=part.matches,
                 posts_matched=len(part.matched_posts),
                 sha256=sha256,
+                etag=remote.etag if remote is not None else None,
+                version=remote.version if remote is not None else None,
+                last_modified=remote.last_modified if remote is not None else None,
             )
         )
         matched_posts.append(part.matched_posts)
@@ -487,7 +491,10 @@ def run_check(request: CheckRequest, progress: Progress | None = None) -> GateOu
     keys = check_sets(request.sets, request.key_file)
     files = request.corpus.open()
     if request.update_baseline and request.baseline is not None:
-        check_outputs([(request.baseline, "baseline")], [*request.sets, *(f.path for f in files)])
+        check_outputs(
+            [(request.baseline, "baseline")],
+            [*request.sets, *(f.local_path for f in files if f.local_path is not None)],
+        )
     scanners = [
         load_scanner(path, key, request.threshold, progress) for path, key in zip(request.sets, keys, strict=True)
     ]

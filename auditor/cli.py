@@ -378,7 +378,9 @@ def audit(
     corpus: Annotated[
         list[str],
         typer.Argument(
-            help="Parquet corpus: files, directories of shards (hive partitions too) or globs.", show_default=False
+            help="Parquet corpus: files, directories of shards (hive partitions too) or globs; local, or URLs "
+            "s3://BUCKET/PREFIX/, gs://..., hf://datasets/ORG/NAME/..., https://... (see the README).",
+            show_default=False,
         ),
     ],
     evidence: Annotated[
@@ -448,7 +450,10 @@ def audit(
         bool,
         typer.Option(
             "--hash-corpus/--no-hash-corpus",
-            help="Record each corpus file's SHA-256 in the report, so a rerun can be checked against the same data.",
+            help="Record each corpus file's SHA-256 in the report, so a rerun can be checked against the same data. "
+            "A remote file (s3://, gs://, hf://, https://) is then read whole once more, beyond the columns the "
+            "scan reads: on a large remote corpus, --no-hash-corpus saves that transfer (the report still "
+            "records each object's size, ETag and last-modified time).",
         ),
     ] = True,
     control: Annotated[
@@ -547,7 +552,9 @@ def check(
     corpus: Annotated[
         list[str],
         typer.Argument(
-            help="Parquet corpus of the release: files, directories of shards or globs.", show_default=False
+            help="Parquet corpus of the release: files, directories of shards or globs, local or s3://, gs://, "
+            "hf://, https:// URLs.",
+            show_default=False,
         ),
     ],
     fingerprints: Annotated[

@@ -6,7 +6,7 @@ import functools
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from auditor.errors import InputError
 
@@ -25,8 +25,17 @@ class FileIdentity:
         return cls(str(data["name"]), int(data["size"]), data.get("sha256"))
 
 
-def sha256_of(path: Path) -> str:
-    """The file's SHA-256, computed once a process for a given path, size and modification time."""
+class Hashable(Protocol):
+    """A file that hashes itself: a remote object, read whole as a stream."""
+
+    def sha256(self) -> str: ...
+
+
+def sha256_of(path: Path | Hashable) -> str:
+    """SHA-256 of a file's bytes: a local file (computed once a process for a given path, size and
+    modification time), or any object that hashes itself (a remote object is read whole for it)."""
+    if not isinstance(path, Path):
+        return path.sha256()
     try:
         status = path.stat()
     except OSError as error:

@@ -63,6 +63,23 @@ def _claims(data: dict[str, Any]) -> Claims:
     )
 
 
+def _file_summary(item: dict[str, Any], identity: dict[str, Any]) -> CorpusFileSummary:
+    """A corpus file's counts (from `files`) with its identity (from `inputs.corpus_files`)."""
+    return CorpusFileSummary(
+        path=item["name"],
+        size=int(identity.get("size", 0)),
+        sha256=identity.get("sha256"),
+        etag=identity.get("etag"),
+        version=identity.get("version"),
+        last_modified=identity.get("last_modified"),
+        rows=int(item["rows"]),
+        rows_skipped={str(k): int(v) for k, v in item["rows_skipped"].items()},
+        rows_matched=int(item["rows_matched"]),
+        matches=int(item["matches"]),
+        posts_matched=int(item["posts_matched"]),
+    )
+
+
 def result_from_report(report: dict[str, Any], evidence: pa.Table | None, source: str) -> AuditResult:
     """Rebuild the result model from a report of schema 1.1 or later in the 1.x line."""
     version = str(report.get("schema_version", ""))
@@ -83,21 +100,8 @@ def result_from_report(report: dict[str, Any], evidence: pa.Table | None, source
             skipped={str(k): int(v) for k, v in counts["posts_skipped"].items()},
             tool_version=str(fingerprint_set.get("tool_version", "unknown")),
         )
-        sizes = {item["name"]: int(item["size"]) for item in inputs["corpus_files"]}
-        hashes = {item["name"]: item.get("sha256") for item in inputs["corpus_files"]}
-        files = tuple(
-            CorpusFileSummary(
-                path=item["name"],
-                size=sizes.get(item["name"], 0),
-                sha256=hashes.get(item["name"]),
-                rows=int(item["rows"]),
-                rows_skipped={str(k): int(v) for k, v in item["rows_skipped"].items()},
-                rows_matched=int(item["rows_matched"]),
-                matches=int(item["matches"]),
-                posts_matched=int(item["posts_matched"]),
-            )
-            for item in report["files"]
-        )
+        identities = {item["name"]: item for item in inputs["corpus_files"]}
+        files = tuple(_file_summary(item, identities.get(item["name"], {})) for item in report["files"])
         return AuditResult(
             tool_version=str(report["tool"]["version"]),
             fingerprint_file=FileIdentity(

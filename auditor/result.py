@@ -22,6 +22,10 @@ class CorpusFileSummary:
     matches: int
     posts_matched: int
     sha256: str | None = None  # None when the audit was told not to hash the corpus
+    # A remote object's identity as its store gave it when the corpus was opened (None for local files)
+    etag: str | None = None
+    version: str | None = None
+    last_modified: str | None = None  # ISO 8601, UTC
 
     @property
     def rows_scanned(self) -> int:

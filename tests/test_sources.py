@@ -108,6 +108,8 @@ def test_corpus_paths_expand_dirs_hive_partitions_and_globs(tmp_path: Path) -> N
     b = write_parquet(tmp_path / "c" / "lang=fr" / "part-0.parquet", rows)
     (tmp_path / "c" / "_SUCCESS").write_text("")
     (tmp_path / "c" / "lang=en" / ".part-1.parquet.crc").write_text("")
+    write_parquet(tmp_path / "c" / "_temporary" / "0" / "part-2.parquet", rows)  # a write that did not finish
+    write_parquet(tmp_path / "c" / ".cache" / "part-3.parquet", rows)
     assert expand_corpus_paths([str(tmp_path / "c")]) == [a, b]
     assert expand_corpus_paths([str(tmp_path / "c" / "*" / "*.parquet"), str(a)]) == [a, b]
     with pytest.raises(InputError, match=r"matches no \.parquet files"):

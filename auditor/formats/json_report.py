@@ -7,7 +7,7 @@ from typing import Any
 
 from auditor.claims import Claims
 from auditor.gate import GateOutcome
-from auditor.result import AuditResult
+from auditor.result import AuditResult, CorpusFileSummary
 
 SCHEMA_VERSION = "1.2"
 
@@ -37,9 +37,7 @@ def report_dict(result: AuditResult) -> dict[str, Any]:
                 "tool_version": info.tool_version,
                 "posts_from": [item.to_dict() for item in info.inputs],
             },
-            "corpus_files": [
-                {"name": f.path, "size": f.size, "rows": f.rows, "sha256": f.sha256} for f in result.files
-            ],
+            "corpus_files": [_corpus_file(f) for f in result.files],
         },
         "counts": {
             "posts_in_set": result.posts_in_set,
@@ -80,6 +78,17 @@ def report_dict(result: AuditResult) -> dict[str, Any]:
             for f in result.files
         ],
     }
+
+
+def _corpus_file(summary: CorpusFileSummary) -> dict[str, Any]:
+    """A corpus file's identity: name (a path or URL), size, rows, SHA-256, and a remote object's ETag,
+    version and last-modified time when the store gave them."""
+    item: dict[str, Any] = {"name": summary.path, "size": summary.size, "rows": summary.rows, "sha256": summary.sha256}
+    for key in ("etag", "version", "last_modified"):
+        value = getattr(summary, key)
+        if value is not None:
+            item[key] = value
+    return item
 
 
 def detection_statement(result: AuditResult) -> str:

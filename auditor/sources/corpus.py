@@ -1,9 +1,15 @@
-"""The corpus side: expand paths into Parquet files, check them up front, read only the needed columns."""
+"""The corpus side: expand paths and URLs into Parquet files, check them up front, read only the needed columns.
+
+A corpus file is a local `Path` or a `RemoteObject` (s3://, gs://, hf://, http(s)://, see
+auditor.sources.remote); both are read the same way, only the needed columns of the needed row groups,
+and remote files with coalesced, parallel ranged reads (Parquet pre-buffering).
+"""
 
 from __future__ import annotations
 
 import glob
 from collections.abc import Iterator, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,8 +17,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from auditor.errors import InputError
+from auditor.sources.remote import RemoteObject, expand_url, is_data_name, is_url
 
-PARQUET_SUFFIXES = (".parquet", ".pq", ".parq")
 # Rows per read aim at this much text, so a batch of 60,000-character pages stays as small in memory as a
 # batch of tweets.
 TARGET_BATCH_BYTES = 8 << 20
@@ -20,18 +26,26 @@ TARGET_BATCH_BYTES = 8 << 20
 TARGET_PART_BYTES = 64 << 20
 
 
-def _is_data_file(path: Path) -> bool:
-    # Spark and Hive leave _SUCCESS, _metadata and .crc files beside the shards.
-    return path.is_file() and path.suffix.lower() in PARQUET_SUFFIXES and not path.name.startswith((".", "_"))
+CorpusLocation = Path | RemoteObject
 
 
-def expand_corpus_paths(arguments: Sequence[str]) -> list[Path]:
-    """Files, directories (searched recursively, hive partitions included) and globs, in a stable order."""
-    found: list[Path] = []
+def _is_data_file(path: Path, root: Path | None = None) -> bool:
+    # Spark and Hive leave _SUCCESS, _metadata and .crc files (and _temporary/ directories) beside the shards.
+    relative = path.relative_to(root).as_posix() if root is not None else path.name
+    return path.is_file() and is_data_name(relative)
+
+
+def expand_corpus_paths(arguments: Sequence[str]) -> list[CorpusLocation]:
+    """Files, directories (searched recursively, hive partitions included) and globs, local or remote (URLs,
+    see auditor.sources.remote), in a stable order."""
+    found: list[CorpusLocation] = []
     for argument in arguments:
+        if is_url(argument):
+            found.extend(expand_url(argument))
+            continue
         path = Path(argument)
         if path.is_dir():
-            matches = sorted(p for p in path.rglob("*") if _is_data_file(p))
+            matches = sorted(p for p in path.rglob("*") if _is_data_file(p, path))
             if not matches:
                 raise InputError(f"{path}: the directory holds no .parquet files; point at the corpus shards.")
             found.extend(matches)
@@ -49,9 +63,10 @@ def expand_corpus_paths(arguments: Sequence[str]) -> list[Path]:
 
 @dataclass(frozen=True)
 class CorpusFile:
-    """One Parquet file of the corpus, checked: it opens and has the text column."""
+    """One Parquet file of the corpus, checked: it opens and has the text column. `path` is a local Path or
+    a RemoteObject (its URL and the identity the store gave when the file was opened)."""
 
-    path: Path
+    path: CorpusLocation
     rows: int
     size: int
     text_column: str
@@ -63,33 +78,68 @@ class CorpusFile:
 
     @property
     def name(self) -> str:
-        """How evidence and reports name the file."""
+        """How evidence and reports name the file: its path, or its URL."""
         return str(self.path)
 
     def identity(self) -> dict[str, object]:
-        """What tells this file from a changed one without reading it: name, size, modification time."""
+        """What tells this file from a changed one without reading it: name, size, and its modification
+        time (local) or ETag, version and last-modified time (remote)."""
+        remote = self.remote
+        if remote is not None:
+            return {
+                "name": self.name,
+                "size": self.size,
+                "etag": remote.etag,
+                "version": remote.version,
+                "last_modified": remote.last_modified,
+            }
         try:
-            modified = self.path.stat().st_mtime_ns
+            modified = Path(str(self.path)).stat().st_mtime_ns
         except OSError as error:
             raise InputError(f"{self.path}: cannot be read ({error.strerror}); check the path.") from None
         return {"name": self.name, "size": self.size, "modified_ns": modified}
 
+    @property
+    def local_path(self) -> Path | None:
+        return self.path if isinstance(self.path, Path) else None
+
+    @property
+    def remote(self) -> RemoteObject | None:
+        return self.path if isinstance(self.path, RemoteObject) else None
+
     @classmethod
     def open(
         cls,
-        path: Path,
+        path: CorpusLocation,
         text_column: str,
         id_column: str | None,
         id_required: bool,
         url_column: str | None = "url",
         url_required: bool = False,
     ) -> CorpusFile:
-        try:
-            parquet = pq.ParquetFile(path)
-        except (pa.ArrowInvalid, OSError) as error:
-            raise InputError(
-                f"{path}: not a readable Parquet file ({error}); re-copy it or leave it out of the corpus."
-            ) from None
+        with ExitStack() as stack:
+            handle = stack.enter_context(path.open_file()) if isinstance(path, RemoteObject) else None
+            try:
+                parquet = pq.ParquetFile(path) if handle is None else pq.ParquetFile(handle, pre_buffer=True)
+            except (pa.ArrowInvalid, OSError) as error:
+                raise InputError(
+                    f"{path}: not a readable Parquet file ({error}); re-copy it or leave it out of the corpus."
+                ) from None
+            if handle is not None and isinstance(path, RemoteObject):
+                path = path.identified(handle)
+            return cls._checked(path, parquet, text_column, id_column, id_required, url_column, url_required)
+
+    @classmethod
+    def _checked(
+        cls,
+        path: CorpusLocation,
+        parquet: pq.ParquetFile,
+        text_column: str,
+        id_column: str | None,
+        id_required: bool,
+        url_column: str | None,
+        url_required: bool,
+    ) -> CorpusFile:
         schema = parquet.schema_arrow
         if text_column not in schema.names:
             raise InputError(
@@ -110,10 +160,11 @@ class CorpusFile:
         rows = metadata.num_rows
         per_row = max(sum(group_bytes) / rows, 1.0) if rows else 1.0
         batch_rows = int(min(max(TARGET_BATCH_BYTES / per_row, 16), 65_536))
+        size = path.size if isinstance(path, RemoteObject) else path.stat().st_size
         return cls(
             path,
             rows,
-            path.stat().st_size,
+            size or 0,
             text_column,
             id_column,
             batch_rows,
@@ -129,13 +180,19 @@ class CorpusFile:
         columns = list(dict.fromkeys(c for c in named.values() if c))
         groups = list(row_groups) if row_groups is not None else None
         try:
-            parquet = pq.ParquetFile(self.path)
-            for batch in parquet.iter_batches(batch_size=self.batch_rows, columns=columns, row_groups=groups):
-                arrays = {name: batch.column(column) for name, column in named.items() if column}
-                for name in ("id", "url"):
-                    if name in arrays:
-                        arrays[name] = arrays[name].cast(pa.string())
-                yield pa.RecordBatch.from_pydict(arrays)
+            with ExitStack() as stack:
+                if isinstance(self.path, RemoteObject):
+                    # Pre-buffering coalesces the reads of the wanted column chunks of each row group into a
+                    # few large ranged requests, issued in parallel.
+                    parquet = pq.ParquetFile(stack.enter_context(self.path.open_file()), pre_buffer=True)
+                else:
+                    parquet = pq.ParquetFile(self.path)
+                for batch in parquet.iter_batches(batch_size=self.batch_rows, columns=columns, row_groups=groups):
+                    arrays = {name: batch.column(column) for name, column in named.items() if column}
+                    for name in ("id", "url"):
+                        if name in arrays:
+                            arrays[name] = arrays[name].cast(pa.string())
+                    yield pa.RecordBatch.from_pydict(arrays)
         except (pa.ArrowInvalid, OSError) as error:
             raise InputError(
                 f"{self.path}: a part of this Parquet file cannot be read ({error}); re-copy it or leave it "
@@ -173,7 +230,9 @@ def corpus_parts(files: Sequence[CorpusFile], target_bytes: int | None = None) -
     return parts
 
 
-def _optional_column(path: Path, names: list[str], column: str | None, required: bool, option: str) -> str | None:
+def _optional_column(
+    path: CorpusLocation, names: list[str], column: str | None, required: bool, option: str
+) -> str | None:
     """The column when the file has it; an error naming the option when it was asked for and is missing."""
     if column is None or column in names:
         return column
