@@ -17,6 +17,7 @@ its store unless asked to keep it.
 
 from __future__ import annotations
 
+import fcntl
 import functools
 import hashlib
 import json
@@ -26,7 +27,7 @@ import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 import pyarrow as pa
@@ -93,10 +94,16 @@ class PartStore:
     sets: int
     restarted_because: str | None = None  # why an earlier run's parts were dropped, when they were
     _finished: set[str] = field(default_factory=set)
+    _lock_file: IO[bytes] | None = None
 
     @classmethod
     def open(cls, folder: Path, identity: RunIdentity, sets: int, restart: bool = False) -> PartStore:
-        """The store of this run: finished parts kept when the identity is the same, else a fresh start."""
+        """The store of this run: finished parts kept when the identity is the same, else a fresh start.
+
+        The store is locked for as long as this process lives (or until `remove`): a second command
+        writing the same evidence is refused instead of mixing its parts with this one's.
+        """
+        lock = _lock(folder)
         reason = None
         manifest = folder / "run.json"
         if folder.exists():
@@ -119,7 +126,7 @@ class PartStore:
             raise InputError(
                 f"{folder}: cannot keep checkpoints there ({error.strerror}); choose another --evidence path."
             ) from None
-        store = cls(folder, identity, sets, reason)
+        store = cls(folder, identity, sets, reason, _lock_file=lock)
         store._finished = {p.name.removesuffix(".json") for p in folder.glob("part-*.json")}
         return store
 
@@ -198,7 +205,37 @@ class PartStore:
             ) from None
 
     def remove(self) -> None:
+        """Drop the checkpoints and the lock: the run is finished."""
         shutil.rmtree(self.folder, ignore_errors=True)
+        if self._lock_file is not None:
+            _lock_path(self.folder).unlink(missing_ok=True)
+            self._lock_file.close()
+            self._lock_file = None
+
+
+def _lock_path(folder: Path) -> Path:
+    return folder.with_name(folder.name + ".lock")
+
+
+def _lock(folder: Path) -> IO[bytes]:
+    """An exclusive lock on the store, held by this process; released when it exits, however it exits."""
+    path = _lock_path(folder)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = path.open("ab")
+    except OSError as error:
+        raise InputError(
+            f"{folder}: cannot keep checkpoints there ({error.strerror}); choose another --evidence path."
+        ) from None
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        raise InputError(
+            f"{folder}: another audit writing the same evidence is running; wait for it to finish or choose "
+            "another --evidence path."
+        ) from None
+    return handle
 
 
 def _write_ipc(path: Path, tables: Iterable[pa.Table]) -> None:

@@ -19,9 +19,10 @@ from auditor import audit as audit_module
 from auditor.audit import AuditOutputs, AuditRequest, CorpusSpec, run_audit
 from auditor.batch import PartResult
 from auditor.build import build_fingerprint_set
-from auditor.checkpoints import checkpoint_folder
+from auditor.checkpoints import PartStore, checkpoint_folder
 from auditor.engine import RowsCallback, ScanJob
 from auditor.engine.local import LocalEngine
+from auditor.errors import InputError
 from auditor.fingerprint import Fingerprinter
 from auditor.sources.corpus import CorpusPart
 from auditor.sources.posts import PostSource
@@ -280,3 +281,15 @@ def test_killed_audit_resumes_and_a_dead_worker_or_sigterm_leaves_nothing(
     _wait_for(lambda: not any(_alive(pid) for pid in workers), timeout=10)
     assert [p.name for p in out.rglob("*") if p.name.endswith((".tmp", ".partial"))] == []
     assert parts_done() >= 1 and (out / "e.parquet").read_bytes() == previous
+
+
+def test_two_audits_writing_the_same_evidence_do_not_mix(world: tuple[Path, Path], tmp_path: Path) -> None:
+    fp, corpus = world
+    request = _request(fp, corpus, tmp_path)
+    first = PartStore.open(checkpoint_folder(tmp_path / "e.parquet"), request.run_identity([]), 1)
+    with pytest.raises(InputError, match="another audit writing the same evidence"):
+        run_audit(request)
+    first.remove()
+    run_audit(request)  # the lock went with the first run
+    assert not checkpoint_folder(tmp_path / "e.parquet").exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
