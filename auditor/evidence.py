@@ -6,7 +6,7 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-from auditor.excerpts import EXCERPT_TYPE, excerpts_array
+from auditor.excerpts import EXCERPT_TYPE
 from auditor.fingerprint_set import FingerprintSet
 from auditor.scan import BatchMatches
 
@@ -73,7 +73,7 @@ def evidence_batch(
             pa.array(post_shingles[matches.posts], type=pa.int64()),
             pa.array(matches.row_shingles, type=pa.int64()),
             pa.array(matches.row_lengths, type=pa.int64()),
-            excerpts_array(list(matches.excerpts)) if matches.excerpts else pa.nulls(count, EXCERPT_TYPE),
+            matches.excerpts if len(matches.excerpts) == count else pa.nulls(count, EXCERPT_TYPE),
             fingerprints.texts.take(pa.array(matches.posts))
             if fingerprints.texts is not None
             else pa.nulls(count, pa.string()),

@@ -2,7 +2,9 @@
 
 Works on the prenormalized text (links and mentions removed, accents split off, case kept), where every
 normalized character has a known position: a window whose hash is one of the post's slot hashes marks
-the characters it spans. Only matched rows come here, so plain Python per match is cheap enough.
+the characters it spans. `excerpt_reference` defines an excerpt; `excerpts` computes a batch's excerpts
+in one compiled pass (a corpus that is the platform's own dump matches on every row, so per-match Python
+would dominate the scan) and is tested equal to it.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from auditor.kernels import compiled
+from auditor.kernels.codepoints import utf8_view
 
 EXCERPT_MARGIN = 40  # characters of context on each side
 EXCERPT_MAX = 1_000
@@ -25,7 +28,7 @@ class Excerpt:
     marks: tuple[tuple[int, int], ...]  # [start, end) spans of `text` shared with the post
 
 
-def excerpt(
+def excerpt_reference(
     prenormalized: str,
     window_hashes: npt.NDArray[np.uint32],
     post_hashes: npt.NDArray[np.uint32],
@@ -33,7 +36,8 @@ def excerpt(
     size: int,
     post_length: int,
 ) -> Excerpt:
-    """The part of a row around its densest run of windows shared with the post."""
+    """The part of a row around its densest run of windows shared with the post (the reference of
+    `excerpts`)."""
     codepoints = np.frombuffer(prenormalized.encode("utf-32-le"), dtype=np.uint32)
     kept = np.flatnonzero(fold[codepoints] != 0)  # position of each normalized character
     # A small hash table of the post's hashes: np.isin would sort the whole (maybe 60,000-window) row.
@@ -62,7 +66,40 @@ def excerpt(
 EXCERPT_TYPE = pa.struct([pa.field("text", pa.string()), pa.field("marks", pa.list_(pa.list_(pa.int32(), 2)))])
 
 
-def excerpts_array(items: list[Excerpt]) -> pa.Array:
-    return pa.array(
-        [{"text": item.text, "marks": [list(span) for span in item.marks]} for item in items], type=EXCERPT_TYPE
+def excerpts(
+    prenormalized: pa.Array,
+    window_hashes: npt.NDArray[np.uint32],
+    window_offsets: npt.NDArray[np.int64],
+    rows: npt.NDArray[np.int64],
+    post_hashes: npt.NDArray[np.uint32],
+    post_lengths: npt.NDArray[np.int64],
+    fold: npt.NDArray[np.uint32],
+    size: int,
+) -> pa.Array:
+    """The excerpts (EXCERPT_TYPE) of the matched pairs (rows[i], the post with slot hashes
+    post_hashes[i] and normalized length post_lengths[i]) of one prenormalized batch."""
+    data, offsets = utf8_view(prenormalized)
+    count = len(rows)
+    byte_starts, byte_ends = np.empty(count, dtype=np.int64), np.empty(count, dtype=np.int64)
+    mark_offsets = np.empty(count + 1, dtype=np.int64)
+    marks = compiled.excerpt_spans(
+        data,
+        offsets,
+        fold,
+        window_hashes,
+        window_offsets,
+        rows.astype(np.int64),
+        np.ascontiguousarray(post_hashes, dtype=np.uint32),
+        post_lengths.astype(np.int64),
+        size,
+        EXCERPT_MARGIN,
+        EXCERPT_MAX,
+        byte_starts,
+        byte_ends,
+        mark_offsets,
     )
+    text_bytes, text_offsets = compiled.gather_bytes(data, byte_starts, byte_ends)
+    texts = pa.LargeStringArray.from_buffers(count, pa.py_buffer(text_offsets), pa.py_buffer(text_bytes))
+    spans = pa.FixedSizeListArray.from_arrays(pa.array(marks, type=pa.int32()), 2)
+    marked = pa.ListArray.from_arrays(pa.array(mark_offsets.astype(np.int32)), spans)
+    return pa.StructArray.from_arrays([texts.cast(pa.string()), marked], fields=list(EXCERPT_TYPE))

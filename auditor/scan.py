@@ -15,10 +15,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from auditor.errors import ParameterMismatchError
-from auditor.excerpts import Excerpt, excerpt
+from auditor.excerpts import EXCERPT_TYPE, excerpts
 from auditor.fingerprint import ShingledTexts, shingle_prenormalized, shingle_texts
 from auditor.fingerprint_set import FingerprintSet
-from auditor.kernels import compiled
 from auditor.kernels.containment import (
     ContainmentIndex,
     contains,
@@ -27,6 +26,7 @@ from auditor.kernels.containment import (
     group_keys,
     present_keys,
 )
+from auditor.kernels.coverage import covered_lengths
 from auditor.kernels.normalize import fold_table, prenormalize
 from auditor.kernels.scratch import Scratch
 from auditor.kernels.shingle_hash import ShingleHasher
@@ -50,7 +50,7 @@ class BatchMatches:
     row_shingles: npt.NDArray[np.int64]  # shingle windows of the row
     row_lengths: npt.NDArray[np.int64]  # normalized length of the row
     exact_containment: npt.NDArray[np.float64]  # NaN when the set has no texts
-    excerpts: tuple[Excerpt, ...] = ()  # the part of each row around the match, shared text marked
+    excerpts: pa.Array = field(default_factory=lambda: pa.array([], type=EXCERPT_TYPE))  # around each match
     text_share: TextShare = field(default_factory=TextShare)  # characters of the rows shared with posts
     row_sha256: tuple[str, ...] = ()  # SHA-256 of each matched row's text (UTF-8), naming its content
 
@@ -150,12 +150,9 @@ class CorpusScanner:
         """Sums over the batch's rows with text of x = normalized length and y = characters covered by a
         window shared with a post matched in that row."""
         lengths = shingled.normalized_lengths[np.asarray(pc.is_valid(texts).to_numpy(zero_copy_only=False))]
-        covered = np.zeros(len(shingled.normalized_lengths), dtype=np.int64)
-        offsets = shingled.window_offsets
-        for row in unique_sorted(rows):
-            hashes = self.fingerprints.slot_hashes[posts[rows == row]].ravel()  # members() takes repeats
-            windows = compiled.members(shingled.mixed[offsets[row] : offsets[row + 1]], hashes)
-            covered[row] = compiled.covered_length(windows, self.hasher.size)
+        covered = covered_lengths(
+            shingled.mixed, shingled.window_offsets, rows, self.fingerprints.slot_hashes[posts], self.hasher.size
+        )
         x, y = lengths.astype(np.int64), covered
         return TextShare(
             rows=len(x),
@@ -172,18 +169,16 @@ class CorpusScanner:
         shingled: ShingledTexts,
         rows: npt.NDArray[np.int64],
         posts: npt.NDArray[np.int64],
-    ) -> tuple[Excerpt, ...]:
-        fold, offsets = fold_table(), shingled.window_offsets
-        return tuple(
-            excerpt(
-                prenormalized[int(row)].as_py() or "",
-                shingled.mixed[offsets[row] : offsets[row + 1]],
-                self.fingerprints.slot_hashes[post],
-                fold,
-                self.hasher.size,
-                int(self.fingerprints.normalized_lengths[post]),
-            )
-            for row, post in zip(rows, posts, strict=True)
+    ) -> pa.Array:
+        return excerpts(
+            prenormalized,
+            shingled.mixed,
+            shingled.window_offsets,
+            rows,
+            self.fingerprints.slot_hashes[posts],
+            self.fingerprints.normalized_lengths[posts].astype(np.int64),
+            fold_table(),
+            self.hasher.size,
         )
 
     def _exact_containment(

@@ -309,19 +309,6 @@ def members(values: npt.NDArray[np.uint32], keys: npt.NDArray[np.uint32]) -> npt
     return out
 
 
-@njit(cache=True, nogil=True)
-def covered_length(matched_windows: npt.NDArray[np.bool_], size: int) -> int:  # pragma: no cover - compiled
-    """Characters covered by at least one matched window, windows being `size` characters from their index."""
-    covered = 0
-    reach = 0  # first character not yet counted
-    for w in range(len(matched_windows)):
-        if matched_windows[w]:
-            start = max(w, reach)
-            covered += w + size - start
-            reach = w + size
-    return covered
-
-
 # The removal pass of normalize._REMOVALS, compiled. RE2's \s is [\t\n\f\r ] and its \b is ASCII-only;
 # (?i) folds only ASCII here, the other case variants of these letters (long s, Kelvin sign) being gone
 # after NFKC. `_word` asks the fold table: its non-zero entries are [\p{L}\p{N}].
@@ -605,3 +592,137 @@ def score_pairs(
                         specific_distinct[p] += first
         a = b
     return matched, matched_specific, distinct, specific_distinct
+
+
+@njit(cache=True, nogil=True)
+def excerpt_spans(
+    data: npt.NDArray[np.uint8],
+    offsets: npt.NDArray[np.int64],
+    fold: npt.NDArray[np.uint32],
+    windows: npt.NDArray[np.uint32],
+    window_offsets: npt.NDArray[np.int64],
+    rows: npt.NDArray[np.int64],
+    post_hashes: npt.NDArray[np.uint32],
+    post_lengths: npt.NDArray[np.int64],
+    size: int,
+    margin: int,
+    max_chars: int,
+    byte_starts: npt.NDArray[np.int64],
+    byte_ends: npt.NDArray[np.int64],
+    mark_offsets: npt.NDArray[np.int64],
+) -> npt.NDArray[np.int32]:  # pragma: no cover - compiled
+    """Every matched (row, post) pair's excerpt, as excerpts.excerpt_reference defines it: the bytes of
+    the excerpt in `data` (byte_starts, byte_ends) and its marks, flat [start, end) code point pairs
+    relative to the excerpt, pair p's at mark_offsets[p] .. mark_offsets[p + 1] (returned)."""
+    marks = np.empty(64, dtype=np.int32)
+    count = 0
+    mark_offsets[0] = 0
+    for p in range(len(rows)):
+        row = rows[p]
+        b0, b1 = offsets[row], offsets[row + 1]
+        cp_byte = np.empty(b1 - b0 + 1, dtype=np.int64)  # byte offset of each code point in the row
+        kept = np.empty(b1 - b0 + 1, dtype=np.int64)  # code point index of each normalized character
+        i, ncp, nk = b0, 0, 0
+        while i < b1:
+            c = _codepoint(data, i)
+            cp_byte[ncp] = i - b0
+            if c < len(fold) and fold[c] != 0:
+                kept[nk] = ncp
+                nk += 1
+            ncp += 1
+            i += _width(data[i])
+        cp_byte[ncp] = b1 - b0
+        keys = np.sort(post_hashes[p])
+        w0, w1 = window_offsets[row], window_offsets[row + 1]
+        matched = np.empty(max(w1 - w0, 0), dtype=np.int64)
+        nm = 0
+        for w in range(w1 - w0):
+            h = windows[w0 + w]
+            at = np.searchsorted(keys, h)
+            if at < len(keys) and keys[at] == h:
+                matched[nm] = w
+                nm += 1
+        if nm == 0 or nk < size:
+            start, end = 0, min(ncp, max_chars)
+        else:
+            centre = matched[nm // 2]
+            reach = max(post_lengths[p], size)
+            first, last = -1, -1
+            for j in range(nm):
+                if abs(matched[j] - centre) <= reach:
+                    if first < 0:
+                        first = j
+                    last = j
+            start = max(0, kept[matched[first]] - margin)
+            end = min(ncp, kept[matched[last] + size - 1] + 1 + margin, start + max_chars)
+            open_lo, open_hi = -1, -1
+            for j in range(first, last + 1):
+                w = matched[j]
+                if abs(w - centre) > reach:
+                    continue
+                lo = max(kept[w], start) - start
+                hi = min(kept[w + size - 1] + 1, end) - start
+                if lo >= hi:
+                    continue
+                if open_lo >= 0 and lo <= open_hi:
+                    open_hi = max(open_hi, hi)
+                    continue
+                if open_lo >= 0:
+                    if count + 2 > len(marks):
+                        marks = _grown(marks, 2 * len(marks))
+                    marks[count], marks[count + 1] = open_lo, open_hi
+                    count += 2
+                open_lo, open_hi = lo, hi
+            if open_lo >= 0:
+                if count + 2 > len(marks):
+                    marks = _grown(marks, 2 * len(marks))
+                marks[count], marks[count + 1] = open_lo, open_hi
+                count += 2
+        byte_starts[p] = b0 + cp_byte[start]
+        byte_ends[p] = b0 + cp_byte[end]
+        mark_offsets[p + 1] = count // 2
+    return marks[:count]
+
+
+@njit(cache=True, nogil=True)
+def gather_bytes(
+    data: npt.NDArray[np.uint8], starts: npt.NDArray[np.int64], ends: npt.NDArray[np.int64]
+) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]]:  # pragma: no cover - compiled
+    """The byte ranges [starts[i], ends[i]) of `data` back to back, with their offsets."""
+    offsets = np.empty(len(starts) + 1, dtype=np.int64)
+    offsets[0] = 0
+    for i in range(len(starts)):
+        offsets[i + 1] = offsets[i] + ends[i] - starts[i]
+    out = np.empty(offsets[-1], dtype=np.uint8)
+    for i in range(len(starts)):
+        out[offsets[i] : offsets[i + 1]] = data[starts[i] : ends[i]]
+    return out, offsets
+
+
+@njit(cache=True, nogil=True)
+def covered_lengths(
+    windows: npt.NDArray[np.uint32],
+    window_offsets: npt.NDArray[np.int64],
+    rows: npt.NDArray[np.int64],
+    post_hashes: npt.NDArray[np.uint32],
+    size: int,
+    covered: npt.NDArray[np.int64],
+) -> None:  # pragma: no cover - compiled
+    """covered[row]: characters of each matched row covered by a window whose hash is a slot hash of any
+    post matched in that row (pairs sorted by row; post_hashes[i] are pair i's), as
+    kernels.coverage.covered_lengths_reference defines it."""
+    start = 0
+    while start < len(rows):
+        end = _run_end(rows, start)
+        row = rows[start]
+        keys = np.sort(post_hashes[start:end].ravel())
+        w0, w1 = window_offsets[row], window_offsets[row + 1]
+        total, reach = 0, 0
+        for w in range(w1 - w0):
+            h = windows[w0 + w]
+            at = np.searchsorted(keys, h)
+            if at < len(keys) and keys[at] == h:
+                total += w + size - max(w, reach)
+                reach = w + size
+        covered[row] = total
+        start = end

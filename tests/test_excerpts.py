@@ -1,0 +1,77 @@
+"""The compiled per-match kernels (excerpts, covered characters) equal their references, on random Unicode
+text and random matches."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from auditor.excerpts import EXCERPT_MAX, excerpt_reference, excerpts
+from auditor.fingerprint import shingle_prenormalized
+from auditor.kernels.coverage import covered_lengths, covered_lengths_reference
+from auditor.kernels.normalize import fold_table, prenormalize
+from auditor.kernels.shingle_hash import ShingleHasher
+
+HASHER = ShingleHasher(12)
+WORDS = ["ocean", "pizza", "Café", "naïve", "东京", "🙂", "x", "—", "ß", "İstanbul", "  ", "\n", "42", "l'été", "a.b"]
+texts = st.lists(st.sampled_from(WORDS) | st.text(max_size=6), min_size=0, max_size=60).map(" ".join)
+
+
+@settings(max_examples=150, deadline=None)
+@given(rows=st.lists(texts, min_size=1, max_size=5), picks=st.lists(st.integers(0, 10**6), min_size=1, max_size=8),
+       data=st.data())  # fmt: skip
+def test_compiled_excerpts_equal_the_reference(rows: list[str], picks: list[int], data: st.DataObject) -> None:
+    prenormalized = prenormalize(pa.array(rows))
+    shingled = shingle_prenormalized(prenormalized, HASHER)
+    fold, offsets = fold_table(), shingled.window_offsets
+    pair_rows, hashes, lengths = [], [], []
+    for pick in picks:
+        row = pick % len(rows)
+        windows = shingled.mixed[offsets[row] : offsets[row + 1]]
+        chosen = data.draw(st.lists(st.integers(0, max(len(windows) - 1, 0)), min_size=8, max_size=8))
+        own = [int(windows[i]) for i in chosen] if len(windows) else []
+        noise = data.draw(st.lists(st.integers(0, 2**32 - 1), min_size=8 - min(len(own), 8), max_size=8))
+        hashes.append(np.array((own + noise)[:8] if own else noise, dtype=np.uint32))
+        pair_rows.append(row)
+        lengths.append(data.draw(st.integers(0, 300)))
+    compiled = excerpts(
+        prenormalized, shingled.mixed, offsets, np.array(pair_rows), np.stack(hashes), np.array(lengths), fold, 12
+    ).to_pylist()
+    for got, row, post_hashes, length in zip(compiled, pair_rows, hashes, lengths, strict=True):
+        text = prenormalized[row].as_py() or ""
+        expected = excerpt_reference(
+            text, shingled.mixed[offsets[row] : offsets[row + 1]], post_hashes, fold, 12, length
+        )
+        assert got["text"] == expected.text
+        assert [tuple(m) for m in got["marks"]] == list(expected.marks)
+        assert len(got["text"]) <= EXCERPT_MAX
+
+
+def test_no_pairs_give_an_empty_array() -> None:
+    prenormalized = prenormalize(pa.array(["nothing to see here at all"]))
+    shingled = shingle_prenormalized(prenormalized, HASHER)
+    empty = np.zeros(0, dtype=np.int64)
+    result = excerpts(
+        prenormalized, shingled.mixed, shingled.window_offsets, empty, np.zeros((0, 8), np.uint32), empty,
+        fold_table(), 12,
+    )  # fmt: skip
+    assert len(result) == 0
+
+
+@settings(max_examples=100, deadline=None)
+@given(rows=st.lists(texts, min_size=1, max_size=6), data=st.data())
+def test_compiled_covered_lengths_equal_the_reference(rows: list[str], data: st.DataObject) -> None:
+    shingled = shingle_prenormalized(prenormalize(pa.array(rows)), HASHER)
+    offsets = shingled.window_offsets
+    pair_rows = sorted(data.draw(st.lists(st.integers(0, len(rows) - 1), max_size=10)))
+    hashes = []
+    for row in pair_rows:
+        windows = shingled.mixed[offsets[row] : offsets[row + 1]]
+        own = [int(w) for w in data.draw(st.lists(st.sampled_from(list(windows)), max_size=6))] if len(windows) else []
+        hashes.append((own + [7] * 6)[:6])
+    matched = np.array(pair_rows, dtype=np.int64)
+    post_hashes = np.array(hashes, dtype=np.uint32).reshape(len(pair_rows), 6)
+    expected = covered_lengths_reference(shingled.mixed, offsets, matched, post_hashes, 12)
+    assert np.array_equal(covered_lengths(shingled.mixed, offsets, matched, post_hashes, 12), expected)
