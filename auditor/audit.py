@@ -367,6 +367,8 @@ def audit_files(
     for part in parts:  # in file and row order
         per_file[part.file_index] = per_file[part.file_index] + results[part.file_index, part.first_row]
     if sum(total.rows - sum(total.rows_skipped.values()) for total in per_file) == 0:
+        if store is not None:  # a rerun must not resume a scan that had nothing to scan
+            store.remove()
         raise InputError(nothing_scanned(files, per_file, options))
     if hash_corpus and files:
         progress.stage("hashing the corpus files", total=len(files), unit="files")

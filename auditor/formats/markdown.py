@@ -41,7 +41,7 @@ def render_markdown(result: AuditResult) -> str:
         "",
         f"**{_cell(describe_verdict(result))}** (containment >= {result.settings.threshold:.2f}).",
         "",
-        f"_{_cell(describe_sampling(result))}_",
+        f"_{describe_sampling(result)}_",  # the tool's own words, no data: not escaped
         "",
         "| measure | value |",
         "|---|---|",
@@ -63,7 +63,7 @@ def render_markdown(result: AuditResult) -> str:
         f"| posts not testable | {_cell(describe_reasons(result.posts_skipped))} |",
         f"| corpus | {len(result.files):,} files, {result.rows_scanned:,} rows scanned |",
         f"| corpus rows skipped | {_cell(describe_reasons(result.rows_skipped))} |",
-        f"| dates | {_cell(describe_dates(claims, result.posts_testable))} |",
+        f"| dates | {describe_dates(claims, result.posts_testable)} |",
     ]
     if claims.control is not None:
         lines += [
@@ -74,8 +74,8 @@ def render_markdown(result: AuditResult) -> str:
         ]
     lines += [
         "",
-        f"- {_cell(explain_containment(result.fingerprint_info.params.shingle_size, result.settings.threshold))}",
-        f"- {_cell(NORMALIZED_CHARACTERS)}",
+        f"- {explain_containment(result.fingerprint_info.params.shingle_size, result.settings.threshold)}",
+        f"- {NORMALIZED_CHARACTERS}",
         f"- {_cell(describe_not_found(result, _EXAMPLES))}",
         "",
     ]
@@ -132,7 +132,7 @@ def _verdict_section(verdict: SetVerdict) -> list[str]:
         if verdict.new_evidence.num_rows > _EXAMPLES:
             lines.append(f"\n... and {verdict.new_evidence.num_rows - _EXAMPLES:,} more (see the evidence file)")
         settings, params = verdict.result.settings, verdict.result.fingerprint_info.params
-        lines += ["", f"_{_cell(explain_containment(params.shingle_size, settings.threshold))}_"]
+        lines += ["", f"_{explain_containment(params.shingle_size, settings.threshold)}_"]
         lines.append("")
     return lines
 
