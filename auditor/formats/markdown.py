@@ -47,15 +47,15 @@ def render_markdown(result: AuditResult) -> str:
         "|---|---|",
         f"| posts found | {describe_figure(result.post_rate, result.reading('posts_found'))} |",
     ]
-    templated = describe_templated(claims)
+    templated = describe_templated(claims, _cell)
     if templated is not None:
         lines += [
             f"| headline (distinctive posts) | {describe_figure(claims.headline, result.reading('posts_found'))} |",
-            f"| templated posts | {_cell(templated)} |",
+            f"| templated posts | {templated} |",
         ]
-    copies = describe_copies(claims)
+    copies = describe_copies(claims, show=_cell)
     if copies is not None:
-        lines.append(f"| copies | {_cell(copies)} |")
+        lines.append(f"| copies | {copies} |")
     lines += [
         f"| rows carrying posts | {describe_figure(result.row_rate, result.reading('rows_carrying_posts'))} |",
         f"| corpus text from posts | {describe_figure(result.text_share, result.reading('corpus_text_from_posts'))} |",
@@ -76,7 +76,7 @@ def render_markdown(result: AuditResult) -> str:
         "",
         f"- {explain_containment(result.fingerprint_info.params.shingle_size, result.settings.threshold)}",
         f"- {NORMALIZED_CHARACTERS}",
-        f"- {_cell(describe_not_found(result, _EXAMPLES))}",
+        f"- {describe_not_found(result, _EXAMPLES, _cell)}",
         "",
     ]
     ranked = sorted(result.files, key=lambda f: (-f.matches, f.path))[:_EXAMPLES]

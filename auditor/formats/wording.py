@@ -116,8 +116,9 @@ def describe_dates(claims: Claims, testable: int) -> str:
     )
 
 
-def describe_templated(claims: Claims) -> str | None:
-    """Templated posts: how many, how many found, an example; None when the set has none."""
+def describe_templated(claims: Claims, show: Callable[[str], str] = str) -> str | None:
+    """Templated posts: how many, how many found, an example; None when the set has none. `show` renders
+    data (ids, texts) for the format."""
     templated = claims.templated
     if not templated.found.denominator:
         return None
@@ -132,11 +133,11 @@ def describe_templated(claims: Claims) -> str | None:
     )
 
 
-def describe_copies(claims: Claims, limit: int = 5) -> str | None:
+def describe_copies(claims: Claims, limit: int = 5, show: Callable[[str], str] = str) -> str | None:
     """The posts copied into the most rows; None when no post is in more than one row."""
     if not claims.copies:
         return None
-    shown = "; ".join(f"{post} copied into {rows:,} rows" for post, rows in claims.copies[:limit])
+    shown = "; ".join(f"{show(post)} copied into {rows:,} rows" for post, rows in claims.copies[:limit])
     return f"{claims.posts_in_several_rows:,} posts were found in more than one row: {shown}."
 
 
@@ -166,12 +167,12 @@ def describe_post(match: dict[str, object]) -> str:
     return " · ".join(parts)
 
 
-def describe_not_found(result: AuditResult, limit: int) -> str:
+def describe_not_found(result: AuditResult, limit: int, show: Callable[[str], str] = str) -> str:
     """How many testable posts were not found, the first few, and where the rest are listed."""
     count = len(result.posts_not_found)
     if count == 0:
         return "Every testable post was found."
-    ids = [str(post) for post in result.posts_not_found.slice(0, limit).to_pylist()]
+    ids = [show(str(post)) for post in result.posts_not_found.slice(0, limit).to_pylist()]
     where = "in the sampled rows" if result.rows_sampled else "in the corpus"
     more = f" and {count - len(ids):,} more" if count > len(ids) else ""
     return (
