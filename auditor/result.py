@@ -91,7 +91,8 @@ class AuditResult:
 
     @property
     def posts_sampled(self) -> bool:
-        return self.settings.post_sample is not None
+        """A sample of posts was audited, smaller than the set (a sample of them all is the set)."""
+        return self.settings.post_sample is not None and self.posts_testable < self.posts_testable_in_set
 
     @property
     def rows_sampled(self) -> bool:

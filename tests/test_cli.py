@@ -240,3 +240,28 @@ def test_empty_runs_are_input_errors_naming_the_likely_cause(tmp_path: Path, pos
             code, output = invoke(*command)
             sentence = one_error_sentence(output)
             assert code == 2 and "none of its 5 posts can be tested" in sentence and cause in sentence, sentence
+
+
+def test_report_re_renders_a_report_of_schema_1() -> None:
+    """Reports written before schema 2.0 (a row-count flag, no sampling readings) still re-render."""
+    from auditor.errors import InputError
+    from auditor.formats.json_report import report_dict
+    from auditor.formats.markdown import render_markdown
+    from auditor.report_loader import result_from_report
+
+    report = json.loads((ROOT / "reports" / "example" / "demo.report.json").read_text())
+    report["schema_version"] = "1.2"
+    for key in ("sampling", "posts_not_found", "explanations"):
+        del report[key]
+    del report["counts"]["posts_testable_in_set"]
+    for key in ("templated_posts", "copies", "dates_statement"):
+        del report["claims"][key]
+    del report["claims"]["control"]["undated_posts_left_out"]
+    report["claims"]["nonspecific_posts"] = {"count": 0, "rows_per_post_limit": 20, "kept_in_headline": False,
+                                             "post_ids": []}  # fmt: skip
+    result = result_from_report(report, None, "old.json")
+    assert result.claims.headline.numerator == 121 and result.claims.templated.found.denominator == 0
+    assert "beyond chance" in render_markdown(result)
+    assert report_dict(result)["schema_version"] == "2.0"
+    with pytest.raises(InputError, match=r"re-render needs 1\.1 to 2\.x"):
+        result_from_report({**report, "schema_version": "3.0"}, None, "new.json")
