@@ -23,7 +23,7 @@ from auditor import fingerprint_set as fingerprint_sets
 from auditor.baseline import Baseline
 from auditor.batch import DEFAULT_MAX_ROW_CHARS, PartResult, ScanOptions
 from auditor.checkpoints import CHECKPOINT_FORMAT_VERSION, PartStore, RunIdentity, checkpoint_folder
-from auditor.claims import assess, compare, domain_rates, parse_cutoff
+from auditor.claims import assess, compare, domain_rates, parse_cutoff, templated_posts
 from auditor.engine import Engine, ScanJob
 from auditor.engine.processes import ProcessEngine
 from auditor.errors import InputError, UsageError
@@ -127,7 +127,6 @@ class AuditRequest:
     threshold: float = DEFAULT_THRESHOLD
     cutoff: str | None = None
     control: Path | None = None
-    keep_nonspecific: bool = False
     sample_posts: float | None = None
     sample_rows: float | None = None
     seed: int = 0
@@ -181,8 +180,72 @@ def validate_scan_settings(threshold: float, workers: int) -> None:
 
 
 def check_sets(sets: Sequence[Path], key_file: Path | None) -> list[bytes]:
-    """Every set's metadata and key checked, cheaply, before the expensive load; their keys."""
-    return [key_for_set(path, fingerprint_sets.read_info(path).params.key_id, key_file) for path in sets]
+    """Every set's metadata and key checked, cheaply, before the expensive load; their keys.
+
+    A set without a testable post cannot support any verdict (its rates would have nothing to count):
+    it stops the job here, before the corpus is opened, with the likely cause.
+    """
+    keys = []
+    for path in sets:
+        info = fingerprint_sets.read_info(path)
+        if info.counts.get("posts_fingerprinted", 0) == 0:
+            raise InputError(untestable_set(path, info))
+        keys.append(key_for_set(path, info.params.key_id, key_file))
+    return keys
+
+
+def untestable_set(path: Path, info: fingerprint_sets.FingerprintSetInfo) -> str:
+    """One sentence: why no post of the set can be tested, and what to do."""
+    total = info.counts.get("posts_in_set", 0)
+    read = info.counts.get("posts_read", total)
+    if total == 0:
+        lost = ", ".join(f"{reason.replace('_', ' ')} {count:,}" for reason, count in info.skipped.items() if count)
+        why = f" (of {read:,} read: {lost})" if lost else ""
+        return (
+            f"{path} holds no posts{why}, so an audit could only report rates of nothing; rebuild it from the posts "
+            "files, checking that they are not empty and that --id-field names the posts' id."
+        )
+    no_text = info.skipped.get("no_text", 0)
+    too_short = info.skipped.get("too_short", 0)
+    if no_text >= too_short:
+        cause = "most have no text: check --text-field (the field holding each post's text) and rebuild it"
+    else:
+        cause = (
+            f"they are too short to attribute (fewer than {info.min_shingles} distinct "
+            f"{info.params.shingle_size}-character shingles, about {info.min_shingles + info.params.shingle_size - 1} "
+            "normalized characters): check --text-field, or audit longer posts"
+        )
+    return (
+        f"{path}: none of its {total:,} posts can be tested (no text {no_text:,}, too short {too_short:,}), so an "
+        f"audit could only report rates of nothing; {cause}."
+    )
+
+
+def nothing_scanned(files: Sequence[CorpusFile], per_file: Sequence[PartResult], options: ScanOptions) -> str:
+    """One sentence: why no corpus row was scanned, and what to do."""
+    rows = sum(total.rows for total in per_file)
+    skipped: dict[str, int] = {}
+    for total in per_file:
+        for reason, count in total.rows_skipped.items():
+            skipped[reason] = skipped.get(reason, 0) + count
+    where = files[0].name if len(files) == 1 else f"the {len(files):,} corpus files"
+    if not files:
+        return (
+            "no corpus file was found, so nothing was scanned; name Parquet files, directories or globs that hold some."
+        )
+    if rows == 0:
+        return f"{where} holds no rows, so nothing was scanned and no rate can be given; name a corpus that holds data."
+    counts = ", ".join(f"{reason.replace('_', ' ')} {count:,}" for reason, count in sorted(skipped.items()))
+    causes = {
+        "null_text": f"the text column `{files[0].text_column}` is null in every row read: check --text-column",
+        "too_large": f"the rows are longer than --max-row-chars {options.max_row_chars:,}: raise it",
+        "not_sampled": "no row fell in the row sample: raise --sample-rows or change --seed",
+    }
+    main = max(skipped, key=lambda reason: skipped[reason]) if skipped else "null_text"
+    return (
+        f"no row of {where} was scanned (of {rows:,} rows read: {counts}), so no rate can be given; likely "
+        f"{causes.get(main, causes['null_text'])}."
+    )
 
 
 def load_scanner(
@@ -229,8 +292,8 @@ def run_audit(request: AuditRequest, progress: Progress | None = None) -> AuditR
         options=request.scan_options,
         store=store,
         cutoff=request.cutoff,
-        keep_nonspecific=request.keep_nonspecific,
         post_samples=[request.sample_posts, None],
+        seed=request.seed,
         hash_corpus=request.hash_corpus,
     )
     result = results[0]
@@ -270,8 +333,8 @@ def audit_files(
     options: ScanOptions | None = None,
     store: PartStore | None = None,
     cutoff: str | None = None,
-    keep_nonspecific: bool = False,
     post_samples: Sequence[float | None] = (),
+    seed: int = 0,
     hash_corpus: bool = True,
 ) -> list[AuditResult]:
     """Scan the corpus once for every scanner's posts; one result per scanner, in their order.
@@ -303,6 +366,10 @@ def audit_files(
     per_file = [PartResult.empty(len(scanners)) for _ in files]
     for part in parts:  # in file and row order
         per_file[part.file_index] = per_file[part.file_index] + results[part.file_index, part.first_row]
+    if sum(total.rows - sum(total.rows_skipped.values()) for total in per_file) == 0:
+        if store is not None:  # a rerun must not resume a scan that had nothing to scan
+            store.remove()
+        raise InputError(nothing_scanned(files, per_file, options))
     if hash_corpus and files:
         progress.stage("hashing the corpus files", total=len(files), unit="files")
     hashes: list[str | None] = []
@@ -325,9 +392,9 @@ def audit_files(
                 evidence,
                 hashes,
                 cutoff,
-                keep_nonspecific,
                 options,
                 post_samples[index] if index < len(post_samples) else None,
+                seed,
             )
         )
     return assembled
@@ -339,10 +406,10 @@ def audit(
     progress: Progress | None = None,
     workers: int = 1,
     cutoff: str | None = None,
-    keep_nonspecific: bool = False,
     row_sample: RowSample | None = None,
     post_sample: float | None = None,
     hash_corpus: bool = True,
+    seed: int = 0,
 ) -> AuditResult:
     """One scanner's audit of opened corpus files (audit_files for a single set)."""
     return audit_files(
@@ -352,8 +419,8 @@ def audit(
         progress,
         options=ScanOptions(row_sample),
         cutoff=cutoff,
-        keep_nonspecific=keep_nonspecific,
         post_samples=[post_sample],
+        seed=row_sample.seed if row_sample is not None else seed,
         hash_corpus=hash_corpus,
     )[0]
 
@@ -366,9 +433,9 @@ def _assemble(
     evidence: pa.Table,
     hashes: Sequence[str | None],
     cutoff: str | None,
-    keep_nonspecific: bool,
     options: ScanOptions,
     post_sample: float | None,
+    seed: int = 0,
 ) -> AuditResult:
     """Scanner `index`'s AuditResult from the per-file sums of the part results and its evidence."""
     summaries: list[CorpusFileSummary] = []
@@ -401,7 +468,9 @@ def _assemble(
             domain_matched[domain] = domain_matched.get(domain, 0) + count
         text_share += part.text_share
     fingerprints = scanner.fingerprints
-    posts_matched = len(np.unique(np.concatenate(matched_posts))) if matched_posts else 0
+    found = np.unique(np.concatenate(matched_posts)) if matched_posts else np.zeros(0, dtype=np.int64)
+    not_found = np.ones(len(fingerprints.post_ids), dtype=np.bool_)
+    not_found[found] = False
     id_columns = {f.id_column for f in files}
     return AuditResult(
         tool_version=__version__,
@@ -414,16 +483,17 @@ def _assemble(
             id_column=next(iter(id_columns)) if len(id_columns) == 1 else None,
             post_sample=post_sample,
             row_sample=options.row_sample.fraction if options.row_sample is not None else None,
-            sample_seed=options.row_sample.seed if options.row_sample is not None else 0,
+            sample_seed=options.row_sample.seed if options.row_sample is not None else seed,
             max_row_chars=options.max_row_chars,
         ),
         files=tuple(summaries),
         posts_testable=len(fingerprints.slot_hashes),
-        posts_matched=posts_matched,
+        posts_matched=len(found),
         evidence=evidence,
         matches_by_kind=_by_kind(evidence),
         text_share=text_share,
         untestable_examples=fingerprints.untestable_examples,
+        posts_not_found=fingerprints.post_ids.filter(pa.array(not_found)),
         claims=replace(
             assess(
                 evidence,
@@ -431,7 +501,8 @@ def _assemble(
                 fingerprints.metadata.column("created_at").combine_chunks(),
                 fingerprints.metadata.column("author").combine_chunks(),
                 cutoff,
-                keep_nonspecific,
+                templated_posts(scanner.index.distinct, scanner.index.specific_distinct),
+                fingerprints.texts,
             ),
             by_domain=domain_rates(domain_rows, domain_matched),
         ),

@@ -39,7 +39,7 @@ from auditor.outputs import flush_to_disk
 from auditor.sources.corpus import CorpusPart
 from auditor.stats import TextShare
 
-CHECKPOINT_FORMAT_VERSION = 1
+CHECKPOINT_FORMAT_VERSION = 2  # 2: evidence carries the posts' date, author and URL
 
 
 def checkpoint_folder(evidence: Path) -> Path:

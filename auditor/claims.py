@@ -1,5 +1,13 @@
-"""What an audit lets a reader conclude: the headline rate without non-specific posts, a negative control
-from posts published after the corpus was collected, and breakdowns by month and author. Pure."""
+"""What an audit lets a reader conclude: the headline rate over the set's distinctive posts, the posts
+copied into many rows, a negative control from posts published after the corpus was collected, and
+breakdowns by month and author. Pure.
+
+Templates are recognized by their content, never by how often they matched: a post most of whose
+distinct slot hashes are shingles common in the set (shared by many of its posts: greetings with a name
+filled in, bot posts) is templated, and stays out of the headline, which counts distinctive posts only.
+A distinctive post found in many rows is the strongest evidence there is (a viral post is what a
+scraper collects many times): it counts, and is reported as copied into that many rows.
+"""
 
 from __future__ import annotations
 
@@ -9,19 +17,31 @@ from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from auditor.errors import UsageError
+from auditor.kernels.containment import MIN_SPECIFIC_SLOTS
 from auditor.stats import Rate
 
-# A post matching more distinct rows than this many times the median matched post, and at least
-# MIN_ROWS_FOR_FLAG rows, is non-specific: templated or generic text that proves little.
-FLAG_FACTOR = 10
-MIN_ROWS_FOR_FLAG = 20
 SIGNIFICANCE = 0.05
 TOP_AUTHORS = 10
+TOP_COPIED = 10  # posts named as copied into the most rows
+TEMPLATED_EXAMPLES = 5
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def templated_posts(
+    distinct: npt.NDArray[np.integer], specific_distinct: npt.NDArray[np.integer]
+) -> npt.NDArray[np.bool_]:
+    """Posts whose text is mostly shared with other posts of their set: fewer than half of their distinct
+    slot hashes are specific (not common in the set), or too few are for the matching rule to tell them
+    from their siblings (fewer than MIN_SPECIFIC_SLOTS: such a post matches on its common text alone)."""
+    distinct = np.asarray(distinct, dtype=np.int64)
+    specific = np.asarray(specific_distinct, dtype=np.int64)
+    templated: npt.NDArray[np.bool_] = (specific < MIN_SPECIFIC_SLOTS) | (2 * specific < distinct)
+    return templated
 
 
 def upper_first(text: str) -> str:
@@ -57,24 +77,42 @@ def fisher_greater(a: int, b: int, c: int, d: int) -> float:
 @dataclass(frozen=True)
 class ControlComparison:
     """The rate of the tested posts against the rate of control posts, which cannot be in the corpus
-    (published after its collection, or an explicit control set): the control's rate is chance."""
+    (published after its collection, or an explicit control set): the control's rate is chance.
+
+    With either side empty there is nothing to compare: no p-value, and the statement says why."""
 
     tested: str  # who the tested posts are, e.g. "posts published up to 2025-06-30"
     control: str  # who the control posts are, e.g. "posts published after it"
     before: Rate  # the tested posts
     after: Rate  # the control posts
-    p_value: float  # one-sided Fisher exact: the tested rate exceeds the control rate
+    p_value: float | None  # one-sided Fisher exact: the tested rate exceeds the control rate; None if a side is empty
     cutoff: str | None = None
+    undated_posts: int = 0  # posts left out of a date control for want of a date
+
+    @property
+    def comparable(self) -> bool:
+        return self.before.denominator > 0 and self.after.denominator > 0
 
     @property
     def ratio(self) -> float | None:
-        return self.before.value / self.after.value if self.after.value > 0 else None
+        if not self.comparable or self.after.value == 0:
+            return None
+        return self.before.value / self.after.value
 
     @property
     def statement(self) -> str:
-        if self.before.denominator == 0 or self.after.denominator == 0:
-            missing = self.tested if self.before.denominator == 0 else self.control
-            return f"There are no testable {missing}, so the control cannot be compared."
+        if not self.comparable or self.p_value is None:
+            empty = [
+                who for who, rate in ((self.tested, self.before), (self.control, self.after)) if not rate.denominator
+            ]
+            missing = " and no ".join(empty)
+            undated = ""
+            if self.cutoff is not None and self.undated_posts:
+                undated = f" ({self.undated_posts:,} posts have no date and are left out)"
+            return (
+                f"There are no testable {missing}{undated}, so the control cannot be compared and there is no "
+                "p-value: the data neither support nor refute the claim that the corpus carries the posts."
+            )
         before, after, p = self.before.value, self.after.value, f"p = {self.p_value:.2g}"
         tested = upper_first(self.tested)
         if self.p_value < SIGNIFICANCE and before > after:
@@ -94,20 +132,35 @@ class ControlComparison:
 
 
 def compare(
-    tested: Rate, control: Rate, tested_label: str, control_label: str, cutoff: str | None = None
+    tested: Rate,
+    control: Rate,
+    tested_label: str,
+    control_label: str,
+    cutoff: str | None = None,
+    undated_posts: int = 0,
 ) -> ControlComparison:
     a, n1, c, n2 = tested.numerator, tested.denominator, control.numerator, control.denominator
-    return ControlComparison(tested_label, control_label, tested, control, fisher_greater(a, n1 - a, c, n2 - c), cutoff)
+    p_value = fisher_greater(a, n1 - a, c, n2 - c) if n1 and n2 else None
+    return ControlComparison(tested_label, control_label, tested, control, p_value, cutoff, undated_posts)
+
+
+@dataclass(frozen=True)
+class TemplatedPosts:
+    """Posts of the set written from a template (see `templated_posts`): counted apart, out of the headline."""
+
+    found: Rate  # templated posts found / templated testable posts
+    examples: tuple[str, ...] = ()  # ids, found ones first
+    example_text: str | None = None  # the first example's text, when the set keeps texts
 
 
 @dataclass(frozen=True)
 class Claims:
-    headline: Rate  # posts found, non-specific posts left out unless kept
-    nonspecific_posts: tuple[str, ...]
-    rows_per_post_limit: int
-    nonspecific_kept: bool
+    headline: Rate  # distinctive posts found / distinctive testable posts (templated posts left out)
+    templated: TemplatedPosts
+    copies: tuple[tuple[str, int], ...]  # (post, distinct rows carrying it), most copied first; 2 rows or more
+    posts_in_several_rows: int  # posts found in 2 rows or more
     control: ControlComparison | None
-    undated_posts: int
+    undated_posts: int  # testable posts without a date
     by_month: tuple[tuple[str, Rate], ...]
     by_author: tuple[tuple[str, Rate], ...]
     by_domain: tuple[tuple[str, Rate], ...] = ()  # rows carrying posts by source domain, most first
@@ -138,38 +191,54 @@ def assess(
     created_at: pa.Array,
     authors: pa.Array,
     cutoff: str | None = None,
-    keep_nonspecific: bool = False,
+    templated: npt.NDArray[np.bool_] | None = None,
+    texts: pa.Array | None = None,
 ) -> Claims:
-    """Claims from the evidence and the usable posts' metadata (arrays parallel to post_ids)."""
+    """Claims from the evidence and the testable posts' metadata (arrays parallel to post_ids).
+
+    `templated` marks the posts written from a template (`templated_posts`); they are left out of the
+    headline, the control and the breakdowns, and counted apart. `created_at` holds ISO 8601 dates
+    (UTC) or nulls.
+    """
+    # Evidence holds one row per (post, corpus row): a post's evidence rows are the distinct rows carrying it.
     counts = pc.value_counts(evidence.column("post_id")).to_pylist() if evidence.num_rows else []
-    rows_per_post = {item["values"]: item["counts"] for item in counts}
-    median = float(np.median(list(rows_per_post.values()))) if rows_per_post else 0.0
-    limit = max(MIN_ROWS_FOR_FLAG, math.ceil(FLAG_FACTOR * median))
-    flagged = tuple(sorted(post for post, rows in rows_per_post.items() if rows > limit))
-    left_out = set() if keep_nonspecific else set(flagged)
+    rows_per_post: dict[str, int] = {item["values"]: item["counts"] for item in counts}
     ids = post_ids.to_pylist()
-    found = [post in rows_per_post and post not in left_out for post in ids]
-    counted = [post not in left_out for post in ids]
+    is_templated = [False] * len(ids) if templated is None else [bool(t) for t in templated]
+    if len(is_templated) != len(ids):
+        raise ValueError(f"{len(is_templated)} template flags for {len(ids)} posts")
+    matched = [post in rows_per_post for post in ids]
+    counted = [not t for t in is_templated]
+    found = [m and c for m, c in zip(matched, counted, strict=True)]
     headline = Rate(sum(found), sum(counted))
+    templated_found = [m and t for m, t in zip(matched, is_templated, strict=True)]
+    templated_ids = [post for post, t in zip(ids, is_templated, strict=True) if t]
+    found_first = sorted(templated_ids, key=lambda post: post not in rows_per_post)[:TEMPLATED_EXAMPLES]
+    example_text = None
+    if found_first and texts is not None:
+        example_text = texts[ids.index(found_first[0])].as_py()
+    copies = sorted(((post, rows) for post, rows in rows_per_post.items() if rows >= 2), key=lambda i: (-i[1], i[0]))
     dates = [c[:10] if c and _DATE.match(c[:10]) else None for c in created_at.to_pylist()]
+    undated = sum(d is None for d in dates)
     control = None
     if cutoff is not None:
         groups = [(d <= cutoff) if d else None for d in dates]
-        a = sum(1 for g, f, c in zip(groups, found, counted, strict=True) if g is True and f and c)
+        a = sum(1 for g, f in zip(groups, found, strict=True) if g is True and f)
         n1 = sum(1 for g, c in zip(groups, counted, strict=True) if g is True and c)
-        c2 = sum(1 for g, f, c in zip(groups, found, counted, strict=True) if g is False and f and c)
+        c2 = sum(1 for g, f in zip(groups, found, strict=True) if g is False and f)
         n2 = sum(1 for g, c in zip(groups, counted, strict=True) if g is False and c)
+        left_out = sum(1 for d, c in zip(dates, counted, strict=True) if d is None and c)
         control = compare(
-            Rate(a, n1), Rate(c2, n2), f"posts published up to {cutoff}", "posts published after it", cutoff
+            Rate(a, n1), Rate(c2, n2), f"posts published up to {cutoff}", "posts published after it", cutoff, left_out
         )
     by_author = sorted(_breakdown(authors.to_pylist(), found, counted), key=lambda i: (-i[1].numerator, i[0]))
     return Claims(
         headline=headline,
-        nonspecific_posts=flagged,
-        rows_per_post_limit=limit,
-        nonspecific_kept=keep_nonspecific,
+        templated=TemplatedPosts(Rate(sum(templated_found), len(templated_ids)), tuple(found_first), example_text),
+        copies=tuple(copies[:TOP_COPIED]),
+        posts_in_several_rows=len(copies),
         control=control,
-        undated_posts=sum(d is None for d in dates),
+        undated_posts=undated,
         by_month=_breakdown(_months(created_at.to_pylist()), found, counted),
         by_author=tuple(by_author[:TOP_AUTHORS]),
     )

@@ -423,25 +423,19 @@ def audit(
             show_default=False,
         ),
     ] = None,
-    keep_nonspecific: Annotated[
-        bool,
-        typer.Option(
-            "--keep-nonspecific",
-            help="Keep posts that match unusually many rows (templated, generic) in the headline rate.",
-        ),
-    ] = False,
     sample_posts: Annotated[
         float | None,
         typer.Option(
-            help="Audit a seeded random sample of posts: a number, or a fraction below 1. The share found "
-            "comes with its interval; a full run agrees within it.",
+            help="Audit a seeded random sample of posts: a number, or a fraction below 1. The share of posts found "
+            "is estimated with its interval; rows and text carrying posts are then lower bounds.",
             show_default=False,
         ),
     ] = None,
     sample_rows: Annotated[
         float | None,
         typer.Option(
-            help="Scan a seeded random fraction of corpus rows (the others are counted as not sampled).",
+            help="Scan a seeded random fraction of corpus rows (the others are counted as not sampled). The shares "
+            "of rows and of text are estimated with their intervals; posts found are a lower bound.",
             show_default=False,
         ),
     ] = None,
@@ -503,7 +497,6 @@ def audit(
         threshold=threshold,
         cutoff=cutoff,
         control=control,
-        keep_nonspecific=keep_nonspecific,
         sample_posts=sample_posts,
         sample_rows=sample_rows,
         seed=seed,

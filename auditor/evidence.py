@@ -34,8 +34,14 @@ EVIDENCE_SCHEMA = pa.schema(
         pa.field("row_length", pa.int64(), nullable=False),
         pa.field("corpus_excerpt", EXCERPT_TYPE),
         pa.field("post_text", pa.string()),  # only from sets built with --keep-text
+        # The post's metadata as the set holds it (null where the posts had none): so a reader of the
+        # evidence alone can find the post on its platform and place it in time.
+        pa.field("post_created_at", pa.string()),
+        pa.field("post_author", pa.string()),
+        pa.field("post_url", pa.string()),
     ]
 )
+POST_METADATA_COLUMNS = {"post_created_at": "created_at", "post_author": "author", "post_url": "url"}
 
 
 def evidence_batch(
@@ -77,6 +83,15 @@ def evidence_batch(
             fingerprints.texts.take(pa.array(matches.posts))
             if fingerprints.texts is not None
             else pa.nulls(count, pa.string()),
+            *(_metadata(fingerprints, name, matches.posts) for name in POST_METADATA_COLUMNS.values()),
         ],
         schema=EVIDENCE_SCHEMA,
     )
+
+
+def _metadata(fingerprints: FingerprintSet, name: str, posts: npt.NDArray[np.int64]) -> pa.Array:
+    """Metadata column `name` (created_at, author, url) of the given posts, as strings."""
+    if name not in fingerprints.metadata.column_names:
+        return pa.nulls(len(posts), pa.string())
+    column = fingerprints.metadata.column(name).take(pa.array(posts))
+    return column.combine_chunks().cast(pa.string())

@@ -9,7 +9,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from auditor.claims import Claims, ControlComparison
+from auditor.claims import Claims, ControlComparison, TemplatedPosts
 from auditor.errors import InputError
 from auditor.evidence import EVIDENCE_SCHEMA
 from auditor.files import FileIdentity
@@ -19,6 +19,7 @@ from auditor.result import AuditResult, AuditSettings, CorpusFileSummary
 from auditor.stats import Rate, TextShare
 
 EVIDENCE_KEY = b"provenance_auditor"
+MANIFEST_LIMIT = 2**31 - 1  # bytes of a Parquet metadata string the loader accepts
 
 
 def _rate(data: dict[str, Any]) -> Rate:
@@ -40,12 +41,20 @@ def _text_share(data: dict[str, Any] | None) -> TextShare:
 
 
 def _claims(data: dict[str, Any]) -> Claims:
+    """Claims of a report; reports of schema 1.x (a row-count flag instead of templates) give none of the
+    templates and copies, which they did not record."""
     control = data.get("control")
+    templated = data.get("templated_posts")
+    copies = data.get("copies") or {}
     return Claims(
         headline=_rate(data["headline_posts_found"]),
-        nonspecific_posts=tuple(data["nonspecific_posts"]["post_ids"]),
-        rows_per_post_limit=int(data["nonspecific_posts"]["rows_per_post_limit"]),
-        nonspecific_kept=bool(data["nonspecific_posts"]["kept_in_headline"]),
+        templated=TemplatedPosts(Rate(0, 0))
+        if templated is None
+        else TemplatedPosts(
+            _rate(templated["found"]), tuple(templated["example_post_ids"]), templated.get("example_text")
+        ),
+        copies=tuple((item["post_id"], int(item["rows"])) for item in copies.get("most_copied", [])),
+        posts_in_several_rows=int(copies.get("posts_in_several_rows", 0)),
         control=None
         if control is None
         else ControlComparison(
@@ -53,8 +62,9 @@ def _claims(data: dict[str, Any]) -> Claims:
             control=control["control"],
             before=_rate(control["before"]),
             after=_rate(control["after"]),
-            p_value=float(control["p_value"]),
+            p_value=None if control["p_value"] is None else float(control["p_value"]),
             cutoff=control["cutoff"],
+            undated_posts=int(control.get("undated_posts_left_out", 0)),
         ),
         undated_posts=int(data["undated_posts"]),
         by_month=tuple((item["month"], _rate(item["posts_found"])) for item in data["by_month"]),
@@ -81,12 +91,12 @@ def _file_summary(item: dict[str, Any], identity: dict[str, Any]) -> CorpusFileS
 
 
 def result_from_report(report: dict[str, Any], evidence: pa.Table | None, source: str) -> AuditResult:
-    """Rebuild the result model from a report of schema 1.1 or later in the 1.x line."""
+    """Rebuild the result model from a report of schema 1.1 or later, up to the 2.x line."""
     version = str(report.get("schema_version", ""))
     major, _, minor = version.partition(".")
-    if major != "1" or not minor.isdigit() or int(minor) < 1:
+    if major not in ("1", "2") or not minor.isdigit() or (major == "1" and int(minor) < 1):
         raise InputError(
-            f"{source} has report schema {version or 'none'}; re-render needs 1.1 or later 1.x: rerun the audit."
+            f"{source} has report schema {version or 'none'}; re-render needs 1.1 to 2.x: rerun the audit."
         )
     try:
         parameters, inputs, counts = report["parameters"], report["inputs"], report["counts"]
@@ -96,7 +106,10 @@ def result_from_report(report: dict[str, Any], evidence: pa.Table | None, source
             min_shingles=int(parameters["min_shingles"]),
             has_text=False,
             inputs=tuple(FileIdentity.from_dict(item) for item in fingerprint_set.get("posts_from", [])),
-            counts={"posts_in_set": int(counts["posts_in_set"])},
+            counts={
+                "posts_in_set": int(counts["posts_in_set"]),
+                "posts_fingerprinted": int(counts.get("posts_testable_in_set", counts["posts_testable"])),
+            },
             skipped={str(k): int(v) for k, v in counts["posts_skipped"].items()},
             tool_version=str(fingerprint_set.get("tool_version", "unknown")),
         )
@@ -128,6 +141,9 @@ def result_from_report(report: dict[str, Any], evidence: pa.Table | None, source
             untestable_examples={
                 str(reason): tuple(ids) for reason, ids in report.get("detection_limit", {}).get("examples", {}).items()
             },
+            posts_not_found=pa.array(
+                [str(post) for post in report.get("posts_not_found", {}).get("post_ids", [])], type=pa.string()
+            ),
         )
     except (KeyError, TypeError, ValueError) as error:
         raise InputError(f"{source}: the report lacks or garbles {error}; rerun the audit to rewrite it.") from None
@@ -144,8 +160,10 @@ def load_finished_audit(path: Path) -> AuditResult:
             raise InputError(f"{path}: not a readable JSON report ({error}); rerun the audit.") from None
         return result_from_report(report, None, str(path))
     try:
-        table = pq.read_table(path)
-        manifest = json.loads((pq.ParquetFile(path).metadata.metadata or {})[EVIDENCE_KEY])
+        # The manifest lists every post not found: it may pass Parquet's default limit on metadata strings.
+        parquet = pq.ParquetFile(path, thrift_string_size_limit=MANIFEST_LIMIT)
+        table = parquet.read()
+        manifest = json.loads((parquet.metadata.metadata or {})[EVIDENCE_KEY])
     except (pa.ArrowInvalid, OSError, KeyError, ValueError):
         raise InputError(
             f"{path} is neither a JSON report nor an evidence file written by `auditor audit`; give one of those."

@@ -33,13 +33,19 @@ class Rate:
         high = 1.0 if k == n else min(1.0, centre + half)
         return (low, high)
 
+    @property
+    def defined(self) -> bool:
+        """A rate needs something to count: with a denominator of 0 there is none (and no interval)."""
+        return self.denominator > 0
+
     def to_dict(self) -> dict[str, Any]:
+        """value and ci95 are null when the denominator is 0: no rate is stated from an empty denominator."""
         low, high = self.interval
         return {
             "numerator": self.numerator,
             "denominator": self.denominator,
-            "value": self.value,
-            "ci95": [low, high],
+            "value": self.value if self.defined else None,
+            "ci95": [low, high] if self.defined else None,
             "method": "wilson",
         }
 
@@ -76,14 +82,20 @@ class TextShare:
         half = Z95 * math.sqrt(max(spread, 0.0) / n) / (self.text / n)
         return (max(0.0, r - half), min(1.0, r + half))
 
+    @property
+    def defined(self) -> bool:
+        """A share needs characters to share: none when the scanned rows hold no normalized text."""
+        return self.text > 0
+
     def to_dict(self) -> dict[str, Any]:
+        """value and ci95 are null when no character was scanned."""
         low, high = self.interval
         return {
             "covered_characters": self.covered,
             "characters": self.text,
             "rows": self.rows,
-            "value": self.value,
-            "ci95": [low, high],
+            "value": self.value if self.defined else None,
+            "ci95": [low, high] if self.defined else None,
             "method": "ratio-estimator",
             "sums": {"x2": self.text_squared, "y2": self.covered_squared, "xy": self.cross},
         }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import pytest
 from auditor import fingerprint_set
 from auditor.audit import audit
 from auditor.build import build_fingerprint_set
+from auditor.errors import InputError
 from auditor.fingerprint import Fingerprinter
 from auditor.fingerprint_set import FingerprintSet
 from auditor.formats.json_report import render_json
@@ -113,12 +115,21 @@ def test_template_siblings_do_not_match_each_other(tmp_path: Path) -> None:
     assert [(e["post_id"], e["corpus_row"]) for e in result.evidence.to_pylist()] == [("Bob", 1)]
 
 
-def test_empty_corpus_and_no_matches(posts_file: Path, tmp_path: Path, make_set: Callable[..., FingerprintSet]) -> None:
+def test_an_empty_corpus_is_an_input_error(
+    posts_file: Path, tmp_path: Path, make_set: Callable[..., FingerprintSet]
+) -> None:
+    """No row scanned would make every rate a rate of nothing: the audit stops instead of reading as clean."""
     path = tmp_path / "empty.parquet"
     pq.write_table(pa.table({"text": pa.array([], type=pa.string())}), path)
-    result = run(make_set(posts_file), path)
-    assert result.evidence.num_rows == 0 and result.rows_scanned == 0
-    assert result.post_rate.value == 0.0 and result.row_rate.interval == (0.0, 1.0)
+    with pytest.raises(InputError, match=r"empty\.parquet holds no rows"):
+        run(make_set(posts_file), path)
+
+
+def test_posts_not_found_are_listed(posts_file: Path, corpus: Path, make_set: Callable[..., FingerprintSet]) -> None:
+    result = run(make_set(posts_file), corpus)
+    assert result.posts_not_found.to_pylist() == ["p3"]  # the near miss only
+    report = json.loads(render_json(result))
+    assert report["posts_not_found"] == {"count": 1, "post_ids": ["p3"]}
 
 
 def test_same_evidence_whatever_the_worker_count(

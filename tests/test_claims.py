@@ -1,7 +1,8 @@
-"""Claims: the negative control, non-specific posts, breakdowns and the statistics behind them."""
+"""Claims: templated posts and copies, the negative control, breakdowns and the statistics behind them."""
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -12,6 +13,10 @@ import pytest
 from auditor.claims import assess, fisher_greater, parse_cutoff
 from auditor.errors import UsageError
 from auditor.evidence import EVIDENCE_SCHEMA
+from auditor.formats.html import render_html
+from auditor.formats.json_report import claims_dict, render_json
+from auditor.formats.markdown import render_markdown
+from auditor.result import AuditResult
 from auditor.stats import Rate
 from tests.conftest import write_jsonl
 
@@ -57,16 +62,136 @@ def test_control_separates_carried_posts_from_chance() -> None:
     assert carried.by_author[0][1].numerator == 4
 
 
-def test_posts_matching_unusually_many_rows_leave_the_headline() -> None:
-    ids = pa.array(["generic", "a", "b", "c"])
-    nulls = pa.nulls(4, pa.string())
-    pairs = [("generic", r) for r in range(30)] + [("a", 100), ("b", 101)]
-    claims = assess(evidence_of(pairs), ids, nulls, nulls)
-    assert claims.nonspecific_posts == ("generic",) and claims.rows_per_post_limit == 20
-    assert (claims.headline.numerator, claims.headline.denominator) == (2, 3)
-    kept = assess(evidence_of(pairs), ids, nulls, nulls, keep_nonspecific=True)
-    assert (kept.headline.numerator, kept.headline.denominator) == (3, 4)
-    assert claims.undated_posts == 4 and claims.control is None
+def test_templated_posts_leave_the_headline_and_copies_stay() -> None:
+    ids = pa.array(["viral", "a", "b", "c", "bot"])
+    nulls = pa.nulls(5, pa.string())
+    pairs = [("viral", r) for r in range(30)] + [("a", 100), ("bot", 101)]
+    templated = np.array([False, False, False, False, True])
+    claims = assess(evidence_of(pairs), ids, nulls, nulls, templated=templated)
+    assert (claims.headline.numerator, claims.headline.denominator) == (2, 4)  # viral and a, of 4 distinctive
+    assert claims.copies == (("viral", 30),) and claims.posts_in_several_rows == 1
+    assert (claims.templated.found.numerator, claims.templated.found.denominator) == (1, 1)
+    assert claims.templated.examples == ("bot",)
+    assert claims.undated_posts == 5 and claims.control is None
+
+
+def test_templates_are_recognized_by_their_shared_shingles() -> None:
+    from auditor.claims import templated_posts
+
+    distinct = np.array([60, 60, 60, 14, 14])
+    specific = np.array([60, 31, 29, 14, 7])
+    assert templated_posts(distinct, specific).tolist() == [False, False, True, False, True]
+
+
+BIRTHDAY = (
+    "Happy birthday {}! Wishing you a wonderful year full of joy, health and laughter, and many happy returns "
+    "from all of us at the community garden club"
+)
+FIRST = ["Ann", "Bob", "Cleo", "Dmitri", "Eve", "Farah", "Gus", "Hana", "Ivo", "Jun"]
+LAST = ["Abe", "Berg", "Cruz", "Diaz", "Eto", "Fox", "Gil", "Holm", "Ines", "Jaro", "Kim", "Lund", "Mora", "Nagy",
+        "Ortiz", "Park", "Quinn", "Ruiz", "Sato", "Tran"]  # fmt: skip
+
+
+def audit_posts(tmp_path: Path, posts: list[dict[str, str]], rows: list[dict[str, str]]) -> AuditResult:
+    from auditor import fingerprint_set
+    from auditor.audit import audit
+    from auditor.build import build_fingerprint_set
+    from auditor.fingerprint import Fingerprinter
+    from auditor.scan import CorpusScanner
+    from auditor.sources.corpus import open_corpus
+    from auditor.sources.posts import PostSource
+    from tests.conftest import write_parquet
+
+    source = write_jsonl(tmp_path / "posts.jsonl", posts)
+    build_fingerprint_set([PostSource(source)], tmp_path / "s.fp.parquet", Fingerprinter(keep_text=True))
+    corpus = write_parquet(tmp_path / "corpus.parquet", rows)
+    return audit(CorpusScanner(fingerprint_set.load(tmp_path / "s.fp.parquet")), open_corpus([str(corpus)]))
+
+
+def distinctive_posts(count: int) -> list[dict[str, str]]:
+    from benchmarks.synthetic import Writer
+
+    writer = Writer(seed=11)
+    return [{"id": f"d{i}", "text": writer.post(), "created_at": "2024-01-01", "author": f"u{i}"} for i in range(count)]
+
+
+def test_a_distinctive_post_copied_into_50_rows_stays_in_the_headline(tmp_path: Path) -> None:
+    from benchmarks.synthetic import Writer
+
+    posts = distinctive_posts(20)
+    filler = Writer(seed=3)
+    rows = [{"text": f"{filler.sentence()} {posts[0]['text']} {filler.sentence()}"} for _ in range(50)]
+    rows += [{"text": posts[1]["text"]}, {"text": posts[2]["text"]}] + [{"text": filler.post()} for _ in range(20)]
+    result = audit_posts(tmp_path, posts, rows)
+    claims = result.claims
+    assert (claims.headline.numerator, claims.headline.denominator) == (3, 20)
+    assert claims.copies == (("d0", 50),) and claims.templated.found.denominator == 0
+    report = json.loads(render_json(result))
+    assert report["claims"]["copies"]["most_copied"] == [{"post_id": "d0", "rows": 50}]
+    assert "nonspecific_posts" not in report["claims"]
+    for text in (render_markdown(result), render_html(result), plain_terminal(result)):
+        assert "d0 copied into 50 rows" in text
+    # Each match names its post's date and author, from the set, in the evidence and the reports.
+    first = result.evidence.to_pylist()[0]
+    assert (first["post_created_at"], first["post_author"], first["post_url"]) == ("2024-01-01", "u0", None)
+    assert "2024-01-01 · u0" in render_markdown(result) and "2024-01-01 · u0" in plain_terminal(result)
+    assert "<td>2024-01-01<br>u0</td>" in render_html(result)
+
+
+def test_templated_posts_do_not_inflate_the_headline(tmp_path: Path) -> None:
+    names = [f"{first} {last}" for first in FIRST for last in LAST]
+    assert len(set(names)) == 200
+    posts = distinctive_posts(20) + [{"id": f"b{i}", "text": BIRTHDAY.format(name)} for i, name in enumerate(names)]
+    rows = [{"text": posts[0]["text"]}, {"text": posts[1]["text"]}]
+    rows += [{"text": BIRTHDAY.format(name)} for name in names[:100]]  # the greetings of half the names
+    rows += [{"text": BIRTHDAY.format(name)} for name in ("Zoe Quill", "Yann Ode")]  # names of no post
+    result = audit_posts(tmp_path, posts, rows)
+    claims = result.claims
+    assert (claims.headline.numerator, claims.headline.denominator) == (2, 20)
+    assert claims.templated.found.denominator == 200 and claims.templated.found.numerator >= 100
+    assert claims.templated.examples[0].startswith("b") and "Happy birthday" in (claims.templated.example_text or "")
+    assert result.posts_matched >= 102  # every match is still evidence, reported apart
+    report = json.loads(render_json(result))
+    assert report["claims"]["templated_posts"]["count"] == 200
+    assert report["claims"]["headline_posts_found"]["value"] == 0.1
+    for text in (render_markdown(result), render_html(result), plain_terminal(result)):
+        assert "200 posts are templated" in text and "Happy birthday" in text
+
+
+def plain_terminal(result: AuditResult) -> str:
+    from rich.console import Console
+
+    from auditor.formats.terminal import render_terminal
+
+    console = Console(width=2000, record=True, file=io.StringIO())
+    console.print(render_terminal(result))
+    return console.export_text()
+
+
+def test_an_empty_side_of_the_control_gives_no_p_value() -> None:
+    ids = pa.array([f"p{i}" for i in range(10)])
+    created = pa.array(["2023-05-01"] * 6 + [None] * 4)
+    authors = pa.nulls(10, pa.string())
+    claims = assess(evidence_of([("p1", 0)]), ids, created, authors, cutoff="2024-06-30")
+    control = claims.control
+    assert control is not None and control.p_value is None and control.ratio is None
+    assert control.after.denominator == 0 and control.undated_posts == 4
+    assert "no testable posts published after it" in control.statement
+    assert "no p-value" in control.statement and "4 posts have no date" in control.statement
+    assert claims.undated_posts == 4
+    data = claims_dict(claims, 10)
+    assert data["control"]["p_value"] is None and data["control"]["after"]["value"] is None
+    assert data["control"]["after"]["ci95"] is None
+    assert "4 of the 10 testable posts have no date" in data["dates_statement"]
+
+
+def test_no_rate_is_stated_from_an_empty_denominator() -> None:
+    from auditor.formats.wording import describe_rate, describe_share
+    from auditor.stats import TextShare
+
+    assert Rate(0, 0).to_dict()["value"] is None and Rate(0, 0).to_dict()["ci95"] is None
+    assert "%" not in describe_rate(Rate(0, 0)) and "no rate" in describe_rate(Rate(0, 0))
+    assert "%" not in describe_share(TextShare(rows=3)) and TextShare(rows=3).to_dict()["value"] is None
 
 
 def test_cutoff_must_be_a_date() -> None:

@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import jsonschema
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from typer.main import get_command
@@ -197,3 +198,70 @@ def test_report_names_untestable_posts_and_hashes_the_corpus(tmp_path: Path) -> 
     assert json.loads(report.read_text())["inputs"]["corpus_files"][0]["sha256"] is None
     code, output = invoke("report", str(report), "--format", "md")
     assert code == 0 and "## Provenance audit" in output
+
+
+def test_empty_runs_are_input_errors_naming_the_likely_cause(tmp_path: Path, posts_file: Path) -> None:
+    """No testable post, or no corpus row scanned: exit 2 with the cause, never a clean verdict (audit and check)."""
+    fp = tmp_path / "ok.fp"
+    assert invoke("fingerprint", str(posts_file), "-o", str(fp), "-q")[0] == 0
+    outputs = ["--json", str(tmp_path / "r.json"), "--evidence", str(tmp_path / "e.parquet"), "-q"]
+    null_text = tmp_path / "null.parquet"  # a string column, null in every row: the text is elsewhere
+    pq.write_table(pa.table({"text": pa.nulls(3, pa.string()), "content": [POSTS[0]] * 3}), null_text)
+    for command in (["audit", str(fp), str(null_text), *outputs], ["check", str(null_text), "--fingerprints", str(fp)]):
+        code, output = invoke(*command)
+        sentence = one_error_sentence(output)
+        assert (
+            code == 2
+            and "null.parquet was scanned (of 3 rows read: null text 3)" in sentence
+            and "--text-column" in sentence
+        )
+    assert not (tmp_path / "r.json").exists()
+    corpus = write_parquet(tmp_path / "c.parquet", [{"text": POSTS[0]}])
+    code, output = invoke("audit", str(fp), str(corpus), "--max-row-chars", "10", *outputs)
+    assert code == 2 and "raise it" in one_error_sentence(output) and "--max-row-chars 10" in output
+    code, output = invoke("audit", str(fp), str(corpus), "--sample-rows", "0.001", *outputs)
+    assert code == 2 and "--sample-rows" in one_error_sentence(output)
+    empty = tmp_path / "empty.parquet"
+    pq.write_table(pq.read_table(corpus).slice(0, 0), empty)
+    code, output = invoke("audit", str(fp), str(empty), *outputs)
+    assert code == 2 and "holds no rows" in one_error_sentence(output)
+
+    short = write_jsonl(tmp_path / "short.jsonl", [{"id": i, "text": "lol ok"} for i in range(5)])
+    no_text = write_jsonl(
+        tmp_path / "none.jsonl", [{"id": i, "text": "🎉", "body": text} for i, text in enumerate(POSTS)]
+    )
+    for posts, cause in ((short, "too short to attribute"), (no_text, "--text-field")):
+        set_path = tmp_path / f"{posts.stem}.fp"
+        assert invoke("fingerprint", str(posts), "-o", str(set_path), "-q")[0] == 0
+        for command in (
+            ["audit", str(set_path), str(corpus), *outputs],
+            ["check", str(corpus), "--fingerprints", str(set_path)],
+        ):
+            code, output = invoke(*command)
+            sentence = one_error_sentence(output)
+            assert code == 2 and "none of its 5 posts can be tested" in sentence and cause in sentence, sentence
+
+
+def test_report_re_renders_a_report_of_schema_1() -> None:
+    """Reports written before schema 2.0 (a row-count flag, no sampling readings) still re-render."""
+    from auditor.errors import InputError
+    from auditor.formats.json_report import report_dict
+    from auditor.formats.markdown import render_markdown
+    from auditor.report_loader import result_from_report
+
+    report = json.loads((ROOT / "reports" / "example" / "demo.report.json").read_text())
+    report["schema_version"] = "1.2"
+    for key in ("sampling", "posts_not_found", "explanations"):
+        del report[key]
+    del report["counts"]["posts_testable_in_set"]
+    for key in ("templated_posts", "copies", "dates_statement"):
+        del report["claims"][key]
+    del report["claims"]["control"]["undated_posts_left_out"]
+    report["claims"]["nonspecific_posts"] = {"count": 0, "rows_per_post_limit": 20, "kept_in_headline": False,
+                                             "post_ids": []}  # fmt: skip
+    result = result_from_report(report, None, "old.json")
+    assert result.claims.headline.numerator == 121 and result.claims.templated.found.denominator == 0
+    assert "beyond chance" in render_markdown(result)
+    assert report_dict(result)["schema_version"] == "2.0"
+    with pytest.raises(InputError, match=r"re-render needs 1\.1 to 2\.x"):
+        result_from_report({**report, "schema_version": "3.0"}, None, "new.json")

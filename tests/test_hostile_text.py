@@ -57,8 +57,15 @@ def test_markdown_text_is_inert() -> None:
 def hostile_audit(tmp_path: Path) -> tuple[Path, list[str]]:
     posts = write_jsonl(
         tmp_path / "posts.jsonl",
-        [{"id": f"p{HTML}{TITLE}", "text": f"{POSTS[0]} {TITLE}{CLEAR}{OVERRIDE}"}]
-        + [{"id": f"q{i}", "text": text} for i, text in enumerate(POSTS[1:])],
+        [
+            {
+                "id": f"p{HTML}{TITLE}",
+                "text": f"{POSTS[0]} {TITLE}{CLEAR}{OVERRIDE}",
+                "author": f"a{HTML}{CLEAR}",
+                "url": f"https://x.example/{LINK}{HTML}",
+            }
+        ]
+        + [{"id": f"q{i}{HTML}{TITLE}", "text": text} for i, text in enumerate(POSTS[1:])],  # posts not found
     )
     corpus = write_parquet(
         tmp_path / "corpus" / "part-0.parquet",
@@ -75,7 +82,7 @@ def test_the_terminal_never_receives_escape_sequences_from_the_data(hostile_audi
     outputs = ["--evidence", str(tmp_path / "e.parquet"), "--json", str(tmp_path / "r.json")]
     result = runner.invoke(app, ["audit", fp, corpus, *outputs, "--markdown", str(tmp_path / "r.md")])
     assert result.exit_code == 0, result.output
-    assert "1 of 5 testable posts found" in result.output
+    assert "1 of 5 testable posts found" in result.output and "q0" in result.output
     for sequence in HOSTILE:
         assert sequence not in result.output
     # Rendered for a real terminal: only rich's own styling sequences, none of the data's.
@@ -95,6 +102,11 @@ def test_markdown_renders_data_as_text(hostile_audit: tuple[Path, list[str]]) ->
     assert result.exit_code == 1
     for markdown in ((tmp_path / "r.md").read_text(encoding="utf-8"), result.output):
         assert "<svg" not in markdown and "\x1b" not in markdown and OVERRIDE not in markdown
+    report = (tmp_path / "r.md").read_text(encoding="utf-8")
+    assert "q0&quot;&gt;&lt;svg onload=alert\\(1\\)&gt;" in report  # a post not found, listed as text
+    assert "a&quot;&gt;&lt;svg onload=alert\\(1\\)&gt; · https://x.example/click&quot;" in report  # its author, URL
+    html = runner.invoke(app, ["report", str(tmp_path / "e.parquet"), "--format", "html"]).output
+    assert "<svg onload" not in html and "a&quot;&gt;&lt;svg onload=alert(1)&gt;" in html
     assert "| p&quot;&gt;&lt;svg onload=alert\\(1\\)&gt; | r&quot;&gt;&lt;svg onload=alert\\(1\\)&gt;click |" in (
         result.output
     )

@@ -9,9 +9,21 @@ from typing import Any
 import numpy as np
 
 from auditor.claims import upper_first
-from auditor.formats.wording import describe_rate, describe_reasons, describe_share
-from auditor.result import AuditResult
-from auditor.stats import Rate
+from auditor.formats.wording import (
+    NORMALIZED_CHARACTERS,
+    describe_copies,
+    describe_dates,
+    describe_figure,
+    describe_rate,
+    describe_reasons,
+    describe_sampling,
+    describe_templated,
+    describe_verdict,
+    explain_containment,
+    rows_carrying,
+)
+from auditor.result import AuditResult, FigureReading
+from auditor.stats import Rate, TextShare
 
 EVIDENCE_ROWS = 2_000
 _CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:"
@@ -74,59 +86,91 @@ def _rate_row(label: str, rate: Rate) -> str:
     return f"<tr><th>{escape(label)}</th><td>{escape(describe_rate(rate))}</td></tr>"
 
 
+def _figure_row(label: str, figure: Rate | TextShare, reading: FigureReading) -> str:
+    return f"<tr><th>{escape(label)}</th><td>{escape(describe_figure(figure, reading))}</td></tr>"
+
+
+NOT_FOUND_SHOWN = 500
+
+
+def _about(match: dict[str, Any]) -> str:
+    """The post's date, author and URL, as text: the report links to nothing (it loads nothing either)."""
+    return "<br>".join(
+        escape(str(match[key])) for key in ("post_created_at", "post_author", "post_url") if match.get(key)
+    )
+
+
 def render_html(result: AuditResult) -> str:
     found = result.posts_matched > 0
     claims = result.claims
-    verdict = (
-        f"{result.posts_matched:,} of {result.posts_testable:,} testable posts found in "
-        f"{result.rows_matched:,} corpus rows"
-        if found
-        else "No post of the set was found in the corpus"
-    )
     summary = [
-        _rate_row("Posts found", result.post_rate),
-        _rate_row("Rows carrying posts", result.row_rate),
-        f"<tr><th>Corpus text from posts</th><td>{escape(describe_share(result.text_share))}</td></tr>",
+        _figure_row("Posts found", result.post_rate, result.reading("posts_found")),
+    ]
+    templated = describe_templated(claims)
+    if templated is not None:
+        summary.append(_figure_row("Headline (distinctive posts)", claims.headline, result.reading("posts_found")))
+        summary.append(f"<tr><th>Templated posts</th><td>{escape(templated)}</td></tr>")
+    copies = describe_copies(claims)
+    if copies is not None:
+        summary.append(f"<tr><th>Copies</th><td>{escape(copies)}</td></tr>")
+    summary += [
+        _figure_row("Rows carrying posts", result.row_rate, result.reading("rows_carrying_posts")),
+        _figure_row("Corpus text from posts", result.text_share, result.reading("corpus_text_from_posts")),
         f"<tr><th>Matches</th><td>{result.matches:,} (containment &ge; {result.settings.threshold:.2f})</td></tr>",
         f"<tr><th>Posts not testable</th><td>{escape(describe_reasons(result.posts_skipped))}</td></tr>",
         f"<tr><th>Corpus rows skipped</th><td>{escape(describe_reasons(result.rows_skipped))}</td></tr>",
+        f"<tr><th>Dates</th><td>{escape(describe_dates(claims, result.posts_testable))}</td></tr>",
     ]
-    if claims.nonspecific_posts:
-        summary.append(_rate_row("Headline (without non-specific posts)", claims.headline))
     conclusion = ""
     if claims.control is not None:
         summary.append(_rate_row(upper_first(claims.control.tested), claims.control.before))
         summary.append(_rate_row(f"{upper_first(claims.control.control)} (control)", claims.control.after))
         conclusion = f'<p class="verdict">{escape(claims.control.statement)}</p>'
-    months = [(m, r.value, f"{r.value:.0%} of {r.denominator:,}") for m, r in claims.by_month]
+    months = [(m, r.value, f"{r.value:.0%} of {r.denominator:,}") for m, r in claims.by_month if r.defined]
     histogram = []
     if result.evidence.num_rows:
         values = result.evidence.column("containment").to_numpy()
         counts, edges = np.histogram(values, bins=8, range=(result.settings.threshold, 1.0))
         bins = zip(counts, edges[:-1], edges[1:], strict=True)
         histogram = [(f"{lo:.2f} to {hi:.2f}", float(n), f"{n:,}") for n, lo, hi in bins]
-    domains = [(d, r.value, f"{r.numerator:,} of {r.denominator:,}") for d, r in claims.by_domain]
+    domains = [(d, r.value, f"{r.numerator:,} of {r.denominator:,}") for d, r in claims.by_domain if r.defined]
     ranked = sorted(result.files, key=lambda f: (-f.matches, f.path))[:12]
     files = [(f.path, float(f.matches), f"{f.matches:,}") for f in ranked if f.matches]
+    shown = result.evidence.slice(0, EVIDENCE_ROWS).to_pylist()
+    copied = rows_carrying(result, sorted({m["post_id"] for m in shown}))
     evidence_rows = "".join(
         "<tr>"
-        f"<td>{escape(m['post_id'])}</td><td>{escape(m['corpus_id'] or '')}</td>"
+        f"<td>{escape(m['post_id'])}</td><td>{_about(m)}</td><td class='num'>{copied.get(m['post_id'], 1):,}</td>"
+        f"<td>{escape(m['corpus_id'] or '')}</td>"
         f"<td>{escape(m['corpus_file'])}</td><td class='num'>{m['corpus_row']:,}</td><td>{m['match_kind']}</td>"
         f"<td class='num'>{m['containment']:.2f}</td>"
         f"<td class='num'>{'' if m['exact_containment'] is None else format(m['exact_containment'], '.2f')}</td>"
         f"<td>{escape(m['post_text'] or '')}</td><td>{_marked(m['corpus_excerpt'])}</td>"
         "</tr>"
-        for m in result.evidence.slice(0, EVIDENCE_ROWS).to_pylist()
+        for m in shown
     )
     more = result.matches - min(result.matches, EVIDENCE_ROWS)
+    not_found = [str(post) for post in result.posts_not_found.slice(0, NOT_FOUND_SHOWN).to_pylist()]
+    hidden = len(result.posts_not_found) - len(not_found)
+    where = " in the sampled rows" if result.rows_sampled else ""
+    not_found_note = f"{len(result.posts_not_found):,} testable posts were not found{where}."
+    if hidden:
+        not_found_note += (
+            f" The first {len(not_found):,} are listed; all of them are in the JSON report and the evidence file's "
+            "manifest."
+        )
+    containment = explain_containment(result.fingerprint_info.params.shingle_size, result.settings.threshold)
+    explanations = f'<p class="note">{escape(containment)}<br>{escape(NORMALIZED_CHARACTERS)}</p>'
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="{_CSP}">
 <title>Provenance audit: {escape(result.fingerprint_file.name)}</title><style>{_STYLE}</style></head>
 <body data-ready="0">
 <h1>Provenance audit of {escape(result.fingerprint_file.name)}</h1>
-<p class="verdict {"found" if found else "clean"}">{escape(verdict)}</p>{conclusion}
+<p class="verdict {"found" if found else "clean"}">{escape(describe_verdict(result))}</p>{conclusion}
+<p id="sampling">{escape(describe_sampling(result))}</p>
 <table id="summary">{"".join(summary)}</table>
+{explanations}
 <h2>Charts</h2><div class="charts">
 {_bars("Posts found by month of publication", months, "chart-months")}
 {_bars("Containment of matches", histogram, "chart-containment")}
@@ -134,11 +178,14 @@ def render_html(result: AuditResult) -> str:
 {_bars("Rows carrying posts by source domain", domains, "chart-domains")}
 </div>
 <h2>Evidence</h2>
-<input id="filter" type="search" placeholder="Filter by post id, corpus id, file or kind">
+<input id="filter" type="search" placeholder="Filter by post id, author, corpus id, file or kind">
 <p class="note"><span id="shown">0</span> rows shown{f"; {more:,} more in the evidence file" if more else ""}.</p>
-<table id="evidence"><thead><tr><th>post</th><th>corpus id</th><th>corpus file</th><th>row</th><th>kind</th>
-<th>containment</th><th>exact</th><th>post text</th>
+<table id="evidence"><thead><tr><th>post</th><th>date, author, URL</th><th>rows carrying it</th><th>corpus id</th>
+<th>corpus file</th><th>row</th><th>kind</th><th>containment</th><th>exact</th><th>post text</th>
 <th>corpus excerpt (shared text marked)</th></tr></thead><tbody>{evidence_rows}</tbody></table>
+<h2>Posts not found</h2>
+<p class="note" id="not-found-note">{escape(not_found_note)}</p>
+<p id="not-found">{", ".join(escape(post) for post in not_found)}</p>
 <p class="note">provenance-auditor {escape(result.tool_version)}; threshold {result.settings.threshold:.2f};
 fingerprint set SHA-256 {escape(result.fingerprint_file.sha256 or "unknown")}.</p>
 <script>{_SCRIPT}</script>

@@ -6,10 +6,23 @@ import json
 from typing import Any
 
 from auditor.claims import Claims
+from auditor.formats.wording import (
+    NORMALIZED_CHARACTERS,
+    describe_copies,
+    describe_dates,
+    describe_sampling,
+    describe_templated,
+    explain_containment,
+)
 from auditor.gate import GateOutcome
 from auditor.result import AuditResult, CorpusFileSummary
 
-SCHEMA_VERSION = "1.2"
+# 2.0: the row-count "non-specific" flag gave way to templated posts (by content) and copies; a rate of
+# nothing has null value and interval; sampling says what each figure estimates; posts not found are
+# listed; the control's p-value is null when a side is empty. Evidence rows carry the posts' date,
+# author and URL.
+SCHEMA_VERSION = "2.0"
+FIGURES = ("posts_found", "rows_carrying_posts", "corpus_text_from_posts")
 
 
 def report_dict(result: AuditResult) -> dict[str, Any]:
@@ -39,8 +52,13 @@ def report_dict(result: AuditResult) -> dict[str, Any]:
             },
             "corpus_files": [_corpus_file(f) for f in result.files],
         },
+        "sampling": {
+            **{figure: result.reading(figure).to_dict() for figure in FIGURES},
+            "statement": describe_sampling(result),
+        },
         "counts": {
             "posts_in_set": result.posts_in_set,
+            "posts_testable_in_set": result.posts_testable_in_set,
             "posts_testable": result.posts_testable,
             "posts_skipped": result.posts_skipped,
             "posts_matched": result.posts_matched,
@@ -64,7 +82,12 @@ def report_dict(result: AuditResult) -> dict[str, Any]:
             "examples": {reason: list(ids) for reason, ids in result.untestable_examples.items()},
             "statement": detection_statement(result),
         },
-        "claims": claims_dict(result.claims),
+        "claims": claims_dict(result.claims, result.posts_testable),
+        "posts_not_found": {"count": len(result.posts_not_found), "post_ids": result.posts_not_found.to_pylist()},
+        "explanations": {
+            "containment": explain_containment(info.params.shingle_size, result.settings.threshold),
+            "normalized_characters": NORMALIZED_CHARACTERS,
+        },
         "files": [
             {
                 "name": f.path,
@@ -102,15 +125,22 @@ def detection_statement(result: AuditResult) -> str:
     )
 
 
-def claims_dict(claims: Claims) -> dict[str, Any]:
+def claims_dict(claims: Claims, testable: int) -> dict[str, Any]:
     control = claims.control
+    templated = claims.templated
     return {
         "headline_posts_found": claims.headline.to_dict(),
-        "nonspecific_posts": {
-            "count": len(claims.nonspecific_posts),
-            "rows_per_post_limit": claims.rows_per_post_limit,
-            "kept_in_headline": claims.nonspecific_kept,
-            "post_ids": list(claims.nonspecific_posts[:100]),
+        "templated_posts": {
+            "count": templated.found.denominator,
+            "found": templated.found.to_dict(),
+            "example_post_ids": list(templated.examples),
+            "example_text": templated.example_text,
+            "statement": describe_templated(claims),
+        },
+        "copies": {
+            "posts_in_several_rows": claims.posts_in_several_rows,
+            "most_copied": [{"post_id": post, "rows": rows} for post, rows in claims.copies],
+            "statement": describe_copies(claims),
         },
         "control": None
         if control is None
@@ -123,9 +153,11 @@ def claims_dict(claims: Claims) -> dict[str, Any]:
             "ratio": control.ratio,
             "test": "fisher-exact-one-sided",
             "p_value": control.p_value,
+            "undated_posts_left_out": control.undated_posts,
             "statement": control.statement,
         },
         "undated_posts": claims.undated_posts,
+        "dates_statement": describe_dates(claims, testable),
         "by_month": [{"month": month, "posts_found": rate.to_dict()} for month, rate in claims.by_month],
         "by_author": [{"author": author, "posts_found": rate.to_dict()} for author, rate in claims.by_author],
         "by_domain": [{"domain": domain, "rows_carrying_posts": rate.to_dict()} for domain, rate in claims.by_domain],

@@ -6,7 +6,23 @@ Every string from the data (names, paths, ids, reasons, statements naming files)
 from __future__ import annotations
 
 from auditor.formats.safe import markdown_text
-from auditor.formats.wording import DUPLICATE_IDS, describe_rate, describe_reasons, describe_share, describe_some
+from auditor.formats.wording import (
+    DUPLICATE_IDS,
+    NORMALIZED_CHARACTERS,
+    describe_copies,
+    describe_dates,
+    describe_figure,
+    describe_not_found,
+    describe_post,
+    describe_rate,
+    describe_reasons,
+    describe_sampling,
+    describe_some,
+    describe_templated,
+    describe_verdict,
+    explain_containment,
+    rows_carrying,
+)
 from auditor.gate import GateOutcome, SetVerdict
 from auditor.result import AuditResult
 
@@ -19,29 +35,36 @@ def _cell(text: object) -> str:
 
 
 def render_markdown(result: AuditResult) -> str:
+    claims = result.claims
     lines = [
         f"## Provenance audit: {_cell(result.fingerprint_file.name)}",
         "",
-        f"**{result.posts_matched:,} of {result.posts_testable:,} testable posts found in "
-        f"{result.rows_matched:,} corpus rows** (containment >= {result.settings.threshold:.2f}).",
+        f"**{_cell(describe_verdict(result))}** (containment >= {result.settings.threshold:.2f}).",
+        "",
+        f"_{describe_sampling(result)}_",  # the tool's own words, no data: not escaped
         "",
         "| measure | value |",
         "|---|---|",
-        f"| posts found | {describe_rate(result.post_rate)} |",
-        f"| rows carrying posts | {describe_rate(result.row_rate)} |",
-        f"| corpus text from posts | {describe_share(result.text_share)} |",
+        f"| posts found | {describe_figure(result.post_rate, result.reading('posts_found'))} |",
+    ]
+    templated = describe_templated(claims, _cell)
+    if templated is not None:
+        lines += [
+            f"| headline (distinctive posts) | {describe_figure(claims.headline, result.reading('posts_found'))} |",
+            f"| templated posts | {templated} |",
+        ]
+    copies = describe_copies(claims, show=_cell)
+    if copies is not None:
+        lines.append(f"| copies | {copies} |")
+    lines += [
+        f"| rows carrying posts | {describe_figure(result.row_rate, result.reading('rows_carrying_posts'))} |",
+        f"| corpus text from posts | {describe_figure(result.text_share, result.reading('corpus_text_from_posts'))} |",
         f"| matches | {result.matches:,} |",
         f"| posts not testable | {_cell(describe_reasons(result.posts_skipped))} |",
         f"| corpus | {len(result.files):,} files, {result.rows_scanned:,} rows scanned |",
         f"| corpus rows skipped | {_cell(describe_reasons(result.rows_skipped))} |",
+        f"| dates | {describe_dates(claims, result.posts_testable)} |",
     ]
-    claims = result.claims
-    if claims.nonspecific_posts:
-        limit, kept = claims.rows_per_post_limit, "with" if claims.nonspecific_kept else "without"
-        lines += [
-            f"| non-specific posts (over {limit:,} rows each) | {len(claims.nonspecific_posts):,} |",
-            f"| headline ({kept} them) | {describe_rate(claims.headline)} |",
-        ]
     if claims.control is not None:
         lines += [
             f"| {_cell(claims.control.tested)} | {describe_rate(claims.control.before)} |",
@@ -49,7 +72,13 @@ def render_markdown(result: AuditResult) -> str:
             "",
             f"**{_cell(claims.control.statement)}**",
         ]
-    lines.append("")
+    lines += [
+        "",
+        f"- {explain_containment(result.fingerprint_info.params.shingle_size, result.settings.threshold)}",
+        f"- {NORMALIZED_CHARACTERS}",
+        f"- {describe_not_found(result, _EXAMPLES, _cell)}",
+        "",
+    ]
     ranked = sorted(result.files, key=lambda f: (-f.matches, f.path))[:_EXAMPLES]
     if ranked:
         lines += ["| corpus file | rows scanned | rows matched | posts matched |", "|---|---:|---:|---:|"]
@@ -57,7 +86,28 @@ def render_markdown(result: AuditResult) -> str:
             f"| {_cell(f.path)} | {f.rows_scanned:,} | {f.rows_matched:,} | {f.posts_matched:,} |" for f in ranked
         ]
         lines.append("")
+    lines += _matches(result)
     return "\n".join(lines)
+
+
+def _matches(result: AuditResult) -> list[str]:
+    """The first matches, with each post's date, author and URL when the set has them."""
+    if not result.evidence.num_rows:
+        return []
+    shown = result.evidence.slice(0, _EXAMPLES).to_pylist()
+    copies = rows_carrying(result, [m["post_id"] for m in shown])
+    lines = ["| post | date, author, URL | corpus row | kind | containment | rows carrying the post |"]
+    lines.append("|---|---|---|---|---:|---:|")
+    for match in shown:
+        where = match["corpus_id"] or f"{match['corpus_file']}#{match['corpus_row']}"
+        lines.append(
+            f"| {_cell(match['post_id'])} | {_cell(describe_post(match))} | {_cell(where)} | {match['match_kind']} "
+            f"| {match['containment']:.2f} | {copies.get(match['post_id'], 1):,} |"
+        )
+    if result.evidence.num_rows > _EXAMPLES:
+        lines.append(f"\n... and {result.evidence.num_rows - _EXAMPLES:,} more matches (see the evidence file)")
+    lines.append("")
+    return lines
 
 
 def _verdict_section(verdict: SetVerdict) -> list[str]:
@@ -81,6 +131,8 @@ def _verdict_section(verdict: SetVerdict) -> list[str]:
             )
         if verdict.new_evidence.num_rows > _EXAMPLES:
             lines.append(f"\n... and {verdict.new_evidence.num_rows - _EXAMPLES:,} more (see the evidence file)")
+        settings, params = verdict.result.settings, verdict.result.fingerprint_info.params
+        lines += ["", f"_{explain_containment(params.shingle_size, settings.threshold)}_"]
         lines.append("")
     return lines
 

@@ -14,7 +14,23 @@ from rich.text import Text
 
 from auditor.claims import upper_first
 from auditor.formats.safe import printable
-from auditor.formats.wording import DUPLICATE_IDS, describe_rate, describe_reasons, describe_share, describe_some
+from auditor.formats.wording import (
+    DUPLICATE_IDS,
+    NORMALIZED_CHARACTERS,
+    describe_copies,
+    describe_dates,
+    describe_figure,
+    describe_not_found,
+    describe_post,
+    describe_rate,
+    describe_reasons,
+    describe_sampling,
+    describe_some,
+    describe_templated,
+    describe_verdict,
+    explain_containment,
+    rows_carrying,
+)
 from auditor.gate import GateOutcome
 from auditor.result import AuditResult
 
@@ -25,42 +41,48 @@ def _plain(value: object, style: str = "") -> Text:
     return Text(printable(value), style=style)
 
 
+_NOT_FOUND_SHOWN = 10
+
+
 def render_terminal(result: AuditResult) -> RenderableType:
     found = result.posts_matched > 0
-    verdict = Text(
-        f"{result.posts_matched:,} of {result.posts_testable:,} testable posts found in "
-        f"{result.rows_matched:,} corpus rows"
-        if found
-        else "No post of the set was found in the corpus",
-        style="bold red" if found else "bold green",
-    )
+    verdict = Text(describe_verdict(result), style="bold red" if found else "bold green")
     summary = Table.grid(padding=(0, 2))
     summary.add_column(style="dim")
     summary.add_column()
     row = summary.add_row
+    claims = result.claims
     row("Fingerprint set", _plain(f"{result.fingerprint_file.name} ({result.posts_in_set:,} posts)"))
     row("Posts not testable", _plain(describe_reasons(result.posts_skipped)))
     row("Corpus", _plain(f"{len(result.files):,} files, {result.rows_scanned:,} rows scanned"))
     row("Corpus rows skipped", _plain(describe_reasons(result.rows_skipped)))
-    row("Posts found", _plain(describe_rate(result.post_rate)))
-    row("Rows carrying posts", _plain(describe_rate(result.row_rate)))
-    row("Corpus text from posts", _plain(describe_share(result.text_share)))
+    row("Sampling", _plain(describe_sampling(result)))
+    row("Posts found", _plain(describe_figure(result.post_rate, result.reading("posts_found"))))
+    templated = describe_templated(claims)
+    if templated is not None:
+        row("Headline (distinctive posts)", _plain(describe_figure(claims.headline, result.reading("posts_found"))))
+        row("Templated posts", _plain(templated))
+    copies = describe_copies(claims)
+    if copies is not None:
+        row("Copies", _plain(copies))
+    row("Rows carrying posts", _plain(describe_figure(result.row_rate, result.reading("rows_carrying_posts"))))
+    row(
+        "Corpus text from posts",
+        _plain(describe_figure(result.text_share, result.reading("corpus_text_from_posts"))),
+    )
     row("Matches", _plain(f"{result.matches:,} (containment >= {result.settings.threshold:.2f})"))
-    claims = result.claims
-    if claims.nonspecific_posts:
-        kept = "kept in" if claims.nonspecific_kept else "left out of"
-        row(
-            "Non-specific posts",
-            _plain(
-                f"{len(claims.nonspecific_posts):,} match over {claims.rows_per_post_limit:,} rows each; "
-                f"{kept} the headline"
-            ),
-        )
-        row("Headline", _plain(describe_rate(claims.headline)))
+    row("Dates", _plain(describe_dates(claims, result.posts_testable)))
     if claims.control is not None:
         row(_plain(upper_first(claims.control.tested)), _plain(describe_rate(claims.control.before)))
         row(_plain(f"{upper_first(claims.control.control)} (control)"), _plain(describe_rate(claims.control.after)))
         row("Conclusion", _plain(claims.control.statement))
+    row("Not found", _plain(describe_not_found(result, _NOT_FOUND_SHOWN)))
+    notes = Text(
+        explain_containment(result.fingerprint_info.params.shingle_size, result.settings.threshold)
+        + "\n"
+        + NORMALIZED_CHARACTERS,
+        style="dim",
+    )
     files = Table(title="Matches by corpus file", title_justify="left", show_edge=False)
     files.add_column("file", overflow="fold")
     files.add_column("rows scanned", justify="right")
@@ -74,7 +96,7 @@ def render_terminal(result: AuditResult) -> RenderableType:
             f"{summary_row.rows_matched:,}",
             f"{summary_row.posts_matched:,}",
         )
-    parts: list[RenderableType] = [verdict, summary]
+    parts: list[RenderableType] = [verdict, summary, notes]
     examples = _examples(result)
     if examples is not None:
         parts.append(examples)
@@ -110,12 +132,19 @@ def _examples(result: AuditResult) -> Table | None:
         if len(chosen) < _EXAMPLES and all(match["corpus_file"] != c["corpus_file"] for c in chosen):
             chosen.append(match)
     chosen += [m for m in rows if m not in chosen][: _EXAMPLES - len(chosen)]
+    rows_per_post = rows_carrying(result, [m["post_id"] for m in chosen])
     table = Table(title="Examples (shared text highlighted)", title_justify="left", show_lines=True)
     table.add_column("post", ratio=1, overflow="fold")
     table.add_column("corpus row", ratio=2, overflow="fold")
     for match in chosen:
         where = match["corpus_id"] or f"{match['corpus_file']}#{match['corpus_row']}"
         post = _plain(match["post_id"], style="bold")
+        copies = rows_per_post.get(match["post_id"], 1)
+        if copies > 1:
+            post.append(f" (copied into {copies:,} rows)", style="")
+        about = describe_post(match)
+        if about:
+            post.append("\n" + printable(about), style="dim")
         if match.get("post_text"):
             post.append("\n" + printable(match["post_text"]), style="")
         kind = f"{match['match_kind'].replace('_', ' ')}, {match['containment']:.2f}"
