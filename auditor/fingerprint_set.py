@@ -295,7 +295,13 @@ class FingerprintSetWriter:
         self._digest = ContentDigest(self.schema)
 
     def _cannot_write(self, error: BaseException) -> InputError:
-        reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+        reason = str(error)
+        number = error.errno if isinstance(error, OSError) else None
+        found = re.search(r"\[errno (\d+)\]", reason)  # Arrow names the errno in its message only
+        if number is None and found is not None:
+            number = int(found.group(1))
+        if number:
+            reason = os.strerror(number)
         return InputError(
             f"{self.path}: cannot write the fingerprint set ({reason}); free some space or choose another --output."
         )
