@@ -1114,12 +1114,19 @@ def report(
         from auditor.outputs import check_outputs
 
         check_outputs([(output, "report")], [finished])
-    if output_format is ReportFormat.terminal and output is None:
-        from auditor.formats.terminal import render_terminal
+    try:
+        if output_format is ReportFormat.terminal and output is None:
+            from auditor.formats.terminal import render_terminal
 
-        _stdout().print(render_terminal(result))
-        return
-    text = _render_report(result, output_format)
+            _stdout().print(render_terminal(result))
+            return
+        text = _render_report(result, output_format)
+    except (TypeError, AttributeError, ValueError, KeyError, IndexError, OverflowError) as error:
+        # The loader checks the report's shape; a value of the wrong type deep inside shows only here.
+        raise InputError(
+            f"{finished}: the report holds a value of the wrong type ({printable(error)}); rerun the audit to "
+            "rewrite it."
+        ) from None
     if output is None or str(output) == STDOUT:
         _print_text(text)
     else:

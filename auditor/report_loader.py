@@ -187,10 +187,16 @@ def load_finished_audit(path: Path) -> AuditResult:
 
 
 def _evidence_columns(table: pa.Table, path: Path) -> pa.Table:
-    """The evidence columns the formats read, each of the type they expect, in schema order."""
+    """The evidence columns the formats read, each of the type they expect, in schema order. A column that
+    may hold nulls and that an older evidence file lacks is read as all nulls; any other gap is an error."""
+    columns = []
     for column in EVIDENCE_SCHEMA:
-        if column.name not in table.column_names or table.schema.field(column.name).type != column.type:
+        if column.name in table.column_names and table.schema.field(column.name).type == column.type:
+            columns.append(table.column(column.name))
+        elif column.name not in table.column_names and column.nullable:
+            columns.append(pa.nulls(table.num_rows, column.type))
+        else:
             raise InputError(
                 f"{path}: its evidence lacks the column {column.name} ({column.type}); rerun the audit to rewrite it."
             )
-    return table.select(EVIDENCE_SCHEMA.names).replace_schema_metadata(None)
+    return pa.Table.from_arrays(columns, schema=EVIDENCE_SCHEMA)

@@ -229,3 +229,15 @@ def test_one_corpus_file_under_several_spellings_is_scanned_once(
     data = json.loads(report.read_text())
     assert [f["name"] for f in data["files"]] == ["shards/a.parquet"]
     assert data["counts"]["corpus_rows_read"] == 2 and data["counts"]["posts_matched"] == 1
+
+
+def test_a_report_with_a_value_of_the_wrong_type_deep_inside(tmp_path: Path, keyed_set: Path) -> None:
+    """Found by the fuzz suite: `inputs.fingerprint_set.sha256: true` loaded, then broke the HTML rendering."""
+    corpus = write_parquet(tmp_path / "c.parquet", [{"text": POSTS[0]}])
+    report = tmp_path / "r.json"
+    assert run("audit", str(keyed_set), str(corpus), "--json", str(report), "-q")[0] == 0
+    data = json.loads(report.read_text())
+    data["inputs"]["fingerprint_set"]["sha256"] = True
+    report.write_text(json.dumps(data))
+    code, _, stderr = run("report", str(report), "--format", "html")
+    one_sentence(code, stderr, "r.json: the report holds a value of the wrong type")

@@ -78,6 +78,14 @@ def render_terminal(result: AuditResult) -> RenderableType:
     examples = _examples(result)
     if examples is not None:
         parts.append(examples)
+    elif result.matches and not result.evidence.num_rows:
+        parts.append(
+            Text(
+                "No examples: this was rendered from a JSON report, which holds no evidence rows; render the "
+                "evidence file to see them.",
+                style="dim",
+            )
+        )
     if result.files:
         parts.append(files)
         if len(ranked) > _TOP_FILES:
