@@ -24,6 +24,7 @@ from auditor.baseline import Baseline
 from auditor.batch import DEFAULT_MAX_ROW_CHARS, PartResult, ScanOptions
 from auditor.checkpoints import CHECKPOINT_FORMAT_VERSION, PartStore, RunIdentity, checkpoint_folder
 from auditor.claims import assess, compare, domain_rates, parse_cutoff, templated_posts
+from auditor.defaults import DEFAULT_REPORT_DIR as DEFAULT_REPORT_DIR
 from auditor.engine import Engine, ScanJob
 from auditor.engine.processes import ProcessEngine
 from auditor.errors import InputError, UsageError
@@ -37,12 +38,10 @@ from auditor.gate import GateOutcome, Limits, judge
 from auditor.keys import key_for_set
 from auditor.outputs import check_outputs, staged_outputs
 from auditor.result import AuditResult, AuditSettings, CorpusFileSummary
-from auditor.sampling import RowSample, sample_posts
+from auditor.sampling import RowSample, check_post_sample, check_seed, sample_posts
 from auditor.scan import DEFAULT_THRESHOLD, CorpusScanner
 from auditor.sources.corpus import CorpusFile, corpus_parts, open_corpus
 from auditor.stats import TextShare
-
-DEFAULT_REPORT_DIR = Path("reports")
 
 
 class Progress(Protocol):
@@ -146,6 +145,9 @@ class AuditRequest:
             raise UsageError("give --cutoff or --control, not both: each defines the negative control.")
         if self.sample_rows is not None:
             RowSample(self.sample_rows, self.seed)  # validates the fraction
+        if self.sample_posts is not None:
+            check_post_sample(self.sample_posts)
+        check_seed(self.seed)
 
     @property
     def scan_options(self) -> ScanOptions:

@@ -23,6 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from auditor.claims import domains_of
+from auditor.defaults import DEFAULT_MAX_ROW_CHARS as DEFAULT_MAX_ROW_CHARS
 from auditor.errors import UsageError
 from auditor.evidence import EVIDENCE_SCHEMA, evidence_batch
 from auditor.fingerprint import ShingledTexts
@@ -135,11 +136,6 @@ class PartResult:
 
     def without_evidence(self) -> PartResult:
         return replace(self, sets=tuple(s.without_evidence() for s in self.sets))
-
-
-# Scanning a row takes some 30 bytes of memory a character (hashes, offsets, candidate work), so one
-# enormous row could take a worker out of memory: longer rows are skipped and counted as `too_large`.
-DEFAULT_MAX_ROW_CHARS = 20_000_000
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,10 @@
 
 Exit codes: 0 the job ran (for `check`: the release passes); 1 `check` found what its limits forbid; 2 usage
 or input error (bad option, unreadable or mismatched file).
+
+Start-up is kept light: this module imports only typer, rich's console and the light parts of the package
+(defaults, errors, safe text); each command imports the numerical library it uses when it runs, so
+`auditor --help` and `auditor --version` answer without loading numba, pyarrow or datasketch.
 """
 
 from __future__ import annotations
@@ -9,78 +13,126 @@ from __future__ import annotations
 import contextlib
 import functools
 import io
-import json
 import os
 import signal
-from collections.abc import Callable, Iterator
+import sys
+from collections.abc import Callable, Iterator, Sequence
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, ParamSpec, TypeVar
+from typing import IO, TYPE_CHECKING, Annotated, Any, ParamSpec, TextIO, TypeVar, cast
 
 import typer
 from rich.console import Console, RenderableType
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    Task,
-    TaskID,
-    TaskProgressColumn,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 from rich.text import Text
+from typer.core import TyperCommand, TyperGroup
 
-from auditor import __version__, stopping
-from auditor import fingerprint_set as fingerprint_sets
-from auditor.audit import (
-    DEFAULT_REPORT_DIR,
-    AuditOutputs,
-    AuditRequest,
-    CheckRequest,
-    CorpusSpec,
-    find_fingerprint_sets,
-    run_audit,
-    run_check,
-)
-from auditor.batch import DEFAULT_MAX_ROW_CHARS
-from auditor.build import build_fingerprint_set
-from auditor.engine.processes import available_cores
-from auditor.errors import AuditorError, InputError
-from auditor.fingerprint import Fingerprinter
-from auditor.fingerprint_set import SUFFIX, FingerprintSetInfo
-from auditor.formats.github import render_annotations
-from auditor.formats.html import render_html
-from auditor.formats.json_report import gate_dict, render_json
-from auditor.formats.junit import render_junit
-from auditor.formats.markdown import render_gate_markdown, render_markdown
-from auditor.formats.safe import printable
-from auditor.formats.terminal import render_gate_terminal, render_terminal
-from auditor.gate import Limits
-from auditor.keys import key_for_new_set, new_key_id
-from auditor.outputs import write_text_atomically
-from auditor.params import (
+from auditor import __version__
+from auditor.cli_progress import BarProgress, LogProgress, QuietProgress
+from auditor.defaults import (
+    DEFAULT_FINGERPRINT_DIR,
+    DEFAULT_MAX_ROW_CHARS,
     DEFAULT_MIN_SHINGLES,
     DEFAULT_NUM_PERM,
+    DEFAULT_REPORT_DIR,
     DEFAULT_SEED,
     DEFAULT_SHINGLE_SIZE,
-    FingerprintParams,
+    DEFAULT_THRESHOLD,
+    SET_SUFFIX,
 )
-from auditor.report_loader import load_finished_audit
-from auditor.result import AuditResult
-from auditor.scan import DEFAULT_THRESHOLD
-from auditor.sources.posts import PostSource
-from auditor.stopping import Stopped
+from auditor.errors import AuditorError, InputError, UsageError
+from auditor.formats.safe import printable
+
+if TYPE_CHECKING:
+    from auditor.audit import AuditOutputs
+    from auditor.fingerprint_set import FingerprintSetInfo
+    from auditor.gate import GateOutcome
+    from auditor.params import FingerprintParams
+    from auditor.result import AuditResult
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
 EXIT_ERROR = 2
 RESUME_HINT = "rerun the same command to resume an audit from its finished parts."
-DEFAULT_FINGERPRINT_DIR = Path("fingerprints")
+STDOUT = "-"  # an output path meaning standard output
+LOG_WIDTH = 160  # a log is not a terminal: wide enough that tables keep file names on one line
+
+# Help panels: options grouped by what they decide.
+INPUTS = "Inputs"
+OUTPUTS = "Outputs"
+MATCHING = "Matching"
+PRIVACY = "Privacy"
+SAMPLING = "Sampling"
+CONTROL = "Negative control"
+LIMITS = "Limits"
+PERFORMANCE = "Performance"
+RUN = "Run"
+
+
+class _Auditor(TyperGroup):
+    """The command group; a usage error (an unknown option, a value of the wrong type) is one line on stderr
+    and exit code 2, like every other error of the tool."""
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        windows_expand_args: bool = True,
+        **extra: Any,
+    ) -> Any:
+        try:
+            code = super().main(args, prog_name, complete_var, False, windows_expand_args, **extra)
+        except Exception as error:
+            message = getattr(error, "format_message", None)
+            if not callable(message) or not isinstance(getattr(error, "exit_code", None), int):
+                raise
+            if type(error).__name__ != "NoArgsIsHelpError":  # the help was printed: nothing to add
+                context = getattr(error, "ctx", None)
+                command = getattr(context, "command_path", "auditor")
+                _error_line(f"{message()} (see `{command} --help`)")
+            if not standalone_mode:
+                raise
+            sys.exit(error.exit_code)  # type: ignore[attr-defined]
+        if not standalone_mode:
+            return code
+        sys.exit(code if isinstance(code, int) else EXIT_OK)
+
+    def get_help_option(self, ctx: Any) -> Any:
+        return _quiet_help_option(super().get_help_option(ctx))
+
+
+def _quiet_help_option(option: Any) -> Any:
+    if option is not None:
+        option.metavar = ""  # a flag takes no value: no `<bool>` beside it
+        option.rich_help_panel = RUN
+    return option
+
+
+class _Command(TyperCommand):
+    """A command whose help reads like a native tool's: `SET CORPUS...` in the usage line, no type column
+    beside arguments (their names say what they are), no value shown for -h."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for param in self.params:
+            if getattr(param, "param_type_name", "") == "argument":
+                param.display_type_rich = lambda ctx: None  # type: ignore[attr-defined]
+
+    def collect_usage_pieces(self, ctx: Any) -> list[str]:
+        pieces = [self.options_metavar] if self.options_metavar else []
+        for param in self.get_params(ctx):
+            if getattr(param, "param_type_name", "") == "argument":
+                pieces.append(param.metavar or (param.name or "").upper())
+        return pieces
+
+    def get_help_option(self, ctx: Any) -> Any:
+        return _quiet_help_option(super().get_help_option(ctx))
+
 
 app = typer.Typer(
     name="auditor",
+    cls=_Auditor,
     help=(
         "Tell, with evidence, whether a platform's posts ended up in an AI training corpus.\n\n"
         "1. `auditor fingerprint posts.jsonl -o twitter.fp.parquet` turns posts into a fingerprint set, keyed "
@@ -93,10 +145,90 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     rich_markup_mode="markdown",
+    context_settings={"help_option_names": ["-h", "--help"]},
     pretty_exceptions_show_locals=False,  # locals may hold post texts
 )
-stdout = Console()
-stderr = Console(stderr=True)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Output streams: a closed pipe ends the output quietly; a log gets long lines instead of wrapped ones.
+
+
+class _PipeSafe(io.TextIOBase):
+    """Standard output or error, looked up at each write (tests swap them), where a reader that went away
+    (`auditor audit ... | head -1`) silences the rest of the output instead of raising: the command still
+    finishes its work and exits with its own code."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+        self._closed_pipe = False
+
+    @property
+    def _stream(self) -> TextIO:
+        stream: TextIO = getattr(sys, self._name)
+        return stream
+
+    def write(self, text: str) -> int:
+        if not self._closed_pipe:
+            try:
+                self._stream.write(text)
+            except BrokenPipeError:
+                self._pipe_closed()
+        return len(text)
+
+    def flush(self) -> None:
+        if not self._closed_pipe:
+            try:
+                self._stream.flush()
+            except BrokenPipeError:
+                self._pipe_closed()
+
+    def _pipe_closed(self) -> None:
+        self._closed_pipe = True
+        # Python flushes the stream at exit too: point the descriptor at /dev/null so that flush is quiet.
+        with contextlib.suppress(OSError, ValueError, io.UnsupportedOperation):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self._stream.fileno())
+            os.close(devnull)
+
+    def isatty(self) -> bool:
+        try:
+            return self._stream.isatty()
+        except (AttributeError, ValueError):
+            return False
+
+    def fileno(self) -> int:
+        return self._stream.fileno()
+
+
+_OUT = _PipeSafe("stdout")
+_ERR = _PipeSafe("stderr")
+
+
+def _console(stream: _PipeSafe) -> Console:
+    if stream.isatty() or "COLUMNS" in os.environ:
+        return Console(file=cast(IO[str], stream))
+    return Console(file=cast(IO[str], stream), width=LOG_WIDTH)
+
+
+def _stdout() -> Console:
+    return _console(_OUT)
+
+
+def _stderr() -> Console:
+    return _console(_ERR)
+
+
+def _error_line(message: object) -> None:
+    # Messages echo paths and ids: printed as plain text, never parsed as markup or passed raw.
+    _stderr().print(Text.assemble(("error:", "bold red"), " ", printable(message)), highlight=False, soft_wrap=True)
+
+
+def _print_text(text: str) -> None:
+    """A report on standard output, as written (no markup, no wrapping)."""
+    _OUT.write(text if text.endswith("\n") else text + "\n")
+    _OUT.flush()
+
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -107,86 +239,109 @@ def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
 
     @functools.wraps(command)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        from auditor.stopping import Stopped
+
         try:
             return command(*args, **kwargs)
         except AuditorError as error:
-            # Messages echo paths and ids: printed as plain text, never parsed as markup or passed raw.
-            stderr.print(Text.assemble(("error:", "bold red"), " ", printable(error)), highlight=False, soft_wrap=True)
+            _error_line(error)
             raise typer.Exit(EXIT_ERROR) from None
         except (KeyboardInterrupt, Stopped) as stop:
             signum = stop.signum if isinstance(stop, Stopped) else signal.SIGINT
-            stderr.print(f"[yellow]stopped by {signal.Signals(signum).name}[/]: {RESUME_HINT}")
+            _stderr().print(f"[yellow]stopped by {signal.Signals(signum).name}[/]: {RESUME_HINT}")
             raise typer.Exit(128 + signum) from None
 
     return wrapper
 
 
-class _DescriptionColumn(TextColumn):
-    """The task's description (it names files) as plain printable text, never parsed as markup."""
-
-    def __init__(self) -> None:
-        super().__init__("", style="bold")
-
-    def render(self, task: Task) -> Text:
-        return Text(printable(task.description), style="bold")
-
-
-def _progress(quiet: bool) -> Progress:
-    return Progress(
-        _DescriptionColumn(),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TaskProgressColumn(),
-        TextColumn("{task.fields[rate]}"),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=stderr,
-        disable=quiet or not stderr.is_terminal,  # a log file gets the summary, not bar redraws
-        transient=False,
-    )
+@contextlib.contextmanager
+def _showing_progress(quiet: bool, verbose: bool = False) -> Iterator[QuietProgress | LogProgress | BarProgress]:
+    """The library's Progress for this run: bars on a terminal, plain lines in a log, nothing with -q."""
+    shown: QuietProgress | LogProgress | BarProgress
+    if quiet:
+        shown = QuietProgress()
+    elif _ERR.isatty():
+        shown = BarProgress(_stderr(), verbose)
+    else:
+        shown = LogProgress(lambda: _ERR, verbose)
+    try:
+        yield shown
+    except BaseException:
+        shown.close(finished=False)
+        raise
+    shown.close()
 
 
-def _rate_updater(progress: Progress, task: TaskID, unit: str) -> Callable[[int], None]:
-    def advance(count: int) -> None:
-        progress.advance(task, count)
-        speed = progress.tasks[task].speed
-        progress.update(task, rate=f"{speed:,.0f} {unit}/s" if speed else "")
+def _check_quiet_verbose(quiet: bool, verbose: bool) -> None:
+    if quiet and verbose:
+        raise UsageError("give -q (quiet) or -v (verbose), not both.")
 
-    return advance
 
+# ---------------------------------------------------------------------------------------------------------
+# Options shared by several commands
 
 KeyFileOption = Annotated[
     Path | None,
     typer.Option(
         "--key-file",
-        help="Secret key of the base hash (16+ bytes) [default: the key beside the set: twitter.key for "
-        "twitter.fp.parquet]. Only the "
-        "key's id is recorded in the set; audits need the same key.",
-        show_default=False,
+        metavar="FILE",
+        help="Secret key of the base hash (16+ bytes). Only the key's id is recorded in the set; audits need "
+        "the same key.",
+        show_default="the key beside the set: twitter.key for twitter.fp.parquet",
+        rich_help_panel=PRIVACY,
     ),
 ]
-QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar and no summary.")]
-TextColumnOption = Annotated[str, typer.Option(help="Corpus column holding the text.")]
+QuietOption = Annotated[
+    bool, typer.Option("--quiet", "-q", metavar="", help="No progress and no summary.", rich_help_panel=RUN)
+]
+VerboseOption = Annotated[
+    bool,
+    typer.Option(
+        "--verbose", "-v", metavar="", help="Say more: each stage's time, the settings used.", rich_help_panel=RUN
+    ),
+]
+TextColumnOption = Annotated[
+    str, typer.Option(metavar="NAME", help="Corpus column holding the text.", rich_help_panel=INPUTS)
+]
 IdColumnOption = Annotated[
     str | None,
     typer.Option(
-        help="Corpus column holding row ids, copied into the evidence and naming rows in baselines "
-        "[default: `id` when present]",
-        show_default=False,
+        metavar="NAME",
+        help="Corpus column holding row ids, copied into the evidence and naming rows in baselines.",
+        show_default="id when present",
+        rich_help_panel=INPUTS,
     ),
 ]
 ThresholdOption = Annotated[
     float,
-    typer.Option(help="Share of a post's shingles a corpus row must contain (estimated from its MinHash slots)."),
+    typer.Option(
+        metavar="SHARE",
+        help="Share of a post's shingles a corpus row must contain (estimated from its MinHash slots).",
+        rich_help_panel=MATCHING,
+    ),
 ]
 WorkersOption = Annotated[
     int,
     typer.Option(
-        help="Processes scanning parts of the corpus (whole row groups, about 64 MB of text each); the "
-        "report is the same for any number. [default: the cores available]",
-        show_default=False,
+        metavar="N",
+        help="Processes scanning parts of the corpus (whole row groups, about 64 MB of text each); the report is "
+        "the same for any number.",
+        show_default="the cores available",
+        rich_help_panel=PERFORMANCE,
     ),
 ]
+
+
+def _workers(workers: int) -> int:
+    if workers:
+        return workers
+    from auditor.engine.processes import available_cores
+
+    return available_cores()
+
+
+# ---------------------------------------------------------------------------------------------------------
+# fingerprint
 
 
 def fingerprint_posts(
@@ -201,22 +356,28 @@ def fingerprint_posts(
     keep_text: bool = False,
     skip_bad_lines: bool = False,
     quiet: bool = False,
+    verbose: bool = False,
 ) -> FingerprintSetInfo:
+    from auditor.build import build_fingerprint_set
+    from auditor.fingerprint import Fingerprinter
+    from auditor.sources.posts import PostSource
+
     sources = [PostSource(p, id_field, text_field, skip_bad_lines) for p in posts]
     fingerprinter = Fingerprinter(params, key, min_shingles, keep_text)
-    with _progress(quiet) as progress:
-        task = progress.add_task("fingerprinting", total=None, rate="")
-        info = build_fingerprint_set(sources, output, fingerprinter, _rate_updater(progress, task, "posts"))
-    return info
+    with _showing_progress(quiet, verbose) as progress:
+        progress.stage("fingerprinting", unit="posts")
+        return build_fingerprint_set(sources, output, fingerprinter, progress.advance)
 
 
-@app.command()
+@app.command(cls=_Command)
 @reports_errors
 def fingerprint(
     posts: Annotated[
         list[Path],
         typer.Argument(
-            help="Posts files: .jsonl, .jsonl.gz, .csv or .parquet, one post per line or row.", show_default=False
+            metavar="POSTS...",
+            help="Posts files: .jsonl, .jsonl.gz, .csv or .parquet, one post per line or row.",
+            show_default=False,
         ),
     ],
     output: Annotated[
@@ -224,48 +385,79 @@ def fingerprint(
         typer.Option(
             "--output",
             "-o",
-            help=f"Where to write the set [default: fingerprints/<first input>{SUFFIX}]",
-            show_default=False,
+            metavar="PATH",
+            help="Where to write the set.",
+            show_default=f"fingerprints/NAME{SET_SUFFIX}, NAME from the first input",
+            rich_help_panel=OUTPUTS,
         ),
     ] = None,
-    id_field: Annotated[str, typer.Option(help="Field or column holding the post id.")] = "id",
-    text_field: Annotated[str, typer.Option(help="Field or column holding the post text.")] = "text",
+    id_field: Annotated[
+        str, typer.Option(metavar="NAME", help="Field or column holding the post id.", rich_help_panel=INPUTS)
+    ] = "id",
+    text_field: Annotated[
+        str, typer.Option(metavar="NAME", help="Field or column holding the post text.", rich_help_panel=INPUTS)
+    ] = "text",
+    skip_bad_lines: Annotated[
+        bool,
+        typer.Option(
+            "--skip-bad-lines",
+            metavar="",
+            help="Count and skip unreadable lines instead of stopping at the first.",
+            rich_help_panel=INPUTS,
+        ),
+    ] = False,
     keep_text: Annotated[
         bool,
         typer.Option(
-            "--keep-text", help="Store post texts too, for exact verification (the set is then not shareable)."
+            "--keep-text",
+            metavar="",
+            help="Store post texts too, for exact verification (the set is then as private as the posts).",
+            rich_help_panel=OUTPUTS,
         ),
     ] = False,
     min_shingles: Annotated[
-        int, typer.Option(help="Posts with fewer distinct shingles after normalization are too short to attribute.")
+        int,
+        typer.Option(
+            metavar="N",
+            help="Posts with fewer distinct shingles after normalization are too short to attribute.",
+            rich_help_panel=MATCHING,
+        ),
     ] = DEFAULT_MIN_SHINGLES,
-    num_perm: Annotated[int, typer.Option(help="MinHash slots per post (datasketch num_perm).")] = DEFAULT_NUM_PERM,
-    seed: Annotated[int, typer.Option(help="MinHash permutation seed (datasketch seed).")] = DEFAULT_SEED,
+    num_perm: Annotated[
+        int,
+        typer.Option(metavar="N", help="MinHash slots per post (datasketch num_perm).", rich_help_panel=MATCHING),
+    ] = DEFAULT_NUM_PERM,
+    seed: Annotated[
+        int,
+        typer.Option(metavar="N", help="MinHash permutation seed (datasketch seed).", rich_help_panel=MATCHING),
+    ] = DEFAULT_SEED,
     shingle_size: Annotated[
-        int, typer.Option(help="Characters per shingle of normalized text.")
+        int,
+        typer.Option(metavar="N", help="Characters per shingle of normalized text.", rich_help_panel=MATCHING),
     ] = DEFAULT_SHINGLE_SIZE,
     key_file: Annotated[
         Path | None,
         typer.Option(
             "--key-file",
-            help="Secret key of the base hash (16+ bytes) [default: the key beside the set, made when absent: "
-            "twitter.key for twitter.fp.parquet]. "
-            "Only the key's id is recorded in the set; audits need the same key.",
-            show_default=False,
+            metavar="FILE",
+            help="Secret key of the base hash (16+ bytes). Only the key's id is recorded in the set; audits need "
+            "the same key.",
+            show_default="the key beside the set, made when absent: twitter.key for twitter.fp.parquet",
+            rich_help_panel=PRIVACY,
         ),
     ] = None,
     public: Annotated[
         bool,
         typer.Option(
             "--public",
+            metavar="",
             help="Build an unkeyed set on purpose: anyone holding it can test guessed text against it and "
             "recover posts from a known start.",
+            rich_help_panel=PRIVACY,
         ),
     ] = False,
-    skip_bad_lines: Annotated[
-        bool, typer.Option("--skip-bad-lines", help="Count and skip unreadable lines instead of stopping at the first.")
-    ] = False,
     quiet: QuietOption = False,
+    verbose: VerboseOption = False,
 ) -> None:
     """Turn a platform's posts into a fingerprint set: keyed MinHash signatures, without the texts.
 
@@ -275,8 +467,16 @@ def fingerprint(
     twitter.fp.parquet, readable by you only) unless --key-file or --public is given. Every parameter
     is recorded in the set; audits refuse sets they cannot reproduce.
     """
+    from auditor.keys import key_for_new_set, new_key_id
+    from auditor.outputs import check_outputs
+    from auditor.params import FingerprintParams
+
+    _check_quiet_verbose(quiet, verbose)
     if output is None:
-        output = DEFAULT_FINGERPRINT_DIR / (posts[0].name.split(".")[0] + SUFFIX)
+        output = DEFAULT_FINGERPRINT_DIR / ((posts[0].name.split(".")[0] or "posts") + SET_SUFFIX)
+    if str(output) == STDOUT:
+        raise UsageError("a fingerprint set is a Parquet file: give --output a file path, not -.")
+    check_outputs([(output, "fingerprint set")], posts)  # before any key is made or any post read
     key, key_path, key_made = key_for_new_set(output, key_file, public)
     try:
         params = FingerprintParams(num_perm=num_perm, seed=seed, shingle_size=shingle_size, key_id=new_key_id(key))
@@ -291,192 +491,212 @@ def fingerprint(
             keep_text=keep_text,
             skip_bad_lines=skip_bad_lines,
             quiet=quiet,
+            verbose=verbose,
         )
     except BaseException:
         if key_made and key_path is not None:  # no set, so no key made for it either
             key_path.unlink(missing_ok=True)
         raise
-    if not quiet:
-        skipped = ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in info.skipped.items()) or "none"
-        stdout.print(
-            Text.assemble(
-                "Wrote ",
-                (printable(output), "bold"),
-                printable(
-                    f": {info.counts['posts_fingerprinted']:,} posts fingerprinted of {info.counts['posts_read']:,} "
-                    f"read; left out: {skipped}."
-                ),
+    if quiet:
+        return
+    stdout = _stdout()
+    skipped = ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in info.skipped.items()) or "none"
+    stdout.print(
+        Text.assemble(
+            "Wrote ",
+            (printable(output), "bold"),
+            printable(
+                f": {info.counts['posts_fingerprinted']:,} posts fingerprinted of {info.counts['posts_read']:,} "
+                f"read; left out: {skipped}."
             ),
-            highlight=False,
-            soft_wrap=True,
+        ),
+        highlight=False,
+        soft_wrap=True,
+    )
+    if key_path is None:
+        privacy = (
+            "Public set (no key): anyone holding it can test whether a guessed text is among its posts and "
+            "recover posts from a known start; build without --public to key it."
         )
-        if key_path is None:
-            privacy = (
-                "Public set (no key): anyone holding it can test whether a guessed text is among its posts and "
-                "recover posts from a known start; build without --public to key it."
-            )
-        else:
-            made = "made" if key_made else "reused"
-            privacy = (
-                f"Keyed with {key_path} ({made}): keep the key apart from the set. The set alone lets no one "
-                "test text; whoever holds both can test guessed text, as audits do."
-            )
-        if keep_text:
-            privacy += " The set stores the post texts (--keep-text): keep it private."
-        stdout.print(printable(privacy), highlight=False, soft_wrap=True, markup=False)
-
-
-class _RichProgress:
-    """The library's Progress shown as rich progress bars: one task a stage."""
-
-    def __init__(self, progress: Progress) -> None:
-        self._progress = progress
-        self._task: TaskID | None = None
-        self._unit = ""
-
-    def stage(self, description: str, total: int | None = None, unit: str = "") -> None:
-        self._finish()
-        self._task = self._progress.add_task(description, total=total, rate="")
-        self._unit = unit
-
-    def advance(self, count: int) -> None:
-        if self._task is None:
-            return
-        self._progress.advance(self._task, count)
-        speed = self._progress.tasks[self._task].speed
-        self._progress.update(self._task, rate=f"{speed:,.0f} {self._unit}/s" if speed and self._unit else "")
-
-    def note(self, message: str) -> None:
-        self._progress.console.print(
-            Text.assemble(("note:", "yellow"), " ", printable(message)), highlight=False, soft_wrap=True
+    else:
+        made = "made" if key_made else "reused"
+        privacy = (
+            f"Keyed with {key_path} ({made}): keep the key apart from the set. The set alone lets no one "
+            "test text; whoever holds both can test guessed text, as audits do."
         )
-
-    def _finish(self) -> None:
-        if self._task is not None:
-            task = self._progress.tasks[self._task]
-            if task.total is None:
-                self._progress.update(self._task, total=1, completed=1)
-
-    def close(self) -> None:
-        self._finish()
+    if keep_text:
+        privacy += " The set stores the post texts (--keep-text): keep it private."
+    stdout.print(printable(privacy), highlight=False, soft_wrap=True, markup=False)
 
 
-@contextlib.contextmanager
-def _showing_progress(quiet: bool) -> Iterator[_RichProgress]:
-    with _progress(quiet) as progress:
-        shown = _RichProgress(progress)
-        yield shown
-        shown.close()
+# ---------------------------------------------------------------------------------------------------------
+# audit
 
 
-@app.command()
+def _to_stdout(paths: Sequence[tuple[Path | None, str]]) -> str | None:
+    """Which one of the text outputs goes to standard output (`-`), if any; two of them cannot."""
+    chosen = [what for path, what in paths if path is not None and str(path) == STDOUT]
+    if len(chosen) > 1:
+        raise UsageError(f"only one output can go to standard output (-), got {' and '.join(chosen)}.")
+    return chosen[0] if chosen else None
+
+
+def _file(path: Path | None) -> Path | None:
+    return None if path is None or str(path) == STDOUT else path
+
+
+@app.command(cls=_Command)
 @reports_errors
 def audit(
     fingerprints: Annotated[
-        Path, typer.Argument(help="A fingerprint set made by `auditor fingerprint`.", show_default=False)
+        Path,
+        typer.Argument(metavar="SET", help="A fingerprint set made by `auditor fingerprint`.", show_default=False),
     ],
     corpus: Annotated[
         list[str],
         typer.Argument(
+            metavar="CORPUS...",
             help="Parquet corpus: files, directories of shards (hive partitions too) or globs; local, or URLs "
             "s3://BUCKET/PREFIX/, gs://..., hf://datasets/ORG/NAME/..., https://... (see the README).",
             show_default=False,
         ),
     ],
-    evidence: Annotated[
-        Path | None,
-        typer.Option(
-            help="Evidence Parquet, one row per match [default: reports/<set>.evidence.parquet]", show_default=False
-        ),
-    ] = None,
-    json_report: Annotated[
-        Path | None,
-        typer.Option("--json", help="JSON report [default: reports/<set>.report.json]", show_default=False),
-    ] = None,
-    markdown: Annotated[
-        Path | None,
-        typer.Option(help="Also write a Markdown report (fits a pull-request comment).", show_default=False),
-    ] = None,
-    html: Annotated[
-        Path | None,
-        typer.Option(
-            help="Also write a self-contained HTML report with charts and searchable evidence.", show_default=False
-        ),
-    ] = None,
     text_column: TextColumnOption = "text",
     id_column: IdColumnOption = None,
     url_column: Annotated[
         str | None,
         typer.Option(
-            help="Corpus column holding each row's source URL, for matches by domain [default: `url` when present]",
-            show_default=False,
+            metavar="NAME",
+            help="Corpus column holding each row's source URL, for matches by domain.",
+            show_default="url when present",
+            rich_help_panel=INPUTS,
         ),
     ] = None,
-    threshold: ThresholdOption = DEFAULT_THRESHOLD,
     key_file: KeyFileOption = None,
-    workers: WorkersOption = 0,
-    cutoff: Annotated[
-        str | None,
+    evidence: Annotated[
+        Path | None,
         typer.Option(
-            help="The date the corpus was collected (YYYY-MM-DD). Posts published later cannot be in it: their "
-            "match rate is the chance baseline, compared with the rate of earlier posts (Fisher's exact test).",
-            show_default=False,
+            metavar="PATH",
+            help="Evidence Parquet, one row per match.",
+            show_default="reports/SET.evidence.parquet, SET the set's name without .fp.parquet",
+            rich_help_panel=OUTPUTS,
         ),
     ] = None,
+    json_report: Annotated[
+        Path | None,
+        typer.Option(
+            "--json",
+            metavar="PATH",
+            help="JSON report; - prints it.",
+            show_default="reports/SET.report.json",
+            rich_help_panel=OUTPUTS,
+        ),
+    ] = None,
+    markdown: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="PATH",
+            help="Also write a Markdown report (fits a pull-request comment); - prints it.",
+            show_default=False,
+            rich_help_panel=OUTPUTS,
+        ),
+    ] = None,
+    html: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="PATH",
+            help="Also write a self-contained HTML report with charts and searchable evidence; - prints it.",
+            show_default=False,
+            rich_help_panel=OUTPUTS,
+        ),
+    ] = None,
+    hash_corpus: Annotated[
+        bool,
+        typer.Option(
+            "--hash-corpus/--no-hash-corpus",
+            metavar="",
+            help="Record each corpus file's SHA-256 in the report, so a rerun can be checked against the same data. "
+            "A remote file (s3://, gs://, hf://, https://) is then read whole once more, beyond the columns the "
+            "scan reads: on a large remote corpus, --no-hash-corpus saves that transfer (the report still "
+            "records each object's size, ETag and last-modified time).",
+            show_default="--hash-corpus",
+            rich_help_panel=OUTPUTS,
+        ),
+    ] = True,
+    threshold: ThresholdOption = DEFAULT_THRESHOLD,
     sample_posts: Annotated[
         float | None,
         typer.Option(
+            metavar="N",
             help="Audit a seeded random sample of posts: a number, or a fraction below 1. The share of posts found "
             "is estimated with its interval; rows and text carrying posts are then lower bounds.",
             show_default=False,
+            rich_help_panel=SAMPLING,
         ),
     ] = None,
     sample_rows: Annotated[
         float | None,
         typer.Option(
+            metavar="SHARE",
             help="Scan a seeded random fraction of corpus rows (the others are counted as not sampled). The shares "
             "of rows and of text are estimated with their intervals; posts found are a lower bound.",
             show_default=False,
+            rich_help_panel=SAMPLING,
         ),
     ] = None,
-    seed: Annotated[int, typer.Option(help="Seed of --sample-posts and --sample-rows.")] = 0,
-    hash_corpus: Annotated[
-        bool,
+    seed: Annotated[
+        int, typer.Option(metavar="N", help="Seed of --sample-posts and --sample-rows.", rich_help_panel=SAMPLING)
+    ] = 0,
+    cutoff: Annotated[
+        str | None,
         typer.Option(
-            "--hash-corpus/--no-hash-corpus",
-            help="Record each corpus file's SHA-256 in the report, so a rerun can be checked against the same data. "
-            "A remote file (s3://, gs://, hf://, https://) is then read whole once more, beyond the columns the "
-            "scan reads: on a large remote corpus, --no-hash-corpus saves that transfer (the report still "
-            "records each object's size, ETag and last-modified time).",
+            metavar="DATE",
+            help="The date the corpus was collected (YYYY-MM-DD). Posts published later cannot be in it: their "
+            "match rate is the chance baseline, compared with the rate of earlier posts (Fisher's exact test).",
+            show_default=False,
+            rich_help_panel=CONTROL,
         ),
-    ] = True,
+    ] = None,
     control: Annotated[
         Path | None,
         typer.Option(
+            metavar="SET",
             help="A fingerprint set of posts that cannot be in the corpus (say, written after it was collected): "
             "audited too, its rate is the chance baseline the set's rate is compared with.",
             show_default=False,
+            rich_help_panel=CONTROL,
         ),
     ] = None,
+    workers: WorkersOption = 0,
     max_row_chars: Annotated[
         int,
         typer.Option(
+            metavar="N",
             help="Rows longer than this many characters are skipped and counted as too_large (scanning takes "
-            "some 30 bytes of memory a character)."
+            "some 30 bytes of memory a character).",
+            rich_help_panel=PERFORMANCE,
         ),
     ] = DEFAULT_MAX_ROW_CHARS,
     restart: Annotated[
         bool,
-        typer.Option("--restart", help="Start afresh instead of resuming from the parts an interrupted run finished."),
+        typer.Option(
+            "--restart",
+            metavar="",
+            help="Start afresh instead of resuming from the parts an interrupted run finished.",
+            rich_help_panel=RUN,
+        ),
     ] = False,
     keep_checkpoints: Annotated[
         bool,
         typer.Option(
             "--keep-checkpoints",
-            help="Keep the finished parts (beside the evidence, in .<evidence>.checkpoints/) after the audit.",
+            metavar="",
+            help="Keep the finished parts (beside the evidence, in .EVIDENCE.checkpoints/) after the audit.",
+            rich_help_panel=RUN,
         ),
     ] = False,
     quiet: QuietOption = False,
+    verbose: VerboseOption = False,
 ) -> None:
     """Find a fingerprint set's posts in a Parquet corpus: as whole rows or inside longer documents.
 
@@ -488,11 +708,22 @@ def audit(
     Each finished part of the corpus is kept beside the evidence output until the audit ends: rerun the
     same command after a crash or a kill and it resumes where it stopped, with the same results.
     """
-    outputs = AuditOutputs.defaults_for(fingerprints)
+    from auditor.audit import AuditOutputs, AuditRequest, CorpusSpec, run_audit
+
+    _check_quiet_verbose(quiet, verbose)
+    if evidence is not None and str(evidence) == STDOUT:
+        raise UsageError("the evidence is a Parquet file: give --evidence a file path, not -.")
+    printed = _to_stdout([(json_report, "--json"), (markdown, "--markdown"), (html, "--html")])
+    defaults = AuditOutputs.defaults_for(fingerprints)
     request = AuditRequest(
         fingerprints=fingerprints,
         corpus=CorpusSpec(tuple(corpus), text_column, id_column, url_column),
-        outputs=AuditOutputs(evidence or outputs.evidence, json_report or outputs.json, markdown, html),
+        outputs=AuditOutputs(
+            evidence or defaults.evidence,
+            defaults.json if json_report is None else _file(json_report),
+            _file(markdown),
+            _file(html),
+        ),
         key_file=key_file,
         threshold=threshold,
         cutoff=cutoff,
@@ -501,18 +732,48 @@ def audit(
         sample_rows=sample_rows,
         seed=seed,
         hash_corpus=hash_corpus,
-        workers=workers or available_cores(),
+        workers=_workers(workers),
         max_row_chars=max_row_chars,
         restart=restart,
         keep_checkpoints=keep_checkpoints,
     )
-    with _showing_progress(quiet) as progress:
+    with _showing_progress(quiet, verbose) as progress:
         result = run_audit(request, progress)
-    _print_summary(result, request.outputs, quiet)
+    if printed is not None:
+        _print_text(_render_audit(result, printed))
+    _print_summary(result, request.outputs, quiet, to_stderr=printed is not None)
+
+
+def _render_audit(result: AuditResult, option: str) -> str:
+    if option == "--json":
+        from auditor.formats.json_report import render_json
+
+        return render_json(result)
+    if option == "--markdown":
+        from auditor.formats.markdown import render_markdown
+
+        return render_markdown(result)
+    from auditor.formats.html import render_html
+
+    return render_html(result)
+
+
+def _print_summary(result: AuditResult, outputs: AuditOutputs, quiet: bool, to_stderr: bool = False) -> None:
+    """The terminal summary and the files written; on stderr when stdout carries a report."""
+    if quiet:
+        return
+    from auditor.formats.terminal import render_terminal
+
+    console = _stderr() if to_stderr else _stdout()
+    console.print(render_terminal(result))
+    written = [f"{what[0].upper() + what[1:] + ':':<17}{printable(path)}" for path, what in outputs.paths()]
+    console.print("\n" + "\n".join(written), highlight=False, soft_wrap=True, markup=False)
 
 
 def _write_text(path: Path, text: str, what: str, append: bool = False) -> None:
     if not append:
+        from auditor.outputs import write_text_atomically
+
         write_text_atomically(path, text, what)
         return
     try:
@@ -523,28 +784,27 @@ def _write_text(path: Path, text: str, what: str, append: bool = False) -> None:
         raise InputError(f"{path}: cannot write {what} ({error.strerror}); choose another path.") from None
 
 
-def _print_summary(result: AuditResult, outputs: AuditOutputs, quiet: bool) -> None:
-    if quiet:
-        return
-    stdout.print(render_terminal(result))
-    written = [f"{what[0].upper() + what[1:] + ':':<17}{printable(path)}" for path, what in outputs.paths()]
-    stdout.print("\n" + "\n".join(written), highlight=False, soft_wrap=True, markup=False)
+# ---------------------------------------------------------------------------------------------------------
+# check
 
 
-class OutputFormat(str, Enum):
+class CheckFormat(str, Enum):
+    """What `auditor check` prints."""
+
     terminal = "terminal"
     markdown = "markdown"
     md = "md"  # short for markdown
     json = "json"
-    html = "html"
+    sarif = "sarif"
 
 
-@app.command()
+@app.command(cls=_Command)
 @reports_errors
 def check(
     corpus: Annotated[
         list[str],
         typer.Argument(
+            metavar="CORPUS...",
             help="Parquet corpus of the release: files, directories of shards or globs, local or s3://, gs://, "
             "hf://, https:// URLs.",
             show_default=False,
@@ -554,83 +814,221 @@ def check(
         list[Path] | None,
         typer.Option(
             "--fingerprints",
-            help="Fingerprint sets, or directories of them; repeat for several. [default: every set in fingerprints/]",
-            show_default=False,
+            metavar="SET-OR-DIR",
+            help="Fingerprint sets, or directories of them; repeat for several.",
+            show_default="fingerprints in [tool.auditor], else every set in fingerprints/",
+            rich_help_panel=INPUTS,
         ),
     ] = None,
+    text_column: Annotated[
+        str | None,
+        typer.Option(
+            metavar="NAME", help="Corpus column holding the text.", show_default="text", rich_help_panel=INPUTS
+        ),
+    ] = None,
+    id_column: IdColumnOption = None,
+    key_file: KeyFileOption = None,
     max_post_rate: Annotated[
-        float | None, typer.Option(help="Fail when a larger share of a set's posts is found.", show_default=False)
+        float | None,
+        typer.Option(
+            metavar="SHARE",
+            help="Fail when a larger share of a set's posts is found.",
+            show_default=False,
+            rich_help_panel=LIMITS,
+        ),
     ] = None,
     max_row_rate: Annotated[
-        float | None, typer.Option(help="Fail when a larger share of corpus rows carries posts.", show_default=False)
+        float | None,
+        typer.Option(
+            metavar="SHARE",
+            help="Fail when a larger share of corpus rows carries posts.",
+            show_default=False,
+            rich_help_panel=LIMITS,
+        ),
     ] = None,
     max_matches: Annotated[
         int | None,
         typer.Option(
-            help="Fail when there are more new matches. With no limit given, any new match fails.", show_default=False
+            metavar="N",
+            help="Fail when there are more new matches. With no limit given, any new match fails.",
+            show_default=False,
+            rich_help_panel=LIMITS,
         ),
     ] = None,
     baseline: Annotated[
         Path | None,
-        typer.Option(help="Accepted matches (JSON): they are counted but never fail the check.", show_default=False),
+        typer.Option(
+            metavar="FILE",
+            help="Accepted matches (JSON): they are counted but never fail the check.",
+            show_default=False,
+            rich_help_panel=LIMITS,
+        ),
     ] = None,
     update_baseline: Annotated[
-        bool, typer.Option("--update-baseline", help="Write every current match into --baseline and pass.")
+        bool,
+        typer.Option(
+            "--update-baseline",
+            metavar="",
+            help="Write every current match into --baseline and pass.",
+            rich_help_panel=LIMITS,
+        ),
     ] = False,
-    output_format: Annotated[OutputFormat, typer.Option("--format", help="What to print.")] = OutputFormat.terminal,
-    junit: Annotated[Path | None, typer.Option(help="Also write JUnit XML here.", show_default=False)] = None,
-    text_column: TextColumnOption = "text",
-    id_column: IdColumnOption = None,
-    threshold: ThresholdOption = DEFAULT_THRESHOLD,
-    key_file: KeyFileOption = None,
+    exit_zero: Annotated[
+        bool,
+        typer.Option(
+            "--exit-zero",
+            metavar="",
+            help="Exit 0 even when a limit is exceeded (report only); errors still exit 2.",
+            rich_help_panel=LIMITS,
+        ),
+    ] = False,
+    output_format: Annotated[
+        CheckFormat,
+        typer.Option("--format", help="What to print.", rich_help_panel=OUTPUTS),
+    ] = CheckFormat.terminal,
+    junit: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="PATH", help="Also write JUnit XML here; - prints it.", show_default=False, rich_help_panel=OUTPUTS
+        ),
+    ] = None,
+    sarif: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="PATH",
+            help="Also write SARIF 2.1.0 here, for code-scanning dashboards; - prints it.",
+            show_default=False,
+            rich_help_panel=OUTPUTS,
+        ),
+    ] = None,
+    threshold: Annotated[
+        float | None,
+        typer.Option(
+            metavar="SHARE",
+            help="Share of a post's shingles a corpus row must contain (estimated from its MinHash slots).",
+            show_default=str(DEFAULT_THRESHOLD),
+            rich_help_panel=MATCHING,
+        ),
+    ] = None,
     workers: WorkersOption = 0,
     quiet: QuietOption = False,
+    verbose: VerboseOption = False,
 ) -> None:
     """Gate a dataset release in CI: audit the corpus against fingerprint sets and fail on findings.
 
     Exit codes: 0 the release passes; 1 a limit is exceeded (findings); 2 usage, input or parameter-mismatch
-    error. Matches in --baseline are accepted: counted in the summary, never failing. Under GitHub Actions
-    the Markdown summary is appended to $GITHUB_STEP_SUMMARY and each violation becomes an error annotation.
+    error. Matches in --baseline are accepted: counted in the summary, never failing. Settings may also come
+    from `[tool.auditor]` in the nearest pyproject.toml (fingerprints, limits, baseline, columns, threshold,
+    key-file); options given here win. Under GitHub Actions the Markdown summary is appended to
+    $GITHUB_STEP_SUMMARY and each violation becomes an error annotation.
     """
+    from auditor.audit import CheckRequest, CorpusSpec, find_fingerprint_sets, run_check
+    from auditor.config import load_check_settings
+    from auditor.gate import Limits
+
+    _check_quiet_verbose(quiet, verbose)
+    printed = _to_stdout([(junit, "--junit"), (sarif, "--sarif")])
+    if printed is not None and output_format is not CheckFormat.terminal:
+        raise UsageError(f"{printed} - and --format {output_format.value} would both print; give one of them.")
+    settings = load_check_settings(Path.cwd())
+    if verbose and settings.source is not None:
+        _stderr().print(
+            printable(f"settings from {settings.source} [tool.auditor]: {settings.describe()}"),
+            highlight=False,
+            soft_wrap=True,
+            markup=False,
+        )
+    given_limits = (max_post_rate, max_row_rate, max_matches)
+    limits = (
+        Limits(max_post_rate, max_row_rate, max_matches)
+        if any(value is not None for value in given_limits)
+        else Limits(settings.max_post_rate, settings.max_row_rate, settings.max_matches)
+    )
+    baseline = baseline if baseline is not None else settings.baseline
+    sets = list(fingerprints or settings.fingerprints)
     request = CheckRequest(
-        sets=find_fingerprint_sets(fingerprints or [], DEFAULT_FINGERPRINT_DIR),
-        corpus=CorpusSpec(tuple(corpus), text_column, id_column),
-        limits=Limits(max_post_rate, max_row_rate, max_matches),
+        sets=find_fingerprint_sets(sets, DEFAULT_FINGERPRINT_DIR),
+        corpus=CorpusSpec(
+            tuple(corpus), text_column or settings.text_column or "text", id_column or settings.id_column
+        ),
+        limits=limits,
         baseline=baseline,
         update_baseline=update_baseline,
-        key_file=key_file,
-        threshold=threshold,
-        workers=workers or available_cores(),
+        key_file=key_file or settings.key_file,
+        threshold=threshold if threshold is not None else settings.threshold or DEFAULT_THRESHOLD,
+        workers=_workers(workers),
     )
-    with _showing_progress(quiet) as progress:
+    with _showing_progress(quiet, verbose) as progress:
         outcome = run_check(request, progress)
     if update_baseline:
         written = len(outcome.baseline_of_all().accepted)
-        stdout.print(f"Wrote {printable(baseline)}: {written:,} accepted matches.", soft_wrap=True, markup=False)
+        _stdout().print(f"Wrote {printable(baseline)}: {written:,} accepted matches.", soft_wrap=True, markup=False)
         raise typer.Exit(EXIT_OK)
+    _report_check(outcome, output_format, junit, sarif, printed, quiet)
+    raise typer.Exit(EXIT_OK if outcome.passed or exit_zero else EXIT_FINDINGS)
+
+
+def _report_check(
+    outcome: GateOutcome,
+    output_format: CheckFormat,
+    junit: Path | None,
+    sarif: Path | None,
+    printed: str | None,
+    quiet: bool,
+) -> None:
+    from auditor.formats.github import render_annotations
+    from auditor.formats.json_report import gate_dict
+    from auditor.formats.junit import render_junit
+    from auditor.formats.markdown import render_gate_markdown
+    from auditor.formats.sarif import render_sarif
+
     markdown = render_gate_markdown(outcome)
-    if output_format is OutputFormat.json:
-        stdout.print_json(json.dumps(gate_dict(outcome)))
-    elif output_format in (OutputFormat.markdown, OutputFormat.md):
-        print(markdown, end="")
+    if output_format is CheckFormat.json:
+        import json
+
+        _print_text(json.dumps(gate_dict(outcome), indent=2))
+    elif output_format is CheckFormat.sarif:
+        _print_text(render_sarif(outcome))
+    elif output_format in (CheckFormat.markdown, CheckFormat.md):
+        _print_text(markdown)
     elif not quiet:
-        stdout.print(render_gate_terminal(outcome))
-    if junit is not None:
-        _write_text(junit, render_junit(outcome), "the JUnit report")
+        from auditor.formats.terminal import render_gate_terminal
+
+        (_stderr() if printed else _stdout()).print(render_gate_terminal(outcome))
+    for path, option, render, what in (
+        (junit, "--junit", render_junit, "the JUnit report"),
+        (sarif, "--sarif", render_sarif, "the SARIF report"),
+    ):
+        if path is None:
+            continue
+        if printed == option:
+            _print_text(render(outcome))
+        else:
+            _write_text(path, render(outcome), what)
     if os.environ.get("GITHUB_STEP_SUMMARY"):
         _write_text(Path(os.environ["GITHUB_STEP_SUMMARY"]), markdown + "\n", "the step summary", append=True)
     if os.environ.get("GITHUB_ACTIONS") == "true":
-        print(render_annotations(outcome), end="")
-    raise typer.Exit(EXIT_OK if outcome.passed else EXIT_FINDINGS)
+        annotations = render_annotations(outcome)
+        if annotations:
+            _OUT.write(annotations)
+            _OUT.flush()
 
 
-@app.command()
+# ---------------------------------------------------------------------------------------------------------
+# demo, report, inspect
+
+
+@app.command(cls=_Command)
 @reports_errors
 def demo(
-    output_dir: Annotated[Path, typer.Option(help="Where the demo writes its fingerprint set and reports.")] = Path(
-        "."
-    ),
+    output_dir: Annotated[
+        Path,
+        typer.Option(
+            metavar="DIR", help="Where the demo writes its fingerprint set and reports.", rich_help_panel=OUTPUTS
+        ),
+    ] = Path("."),
     quiet: QuietOption = False,
+    verbose: VerboseOption = False,
 ) -> None:
     """Run the whole flow on the embedded demo: fingerprint 300 posts, audit a 3-file corpus (hive partitions), report.
 
@@ -638,10 +1036,15 @@ def demo(
     later serve as the negative control. Writes fingerprints/demo.fp.parquet and reports/demo.* under
     --output-dir (the current directory by default).
     """
+    from auditor.audit import AuditOutputs, AuditRequest, CorpusSpec, run_audit
     from auditor.demo import DEMO_CUTOFF, demo_corpus, demo_posts
+    from auditor.params import FingerprintParams
 
-    output = output_dir / DEFAULT_FINGERPRINT_DIR / f"demo{SUFFIX}"
-    fingerprint_posts([_shortest(demo_posts())], output, params=FingerprintParams(), keep_text=True, quiet=quiet)
+    _check_quiet_verbose(quiet, verbose)
+    output = output_dir / DEFAULT_FINGERPRINT_DIR / f"demo{SET_SUFFIX}"
+    fingerprint_posts(
+        [_shortest(demo_posts())], output, params=FingerprintParams(), keep_text=True, quiet=quiet, verbose=verbose
+    )
     reports = output_dir / DEFAULT_REPORT_DIR
     request = AuditRequest(
         fingerprints=output,
@@ -649,48 +1052,94 @@ def demo(
         outputs=AuditOutputs(reports / "demo.evidence.parquet", reports / "demo.report.json"),
         cutoff=DEMO_CUTOFF,
     )
-    with _showing_progress(quiet) as progress:
+    with _showing_progress(quiet, verbose) as progress:
         result = run_audit(request, progress)
     _print_summary(result, request.outputs, quiet)
 
 
-@app.command()
+class ReportFormat(str, Enum):
+    """What `auditor report` renders."""
+
+    terminal = "terminal"
+    markdown = "markdown"
+    md = "md"  # short for markdown
+    json = "json"
+    html = "html"
+
+
+# Kept under its former name: the formats `auditor report` renders.
+OutputFormat = ReportFormat
+
+
+@app.command(cls=_Command)
 @reports_errors
 def report(
     finished: Annotated[
         Path,
         typer.Argument(
-            help="An evidence Parquet file or a JSON report written by `auditor audit`.", show_default=False
+            metavar="EVIDENCE-OR-JSON",
+            help="An evidence Parquet file or a JSON report written by `auditor audit`.",
+            show_default=False,
         ),
     ],
-    output_format: Annotated[
-        OutputFormat, typer.Option("--format", help="The format to render.")
-    ] = OutputFormat.terminal,
+    output_format: Annotated[ReportFormat, typer.Option("--format", help="The format to render.")] = (
+        ReportFormat.terminal
+    ),
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write here instead of printing.", show_default=False)
+        Path | None,
+        typer.Option(
+            "--output", "-o", metavar="PATH", help="Write here instead of printing; - prints.", show_default=False
+        ),
     ] = None,
 ) -> None:
     """Re-render a finished audit without rescanning the corpus.
 
     The evidence file carries the whole report in its manifest, so it alone is enough; a JSON report
-    works too. Formats: terminal (the summary `auditor audit` prints), markdown, json.
+    works too (it holds no evidence: the HTML and terminal renderings then say so). Formats: terminal (the
+    summary `auditor audit` prints), markdown, json, html.
     """
+    from auditor.report_loader import load_finished_audit
+
     result = load_finished_audit(finished)
-    if output_format is OutputFormat.terminal and output is None:
-        stdout.print(render_terminal(result))
-        return
-    if output_format is OutputFormat.json:
-        text = render_json(result)
-    elif output_format in (OutputFormat.markdown, OutputFormat.md):
-        text = render_markdown(result)
-    elif output_format is OutputFormat.html:
-        text = render_html(result)
-    else:
-        text = _plain_text(render_terminal(result))
-    if output is None:
-        print(text, end="" if text.endswith("\n") else "\n")
+    if output is not None and str(output) != STDOUT:
+        from auditor.outputs import check_outputs
+
+        check_outputs([(output, "report")], [finished])
+    try:
+        if output_format is ReportFormat.terminal and output is None:
+            from auditor.formats.terminal import render_terminal
+
+            _stdout().print(render_terminal(result))
+            return
+        text = _render_report(result, output_format)
+    except (TypeError, AttributeError, ValueError, KeyError, IndexError, OverflowError) as error:
+        # The loader checks the report's shape; a value of the wrong type deep inside shows only here.
+        raise InputError(
+            f"{finished}: the report holds a value of the wrong type ({printable(error)}); rerun the audit to "
+            "rewrite it."
+        ) from None
+    if output is None or str(output) == STDOUT:
+        _print_text(text)
     else:
         _write_text(output, text, "the report")
+
+
+def _render_report(result: AuditResult, output_format: ReportFormat) -> str:
+    if output_format is ReportFormat.json:
+        from auditor.formats.json_report import render_json
+
+        return render_json(result)
+    if output_format in (ReportFormat.markdown, ReportFormat.md):
+        from auditor.formats.markdown import render_markdown
+
+        return render_markdown(result)
+    if output_format is ReportFormat.html:
+        from auditor.formats.html import render_html
+
+        return render_html(result)
+    from auditor.formats.terminal import render_terminal
+
+    return _plain_text(render_terminal(result))
 
 
 def _plain_text(renderable: RenderableType) -> str:
@@ -699,15 +1148,18 @@ def _plain_text(renderable: RenderableType) -> str:
     return console.export_text()
 
 
-@app.command()
+@app.command(cls=_Command)
 @reports_errors
 def inspect(
-    fingerprints: Annotated[Path, typer.Argument(help="A fingerprint set.", show_default=False)],
+    fingerprints: Annotated[Path, typer.Argument(metavar="SET", help="A fingerprint set.", show_default=False)],
 ) -> None:
     """Print what a fingerprint set records about itself (parameters, inputs, counts) as JSON."""
+    import json
+
+    from auditor import fingerprint_set as fingerprint_sets
 
     info = fingerprint_sets.read_info(fingerprints)
-    stdout.print_json(json.dumps(info.to_dict()))
+    _print_text(json.dumps(info.to_dict(), indent=2))
 
 
 def _shortest(path: Path) -> Path:
@@ -720,19 +1172,22 @@ def _shortest(path: Path) -> Path:
 
 def _version(value: bool) -> None:
     if value:
-        stdout.print(f"provenance-auditor {__version__}")
+        _print_text(f"provenance-auditor {__version__}")
         raise typer.Exit()
 
 
 @app.callback()
 def _root(
     version: Annotated[
-        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+        bool,
+        typer.Option("--version", metavar="", callback=_version, is_eager=True, help="Print the version and exit."),
     ] = False,
 ) -> None:
     pass
 
 
 def main() -> None:
+    from auditor import stopping
+
     stopping.install()  # SIGINT and SIGTERM stop workers and remove temporary files before exiting
     app()

@@ -13,10 +13,12 @@ modification, not forgery: whoever edits a set on purpose can recompute it.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import re
+import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -28,19 +30,21 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from auditor import __version__
-from auditor.errors import InputError
+from auditor.defaults import SET_SUFFIX
+from auditor.errors import InputError, UsageError
 from auditor.files import FileIdentity
 from auditor.fingerprint import fingerprint_schema
 from auditor.kernels.codepoints import utf8_view
 from auditor.kernels.minhash import Permutations
 from auditor.keys import is_key_id
 from auditor.memory import release_freed_memory
+from auditor.outputs import flush_to_disk, umask
 from auditor.params import FingerprintParams
 
 FORMAT = "provenance-auditor/fingerprint-set"
 FORMAT_VERSION = 2  # 2: content digest; salted key ids
 METADATA_KEY = b"provenance_auditor"
-SUFFIX = ".fp.parquet"
+SUFFIX = SET_SUFFIX
 UNTESTABLE_EXAMPLES = 100  # ids of posts kept out of matching listed in reports, by reason
 
 
@@ -259,7 +263,13 @@ class ContentDigest:
 
 @dataclass
 class FingerprintSetWriter:
-    """Writes batches to a temporary file and moves it into place on `close`, so no half set is left."""
+    """Writes batches to a temporary file and moves it into place on `close`, so no half set is left.
+
+    The temporary file has a unique name in the set's own directory (the rename stays on one file system,
+    so it is atomic) and is flushed to disk before the rename: two commands writing the same set each put a
+    whole set of their own in place, and a full disk or a read-only directory leaves the previous set as
+    it was. Every failure to write is an InputError naming the set.
+    """
 
     path: Path
     schema: pa.Schema
@@ -268,10 +278,33 @@ class FingerprintSetWriter:
     rows: int = 0
 
     def __post_init__(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._partial = self.path.with_name(self.path.name + ".partial")
-        self._writer = pq.ParquetWriter(self._partial, self.schema, compression="zstd")
+        if self.path.is_dir() or not self.path.name or self.path.name in (".", ".."):
+            raise UsageError(f"{self.path}: the fingerprint set path is a directory; give a file name.")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            descriptor, name = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".partial", dir=self.path.parent)
+            os.close(descriptor)
+        except OSError as error:
+            raise self._cannot_write(error) from None
+        self._partial = Path(name)
+        try:
+            self._writer = pq.ParquetWriter(self._partial, self.schema, compression="zstd")
+        except (OSError, pa.ArrowException) as error:
+            self._partial.unlink(missing_ok=True)
+            raise self._cannot_write(error) from None
         self._digest = ContentDigest(self.schema)
+
+    def _cannot_write(self, error: BaseException) -> InputError:
+        reason = str(error)
+        number = error.errno if isinstance(error, OSError) else None
+        found = re.search(r"\[errno (\d+)\]", reason)  # Arrow names the errno in its message only
+        if number is None and found is not None:
+            number = int(found.group(1))
+        if number:
+            reason = os.strerror(number)
+        return InputError(
+            f"{self.path}: cannot write the fingerprint set ({reason}); free some space or choose another --output."
+        )
 
     def write(self, batch: pa.RecordBatch) -> pa.RecordBatch:
         """Write a batch, dropping (and counting) ids seen before; returns what was written."""
@@ -285,7 +318,10 @@ class FingerprintSetWriter:
         if not all(keep):
             self.duplicates += len(keep) - sum(keep)
             batch = batch.filter(pa.array(keep))
-        self._writer.write_batch(batch)
+        try:
+            self._writer.write_batch(batch)
+        except (OSError, pa.ArrowException) as error:
+            raise self._cannot_write(error) from None
         self._digest.update(batch)
         self.rows += batch.num_rows
         return batch
@@ -293,13 +329,20 @@ class FingerprintSetWriter:
     def close(self, info: FingerprintSetInfo) -> FingerprintSetInfo:
         """Record `info` with the content digest and move the set into place; returns what was recorded."""
         info = replace(info, content_sha256=self._digest.hexdigest(info.to_dict()))
-        self._writer.add_key_value_metadata({METADATA_KEY: json.dumps(info.to_dict(), sort_keys=True)})
-        self._writer.close()
-        os.replace(self._partial, self.path)
+        try:
+            self._writer.add_key_value_metadata({METADATA_KEY: json.dumps(info.to_dict(), sort_keys=True)})
+            self._writer.close()
+            os.chmod(self._partial, 0o666 & ~umask())  # mkstemp made it 0600; a set is as shareable as any file
+            flush_to_disk(self._partial)
+            os.replace(self._partial, self.path)
+        except (OSError, pa.ArrowException) as error:
+            self._partial.unlink(missing_ok=True)
+            raise self._cannot_write(error) from None
         return info
 
     def abort(self) -> None:
-        self._writer.close()
+        with contextlib.suppress(OSError, pa.ArrowException):
+            self._writer.close()
         self._partial.unlink(missing_ok=True)
 
 
@@ -356,13 +399,40 @@ def _parquet(path: Path) -> pq.ParquetFile:
         # Without pre_buffer: pre-buffering keeps every column chunk read until the file is closed.
         return pq.ParquetFile(path, pre_buffer=False)
     except (pa.ArrowException, OSError) as error:
+        if _looks_like_posts(path):
+            raise _posts_not_set(path) from None
         raise InputError(f"{path}: not a readable Parquet file ({error}); rebuild or re-copy it.") from None
+
+
+_POSTS_SUFFIXES = (".jsonl", ".ndjson", ".json", ".csv", ".tsv", ".gz", ".zst", ".xml", ".zip", ".car", ".7z", ".txt")
+
+
+def _looks_like_posts(path: Path) -> bool:
+    """A posts file given where a set belongs: a posts suffix, or text that starts like JSON."""
+    if path.name.lower().endswith(_POSTS_SUFFIXES):
+        return True
+    try:
+        with path.open("rb") as stream:
+            start = stream.read(64).lstrip()
+    except OSError:
+        return False
+    return start[:1] in (b"{", b"[")
+
+
+def _posts_not_set(path: Path) -> InputError:
+    return InputError(
+        f"{path} looks like a posts file, not a fingerprint set; fingerprint it first "
+        f"(`auditor fingerprint {path}`) and audit the set that writes."
+    )
 
 
 def _metadata(path: Path, parquet: pq.ParquetFile) -> tuple[dict[str, Any], FingerprintSetInfo]:
     raw = parquet.metadata.metadata or {}
     if METADATA_KEY not in raw:
-        raise InputError(f"{path} is a Parquet file but not a fingerprint set; build one with `auditor fingerprint`.")
+        raise InputError(
+            f"{path} is a Parquet file but not a fingerprint set; if it holds posts, fingerprint it first "
+            f"(`auditor fingerprint {path}`) and audit the set that writes."
+        )
     try:
         data = json.loads(raw[METADATA_KEY])
     except (ValueError, RecursionError):

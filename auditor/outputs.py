@@ -63,7 +63,8 @@ def flush_to_disk(path: Path) -> None:
         os.fsync(stream.fileno())
 
 
-def _umask() -> int:
+def umask() -> int:
+    """The process's file creation mask (read by setting and restoring it)."""
     current = os.umask(0o022)
     os.umask(current)
     return current
@@ -87,7 +88,7 @@ class StagedOutputs:
         self._staged.append((temporary, path))
         try:
             writer(temporary)
-            os.chmod(temporary, 0o666 & ~_umask())
+            os.chmod(temporary, 0o666 & ~umask())
             flush_to_disk(temporary)
         except OSError as error:
             raise InputError(

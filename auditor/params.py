@@ -5,16 +5,15 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from auditor.defaults import DEFAULT_MIN_SHINGLES as DEFAULT_MIN_SHINGLES
+from auditor.defaults import DEFAULT_NUM_PERM as DEFAULT_NUM_PERM
+from auditor.defaults import DEFAULT_SEED as DEFAULT_SEED
+from auditor.defaults import DEFAULT_SHINGLE_SIZE as DEFAULT_SHINGLE_SIZE
 from auditor.errors import ParameterMismatchError, UsageError
 from auditor.kernels.minhash import SCHEME
 from auditor.kernels.normalize import NORMALIZATION_VERSION
 from auditor.kernels.shingle_hash import BASE_HASH_NAME
 from auditor.keys import PUBLIC_KEY_ID
-
-DEFAULT_NUM_PERM = 128
-DEFAULT_SEED = 1
-DEFAULT_SHINGLE_SIZE = 12
-DEFAULT_MIN_SHINGLES = 14
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,9 @@ from auditor.claims import Claims, ControlComparison, TemplatedPosts
 from auditor.errors import InputError
 from auditor.evidence import EVIDENCE_SCHEMA
 from auditor.files import FileIdentity
+from auditor.fingerprint_set import FORMAT as SET_FORMAT
 from auditor.fingerprint_set import FingerprintSetInfo
+from auditor.formats.safe import printable
 from auditor.params import FingerprintParams
 from auditor.result import AuditResult, AuditSettings, CorpusFileSummary
 from auditor.stats import Rate, TextShare
@@ -145,27 +147,73 @@ def result_from_report(report: dict[str, Any], evidence: pa.Table | None, source
                 [str(post) for post in report.get("posts_not_found", {}).get("post_ids", [])], type=pa.string()
             ),
         )
-    except (KeyError, TypeError, ValueError) as error:
-        raise InputError(f"{source}: the report lacks or garbles {error}; rerun the audit to rewrite it.") from None
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError, OverflowError) as error:
+        raise InputError(
+            f"{source}: the report lacks or garbles {printable(error)}; rerun the audit to rewrite it."
+        ) from None
 
 
 def load_finished_audit(path: Path) -> AuditResult:
-    """From an evidence Parquet file (its manifest holds the report) or a JSON report."""
+    """From an evidence Parquet file (its manifest holds the report) or a JSON report.
+
+    Whatever the file holds, the answer is an AuditResult or an InputError naming the file and what to
+    give instead: a fingerprint set, a posts file, a JSON document that is not a report, a damaged file.
+    """
     if not path.exists():
         raise InputError(f"{path}: no such report or evidence file; check the path.")
+    if path.is_dir():
+        raise InputError(f"{path} is a directory; give an evidence file or a JSON report written by `auditor audit`.")
     if path.suffix.lower() == ".json":
         try:
             report = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as error:
-            raise InputError(f"{path}: not a readable JSON report ({error}); rerun the audit.") from None
+        except (OSError, ValueError, RecursionError) as error:
+            raise InputError(f"{path}: not a readable JSON report ({printable(error)}); rerun the audit.") from None
+        if not isinstance(report, dict):
+            raise InputError(
+                f"{path} holds a JSON {type(report).__name__}, not a report; give a JSON report or an evidence "
+                "file written by `auditor audit`."
+            )
         return result_from_report(report, None, str(path))
+    neither = InputError(
+        f"{path} is neither a JSON report nor an evidence file written by `auditor audit`; give one of those."
+    )
     try:
         # The manifest lists every post not found: it may pass Parquet's default limit on metadata strings.
         parquet = pq.ParquetFile(path, thrift_string_size_limit=MANIFEST_LIMIT)
-        table = parquet.read()
-        manifest = json.loads((parquet.metadata.metadata or {})[EVIDENCE_KEY])
-    except (pa.ArrowInvalid, OSError, KeyError, ValueError):
+        raw = (parquet.metadata.metadata or {})[EVIDENCE_KEY]
+        manifest = json.loads(raw)
+    except (pa.ArrowException, OSError, KeyError, ValueError, RecursionError):
+        raise neither from None
+    if not isinstance(manifest, dict):
+        raise neither
+    if manifest.get("format") == SET_FORMAT:
         raise InputError(
-            f"{path} is neither a JSON report nor an evidence file written by `auditor audit`; give one of those."
+            f"{path} is a fingerprint set, not a finished audit; audit a corpus with it first "
+            "(`auditor audit SET CORPUS`), then re-render the evidence or JSON report that writes."
+        )
+    report = manifest.get("report")
+    if not isinstance(report, dict):
+        raise neither
+    try:
+        table = parquet.read()
+    except (pa.ArrowException, OSError) as error:
+        raise InputError(
+            f"{path}: the evidence cannot be read ({printable(error)}); re-render the JSON report or rerun the audit."
         ) from None
-    return result_from_report(manifest.get("report", {}), table.replace_schema_metadata(None), str(path))
+    return result_from_report(report, _evidence_columns(table, path), str(path))
+
+
+def _evidence_columns(table: pa.Table, path: Path) -> pa.Table:
+    """The evidence columns the formats read, each of the type they expect, in schema order. A column that
+    may hold nulls and that an older evidence file lacks is read as all nulls; any other gap is an error."""
+    columns = []
+    for column in EVIDENCE_SCHEMA:
+        if column.name in table.column_names and table.schema.field(column.name).type == column.type:
+            columns.append(table.column(column.name))
+        elif column.name not in table.column_names and column.nullable:
+            columns.append(pa.nulls(table.num_rows, column.type))
+        else:
+            raise InputError(
+                f"{path}: its evidence lacks the column {column.name} ({column.type}); rerun the audit to rewrite it."
+            )
+    return pa.Table.from_arrays(columns, schema=EVIDENCE_SCHEMA)

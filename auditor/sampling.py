@@ -8,6 +8,7 @@ replacement, so the share of sampled posts found estimates the set's share.
 
 from __future__ import annotations
 
+import math
 import zlib
 from dataclasses import dataclass
 
@@ -31,6 +32,7 @@ class RowSample:
     seed: int = 0
 
     def __post_init__(self) -> None:
+        check_seed(self.seed)
         if not 0.0 < self.fraction <= 1.0:
             raise UsageError(f"--sample-rows is a fraction above 0 and at most 1, got {self.fraction}.")
 
@@ -47,13 +49,27 @@ class RowSample:
         return kept
 
 
-def sample_posts(count: int, size: float, seed: int = 0) -> npt.NDArray[np.int64]:
-    """Sorted indices of a seeded sample of `size` posts (a number), or that fraction of them (below 1)."""
-    if size <= 0:
+MAX_SEED = 2**63 - 1
+
+
+def check_seed(seed: int) -> None:
+    if not 0 <= seed <= MAX_SEED:
+        raise UsageError(f"--seed must be a whole number from 0 to {MAX_SEED}, got {seed}.")
+
+
+def check_post_sample(size: float) -> None:
+    """Refuse a --sample-posts value that is neither a whole number of posts nor a fraction in (0, 1)."""
+    if not math.isfinite(size) or size <= 0:
         raise UsageError(f"--sample-posts takes a number of posts or a fraction above 0, got {size}.")
-    wanted = round(size * count) if size < 1 else int(size)
     if size >= 1 and size != int(size):
         raise UsageError(f"--sample-posts takes a whole number of posts or a fraction below 1, got {size}.")
+
+
+def sample_posts(count: int, size: float, seed: int = 0) -> npt.NDArray[np.int64]:
+    """Sorted indices of a seeded sample of `size` posts (a number), or that fraction of them (below 1)."""
+    check_post_sample(size)
+    check_seed(seed)
+    wanted = round(size * count) if size < 1 else int(size)
     wanted = min(max(wanted, 1), count)
     rng = np.random.Generator(np.random.PCG64(seed))
     return np.sort(rng.choice(count, size=wanted, replace=False)).astype(np.int64)

@@ -14,6 +14,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from auditor.defaults import DEFAULT_THRESHOLD as DEFAULT_THRESHOLD
 from auditor.errors import ParameterMismatchError
 from auditor.excerpts import EXCERPT_TYPE, excerpts
 from auditor.fingerprint import ShingledTexts, shingle_prenormalized, shingle_texts
@@ -34,8 +35,6 @@ from auditor.kernels.sorting import unique_sorted
 from auditor.keys import key_matches
 from auditor.memory import release_freed_memory
 from auditor.stats import TextShare
-
-DEFAULT_THRESHOLD = 0.6
 
 
 @dataclass(frozen=True)

@@ -135,7 +135,7 @@ def test_a_distinctive_post_copied_into_50_rows_stays_in_the_headline(tmp_path: 
     first = result.evidence.to_pylist()[0]
     assert (first["post_created_at"], first["post_author"], first["post_url"]) == ("2024-01-01", "u0", None)
     assert "2024-01-01 · u0" in render_markdown(result) and "2024-01-01 · u0" in plain_terminal(result)
-    assert "<td>2024-01-01<br>u0</td>" in render_html(result)
+    assert '<span class="meta">2024-01-01 &middot; u0</span>' in render_html(result)
 
 
 def test_templated_posts_do_not_inflate_the_headline(tmp_path: Path) -> None:

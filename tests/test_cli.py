@@ -103,7 +103,8 @@ def test_bad_inputs_exit_2_with_one_sentence(tmp_path: Path, posts_file: Path) -
     assert code == 2 and "--text-column" in one_error_sentence(output)
 
     code, output = invoke("audit", str(posts_file), str(no_text))
-    assert code == 2 and "not a readable Parquet file" in one_error_sentence(output)
+    sentence = one_error_sentence(output)
+    assert code == 2 and "looks like a posts file, not a fingerprint set; fingerprint it first" in sentence
 
 
 def test_key_mismatch_exits_2(tmp_path: Path, posts_file: Path) -> None:

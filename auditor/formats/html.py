@@ -3,6 +3,7 @@ under a Content-Security-Policy that forbids every fetch), with searchable evide
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from html import escape
 from typing import Any
 
@@ -28,12 +29,20 @@ from auditor.stats import Rate, TextShare
 EVIDENCE_ROWS = 2_000
 _CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:"
 _STYLE = """
-body{font:14px/1.45 system-ui,sans-serif;margin:2rem auto;max-width:1100px;color:#222;padding:0 1rem}
-h1{font-size:1.5rem}h2{font-size:1.15rem;margin-top:2rem}table{border-collapse:collapse;width:100%}
-td,th{border-bottom:1px solid #ddd;padding:.3rem .5rem;text-align:left}th{background:#f4f4f4}
+body{font:14px/1.45 system-ui,sans-serif;margin:2rem auto;max-width:1200px;color:#222;padding:0 1rem}
+h1{font-size:1.5rem;overflow-wrap:anywhere}h2{font-size:1.15rem;margin-top:2rem}
+table{border-collapse:collapse;width:100%}
+td,th{border-bottom:1px solid #ddd;padding:.3rem .5rem;text-align:left;vertical-align:top;overflow-wrap:anywhere}
+th{background:#f4f4f4}#summary th{width:16rem}
+#evidence{table-layout:fixed;font-size:13px}#evidence th{overflow-wrap:normal;hyphens:auto}
+#evidence col.id{width:7rem}#evidence col.file{width:11rem}#evidence col.n{width:4.5rem}#evidence col.kind{width:6.5rem}
+#evidence col.post{width:22%}#evidence col.excerpt{width:auto}
+.meta{display:block;color:#555;font-size:12px}
 .verdict{font-size:1.2rem;font-weight:600}.found{color:#b00020}.clean{color:#1b6e20}
-.charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(320px,1fr));gap:1.5rem}
-figure{margin:0}figcaption{font-weight:600;margin-bottom:.3rem}input{width:100%;padding:.4rem;margin:.5rem 0}
+.charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(100%,440px),1fr));gap:1.5rem}
+figure{margin:0;min-width:0}figcaption{font-weight:600;margin-bottom:.3rem}
+svg.chart{display:block;max-width:100%;height:auto;font:12px system-ui,sans-serif}
+input{width:100%;box-sizing:border-box;padding:.4rem;margin:.5rem 0}
 .num{text-align:right;font-variant-numeric:tabular-nums}mark{background:#ffe066}.note{color:#666}
 """
 _SCRIPT = """
@@ -46,27 +55,50 @@ box.addEventListener('input',apply);apply();document.body.dataset.ready='1';
 """
 
 
+_CHAR_WIDTH = 7.2  # px of an average character at the charts' 12 px font (digits and lower case are narrower)
+_LABEL_CHARS = 36
+_BAR_WIDTH = 200
+_ROW = 20
+
+
+def _short(label: str, limit: int = _LABEL_CHARS) -> str:
+    """A label of at most `limit` characters: the middle of a long one (a path, a domain) left out, so both
+    its start and its distinctive end stay readable; the whole label is in the bar's tooltip."""
+    if len(label) <= limit:
+        return label
+    head = (limit - 1) // 3
+    return label[:head] + "\u2026" + label[-(limit - 1 - head) :]
+
+
 def _bars(title: str, items: list[tuple[str, float, str]], chart_id: str) -> str:
-    """A horizontal bar chart as inline SVG: (label, value between 0 and the max, shown text)."""
+    """A horizontal bar chart as inline SVG: (label, value between 0 and the max, shown text).
+
+    Laid out in pixels from its longest label and value text, drawn at its natural size and only ever
+    scaled down (max-width: 100%), so labels keep the 12 px font and nothing falls outside the chart.
+    """
     if not items:
         empty = '<p class="note">nothing to show</p>'
         return f'<figure id="{chart_id}"><figcaption>{escape(title)}</figcaption>{empty}</figure>'
     top = max(value for _, value, _ in items) or 1.0
-    height = 18 * len(items) + 4
+    labels = [_short(label) for label, _, _ in items]
+    label_width = round(max(len(label) for label in labels) * _CHAR_WIDTH) + 8
+    text_width = round(max(len(text) for _, _, text in items) * _CHAR_WIDTH) + 8
+    width = label_width + _BAR_WIDTH + text_width
+    height = _ROW * len(items) + 4
     bars = []
-    for i, (label, value, text) in enumerate(items):
-        width = 190 * value / top
-        y = 18 * i + 2
+    for i, ((label, value, text), short) in enumerate(zip(items, labels, strict=True)):
+        bar = _BAR_WIDTH * value / top
+        y = _ROW * i + 2
         bars.append(
-            f'<text x="0" y="{y + 12}" font-size="11">{escape(label[-28:])}</text>'
-            f'<rect x="170" y="{y}" width="{width:.1f}" height="14" fill="#3a6ea5"><title>{escape(text)}</title></rect>'
-            f'<text x="{175 + width:.1f}" y="{y + 12}" font-size="11">{escape(text)}</text>'
+            f"<g><title>{escape(label)}: {escape(text)}</title>"
+            f'<text x="{label_width - 6}" y="{y + 12}" text-anchor="end">{escape(short)}</text>'
+            f'<rect x="{label_width}" y="{y}" width="{bar:.1f}" height="15" fill="#3a6ea5"></rect>'
+            f'<text x="{label_width + bar + 4:.1f}" y="{y + 12}">{escape(text)}</text></g>'
         )
     return (
         f'<figure id="{chart_id}"><figcaption>{escape(title)}</figcaption>'
-        f'<svg class="chart" viewBox="0 0 440 {height}" width="100%" role="img" aria-label="{escape(title)}">'
-        + "".join(bars)
-        + "</svg></figure>"
+        f'<svg class="chart" viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" '
+        f'aria-label="{escape(title)}">' + "".join(bars) + "</svg></figure>"
     )
 
 
@@ -91,13 +123,6 @@ def _figure_row(label: str, figure: Rate | TextShare, reading: FigureReading) ->
 
 
 NOT_FOUND_SHOWN = 500
-
-
-def _about(match: dict[str, Any]) -> str:
-    """The post's date, author and URL, as text: the report links to nothing (it loads nothing either)."""
-    return "<br>".join(
-        escape(str(match[key])) for key in ("post_created_at", "post_author", "post_url") if match.get(key)
-    )
 
 
 def render_html(result: AuditResult) -> str:
@@ -138,17 +163,9 @@ def render_html(result: AuditResult) -> str:
     files = [(f.path, float(f.matches), f"{f.matches:,}") for f in ranked if f.matches]
     shown = result.evidence.slice(0, EVIDENCE_ROWS).to_pylist()
     copied = rows_carrying(result, sorted({m["post_id"] for m in shown}))
-    evidence_rows = "".join(
-        "<tr>"
-        f"<td>{escape(m['post_id'])}</td><td>{_about(m)}</td><td class='num'>{copied.get(m['post_id'], 1):,}</td>"
-        f"<td>{escape(m['corpus_id'] or '')}</td>"
-        f"<td>{escape(m['corpus_file'])}</td><td class='num'>{m['corpus_row']:,}</td><td>{m['match_kind']}</td>"
-        f"<td class='num'>{m['containment']:.2f}</td>"
-        f"<td class='num'>{'' if m['exact_containment'] is None else format(m['exact_containment'], '.2f')}</td>"
-        f"<td>{escape(m['post_text'] or '')}</td><td>{_marked(m['corpus_excerpt'])}</td>"
-        "</tr>"
-        for m in shown
-    )
+    for match in shown:
+        match["rows_carrying"] = copied.get(match["post_id"], 1)
+    evidence_table = _evidence_table(shown)
     more = result.matches - min(result.matches, EVIDENCE_ROWS)
     not_found = [str(post) for post in result.posts_not_found.slice(0, NOT_FOUND_SHOWN).to_pylist()]
     hidden = len(result.posts_not_found) - len(not_found)
@@ -180,9 +197,7 @@ def render_html(result: AuditResult) -> str:
 <h2>Evidence</h2>
 <input id="filter" type="search" placeholder="Filter by post id, author, corpus id, file or kind">
 <p class="note"><span id="shown">0</span> rows shown{f"; {more:,} more in the evidence file" if more else ""}.</p>
-<table id="evidence"><thead><tr><th>post</th><th>date, author, URL</th><th>rows carrying it</th><th>corpus id</th>
-<th>corpus file</th><th>row</th><th>kind</th><th>containment</th><th>exact</th><th>post text</th>
-<th>corpus excerpt (shared text marked)</th></tr></thead><tbody>{evidence_rows}</tbody></table>
+{_missing_evidence(result)}{evidence_table}
 <h2>Posts not found</h2>
 <p class="note" id="not-found-note">{escape(not_found_note)}</p>
 <p id="not-found">{", ".join(escape(post) for post in not_found)}</p>
@@ -191,3 +206,66 @@ fingerprint set SHA-256 {escape(result.fingerprint_file.sha256 or "unknown")}.</
 <script>{_SCRIPT}</script>
 </body></html>
 """
+
+
+# Evidence columns: (header, class of its <col>, cell). A column every shown row leaves empty is left out.
+_Cell = Callable[[dict[str, Any]], str]
+
+
+def _post_cell(match: dict[str, Any]) -> str:
+    """The post: its id, then its date, author and URL when the set has them (as text: the report links
+    to nothing), then its text when the set keeps texts."""
+    cell = f"<strong>{escape(match['post_id'])}</strong>"
+    facts = [match.get(name) for name in ("post_created_at", "post_author", "post_url")]
+    shown = [escape(str(fact)) for fact in facts if fact]
+    if shown:
+        cell += f'<span class="meta">{" &middot; ".join(shown)}</span>'
+    if match.get("post_text"):
+        cell += f"<br>{escape(match['post_text'])}"
+    return cell
+
+
+def _optional(value: object, form: str = "") -> str:
+    return "" if value is None else escape(format(value, form) if form else str(value))
+
+
+_COLUMNS: list[tuple[str, str, _Cell]] = [
+    ("post", "post", _post_cell),
+    ("rows carrying it", "n", lambda m: f"{m['rows_carrying']:,}"),
+    ("corpus id", "id", lambda m: _optional(m["corpus_id"])),
+    ("corpus file", "file", lambda m: escape(m["corpus_file"]).replace("/", "/<wbr>")),  # breaks after a slash
+    ("row", "n", lambda m: f"{m['corpus_row']:,}"),
+    ("kind", "kind", lambda m: escape(m["match_kind"].replace("_", " "))),
+    ("contain&shy;ment", "n", lambda m: f"{m['containment']:.2f}"),
+    ("exact", "n", lambda m: _optional(m["exact_containment"], ".2f")),
+    ("corpus excerpt (shared text marked)", "excerpt", lambda m: _marked(m["corpus_excerpt"])),
+]
+
+
+def _evidence_table(matches: list[dict[str, Any]]) -> str:
+    cells = [[cell(match) for _, _, cell in _COLUMNS] for match in matches]
+    kept = [i for i in range(len(_COLUMNS)) if not cells or any(row[i] for row in cells)]
+    columns = "".join(f'<col class="{_COLUMNS[i][1]}">' for i in kept)
+    head = "".join(f"<th>{_COLUMNS[i][0]}</th>" for i in kept)
+    numeric = {i for i in kept if _COLUMNS[i][1] == "n"}
+    body = "".join(
+        "<tr>"
+        + "".join(f"<td class='num'>{row[i]}</td>" if i in numeric else f"<td>{row[i]}</td>" for i in kept)
+        + "</tr>"
+        for row in cells
+    )
+    return (
+        f'<table id="evidence"><colgroup>{columns}</colgroup><thead><tr>{head}</tr></thead>'
+        f"<tbody>{body}</tbody></table>"
+    )
+
+
+def _missing_evidence(result: AuditResult) -> str:
+    """A report re-rendered from its JSON file has the counts but not the evidence rows: say so."""
+    if result.matches and not result.evidence.num_rows:
+        return (
+            '<p class="note" id="no-evidence">The evidence rows are not in this report: it was rendered from a '
+            "JSON report, which holds counts and rates only. Render it from the evidence file "
+            "(<code>auditor report EVIDENCE.parquet --format html</code>) to see each match.</p>"
+        )
+    return ""

@@ -84,7 +84,7 @@ def render_terminal(result: AuditResult) -> RenderableType:
         style="dim",
     )
     files = Table(title="Matches by corpus file", title_justify="left", show_edge=False)
-    files.add_column("file", overflow="fold")
+    files.add_column("file", no_wrap=True, overflow="fold")
     files.add_column("rows scanned", justify="right")
     files.add_column("rows matched", justify="right")
     files.add_column("posts matched", justify="right")
@@ -100,6 +100,14 @@ def render_terminal(result: AuditResult) -> RenderableType:
     examples = _examples(result)
     if examples is not None:
         parts.append(examples)
+    elif result.matches and not result.evidence.num_rows:
+        parts.append(
+            Text(
+                "No examples: this was rendered from a JSON report, which holds no evidence rows; render the "
+                "evidence file to see them.",
+                style="dim",
+            )
+        )
     if result.files:
         parts.append(files)
         if len(ranked) > _TOP_FILES:
@@ -161,7 +169,7 @@ def render_gate_terminal(outcome: GateOutcome) -> RenderableType:
         style="bold green" if outcome.passed else "bold red",
     )
     table = Table(show_edge=False)
-    table.add_column("fingerprint set", overflow="fold")
+    table.add_column("fingerprint set", no_wrap=True, overflow="fold")
     for column in ("new matches", "accepted", "posts found", "rows carrying", "verdict"):
         table.add_column(column, justify="right")
     for verdict in outcome.verdicts:
@@ -184,4 +192,38 @@ def render_gate_terminal(outcome: GateOutcome) -> RenderableType:
         if verdict.duplicate_corpus_ids
     ]
     note = Text("Counts and rates are of new matches; the baseline's are accepted.", style="dim")
-    return Group(head, table, *violations, *duplicates, note)
+    return Group(head, table, *violations, *duplicates, *_new_matches(outcome), note)
+
+
+_NEW_MATCHES = 20
+
+
+def _new_matches(outcome: GateOutcome) -> list[RenderableType]:
+    """The first new matches, so a failed check says what to look at without opening a report."""
+    total = sum(v.new_evidence.num_rows for v in outcome.verdicts)
+    if not total:
+        return []
+    table = Table(title="New matches", title_justify="left", show_edge=False)
+    table.add_column("fingerprint set", no_wrap=True, overflow="fold")
+    table.add_column("post", overflow="fold")
+    table.add_column("corpus row", no_wrap=True, overflow="fold")
+    table.add_column("kind")
+    table.add_column("containment", justify="right")
+    shown = 0
+    for verdict in outcome.verdicts:
+        for match in verdict.new_evidence.slice(0, _NEW_MATCHES - shown).to_pylist():
+            where = f"{match['corpus_file']}#{match['corpus_row']}"
+            if match["corpus_id"] is not None:
+                where += f" (id {match['corpus_id']})"
+            table.add_row(
+                _plain(verdict.set_name),
+                _plain(match["post_id"]),
+                _plain(where),
+                _plain(match["match_kind"].replace("_", " ")),
+                f"{match['containment']:.2f}",
+            )
+            shown += 1
+    parts: list[RenderableType] = [table]
+    if total > shown:
+        parts.append(Text(f"... and {total - shown:,} more new matches (see --format json or --sarif)", style="dim"))
+    return parts

@@ -58,7 +58,25 @@ def expand_corpus_paths(arguments: Sequence[str]) -> list[CorpusLocation]:
             found.extend(matches)
         else:
             raise InputError(f"{path}: no such corpus file or directory; check the path.")
-    return list(dict.fromkeys(found))
+    return _distinct(found)
+
+
+def _distinct(found: Sequence[CorpusLocation]) -> list[CorpusLocation]:
+    """Each file once, in first-seen order, however it was spelled (`a.parquet`, `./x/../a.parquet`, an
+    absolute path, a symbolic link, a directory holding it): a file scanned twice would count its rows twice."""
+    seen: set[object] = set()
+    distinct: list[CorpusLocation] = []
+    for location in found:
+        key: object = location
+        if isinstance(location, Path):
+            try:
+                key = location.resolve(strict=True)
+            except (OSError, RuntimeError):  # vanished or a symbolic link loop: opening it names the problem
+                key = location.absolute()
+        if key not in seen:
+            seen.add(key)
+            distinct.append(location)
+    return distinct
 
 
 @dataclass(frozen=True)
@@ -179,6 +197,8 @@ class CorpusFile:
         named = {"text": self.text_column, "id": self.id_column, "url": self.url_column}
         columns = list(dict.fromkeys(c for c in named.values() if c))
         groups = list(row_groups) if row_groups is not None else None
+        # Parts are consecutive row groups, so rows are numbered from the first group's first row.
+        row = sum(self.row_group_rows[: groups[0]]) if groups else 0
         try:
             with ExitStack() as stack:
                 if isinstance(self.path, RemoteObject):
@@ -192,12 +212,41 @@ class CorpusFile:
                     for name in ("id", "url"):
                         if name in arrays:
                             arrays[name] = arrays[name].cast(pa.string())
+                    for name, array in arrays.items():
+                        _check_utf8(array, self.path, named[name] or name, row)
+                    row += batch.num_rows
                     yield pa.RecordBatch.from_pydict(arrays)
         except (pa.ArrowInvalid, OSError) as error:
             raise InputError(
                 f"{self.path}: a part of this Parquet file cannot be read ({error}); re-copy it or leave it "
                 "out of the corpus."
             ) from None
+
+
+def _check_utf8(array: pa.Array, path: CorpusLocation, column: str, first_row: int) -> None:
+    """Refuse a string column holding bytes that are not UTF-8 (Parquet writers do not all check), naming the
+    first bad row: normalizing such text would fail deep inside the scan."""
+    if not (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)):
+        return
+    try:
+        array.validate(full=True)
+        return
+    except pa.ArrowInvalid:
+        pass
+    binary = pa.large_binary() if pa.types.is_large_string(array.type) else pa.binary()
+    for index, value in enumerate(array.view(binary).to_pylist()):
+        try:
+            if value is not None:
+                value.decode("utf-8")
+        except UnicodeDecodeError:
+            bad = first_row + index
+            break
+    else:
+        bad = first_row
+    raise InputError(
+        f"{path}: row {bad:,} of column {column!r} is not valid UTF-8; re-encode the file as UTF-8 or leave it "
+        "out of the corpus."
+    )
 
 
 @dataclass(frozen=True)
