@@ -153,9 +153,13 @@ class AuditRequest:
     checkpoints: bool = True  # keep finished parts beside the evidence output, so a rerun resumes
     restart: bool = False  # drop the checkpoints of an earlier run of the same outputs
     keep_checkpoints: bool = False  # keep them after the audit finished
+    engine: str = "local"  # local (this machine's processes) or spark
+    spark_master: str | None = None  # None: the running session, $SPARK_MASTER or local[*]
+    index_dir: Path | None = None  # None: stored indexes beside each set
 
     def __post_init__(self) -> None:
         validate_scan_settings(self.threshold, self.workers)
+        validate_engine(self.engine, self.spark_master)
         ScanOptions(max_row_chars=self.max_row_chars)  # validates the limit
         if self.cutoff is not None:
             parse_cutoff(self.cutoff)
@@ -187,6 +191,27 @@ class AuditRequest:
                 "corpus_parts": parts,
             }
         )
+
+
+ENGINES = ("local", "spark")
+
+
+def validate_engine(engine: str, spark_master: str | None) -> None:
+    if engine not in ENGINES:
+        raise UsageError(f"--engine is one of {', '.join(ENGINES)}, got {engine!r}.")
+    if spark_master is not None and engine != "spark":
+        raise UsageError("--spark-master goes with --engine spark.")
+
+
+def make_engine(engine: str, workers: int, spark_master: str | None) -> Engine:
+    """The engine a request names; the Spark engine's module is imported only when asked for, and a
+    missing pyspark is reported (naming the extra) before any expensive work."""
+    if engine == "spark":
+        from auditor.engine.spark import SparkEngine, require_pyspark
+
+        require_pyspark()
+        return SparkEngine(spark_master)
+    return ProcessEngine(workers)
 
 
 def validate_scan_settings(threshold: float, workers: int) -> None:
@@ -333,14 +358,24 @@ def run_audit(request: AuditRequest, progress: Progress | None = None) -> AuditR
     """Run one audit request: check, load, scan once, assemble, write the outputs; return the result."""
     progress = progress or NoProgress()
     sets = [request.fingerprints] + ([request.control] if request.control is not None else [])
+    engine = make_engine(request.engine, request.workers, request.spark_master)
     keys = check_sets(sets, request.key_file)
     files = request.corpus.open()
     check_outputs(request.outputs.paths(), [*sets, *(f.local_path for f in files if f.local_path is not None)])
     scanners = [
-        load_scanner(request.fingerprints, keys[0], request.threshold, progress, request.sample_posts, request.seed)
+        load_scanner(
+            request.fingerprints,
+            keys[0],
+            request.threshold,
+            progress,
+            request.sample_posts,
+            request.seed,
+            index_dir=request.index_dir,
+        )
     ]
     if request.control is not None:
-        scanners.append(load_scanner(request.control, keys[1], request.threshold, progress))
+        control = load_scanner(request.control, keys[1], request.threshold, progress, index_dir=request.index_dir)
+        scanners.append(control)
     store = None
     if request.checkpoints and request.outputs.evidence is not None:
         folder = checkpoint_folder(request.outputs.evidence)
@@ -350,7 +385,7 @@ def run_audit(request: AuditRequest, progress: Progress | None = None) -> AuditR
     results = audit_files(
         scanners,
         files,
-        ProcessEngine(request.workers),
+        engine,
         progress,
         options=request.scan_options,
         store=store,
@@ -583,9 +618,13 @@ class CheckRequest:
     key_file: Path | None = None  # None: the key beside each keyed set (see auditor.keys)
     threshold: float = DEFAULT_THRESHOLD
     workers: int = 1
+    engine: str = "local"  # local (this machine's processes) or spark
+    spark_master: str | None = None  # None: the running session, $SPARK_MASTER or local[*]
+    index_dir: Path | None = None  # None: stored indexes beside each set
 
     def __post_init__(self) -> None:
         validate_scan_settings(self.threshold, self.workers)
+        validate_engine(self.engine, self.spark_master)
         if not self.sets:
             raise UsageError("name at least one fingerprint set with --fingerprints.")
         if self.update_baseline and self.baseline is None:
@@ -611,6 +650,7 @@ def find_fingerprint_sets(given: Sequence[Path], default: Path) -> tuple[Path, .
 def run_check(request: CheckRequest, progress: Progress | None = None) -> GateOutcome:
     """Audit the corpus against every set in one pass and judge each; writes the baseline when updating."""
     progress = progress or NoProgress()
+    engine = make_engine(request.engine, request.workers, request.spark_master)
     accepted = Baseline()
     if request.baseline is not None and not request.update_baseline:
         accepted = Baseline.read(request.baseline)
@@ -622,9 +662,10 @@ def run_check(request: CheckRequest, progress: Progress | None = None) -> GateOu
             [*request.sets, *(f.local_path for f in files if f.local_path is not None)],
         )
     scanners = [
-        load_scanner(path, key, request.threshold, progress) for path, key in zip(request.sets, keys, strict=True)
+        load_scanner(path, key, request.threshold, progress, index_dir=request.index_dir)
+        for path, key in zip(request.sets, keys, strict=True)
     ]
-    results = audit_files(scanners, files, ProcessEngine(request.workers), progress)
+    results = audit_files(scanners, files, engine, progress)
     verdicts = [
         judge(path.name, result, request.limits, accepted) for path, result in zip(request.sets, results, strict=True)
     ]

@@ -12,6 +12,7 @@ import io
 import json
 import os
 import signal
+import time
 from collections.abc import Callable, Iterator
 from enum import Enum
 from pathlib import Path
@@ -41,6 +42,7 @@ from auditor.audit import (
     CheckRequest,
     CorpusSpec,
     find_fingerprint_sets,
+    index_set,
     run_audit,
     run_check,
 )
@@ -184,6 +186,39 @@ WorkersOption = Annotated[
     typer.Option(
         help="Processes scanning parts of the corpus (whole row groups, about 64 MB of text each); the "
         "report is the same for any number. [default: the cores available]",
+        show_default=False,
+    ),
+]
+
+
+IndexDirOption = Annotated[
+    Path | None,
+    typer.Option(
+        help="Where stored indexes of fingerprint sets are kept and looked for [default: twitter.index/ beside "
+        "twitter.fp.parquet]. A missing index is built there on first use.",
+        show_default=False,
+    ),
+]
+
+
+class EngineName(str, Enum):
+    local = "local"
+    spark = "spark"
+
+
+EngineOption = Annotated[
+    EngineName,
+    typer.Option(
+        help="Where the corpus is scanned: `local`, this machine's processes (--workers); `spark`, a Spark "
+        'cluster\'s executors (needs pip install "provenance-auditor[spark]"; see the README). The report is '
+        "the same.",
+    ),
+]
+SparkMasterOption = Annotated[
+    str | None,
+    typer.Option(
+        help="With --engine spark: the Spark master URL [default: the running spark-submit session, else "
+        "$SPARK_MASTER, else local[*]]",
         show_default=False,
     ),
 ]
@@ -464,6 +499,9 @@ def audit(
             show_default=False,
         ),
     ] = None,
+    engine: EngineOption = EngineName.local,
+    spark_master: SparkMasterOption = None,
+    index_dir: IndexDirOption = None,
     max_row_chars: Annotated[
         int,
         typer.Option(
@@ -512,6 +550,9 @@ def audit(
         max_row_chars=max_row_chars,
         restart=restart,
         keep_checkpoints=keep_checkpoints,
+        engine=engine.value,
+        spark_master=spark_master,
+        index_dir=index_dir,
     )
     with _showing_progress(quiet) as progress:
         result = run_audit(request, progress)
@@ -591,6 +632,9 @@ def check(
     threshold: ThresholdOption = DEFAULT_THRESHOLD,
     key_file: KeyFileOption = None,
     workers: WorkersOption = 0,
+    engine: EngineOption = EngineName.local,
+    spark_master: SparkMasterOption = None,
+    index_dir: IndexDirOption = None,
     quiet: QuietOption = False,
 ) -> None:
     """Gate a dataset release in CI: audit the corpus against fingerprint sets and fail on findings.
@@ -608,6 +652,9 @@ def check(
         key_file=key_file,
         threshold=threshold,
         workers=workers or available_cores(),
+        engine=engine.value,
+        spark_master=spark_master,
+        index_dir=index_dir,
     )
     with _showing_progress(quiet) as progress:
         outcome = run_check(request, progress)
@@ -704,6 +751,44 @@ def _plain_text(renderable: RenderableType) -> str:
     console = Console(width=120, record=True, file=io.StringIO())
     console.print(renderable)
     return console.export_text()
+
+
+@app.command()
+@reports_errors
+def index(
+    fingerprints: Annotated[
+        Path, typer.Argument(help="A fingerprint set made by `auditor fingerprint`.", show_default=False)
+    ],
+    threshold: ThresholdOption = DEFAULT_THRESHOLD,
+    index_dir: IndexDirOption = None,
+    key_file: KeyFileOption = None,
+    quiet: QuietOption = False,
+) -> None:
+    """Build a fingerprint set's containment index ahead of time, so audits open it in seconds.
+
+    Audits build and store the index on first use; this does it beforehand (say, for a CI cache). The index
+    is kept beside the set (twitter.index/ for twitter.fp.parquet) or under --index-dir, named by the
+    set's SHA-256, the threshold and the index format version, and memory-mapped by every audit process.
+    An index already there and usable is kept; a damaged or mismatched one is rebuilt. Only a set that
+    keeps texts needs its key.
+    """
+    started = time.perf_counter()
+    with _showing_progress(quiet) as progress:
+        stored = index_set(fingerprints, key_file, threshold, progress, index_dir)
+    if quiet:
+        return
+    size = sum(path.stat().st_size for path in stored.directory.iterdir())
+    posts = len(stored.fingerprints.slot_hashes)
+    per_post = f" ({size / posts:,.0f} bytes a post)" if posts else ""
+    stdout.print(
+        printable(
+            f"Index of {fingerprints} for threshold {threshold}: {stored.directory} ({posts:,} posts, "
+            f"{size / 2**20:,.1f} MiB{per_post}; ready in {time.perf_counter() - started:,.1f} s)."
+        ),
+        highlight=False,
+        soft_wrap=True,
+        markup=False,
+    )
 
 
 @app.command()

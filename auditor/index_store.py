@@ -125,7 +125,8 @@ def file_status(path: Path) -> dict[str, int]:
     }
 
 
-def _read_header(directory: Path) -> dict[str, Any]:
+def index_header(directory: Path) -> dict[str, Any]:
+    """A stored index's header, read and checked for its format (IndexMismatch otherwise)."""
     try:
         header = json.loads((directory / HEADER).read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -147,7 +148,7 @@ def set_sha256(fingerprints: Path, root: Path) -> str:
     candidates = sorted(root.glob(pattern)) if root.is_dir() else []
     for candidate in candidates:
         try:
-            recorded = _read_header(candidate).get("set", {})
+            recorded = index_header(candidate).get("set", {})
         except IndexMismatch:
             continue
         if not isinstance(recorded, dict) or recorded.get("status") != status:
@@ -198,7 +199,7 @@ def _array(directory: Path, name: str, spec: object) -> npt.NDArray[Any]:
 def open_index(directory: Path, expected_sha256: str | None, threshold: float) -> StoredIndex:
     """Open a stored index, memory-mapped, after checking it serves this set (by SHA-256; None: whatever
     set the header names) at this threshold; raises IndexMismatch with the reason otherwise."""
-    header = _read_header(directory)
+    header = index_header(directory)
     if header.get("format_version") != INDEX_FORMAT_VERSION:
         raise IndexMismatch(
             f"has index format version {header.get('format_version')!r}, not {INDEX_FORMAT_VERSION} (another "
@@ -374,7 +375,7 @@ def _put_in_place(work: Path, target: Path) -> Path:
 def record_status(directory: Path, fingerprints: Path) -> None:
     """Record the set file's current status in an index that serves it, so it is not hashed again."""
     try:
-        header = _read_header(directory)
+        header = index_header(directory)
         header["set"]["status"] = file_status(fingerprints)
         descriptor, temporary = tempfile.mkstemp(prefix=".header.", suffix=".tmp", dir=directory)
         with os.fdopen(descriptor, "w", encoding="utf-8") as stream:
