@@ -323,12 +323,15 @@ def save_index(
             path = work / f"{array_name}.npy"
             np.save(path, np.ascontiguousarray(array), allow_pickle=False)
             flush_to_disk(path)
-        columns = {"post_id": fingerprints.post_ids}
-        for column in fingerprints.metadata.column_names:
-            columns.setdefault(column, fingerprints.metadata.column(column).combine_chunks())
+        metadata = fingerprints.metadata
+        if "post_id" not in metadata.column_names or "text" in metadata.column_names:
+            raise ValueError("a set's metadata holds the post ids and not the texts")
+        fields = list(metadata.schema)
+        columns = [metadata.column(f.name).combine_chunks() for f in fields]
         if fingerprints.texts is not None:
-            columns["text"] = fingerprints.texts
-        table = pa.table(columns)
+            fields.append(pa.field("text", fingerprints.texts.type))
+            columns.append(fingerprints.texts)
+        table = pa.Table.from_arrays(columns, schema=pa.schema(fields))
         with pa.OSFile(str(work / POSTS), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
             writer.write_table(table)
         flush_to_disk(work / POSTS)
@@ -376,12 +379,15 @@ def record_status(directory: Path, fingerprints: Path) -> None:
     """Record the set file's current status in an index that serves it, so it is not hashed again."""
     try:
         header = index_header(directory)
-        header["set"]["status"] = file_status(fingerprints)
+        status = file_status(fingerprints)
+        if header["set"].get("status") == status:
+            return
+        header["set"]["status"] = status
         descriptor, temporary = tempfile.mkstemp(prefix=".header.", suffix=".tmp", dir=directory)
         with os.fdopen(descriptor, "w", encoding="utf-8") as stream:
             stream.write(json.dumps(header, indent=1, sort_keys=True))
         os.replace(temporary, directory / HEADER)
-    except (OSError, IndexMismatch, KeyError, TypeError):
+    except (OSError, IndexMismatch, KeyError, TypeError, AttributeError):
         pass  # only an optimisation: the set is hashed again next time
 
 
@@ -396,8 +402,12 @@ def writable(root: Path) -> str | None:
     return None
 
 
-def prune(root: Path, stem: str, keep: Path) -> None:
-    """Remove the other indexes of a set's stem in its own index folder (those of earlier versions of it)."""
-    for other in root.glob(f"{stem}-*-v{INDEX_FORMAT_VERSION}"):
-        if other != keep and other.is_dir() and re.fullmatch(rf"{re.escape(stem)}-[0-9a-f]{{16}}-t.*", other.name):
+def prune(root: Path, stem: str, set_sha256: str) -> None:
+    """Remove the indexes of earlier versions of a set (another SHA-256) from its own index folder; those of
+    other thresholds of this version stay."""
+    keep = set_sha256[:16]
+    pattern = re.compile(rf"{re.escape(stem)}-([0-9a-f]{{16}})-t.*-v[0-9]+")
+    for other in root.iterdir():
+        found = pattern.fullmatch(other.name)
+        if found is not None and found.group(1) != keep and other.is_dir():
             shutil.rmtree(other, ignore_errors=True)
