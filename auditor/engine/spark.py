@@ -272,7 +272,7 @@ class SparkEngine:
         header = index_header(directory)
         shipped = _SHIPPED.setdefault(str(context.applicationId), set())
         if directory.name not in shipped:
-            context.addFile(str(directory), recursive=True)
+            context.addFile(str(directory.resolve()), recursive=True)
             shipped.add(directory.name)
         return _Shipment(directory.name, str(header["set"]["sha256"]), scanner.threshold, scanner.key)
 
