@@ -29,17 +29,33 @@ from auditor.engine import Engine, ScanJob
 from auditor.engine.processes import ProcessEngine
 from auditor.errors import InputError, UsageError
 from auditor.files import identify, sha256_of
-from auditor.fingerprint_set import SUFFIX
+from auditor.fingerprint_set import SUFFIX, FingerprintSet
 from auditor.formats.evidence_parquet import write_evidence
 from auditor.formats.html import render_html
 from auditor.formats.json_report import render_json
 from auditor.formats.markdown import render_markdown
 from auditor.gate import GateOutcome, Limits, judge
+from auditor.index_store import (
+    IndexMismatch,
+    StoredIndex,
+    file_status,
+    index_name,
+    index_root,
+    open_index,
+    prune,
+    record_status,
+    save_index,
+    set_sha256,
+    set_stem,
+    writable,
+)
+from auditor.kernels.shingle_hash import ShingleHasher
 from auditor.keys import key_for_set
+from auditor.memory import release_freed_memory
 from auditor.outputs import check_outputs, staged_outputs
 from auditor.result import AuditResult, AuditSettings, CorpusFileSummary
 from auditor.sampling import RowSample, check_post_sample, check_seed, sample_posts
-from auditor.scan import DEFAULT_THRESHOLD, CorpusScanner
+from auditor.scan import DEFAULT_THRESHOLD, CorpusScanner, Prebuilt, build_index
 from auditor.sources.corpus import CorpusFile, corpus_parts, open_corpus
 from auditor.stats import TextShare
 
@@ -135,9 +151,13 @@ class AuditRequest:
     checkpoints: bool = True  # keep finished parts beside the evidence output, so a rerun resumes
     restart: bool = False  # drop the checkpoints of an earlier run of the same outputs
     keep_checkpoints: bool = False  # keep them after the audit finished
+    engine: str = "local"  # local (this machine's processes) or spark
+    spark_master: str | None = None  # None: the running session, $SPARK_MASTER or local[*]
+    index_dir: Path | None = None  # None: stored indexes beside each set
 
     def __post_init__(self) -> None:
         validate_scan_settings(self.threshold, self.workers)
+        validate_engine(self.engine, self.spark_master)
         ScanOptions(max_row_chars=self.max_row_chars)  # validates the limit
         if self.cutoff is not None:
             parse_cutoff(self.cutoff)
@@ -172,6 +192,27 @@ class AuditRequest:
                 "corpus_parts": parts,
             }
         )
+
+
+ENGINES = ("local", "spark")
+
+
+def validate_engine(engine: str, spark_master: str | None) -> None:
+    if engine not in ENGINES:
+        raise UsageError(f"--engine is one of {', '.join(ENGINES)}, got {engine!r}.")
+    if spark_master is not None and engine != "spark":
+        raise UsageError("--spark-master goes with --engine spark.")
+
+
+def make_engine(engine: str, workers: int, spark_master: str | None) -> Engine:
+    """The engine a request names; the Spark engine's module is imported only when asked for, and a
+    missing pyspark is reported (naming the extra) before any expensive work."""
+    if engine == "spark":
+        from auditor.engine.spark import SparkEngine, require_pyspark
+
+        require_pyspark()
+        return SparkEngine(spark_master)
+    return ProcessEngine(workers)
 
 
 def validate_scan_settings(threshold: float, workers: int) -> None:
@@ -257,29 +298,149 @@ def load_scanner(
     progress: Progress,
     post_sample: float | None = None,
     seed: int = 0,
+    index_dir: Path | None = None,
+    store_index: bool = True,
 ) -> CorpusScanner:
-    """Load a set (a seeded sample of its posts when asked) and index it, as two progress stages."""
-    # Loading and indexing take minutes for millions of posts: they show as stages of their own.
-    progress.stage(f"loading {fingerprints.name}")
-    loaded = fingerprint_sets.load(fingerprints)
+    """The scanner of a set (of a seeded sample of its posts when asked), from its stored index.
+
+    The index is opened memory-mapped from `index_dir` or `<stem>.index/` beside the set; when it is
+    missing or unusable (the reason is noted) it is built and stored there for later audits, or built in
+    memory when that place is not writable (`store_index` False: never stored). A sample of posts gets an
+    index of its own, in memory, from the stored set data when there is some.
+    """
     if post_sample is not None:
-        loaded = loaded.subset(sample_posts(len(loaded.slot_hashes), post_sample, seed))
+        found = _open_stored(fingerprints, threshold, progress, index_dir)
+        if found is None:
+            progress.stage(f"loading {fingerprints.name}")
+        loaded = found.fingerprints if found is not None else fingerprint_sets.load(fingerprints)
+        loaded = replace(loaded, path=fingerprints).subset(sample_posts(len(loaded.slot_hashes), post_sample, seed))
+        progress.stage(f"indexing {len(loaded.slot_hashes):,} posts")
+        return CorpusScanner(loaded, key, threshold)
+    loaded, prebuilt = stored_index(fingerprints, threshold, progress, index_dir, key, store_index)
+    return CorpusScanner(loaded, key, threshold, prebuilt)
+
+
+def _open_stored(
+    fingerprints: Path, threshold: float, progress: Progress, index_dir: Path | None
+) -> StoredIndex | None:
+    """The set's stored index when there is a usable one."""
+    root = index_root(fingerprints, index_dir)
+    sha256 = set_sha256(fingerprints, root)
+    directory = root / index_name(set_stem(fingerprints), sha256, threshold)
+    if not directory.is_dir():
+        return None
+    progress.stage(f"opening the index of {fingerprints.name}")
+    try:
+        return open_index(directory, sha256, threshold)
+    except IndexMismatch:
+        return None
+
+
+def stored_index(
+    fingerprints: Path,
+    threshold: float,
+    progress: Progress,
+    index_dir: Path | None = None,
+    key: bytes | None = None,
+    store_index: bool = True,
+) -> tuple[FingerprintSet, Prebuilt]:
+    """A set's usable posts and their index: opened from the stored index, else built and stored for later
+    audits (noted in the progress), else built in memory when the place is not writable.
+
+    `key` (the set's, checked by the caller) is needed only to build the index of a set that keeps texts.
+    """
+    root = index_root(fingerprints, index_dir)
+    name = fingerprints.name
+    progress.stage(f"identifying {name}")
+    sha256 = set_sha256(fingerprints, root)
+    directory = root / index_name(set_stem(fingerprints), sha256, threshold)
+    problem = None
+    if directory.is_dir():
+        progress.stage(f"opening the index of {name}")
+        try:
+            stored = open_index(directory, sha256, threshold)
+            record_status(directory, fingerprints)
+            return replace(stored.fingerprints, path=fingerprints), stored.prebuilt
+        except IndexMismatch as mismatch:
+            problem = mismatch.reason
+    unwritable = writable(root) if store_index else "not asked to"
+    if unwritable is not None:
+        what = f"the index in {directory} {problem}, and " if problem else ""
+        progress.note(
+            f"{what}cannot keep the index of {name} in {root} ({unwritable}): indexing it in memory for this "
+            "audit; --index-dir names a writable place."
+        )
+    elif problem:
+        progress.note(f"rebuilding the index in {directory}: it {problem}.")
+    else:
+        progress.note(f"indexing {name} once, into {directory}: later audits open it in seconds.")
+    progress.stage(f"loading {name}")
+    loaded = fingerprint_sets.load(fingerprints)
     progress.stage(f"indexing {len(loaded.slot_hashes):,} posts")
-    return CorpusScanner(loaded, key, threshold)
+    hasher = ShingleHasher(loaded.params.shingle_size, key) if key is not None else None
+    prebuilt = build_index(loaded, threshold, hasher)
+    if unwritable is not None:
+        return loaded, prebuilt
+    progress.stage(f"saving the index of {name}")
+    try:
+        saved = save_index(root, directory.name, loaded, prebuilt, sha256, file_status(fingerprints))
+        stored = open_index(saved, sha256, threshold)
+    except (OSError, IndexMismatch) as error:
+        reason = (error.strerror or str(error)) if isinstance(error, OSError) else f"it {error.reason}"
+        progress.note(f"could not save the index of {name} in {root} ({reason}): this audit indexes in memory.")
+        return loaded, prebuilt
+    if index_dir is None:
+        prune(root, set_stem(fingerprints), sha256)
+    del loaded, prebuilt
+    release_freed_memory()
+    return replace(stored.fingerprints, path=fingerprints), stored.prebuilt
+
+
+def index_set(
+    fingerprints: Path,
+    key_file: Path | None = None,
+    threshold: float = DEFAULT_THRESHOLD,
+    progress: Progress | None = None,
+    index_dir: Path | None = None,
+) -> StoredIndex:
+    """Build and store a set's index ahead of time (for CI caches), or find the stored one usable; returns
+    it, opened. The key is needed only for a set that keeps texts (the index holds their shingles)."""
+    validate_scan_settings(threshold, 1)
+    progress = progress or NoProgress()
+    info = fingerprint_sets.read_info(fingerprints)
+    key = key_for_set(fingerprints, info.params.key_id, key_file) if info.has_text else None
+    root = index_root(fingerprints, index_dir)
+    unwritable = writable(root)
+    if unwritable is not None:
+        raise InputError(f"{root}: cannot write the index there ({unwritable}); name another place with --index-dir.")
+    loaded, prebuilt = stored_index(fingerprints, threshold, progress, index_dir, key)
+    if prebuilt.stored_at is None:
+        raise InputError(f"{root}: the index could not be stored there; name another place with --index-dir.")
+    return StoredIndex(prebuilt.stored_at, loaded, prebuilt, set_sha256(fingerprints, root))
 
 
 def run_audit(request: AuditRequest, progress: Progress | None = None) -> AuditResult:
     """Run one audit request: check, load, scan once, assemble, write the outputs; return the result."""
     progress = progress or NoProgress()
     sets = [request.fingerprints] + ([request.control] if request.control is not None else [])
+    engine = make_engine(request.engine, request.workers, request.spark_master)
     keys = check_sets(sets, request.key_file)
     files = request.corpus.open()
     check_outputs(request.outputs.paths(), [*sets, *(f.local_path for f in files if f.local_path is not None)])
     scanners = [
-        load_scanner(request.fingerprints, keys[0], request.threshold, progress, request.sample_posts, request.seed)
+        load_scanner(
+            request.fingerprints,
+            keys[0],
+            request.threshold,
+            progress,
+            request.sample_posts,
+            request.seed,
+            index_dir=request.index_dir,
+        )
     ]
     if request.control is not None:
-        scanners.append(load_scanner(request.control, keys[1], request.threshold, progress))
+        control = load_scanner(request.control, keys[1], request.threshold, progress, index_dir=request.index_dir)
+        scanners.append(control)
     store = None
     if request.checkpoints and request.outputs.evidence is not None:
         folder = checkpoint_folder(request.outputs.evidence)
@@ -289,7 +450,7 @@ def run_audit(request: AuditRequest, progress: Progress | None = None) -> AuditR
     results = audit_files(
         scanners,
         files,
-        ProcessEngine(request.workers),
+        engine,
         progress,
         options=request.scan_options,
         store=store,
@@ -530,9 +691,13 @@ class CheckRequest:
     key_file: Path | None = None  # None: the key beside each keyed set (see auditor.keys)
     threshold: float = DEFAULT_THRESHOLD
     workers: int = 1
+    engine: str = "local"  # local (this machine's processes) or spark
+    spark_master: str | None = None  # None: the running session, $SPARK_MASTER or local[*]
+    index_dir: Path | None = None  # None: stored indexes beside each set
 
     def __post_init__(self) -> None:
         validate_scan_settings(self.threshold, self.workers)
+        validate_engine(self.engine, self.spark_master)
         if not self.sets:
             raise UsageError("name at least one fingerprint set with --fingerprints.")
         if self.update_baseline and self.baseline is None:
@@ -558,6 +723,7 @@ def find_fingerprint_sets(given: Sequence[Path], default: Path) -> tuple[Path, .
 def run_check(request: CheckRequest, progress: Progress | None = None) -> GateOutcome:
     """Audit the corpus against every set in one pass and judge each; writes the baseline when updating."""
     progress = progress or NoProgress()
+    engine = make_engine(request.engine, request.workers, request.spark_master)
     accepted = Baseline()
     if request.baseline is not None and not request.update_baseline:
         accepted = Baseline.read(request.baseline)
@@ -569,9 +735,10 @@ def run_check(request: CheckRequest, progress: Progress | None = None) -> GateOu
             [*request.sets, *(f.local_path for f in files if f.local_path is not None)],
         )
     scanners = [
-        load_scanner(path, key, request.threshold, progress) for path, key in zip(request.sets, keys, strict=True)
+        load_scanner(path, key, request.threshold, progress, index_dir=request.index_dir)
+        for path, key in zip(request.sets, keys, strict=True)
     ]
-    results = audit_files(scanners, files, ProcessEngine(request.workers), progress)
+    results = audit_files(scanners, files, engine, progress)
     verdicts = [
         judge(path.name, result, request.limits, accepted) for path, result in zip(request.sets, results, strict=True)
     ]

@@ -16,6 +16,7 @@ import io
 import os
 import signal
 import sys
+import time
 from collections.abc import Callable, Iterator, Sequence
 from enum import Enum
 from pathlib import Path
@@ -344,6 +345,43 @@ def _workers(workers: int) -> int:
 # fingerprint
 
 
+IndexDirOption = Annotated[
+    Path | None,
+    typer.Option(
+        metavar="DIR",
+        help="Where stored indexes of fingerprint sets are kept and looked for. A missing index is built there on "
+        "first use.",
+        show_default="twitter.index/ beside twitter.fp.parquet",
+        rich_help_panel=PERFORMANCE,
+    ),
+]
+
+
+class EngineName(str, Enum):
+    local = "local"
+    spark = "spark"
+
+
+EngineOption = Annotated[
+    EngineName,
+    typer.Option(
+        help="Where the corpus is scanned: `local`, this machine's processes (--workers); `spark`, a Spark "
+        'cluster\'s executors (needs pip install "provenance-auditor[spark]"; see the README). The report is '
+        "the same.",
+        rich_help_panel=PERFORMANCE,
+    ),
+]
+SparkMasterOption = Annotated[
+    str | None,
+    typer.Option(
+        metavar="URL",
+        help="With --engine spark: the Spark master URL.",
+        show_default="the running spark-submit session, else $SPARK_MASTER, else local[*]",
+        rich_help_panel=PERFORMANCE,
+    ),
+]
+
+
 def fingerprint_posts(
     posts: list[Path],
     output: Path,
@@ -668,6 +706,9 @@ def audit(
         ),
     ] = None,
     workers: WorkersOption = 0,
+    engine: EngineOption = EngineName.local,
+    spark_master: SparkMasterOption = None,
+    index_dir: IndexDirOption = None,
     max_row_chars: Annotated[
         int,
         typer.Option(
@@ -736,6 +777,9 @@ def audit(
         max_row_chars=max_row_chars,
         restart=restart,
         keep_checkpoints=keep_checkpoints,
+        engine=engine.value,
+        spark_master=spark_master,
+        index_dir=index_dir,
     )
     with _showing_progress(quiet, verbose) as progress:
         result = run_audit(request, progress)
@@ -911,6 +955,9 @@ def check(
         ),
     ] = None,
     workers: WorkersOption = 0,
+    engine: EngineOption = EngineName.local,
+    spark_master: SparkMasterOption = None,
+    index_dir: IndexDirOption = None,
     quiet: QuietOption = False,
     verbose: VerboseOption = False,
 ) -> None:
@@ -957,6 +1004,9 @@ def check(
         key_file=key_file or settings.key_file,
         threshold=threshold if threshold is not None else settings.threshold or DEFAULT_THRESHOLD,
         workers=_workers(workers),
+        engine=engine.value,
+        spark_master=spark_master,
+        index_dir=index_dir,
     )
     with _showing_progress(quiet, verbose) as progress:
         outcome = run_check(request, progress)
@@ -1146,6 +1196,47 @@ def _plain_text(renderable: RenderableType) -> str:
     console = Console(width=120, record=True, file=io.StringIO())
     console.print(renderable)
     return console.export_text()
+
+
+@app.command(cls=_Command)
+@reports_errors
+def index(
+    fingerprints: Annotated[
+        Path,
+        typer.Argument(metavar="SET", help="A fingerprint set made by `auditor fingerprint`.", show_default=False),
+    ],
+    threshold: ThresholdOption = DEFAULT_THRESHOLD,
+    index_dir: IndexDirOption = None,
+    key_file: KeyFileOption = None,
+    quiet: QuietOption = False,
+) -> None:
+    """Build a fingerprint set's containment index ahead of time, so audits open it in seconds.
+
+    Audits build and store the index on first use; this does it beforehand (say, for a CI cache). The index
+    is kept beside the set (twitter.index/ for twitter.fp.parquet) or under --index-dir, named by the
+    set's SHA-256, the threshold and the index format version, and memory-mapped by every audit process.
+    An index already there and usable is kept; a damaged or mismatched one is rebuilt. Only a set that
+    keeps texts needs its key.
+    """
+    from auditor.audit import index_set
+
+    started = time.perf_counter()
+    with _showing_progress(quiet) as progress:
+        stored = index_set(fingerprints, key_file, threshold, progress, index_dir)
+    if quiet:
+        return
+    size = sum(path.stat().st_size for path in stored.directory.iterdir())
+    posts = len(stored.fingerprints.slot_hashes)
+    per_post = f" ({size / posts:,.0f} bytes a post)" if posts else ""
+    _stdout().print(
+        printable(
+            f"Index of {fingerprints} for threshold {threshold}: {stored.directory} ({posts:,} posts, "
+            f"{size / 2**20:,.1f} MiB{per_post}; ready in {time.perf_counter() - started:,.1f} s)."
+        ),
+        highlight=False,
+        soft_wrap=True,
+        markup=False,
+    )
 
 
 @app.command(cls=_Command)

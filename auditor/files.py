@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,21 +31,31 @@ class Hashable(Protocol):
 
 
 def sha256_of(path: Path | Hashable) -> str:
-    """SHA-256 of a file's bytes: a local file (computed once a process for a given path, size and
-    modification time), or any object that hashes itself (a remote object is read whole for it)."""
+    """SHA-256 of a file's bytes: a local file (computed once a process for a given path, size, modification and
+    change time), or any object that hashes itself (a remote object is read whole for it)."""
     if not isinstance(path, Path):
         return path.sha256()
     try:
         status = path.stat()
     except OSError as error:
         raise InputError(f"{path}: cannot be read ({error.strerror}); check its permissions.") from None
-    return _sha256(str(path.absolute()), status.st_size, status.st_mtime_ns)
+    key = (str(path.absolute()), status.st_size, status.st_mtime_ns, status.st_ctime_ns)
+    if key not in _KNOWN:
+        if len(_KNOWN) >= _KNOWN_MAX:
+            _KNOWN.pop(next(iter(_KNOWN)))
+        _KNOWN[key] = _sha256_uncached(path)
+    return _KNOWN[key]
 
 
-@functools.lru_cache(maxsize=1024)
-def _sha256(path: str, size: int, modified_ns: int) -> str:
-    del size, modified_ns  # part of the cache key only
-    return _sha256_uncached(Path(path))
+_KNOWN: dict[tuple[str, int, int, int], str] = {}  # by path, size, modification and change time
+_KNOWN_MAX = 1024
+
+
+def remember_sha256(path: Path, sha256: str) -> None:
+    """Record a local file's SHA-256 known from elsewhere (a stored index that recorded it with the file's
+    unchanged status), so that `sha256_of` does not read the file again in this process."""
+    status = path.stat()
+    _KNOWN[(str(path.absolute()), status.st_size, status.st_mtime_ns, status.st_ctime_ns)] = sha256
 
 
 def _sha256_uncached(path: Path) -> str:

@@ -7,7 +7,8 @@ it holds the read-only index built once from a fingerprint set and keeps no stat
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
@@ -70,18 +71,48 @@ class PostShingles:
 
 
 @dataclass(frozen=True)
+class Prebuilt:
+    """An index built earlier from the same set (a stored index, auditor.index_store): the scanner takes it
+    as it is instead of building one. `stored_at` is the directory it was opened from, when it was."""
+
+    index: ContainmentIndex
+    post_shingles: PostShingles | None
+    stored_at: Path | None = None
+
+
+def build_index(fingerprints: FingerprintSet, threshold: float, hasher: ShingleHasher | None) -> Prebuilt:
+    """Index a set's posts (sorting each post's slot hashes in place) and, when it keeps texts, their
+    shingles, which need the set's `hasher` (its key)."""
+    index = ContainmentIndex.build(fingerprints.slot_hashes, threshold)
+    texts = fingerprints.texts
+    post_shingles = None
+    if texts is not None:
+        if hasher is None:
+            raise ValueError("the shingles of a set's texts need its hasher")
+        post_shingles = PostShingles.of(shingle_texts(texts, hasher))
+    release_freed_memory()  # the build's work arrays
+    return Prebuilt(index, post_shingles)
+
+
+@dataclass(frozen=True)
 class CorpusScanner:
-    """Finds the posts of a fingerprint set inside batches of corpus texts."""
+    """Finds the posts of a fingerprint set inside batches of corpus texts.
+
+    Builds the set's index, or takes a `prebuilt` one (opened memory-mapped from a stored index, so that
+    every process scanning with it shares its pages).
+    """
 
     fingerprints: FingerprintSet
     key: bytes = b""
     threshold: float = DEFAULT_THRESHOLD
+    prebuilt: InitVar[Prebuilt | None] = None
     hasher: ShingleHasher = field(init=False, repr=False, compare=False)
     index: ContainmentIndex = field(init=False, repr=False, compare=False)
     post_shingles: PostShingles | None = field(init=False, repr=False, compare=False)
+    stored_at: Path | None = field(init=False, repr=False, compare=False)  # the stored index's directory
     scratch: Scratch = field(init=False, repr=False, compare=False, default_factory=Scratch)
 
-    def __post_init__(self) -> None:
+    def __post_init__(self, prebuilt: Prebuilt | None) -> None:
         params = self.fingerprints.params
         if not key_matches(self.key, params.key_id):
             raise ParameterMismatchError(
@@ -90,11 +121,21 @@ class CorpusScanner:
             )
         hasher = ShingleHasher(params.shingle_size, self.key)
         object.__setattr__(self, "hasher", hasher)
-        object.__setattr__(self, "index", ContainmentIndex.build(self.fingerprints.slot_hashes, self.threshold))
         texts = self.fingerprints.texts
-        post_shingles = PostShingles.of(shingle_texts(texts, hasher)) if texts is not None else None
-        object.__setattr__(self, "post_shingles", post_shingles)
-        release_freed_memory()  # the index build's work arrays
+        if prebuilt is not None:
+            index = prebuilt.index
+            if index.threshold != self.threshold or index.slot_hashes is not self.fingerprints.slot_hashes:
+                raise ValueError("a prebuilt index serves the threshold and the slot hashes it was built from")
+            if (prebuilt.post_shingles is None) != (texts is None):
+                raise ValueError("a prebuilt index of a set with texts holds their shingles, and only then")
+            object.__setattr__(self, "index", prebuilt.index)
+            object.__setattr__(self, "post_shingles", prebuilt.post_shingles)
+            object.__setattr__(self, "stored_at", prebuilt.stored_at)
+            return
+        built = build_index(self.fingerprints, self.threshold, hasher)
+        object.__setattr__(self, "index", built.index)
+        object.__setattr__(self, "post_shingles", built.post_shingles)
+        object.__setattr__(self, "stored_at", None)
 
     @property
     def hasher_key(self) -> tuple[int, str]:

@@ -181,13 +181,17 @@ def test_run_audit_with_a_control_scans_once_and_writes_the_outputs(
         def advance(self, count: int) -> None:
             pass
 
+        def note(self, message: str) -> None:
+            stages.append(f"note: {message}")
+
     outputs = AuditOutputs(tmp_path / "e.parquet", tmp_path / "r.json", tmp_path / "r.md", tmp_path / "r.html")
     request = AuditRequest(first, CorpusSpec((str(corpus),)), outputs, control=second)
     result = run_audit(request, Recorder())
     assert passes == [1]
     assert result.claims.control is not None and result.claims.control.after.denominator == 2
     assert all(path.exists() for path, _ in outputs.paths())
-    assert "scanning the corpus" in stages and stages[0] == "loading a.fp.parquet"
+    assert "scanning the corpus" in stages and stages[0] == "identifying a.fp.parquet"
+    assert "loading a.fp.parquet" in stages or "opening the index of a.fp.parquet" in stages
 
 
 def test_requests_validate_on_creation(world: tuple[Path, Path, Path]) -> None:
