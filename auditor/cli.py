@@ -46,6 +46,7 @@ from auditor.formats.json_report import gate_dict, render_json
 from auditor.formats.junit import render_junit
 from auditor.formats.markdown import render_gate_markdown, render_markdown
 from auditor.formats.terminal import render_gate_terminal, render_terminal
+from auditor.formats.wording import describe_reasons
 from auditor.gate import GateOutcome, Limits, judge
 from auditor.kernels.shingle_hash import key_id
 from auditor.params import (
@@ -62,6 +63,23 @@ from auditor.sampling import sample_posts as sample_posts_of
 from auditor.scan import DEFAULT_THRESHOLD, CorpusScanner
 from auditor.sources.corpus import CorpusFile, open_corpus
 from auditor.sources.posts import PostSource
+
+
+class InputFormat(str, Enum):
+    """The choices of --input-format: sources.exports.FORMATS (a test holds the two equal)."""
+
+    auto = "auto"
+    jsonl = "jsonl"
+    json = "json"
+    csv = "csv"
+    parquet = "parquet"
+    x_archive = "x-archive"
+    twitter_api = "twitter-api"
+    pushshift = "pushshift"
+    stackexchange = "stackexchange"
+    mastodon = "mastodon"
+    bluesky = "bluesky"
+
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -190,9 +208,16 @@ def fingerprint_posts(
     min_shingles: int = DEFAULT_MIN_SHINGLES,
     keep_text: bool = False,
     skip_bad_lines: bool = False,
+    input_format: str = "auto",
+    include_private: bool = False,
     quiet: bool = False,
 ) -> FingerprintSetInfo:
-    sources = [PostSource(p, id_field, text_field, skip_bad_lines) for p in posts]
+    if sum(str(p) == "-" for p in posts) > 1:
+        raise UsageError("standard input (-) can be given once; name the other inputs by path.")
+    sources = [
+        PostSource(p, id_field, text_field, skip_bad_lines, input_format=input_format, include_private=include_private)
+        for p in posts
+    ]
     fingerprinter = Fingerprinter(params, key, min_shingles, keep_text)
     with _progress(quiet) as progress:
         task = progress.add_task("fingerprinting", total=None, rate="")
@@ -206,7 +231,10 @@ def fingerprint(
     posts: Annotated[
         list[Path],
         typer.Argument(
-            help="Posts files: .jsonl, .jsonl.gz, .csv or .parquet, one post per line or row.", show_default=False
+            help="Posts: JSON lines (also .gz, .zst), a JSON array, CSV, Parquet, or a platform's export (an X "
+            "archive .zip or folder, Twitter API / twarc2 JSON, a Reddit .zst dump, a StackExchange Posts.xml or "
+            ".7z, a Mastodon archive or outbox.json, a Bluesky .car); `-` reads standard input.",
+            show_default=False,
         ),
     ],
     output: Annotated[
@@ -218,8 +246,24 @@ def fingerprint(
             show_default=False,
         ),
     ] = None,
-    id_field: Annotated[str, typer.Option(help="Field or column holding the post id.")] = "id",
-    text_field: Annotated[str, typer.Option(help="Field or column holding the post text.")] = "text",
+    input_format: Annotated[
+        InputFormat,
+        typer.Option(help="The inputs' format; `auto` tells it from each input's content."),
+    ] = InputFormat.auto,
+    id_field: Annotated[
+        str, typer.Option(help="Field or column holding the post id (generic formats; `a.b` reaches inside objects).")
+    ] = "id",
+    text_field: Annotated[
+        str,
+        typer.Option(help="Field or column holding the post text (generic formats; `tweet.full_text` reaches inside)."),
+    ] = "text",
+    include_private: Annotated[
+        bool,
+        typer.Option(
+            "--include-private",
+            help="Keep posts that were not public (Mastodon followers-only and direct); counted either way.",
+        ),
+    ] = False,
     keep_text: Annotated[
         bool,
         typer.Option(
@@ -249,7 +293,8 @@ def fingerprint(
     key = _read_key(key_file)
     params = FingerprintParams(num_perm=num_perm, seed=seed, shingle_size=shingle_size, key_id=key_id(key))
     if output is None:
-        output = DEFAULT_FINGERPRINT_DIR / (posts[0].name.split(".")[0] + SUFFIX)
+        stem = "stdin" if str(posts[0]) == "-" else posts[0].name.split(".")[0] or "posts"
+        output = DEFAULT_FINGERPRINT_DIR / (stem + SUFFIX)
     info = fingerprint_posts(
         posts,
         output,
@@ -260,16 +305,31 @@ def fingerprint(
         min_shingles=min_shingles,
         keep_text=keep_text,
         skip_bad_lines=skip_bad_lines,
+        input_format=input_format.value,
+        include_private=include_private,
         quiet=quiet,
     )
     if not quiet:
-        skipped = ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in info.skipped.items()) or "none"
-        stdout.print(
-            f"Wrote [bold]{output}[/]: {info.counts['posts_fingerprinted']:,} posts fingerprinted "
-            f"of {info.counts['posts_read']:,} read; left out: {skipped}.",
-            highlight=False,
-            soft_wrap=True,
+        stdout.print(fingerprint_summary(output, info), highlight=False, soft_wrap=True)
+
+
+def fingerprint_summary(output: Path, info: FingerprintSetInfo) -> str:
+    """What `auditor fingerprint` says it did: posts kept and left out, each input's format, undated posts."""
+    skipped = describe_reasons(info.skipped)
+    lines = [
+        f"Wrote [bold]{output}[/]: {info.counts['posts_fingerprinted']:,} posts fingerprinted "
+        f"of {info.counts['posts_read']:,} read; left out: {skipped}."
+    ]
+    for source in info.sources:
+        left_out = f"; left out: {describe_reasons(source.left_out)}" if source.left_out else ""
+        lines.append(f"  {source.name} ({source.format}): {source.records:,} records, {source.posts:,} posts{left_out}")
+    undated = info.counts.get("posts_undated", 0)
+    if undated:
+        lines.append(
+            f"{undated:,} posts in the set are undated ({describe_reasons(info.undated)}): the --cutoff control "
+            "leaves them out."
         )
+    return "\n".join(lines)
 
 
 def audit_corpus(

@@ -35,6 +35,39 @@ UNTESTABLE_EXAMPLES = 100  # ids of posts kept out of matching listed in reports
 
 
 @dataclass(frozen=True)
+class InputSummary:
+    """What one input gave: its format, the records read, the posts kept, and what was left out."""
+
+    name: str
+    format: str
+    records: int
+    posts: int
+    left_out: dict[str, int]
+    undated: dict[str, int]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "format": self.format,
+            "records": self.records,
+            "posts": self.posts,
+            "left_out": self.left_out,
+            "undated": self.undated,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> InputSummary:
+        return cls(
+            name=str(data["name"]),
+            format=str(data["format"]),
+            records=int(data.get("records", 0)),
+            posts=int(data.get("posts", 0)),
+            left_out={str(k): int(v) for k, v in data.get("left_out", {}).items()},
+            undated={str(k): int(v) for k, v in data.get("undated", {}).items()},
+        )
+
+
+@dataclass(frozen=True)
 class FingerprintSetInfo:
     """What a fingerprint set says about itself."""
 
@@ -45,6 +78,8 @@ class FingerprintSetInfo:
     counts: dict[str, int]
     skipped: dict[str, int]
     tool_version: str = __version__
+    sources: tuple[InputSummary, ...] = ()  # per input given: format, records, posts, left out, undated
+    undated: dict[str, int] = field(default_factory=dict)  # posts in the set without a date, by reason
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -57,6 +92,8 @@ class FingerprintSetInfo:
             "inputs": [item.to_dict() for item in self.inputs],
             "counts": self.counts,
             "skipped": self.skipped,
+            "sources": [item.to_dict() for item in self.sources],
+            "undated": self.undated,
         }
 
     @classmethod
@@ -79,6 +116,8 @@ class FingerprintSetInfo:
             counts={str(k): int(v) for k, v in data.get("counts", {}).items()},
             skipped={str(k): int(v) for k, v in data.get("skipped", {}).items()},
             tool_version=str(data.get("tool_version", "unknown")),
+            sources=tuple(InputSummary.from_dict(item) for item in data.get("sources", [])),
+            undated={str(k): int(v) for k, v in data.get("undated", {}).items()},
         )
 
 

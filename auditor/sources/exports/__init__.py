@@ -1,0 +1,185 @@
+"""Readers of the platforms' own exports, and the sniffing that tells them apart by content.
+
+`detect_format` looks at what an input holds (magic bytes, archive members, the first record's keys),
+not only at its name; `READERS` maps each format name of `--input-format` to its reader.
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+import zipfile
+import zlib
+from pathlib import Path
+
+import msgspec
+import zstandard
+
+from auditor.errors import InputError
+from auditor.sources.exports import bluesky, mastodon, pushshift, stackexchange, twitter_api, x_archive
+from auditor.sources.exports.base import (
+    BZ2_MAGIC,
+    GZIP_MAGIC,
+    PARQUET_MAGIC,
+    SEVEN_ZIP_MAGIC,
+    STDIN,
+    XZ_MAGIC,
+    ZIP_MAGIC,
+    ZSTD_MAGIC,
+    ZSTD_MAX_WINDOW,
+    Reader,
+    stdin,
+)
+from auditor.sources.exports.generic import CsvReader, JsonArrayReader, JsonLinesReader, ParquetReader
+
+READERS: dict[str, type[Reader]] = {
+    reader.format: reader
+    for reader in (
+        JsonLinesReader,
+        JsonArrayReader,
+        CsvReader,
+        ParquetReader,
+        x_archive.XArchiveReader,
+        twitter_api.TwitterApiReader,
+        pushshift.PushshiftReader,
+        stackexchange.StackExchangeReader,
+        mastodon.MastodonReader,
+        bluesky.BlueskyReader,
+    )
+}
+FORMATS = ("auto", *READERS)
+
+HEAD_BYTES = 1 << 16
+
+
+def _head_of(path: Path) -> bytes:
+    """The first bytes of the input, decompressed when it is compressed."""
+    if str(path) == STDIN:
+        raw = stdin().head
+    else:
+        try:
+            with path.open("rb") as stream:
+                raw = stream.read(HEAD_BYTES)
+        except OSError as error:
+            raise InputError(f"{path}: cannot be read ({error.strerror}); check the path.") from None
+    try:
+        if raw.startswith(GZIP_MAGIC):
+            return gzip.decompress(raw) if len(raw) < HEAD_BYTES else _partial_gzip(raw)
+        if raw.startswith(ZSTD_MAGIC):
+            reader = zstandard.ZstdDecompressor(max_window_size=ZSTD_MAX_WINDOW).decompressobj()
+            return reader.decompress(raw)[:HEAD_BYTES]
+    except (OSError, EOFError, zstandard.ZstdError) as error:
+        raise InputError(f"{path}: the compressed stream is damaged ({error}); copy it again.") from None
+    return raw
+
+
+def _partial_gzip(raw: bytes) -> bytes:
+    return zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(raw)
+
+
+_FIRST_KEYS = re.compile(rb'"([A-Za-z_@$][A-Za-z0-9_@$]*)"\s*:')
+
+
+def _json_format(head: bytes) -> str | None:
+    """The format of JSON text from its first record's keys."""
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if text.startswith(b"window.YTD."):
+        return "x-archive"
+    if text.startswith(b"["):
+        body = text[1:].lstrip()
+        if body.startswith(b"{") and re.match(rb'\{\s*"tweet"\s*:', body):
+            return "x-archive"
+        return "json"
+    if not text.startswith(b"{"):
+        return None
+    first_line = text.split(b"\n", 1)[0]
+    try:
+        first = msgspec.json.decode(first_line)
+        keys = set(first) if isinstance(first, dict) else set()
+        whole_line = True
+    except msgspec.DecodeError:
+        keys = {match.group(1).decode() for match in _FIRST_KEYS.finditer(text[:4096])}
+        whole_line = False
+    if "orderedItems" in keys or "@context" in keys:
+        return "mastodon"
+    if "data" in keys and ("meta" in keys or "includes" in keys or "errors" in keys or not whole_line):
+        return "twitter-api"
+    if {"subreddit", "subreddit_id"} & keys or {"link_id", "body"} <= keys or {"selftext", "title"} <= keys:
+        return "pushshift"
+    if "author_id" in keys and ("edit_history_tweet_ids" in keys or "conversation_id" in keys or "__twarc" in keys):
+        return "twitter-api"
+    if whole_line or first_line.rstrip().endswith(b"}"):
+        return "jsonl"  # a line that does not decode is the reader's to name
+    return None
+
+
+def _directory_format(path: Path) -> str:
+    for candidate in ("data/tweets.js", "tweets.js", "data/tweet.js", "tweet.js", "data/tweets-part1.js"):
+        if (path / candidate).is_file():
+            return "x-archive"
+    if (path / "outbox.json").is_file():
+        return "mastodon"
+    if (path / "Posts.xml").is_file():
+        return "stackexchange"
+    raise InputError(
+        f"{path} is a folder but neither an X archive (data/tweets.js), a Mastodon export (outbox.json) nor a "
+        "StackExchange dump (Posts.xml); give the posts files themselves."
+    )
+
+
+def _is_text(head: bytes) -> bool:
+    try:
+        head[: len(head) - 4].decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return b"\x00" not in head
+
+
+def detect_format(path: Path) -> str:
+    """The input format of a file, folder or standard input, from its content (then its name)."""
+    if str(path) != STDIN and path.is_dir():
+        return _directory_format(path)
+    name = path.name.lower()
+    head = _head_of(path)
+    if head.startswith(PARQUET_MAGIC):
+        return "parquet"
+    if head.startswith(ZIP_MAGIC):
+        try:
+            with zipfile.ZipFile(path) as archive:
+                names = archive.namelist()
+        except (zipfile.BadZipFile, OSError) as error:
+            raise InputError(f"{path}: a damaged zip file ({error}); download the archive again.") from None
+        if any(re.search(r"(^|/)data/(tweets?|tweets-part\d+)\.js$", n) for n in names):
+            return "x-archive"
+        raise InputError(f"{path}: a zip file but not an X archive (no data/tweets.js); give the posts files inside.")
+    if head.startswith(SEVEN_ZIP_MAGIC):
+        return "stackexchange"
+    if head.startswith((BZ2_MAGIC, XZ_MAGIC)):
+        return "stackexchange" if ".xml" in name else "jsonl"
+    if len(head) > 262 and head[257:262] == b"ustar":  # a tar file (a Mastodon export is archive-*.tar.gz)
+        return "mastodon"
+    if bluesky.looks_like_car(head):
+        return "bluesky"
+    stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if stripped.startswith(b"<") and (b"<posts" in head[:4096] or stripped.startswith(b"<?xml")):
+        return "stackexchange"
+    found = _json_format(head)
+    if found is not None:
+        return found
+    if name.endswith((".csv", ".csv.gz")) or (_is_text(head) and b"," in head.split(b"\n", 1)[0]):
+        return "csv"
+    raise InputError(
+        f"{path}: cannot tell the format of this posts file from its content; name it with --input-format "
+        f"({', '.join(READERS)})."
+    )
+
+
+def open_reader(path: Path, input_format: str, reader_options: object) -> Reader:
+    if input_format == "auto":
+        input_format = detect_format(path)
+    if input_format not in READERS:
+        raise InputError(f"unknown input format {input_format!r}; use one of {', '.join(FORMATS)}.")
+    return READERS[input_format](path, reader_options)  # type: ignore[arg-type]
+
+
+__all__ = ["FORMATS", "READERS", "detect_format", "open_reader"]
