@@ -1,13 +1,249 @@
-"""TODO"""
+"""X / Twitter account archives: the `.zip` as downloaded, its extracted folder, or `data/tweets.js`.
+
+Read: `tweets.js` and every `tweets-partN.js` (large archives are split; missing a part loses posts),
+or the older `tweet.js`; each is JavaScript, `window.YTD.<name>.partN = [...]`, holding objects
+`{"tweet": {...}}` whose numbers are strings. `full_text` has its HTML entities unescaped and its
+`t.co` links replaced by `entities.urls[].expanded_url`; long posts take their whole text from
+`note-tweet.js` (matched by time and opening text). The owner's username (from `account.js`) makes
+the permalink. Left out: retweets (`RT @user: ...`, truncated and not the owner's text) as `repost`.
+
+Each part is decoded whole by msgspec into small structs of the wanted fields (X writes large archives
+as several parts, so memory holds one part's bytes).
+"""
 
 from __future__ import annotations
 
-from auditor.sources.exports.base import Reader
+import html
+import re
+import zipfile
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path, PurePosixPath
+
+import msgspec
+import pyarrow as pa
+
+from auditor.dates import parse_dates
+from auditor.errors import InputError
+from auditor.sources.exports.base import ZIP_MAGIC, Reader, post_batch, sniff_bytes
+
+_PREFIX = re.compile(rb"^\s*window\.YTD\.(\w+)\.part\d+\s*=\s*")
+_TWEET_FILES = re.compile(r"(^|/)data/(tweets?|tweets-part\d+)\.js$|^(tweets?|tweets-part\d+)\.js$")
+
+
+class Url(msgspec.Struct):
+    url: str | None = None
+    expanded_url: str | None = None
+
+
+class Entities(msgspec.Struct):
+    urls: list[Url] = []
+
+
+class Tweet(msgspec.Struct):
+    id_str: str | None = None
+    id: str | int | None = None
+    full_text: str | None = None
+    text: str | None = None
+    created_at: str | None = None
+    in_reply_to_status_id_str: str | None = None
+    entities: Entities | None = None
+
+
+class TweetItem(msgspec.Struct):
+    tweet: Tweet | None = None
+
+
+class NoteCore(msgspec.Struct):
+    text: str | None = None
+
+
+class Note(msgspec.Struct, rename="camel"):
+    note_tweet_id: str | None = None
+    created_at: str | None = None
+    core: NoteCore | None = None
+
+
+class NoteItem(msgspec.Struct, rename="camel"):
+    note_tweet: Note | None = None
+
+
+class Account(msgspec.Struct):
+    username: str | None = None
+
+
+class AccountItem(msgspec.Struct):
+    account: Account | None = None
+
+
+_TWEETS = msgspec.json.Decoder(list[TweetItem])
+_NOTES = msgspec.json.Decoder(list[NoteItem])
+_ACCOUNTS = msgspec.json.Decoder(list[AccountItem])
+
+
+def _part_order(name: str) -> tuple[int, str]:
+    match = re.search(r"part(\d+)\.js$", name)
+    return (int(match.group(1)) if match else 0, name)
 
 
 class XArchiveReader(Reader):
     format = "x-archive"
+    platform = "twitter"
 
+    def batches(self) -> Iterator[pa.RecordBatch]:
+        if self.is_stdin:
+            raise InputError("an X archive cannot be read from standard input; give the .zip, folder or tweets.js.")
+        if self.path.is_dir() or not sniff_bytes(self.path).startswith(ZIP_MAGIC):
+            yield from self._from_folder()
+        else:
+            yield from self._from_zip()
 
-def looks_like_car(head: bytes) -> bool:
-    return False
+    def _from_folder(self) -> Iterator[pa.RecordBatch]:
+        if self.path.is_dir():
+            data = self.path / "data" if (self.path / "data").is_dir() else self.path
+            tweet_files = sorted(
+                (p for p in data.glob("tweet*.js") if _TWEET_FILES.search(p.name)), key=lambda p: _part_order(p.name)
+            )
+        else:
+            data = self.path.parent
+            tweet_files = [self.path]
+            if self.path.name == "tweets.js":  # its parts are the same posts' continuation
+                tweet_files += sorted(data.glob("tweets-part*.js"), key=lambda p: _part_order(p.name))
+        if not tweet_files:
+            raise InputError(f"{self.path}: holds no tweets.js; give the archive's data folder or the .zip.")
+        username = None
+        if (data / "account.js").is_file():
+            username = self._username(self._read_file(data / "account.js"), str(data / "account.js"))
+        notes = {}
+        if (data / "note-tweet.js").is_file():
+            notes = self._notes(self._read_file(data / "note-tweet.js"), str(data / "note-tweet.js"))
+        for path in tweet_files:
+            yield from self._tweets(self._read_file(path), str(path), username, notes)
+        for path in (data / "account.js", data / "note-tweet.js"):
+            if path.is_file():
+                self.identify(path)
+
+    def _read_file(self, path: Path) -> bytes:
+        try:
+            data = path.read_bytes()
+        except OSError as error:
+            raise InputError(f"{path}: cannot be read ({error.strerror}); check its permissions.") from None
+        self.identify(path)
+        return data
+
+    def _from_zip(self) -> Iterator[pa.RecordBatch]:
+        try:
+            with zipfile.ZipFile(self.path) as archive:
+                names = archive.namelist()
+                tweet_names = sorted((n for n in names if _TWEET_FILES.search(n)), key=_part_order)
+                if not tweet_names:
+                    raise InputError(f"{self.path}: a zip file without data/tweets.js; is it an X archive?")
+                base = str(PurePosixPath(tweet_names[0]).parent)
+                prefix = "" if base == "." else base + "/"
+                username = None
+                if prefix + "account.js" in names:
+                    username = self._username(archive.read(prefix + "account.js"), f"{self.path}:account.js")
+                notes = {}
+                if prefix + "note-tweet.js" in names:
+                    notes = self._notes(archive.read(prefix + "note-tweet.js"), f"{self.path}:note-tweet.js")
+                for name in tweet_names:
+                    yield from self._tweets(archive.read(name), f"{self.path}:{name}", username, notes)
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError) as error:
+            raise InputError(f"{self.path}: a damaged zip file ({error}); download the archive again.") from None
+        self.identify(self.path)
+
+    @staticmethod
+    def _body(data: bytes, where: str) -> bytes:
+        match = _PREFIX.match(data)
+        if match is None:
+            stripped = data.lstrip()
+            if stripped.startswith(b"["):
+                return stripped
+            raise InputError(
+                f"{where}: does not start with window.YTD.<name>.partN = [...]; the archive file is damaged or "
+                "not from an X archive."
+            )
+        return data[match.end() :]
+
+    def _decode(self, decoder: msgspec.json.Decoder[list[object]], data: bytes, where: str) -> list[object]:
+        try:
+            return decoder.decode(self._body(data, where))
+        except msgspec.DecodeError as error:
+            raise InputError(
+                f"{where}: not valid JSON after its window.YTD prefix ({error}); the archive is damaged or cut "
+                "short: download it again."
+            ) from None
+        except msgspec.ValidationError as error:
+            raise InputError(
+                f"{where}: a record has an unexpected shape ({error}); the file is not an X archive part."
+            ) from None
+
+    def _username(self, data: bytes, where: str) -> str | None:
+        items = self._decode(_ACCOUNTS, data, where)
+        for item in items:
+            if isinstance(item, AccountItem) and item.account is not None and item.account.username:
+                return item.account.username
+        return None
+
+    def _notes(self, data: bytes, where: str) -> dict[str, list[str]]:
+        """Long posts' whole texts by creation time, written as tweets.js writes it."""
+        notes: dict[str, list[str]] = {}
+        items = [i.note_tweet for i in self._decode(_NOTES, data, where) if isinstance(i, NoteItem)]
+        found = [n for n in items if n is not None and n.core is not None and n.core.text and n.created_at]
+        stamps = parse_dates(pa.array([n.created_at for n in found], pa.string())).formatted.to_pylist()
+        for note, stamp in zip(found, stamps, strict=True):
+            if stamp is not None and note.core is not None and note.core.text:
+                moment = datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ")
+                notes.setdefault(moment.strftime("%a %b %d %H:%M:%S +0000 %Y"), []).append(note.core.text)
+        return notes
+
+    def _tweets(
+        self, data: bytes, where: str, username: str | None, notes: dict[str, list[str]]
+    ) -> Iterator[pa.RecordBatch]:
+        items = self._decode(_TWEETS, data, where)
+        del data
+        base = f"https://x.com/{username}/status/" if username else "https://x.com/i/web/status/"
+        size = self.options.batch_rows
+        for start in range(0, len(items), size):
+            ids: list[str | None] = []
+            texts: list[str | None] = []
+            created: list[str | None] = []
+            kinds: list[str] = []
+            for item in items[start : start + size]:
+                tweet = item.tweet if isinstance(item, TweetItem) else None
+                self.records_read += 1
+                if tweet is None:
+                    self.bad_record(f"{where} item {start}", 'not a {"tweet": ...} object')
+                    continue
+                text = tweet.full_text if tweet.full_text is not None else tweet.text
+                if text is not None and text.startswith("RT @"):
+                    self.left_out["repost"] += 1
+                    continue
+                if text is not None:
+                    if tweet.entities is not None:
+                        for link in tweet.entities.urls:
+                            if link.url and link.expanded_url:
+                                text = text.replace(link.url, link.expanded_url)
+                    if "&" in text:
+                        text = html.unescape(text)
+                    if notes and tweet.created_at:
+                        text = self._whole_text(text, tweet.created_at, notes)
+                post_id = tweet.id_str if tweet.id_str is not None else tweet.id
+                ids.append(None if post_id is None else str(post_id))
+                texts.append(text)
+                created.append(tweet.created_at)
+                kinds.append("reply" if tweet.in_reply_to_status_id_str else "post")
+            urls = [None if i is None else base + i for i in ids]
+            yield post_batch(ids, texts, created, [username] * len(ids), urls, self.platform, kinds)
+
+    @staticmethod
+    def _whole_text(text: str, created_at: str, notes: dict[str, list[str]]) -> str:
+        """The note's whole text when a note was written in the same second and opens like the post."""
+        candidates = notes.get(created_at)
+        if not candidates:
+            return text
+        opening = re.sub(r"\s+", " ", text.split("…")[0].split("https://")[0]).strip()[:80]
+        for note in candidates:
+            if re.sub(r"\s+", " ", note).strip().startswith(opening):
+                return note
+        return text
