@@ -95,3 +95,38 @@ def zip_folder(root: Path, target: Path) -> Path:
             if path.is_file():
                 archive.write(path, path.relative_to(root).as_posix())
     return target
+
+
+def zst_2gib_window(lines: list[bytes]) -> bytes:
+    """zstd as Pushshift writes its dumps: a 2 GiB window, no content size (decoders need the window)."""
+    import io
+
+    import zstandard
+
+    params = zstandard.ZstdCompressionParameters.from_level(3, window_log=31, write_content_size=False)
+    buffer = io.BytesIO()
+    with zstandard.ZstdCompressor(compression_params=params).stream_writer(buffer, closefd=False) as writer:
+        writer.write(b"".join(lines))
+    return buffer.getvalue()
+
+
+def reddit_comment(post_id: str, body: str, created: object, **extra: Any) -> bytes:
+    record: dict[str, Any] = {
+        "all_awardings": [],
+        "author": "harbour_watcher",
+        "author_flair_text": None,
+        "body": body,
+        "controversiality": 0,
+        "created_utc": created,
+        "gilded": 0,
+        "id": post_id,
+        "link_id": "t3_9n2x1a",
+        "parent_id": "t3_9n2x1a",
+        "retrieved_on": 1539300000,
+        "score": 4,
+        "stickied": False,
+        "subreddit": "sailing",
+        "subreddit_id": "t5_2qh1q",
+    }
+    record.update(extra)
+    return (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")

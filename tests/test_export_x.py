@@ -95,5 +95,5 @@ def test_damaged_archive_is_named(tmp_path: Path) -> None:
     with pytest.raises(InputError, match=r"broken\.zip: a damaged zip file"):
         read_all(PostSource(broken_zip, input_format="x-archive"))
     (tmp_path / "other.js").write_text(ytd("like", 0, []).replace("window.YTD", "var x"), encoding="utf-8")
-    with pytest.raises(InputError, match="does not start with window.YTD"):
+    with pytest.raises(InputError, match=r"does not start with window\.YTD"):
         read_all(PostSource(tmp_path / "other.js", input_format="x-archive"))

@@ -164,12 +164,48 @@ def decompressed(raw: IO[bytes], magic: bytes) -> IO[bytes]:
     if magic.startswith(GZIP_MAGIC):
         return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
     if magic.startswith(ZSTD_MAGIC):
-        return zstandard.ZstdDecompressor(max_window_size=ZSTD_MAX_WINDOW).stream_reader(raw, read_size=1 << 20)
+        return ZstdStream(raw)  # type: ignore[return-value]
     if magic.startswith(BZ2_MAGIC):
         return bz2.BZ2File(raw, mode="rb")
     if magic.startswith(XZ_MAGIC):
         return lzma.LZMAFile(raw, mode="rb")
     return raw
+
+
+class ZstdStream:
+    """zstd frames (one or several, back to back) decoded with a 2 GiB window allowed; a stream that ends
+    inside a frame is an error, never a silent end of the posts."""
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        self.raw = raw
+        self.decompressor = zstandard.ZstdDecompressor(max_window_size=ZSTD_MAX_WINDOW)
+        self.frame = self.decompressor.decompressobj()
+        self.in_frame = False
+        self.buffered = b""
+
+    def read(self, size: int = -1) -> bytes:
+        while size < 0 or len(self.buffered) < size:
+            compressed = self.raw.read(1 << 20)
+            if not compressed:
+                if self.in_frame:
+                    raise zstandard.ZstdError("the stream ends inside a frame")
+                break
+            while compressed:
+                self.in_frame = True
+                self.buffered += self.frame.decompress(compressed)
+                if not self.frame.eof:
+                    break
+                compressed = self.frame.unused_data
+                self.frame = self.decompressor.decompressobj()
+                self.in_frame = False
+        if size < 0:
+            data, self.buffered = self.buffered, b""
+        else:
+            data, self.buffered = self.buffered[:size], self.buffered[size:]
+        return data
+
+    def close(self) -> None:
+        self.raw.close()
 
 
 class PeekableStdin:
