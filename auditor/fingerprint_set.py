@@ -139,6 +139,12 @@ class FingerprintSetWriter:
     def write(self, batch: pa.RecordBatch) -> pa.RecordBatch:
         """Write a batch, dropping (and counting) ids seen before; returns what was written."""
         ids = batch.column("post_id").to_pylist()
+        distinct = set(ids)
+        if len(distinct) == len(ids) and self._seen_ids.isdisjoint(distinct):  # the common case, in C loops
+            self._seen_ids |= distinct
+            self._writer.write_batch(batch)
+            self.rows += batch.num_rows
+            return batch
         keep = []
         for post_id in ids:
             fresh = post_id not in self._seen_ids

@@ -93,7 +93,7 @@ def raw_array(values: Sequence[Any]) -> pa.Array:
 
 def post_batch(
     ids: Sequence[Any],
-    texts: Sequence[Any],
+    texts: Sequence[Any] | pa.Array,
     created: Sequence[Any],
     authors: Sequence[Any] | pa.Array | None,
     urls: Sequence[Any] | pa.Array | None,
@@ -114,7 +114,7 @@ def post_batch(
 
     arrays = [
         string_array(ids),
-        string_array(texts),
+        texts.cast(pa.string()) if isinstance(texts, pa.Array) else string_array(texts),
         raw_array(created),
         column(authors),
         column(urls),
@@ -179,12 +179,14 @@ class ZstdStream:
     def __init__(self, raw: IO[bytes]) -> None:
         self.raw = raw
         self.decompressor = zstandard.ZstdDecompressor(max_window_size=ZSTD_MAX_WINDOW)
-        self.frame = self.decompressor.decompressobj()
+        self.frame = self.decompressor.decompressobj(write_size=1 << 20)
         self.in_frame = False
         self.buffered = b""
 
     def read(self, size: int = -1) -> bytes:
-        while size < 0 or len(self.buffered) < size:
+        pieces = [self.buffered] if self.buffered else []
+        have = len(self.buffered)
+        while size < 0 or have < size:
             compressed = self.raw.read(1 << 20)
             if not compressed:
                 if self.in_frame:
@@ -192,17 +194,16 @@ class ZstdStream:
                 break
             while compressed:
                 self.in_frame = True
-                self.buffered += self.frame.decompress(compressed)
+                piece = self.frame.decompress(compressed)
+                pieces.append(piece)
+                have += len(piece)
                 if not self.frame.eof:
                     break
                 compressed = self.frame.unused_data
-                self.frame = self.decompressor.decompressobj()
+                self.frame = self.decompressor.decompressobj(write_size=1 << 20)
                 self.in_frame = False
-        if size < 0:
-            data, self.buffered = self.buffered, b""
-        else:
-            data, self.buffered = self.buffered[:size], self.buffered[size:]
-        return data
+        self.buffered = b""
+        return b"".join(pieces)  # may exceed `size`: callers here take whole blocks, and a copy is saved
 
     def close(self) -> None:
         self.raw.close()
@@ -338,27 +339,27 @@ def json_lines(
             first = False
         if block:
             data = rest + block if rest else block
-            cut = data.rfind(b"\n")
-            if cut < 0:
+            cut = data.rfind(b"\n") + 1
+            if cut == 0:
                 rest = data
                 continue
-            chunk, rest = data[: cut + 1], data[cut + 1 :]
+            chunk, rest = memoryview(data)[:cut], data[cut:]
         else:
-            chunk, rest = rest, b""
-            if not chunk.strip():
+            chunk, rest = memoryview(rest), b""
+            if not bytes(chunk).strip():
                 return
         try:
             items = decoder.decode_lines(chunk)
         except (msgspec.DecodeError, msgspec.ValidationError):
             items = []
-            for number, line in enumerate(chunk.split(b"\n"), start=lines_before + 1):
+            for number, line in enumerate(bytes(chunk).split(b"\n"), start=lines_before + 1):
                 if not line.strip():
                     continue
                 try:
                     items.append(decoder.decode(line))
                 except (msgspec.DecodeError, msgspec.ValidationError) as error:
                     reader.bad_record(f"{where} line {number}", _decode_error(error), "fix or remove that line")
-        lines_before += chunk.count(b"\n")
+        lines_before += data.count(b"\n", 0, cut) if block else bytes(chunk).count(b"\n")
         yield items
         if not block:
             return
