@@ -322,6 +322,8 @@ def fingerprint_summary(output: Path, info: FingerprintSetInfo) -> str:
     ]
     for source in info.sources:
         left_out = f"; left out: {describe_reasons(source.left_out)}" if source.left_out else ""
+        if source.kept:
+            left_out += f"; kept on request: {describe_reasons(source.kept)}"
         lines.append(f"  {source.name} ({source.format}): {source.records:,} records, {source.posts:,} posts{left_out}")
     undated = info.counts.get("posts_undated", 0)
     if undated:

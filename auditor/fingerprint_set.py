@@ -44,6 +44,7 @@ class InputSummary:
     posts: int
     left_out: dict[str, int]
     undated: dict[str, int]
+    kept: dict[str, int] = field(default_factory=dict)  # kept on request though a default run leaves them out
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -53,6 +54,7 @@ class InputSummary:
             "posts": self.posts,
             "left_out": self.left_out,
             "undated": self.undated,
+            "kept": self.kept,
         }
 
     @classmethod
@@ -64,6 +66,7 @@ class InputSummary:
             posts=int(data.get("posts", 0)),
             left_out={str(k): int(v) for k, v in data.get("left_out", {}).items()},
             undated={str(k): int(v) for k, v in data.get("undated", {}).items()},
+            kept={str(k): int(v) for k, v in data.get("kept", {}).items()},
         )
 
 

@@ -87,4 +87,5 @@ class PostSource:
             posts=self.rows_read,
             left_out=self.skipped.as_dict(),
             undated=self.undated.as_dict(),
+            kept=self.reader.kept.as_dict(),
         )

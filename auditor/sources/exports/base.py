@@ -17,11 +17,12 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, ClassVar
+from typing import IO, Any, ClassVar, Protocol, cast
 
 import msgspec
 import pyarrow as pa
 import zstandard
+from selectolax.lexbor import LexborHTMLParser
 
 from auditor.errors import InputError
 from auditor.files import FileIdentity, identify
@@ -122,6 +123,29 @@ def post_batch(
         column(kinds),
     ]
     return pa.RecordBatch.from_arrays(arrays, names=list(POST_COLUMNS))
+
+
+class ByteStream(Protocol):
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
+class Prepended:
+    """A stream whose first bytes were already read (to sniff them), handed out again first."""
+
+    def __init__(self, head: bytes, stream: ByteStream) -> None:
+        self.head, self.stream = head, stream
+
+    def read(self, size: int = -1, /) -> bytes:
+        if self.head:
+            if size < 0 or size >= len(self.head):
+                data, self.head = self.head, b""
+                return data
+            data, self.head = self.head[:size], self.head[size:]
+            return data
+        return self.stream.read(size)
+
+    def as_io(self) -> IO[bytes]:
+        return cast(IO[bytes], self)
 
 
 class HashingReader:
@@ -257,6 +281,7 @@ class Reader:
     path: Path
     options: ReadOptions = field(default_factory=ReadOptions)
     left_out: SkipCounter = field(default_factory=SkipCounter)
+    kept: SkipCounter = field(default_factory=SkipCounter)  # posts kept that a default run leaves out, by reason
     records_read: int = 0
     files: list[FileIdentity] = field(default_factory=list)
 
@@ -321,7 +346,7 @@ def _decode_error(error: Exception) -> str:
 
 
 def json_lines(
-    reader: Reader, stream: IO[bytes], decoder: msgspec.json.Decoder[Any], where: str
+    reader: Reader, stream: ByteStream, decoder: msgspec.json.Decoder[Any], where: str
 ) -> Iterator[list[Any]]:
     """Decode newline-delimited JSON a block at a time (blocks end at a newline, so no character is ever
     split), each block in one call of msgspec; a block that fails is decoded line by line, so a bad line
@@ -380,3 +405,22 @@ def lookup(obj: Any, path: tuple[str, ...]) -> Any:
             return None
         obj = obj.get(part)
     return obj
+
+
+_BLOCKS = "p, br, li, pre, div, blockquote, h1, h2, h3, h4, h5, h6, tr, hr"
+
+
+def html_text(markup: str | None) -> str | None:
+    """HTML as plain text by a real HTML5 parser (lexbor, through selectolax): tags dropped, entities
+    decoded, code kept as text, a line break after each block so paragraphs do not run together."""
+    if markup is None:
+        return None
+    if "<" not in markup and "&" not in markup:
+        return markup
+    tree = LexborHTMLParser(markup)
+    root = tree.body
+    if root is None:
+        return ""
+    for node in root.css(_BLOCKS):
+        node.insert_after("\n")
+    return str(root.text(deep=True, separator="", strip=False)).strip()

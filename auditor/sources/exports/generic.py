@@ -161,7 +161,8 @@ class JsonArrayReader(Reader):
                     columns = [[] for _ in paths]
         except ijson.JSONError as error:
             raise InputError(
-                f"{self.path}: not a valid JSON array (after item {index}: {error}); check that the file is whole."
+                f"{self.path}: not a valid JSON array (after item {index}: {str(error).splitlines()[0]}); check that "
+                "the file is whole."
             ) from None
         except STREAM_ERRORS as error:
             raise stream_errors(self.path)(error) from None
