@@ -130,3 +130,81 @@ def reddit_comment(post_id: str, body: str, created: object, **extra: Any) -> by
     }
     record.update(extra)
     return (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+class Link(bytes):
+    """A CID to encode as a DAG-CBOR link (tag 42)."""
+
+
+def cbor(value: Any) -> bytes:
+    """Canonical DAG-CBOR of maps, arrays, text, bytes, integers, null, booleans and links."""
+
+    def head(major: int, number: int) -> bytes:
+        if number < 24:
+            return bytes([major << 5 | number])
+        for extra, size in ((24, 1), (25, 2), (26, 4), (27, 8)):
+            if number < 1 << (8 * size):
+                return bytes([major << 5 | extra]) + number.to_bytes(size, "big")
+        raise ValueError(number)
+
+    if value is None:
+        return b"\xf6"
+    if value is True or value is False:
+        return b"\xf5" if value else b"\xf4"
+    if isinstance(value, Link):
+        return b"\xd8\x2a" + head(2, len(value) + 1) + b"\x00" + bytes(value)
+    if isinstance(value, int):
+        return head(0, value) if value >= 0 else head(1, -1 - value)
+    if isinstance(value, bytes):
+        return head(2, len(value)) + value
+    if isinstance(value, str):
+        data = value.encode("utf-8")
+        return head(3, len(data)) + data
+    if isinstance(value, list):
+        return head(4, len(value)) + b"".join(cbor(v) for v in value)
+    if isinstance(value, dict):
+        keys = sorted(value, key=lambda k: (len(k.encode()), k.encode()))
+        return head(5, len(value)) + b"".join(cbor(k) + cbor(value[k]) for k in keys)
+    raise TypeError(type(value))
+
+
+def cid_of(block: bytes) -> Link:
+    import hashlib
+
+    return Link(bytes([1, 0x71, 0x12, 0x20]) + hashlib.sha256(block).digest())
+
+
+def varint(number: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte = number & 0x7F
+        number >>= 7
+        out.append(byte | (0x80 if number else 0))
+        if not number:
+            return bytes(out)
+
+
+def bluesky_car(did: str, records: dict[str, dict[str, Any]]) -> bytes:
+    """A repository export: commit, one Merkle search tree node with prefix-compressed keys, records."""
+    blocks: list[tuple[Link, bytes]] = []
+    entries = []
+    previous = b""
+    for key in sorted(records):
+        data = cbor(records[key])
+        cid = cid_of(data)
+        blocks.append((cid, data))
+        name = key.encode()
+        shared = 0
+        while shared < min(len(name), len(previous)) and name[shared] == previous[shared]:
+            shared += 1
+        entries.append({"p": shared, "k": name[shared:], "v": cid, "t": None})
+        previous = name
+    node = cbor({"l": None, "e": entries})
+    node_cid = cid_of(node)
+    commit = cbor({"did": did, "version": 3, "data": node_cid, "rev": "3l2abc", "prev": None, "sig": b"\x00" * 64})
+    commit_cid = cid_of(commit)
+    header = cbor({"roots": [commit_cid], "version": 1})
+    out = varint(len(header)) + header
+    for cid, data in [(commit_cid, commit), (node_cid, node), *blocks]:
+        out += varint(len(cid) + len(data)) + bytes(cid) + data
+    return out
