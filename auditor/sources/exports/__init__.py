@@ -80,15 +80,15 @@ def _partial_gzip(raw: bytes) -> bytes:
 _FIRST_KEYS = re.compile(rb'"([A-Za-z_@$][A-Za-z0-9_@$]*)"\s*:')
 
 
-def _json_format(head: bytes) -> str | None:
-    """The format of JSON text from its first record's keys."""
+def _json_format(head: bytes, name: str) -> str | None:
+    """The format of JSON text from its first record's keys (and, for a bare array, the name)."""
     text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     if text.startswith(b"window.YTD."):
         return "x-archive"
     if text.startswith(b"["):
         body = text[1:].lstrip()
-        if body.startswith(b"{") and re.match(rb'\{\s*"tweet"\s*:', body):
-            return "x-archive"
+        if name.endswith(".js") and re.match(rb'\{\s*"tweet"\s*:', body):
+            return "x-archive"  # an archive part whose window.YTD prefix was removed
         return "json"
     if not text.startswith(b"{"):
         return None
@@ -163,7 +163,7 @@ def detect_format(path: Path) -> str:
     stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     if stripped.startswith(b"<") and (b"<posts" in head[:4096] or stripped.startswith(b"<?xml")):
         return "stackexchange"
-    found = _json_format(head)
+    found = _json_format(head, name)
     if found is not None:
         return found
     if name.endswith((".csv", ".csv.gz")) or (_is_text(head) and b"," in head.split(b"\n", 1)[0]):

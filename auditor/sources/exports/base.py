@@ -265,8 +265,9 @@ _stdin: PeekableStdin | None = None
 
 
 def stdin() -> PeekableStdin:
+    """Standard input, peekable; one wrapper per stream (sniffing and reading must share the peeked bytes)."""
     global _stdin
-    if _stdin is None:
+    if _stdin is None or _stdin.raw is not sys.stdin.buffer:
         _stdin = PeekableStdin()
     return _stdin
 
