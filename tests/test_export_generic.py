@@ -53,7 +53,7 @@ def test_parquet_struct_paths(tmp_path: Path) -> None:
     pq.write_table(pa.Table.from_pylist([{"tweet": r["tweet"]} for r in NESTED[:2]]), path)
     table = read_all(PostSource(path, id_field="tweet.id_str", text_field="tweet.full_text"))
     assert table.column("text").to_pylist() == POSTS[:2]
-    with pytest.raises(InputError, match="has no column 'tweet.text'"):
+    with pytest.raises(InputError, match=r"has no column 'tweet\.text'"):
         read_all(PostSource(path, id_field="tweet.id_str", text_field="tweet.text"))
 
 
