@@ -13,7 +13,7 @@ from auditor.claims import Claims, ControlComparison
 from auditor.errors import InputError
 from auditor.evidence import EVIDENCE_SCHEMA
 from auditor.files import FileIdentity
-from auditor.fingerprint_set import FingerprintSetInfo
+from auditor.fingerprint_set import FingerprintSetInfo, InputSummary
 from auditor.params import FingerprintParams
 from auditor.result import AuditResult, AuditSettings, CorpusFileSummary
 from auditor.stats import Rate, TextShare
@@ -79,9 +79,12 @@ def result_from_report(report: dict[str, Any], evidence: pa.Table | None, source
             min_shingles=int(parameters["min_shingles"]),
             has_text=False,
             inputs=tuple(FileIdentity.from_dict(item) for item in fingerprint_set.get("posts_from", [])),
-            counts={"posts_in_set": int(counts["posts_in_set"])},
+            counts={"posts_in_set": int(counts["posts_in_set"])}
+            | ({"posts_undated": int(u)} if (u := fingerprint_set.get("posts_undated")) is not None else {}),
             skipped={str(k): int(v) for k, v in counts["posts_skipped"].items()},
             tool_version=str(fingerprint_set.get("tool_version", "unknown")),
+            sources=tuple(InputSummary.from_dict(item) for item in fingerprint_set.get("sources", [])),
+            undated={str(k): int(v) for k, v in fingerprint_set.get("undated", {}).items()},
         )
         sizes = {item["name"]: int(item["size"]) for item in inputs["corpus_files"]}
         hashes = {item["name"]: item.get("sha256") for item in inputs["corpus_files"]}

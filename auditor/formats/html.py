@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from auditor.claims import upper_first
-from auditor.formats.wording import describe_rate, describe_reasons, describe_share
+from auditor.formats.wording import describe_rate, describe_reasons, describe_share, describe_sources
 from auditor.result import AuditResult
 from auditor.stats import Rate
 
@@ -88,6 +88,7 @@ def render_html(result: AuditResult) -> str:
         _rate_row("Rows carrying posts", result.row_rate),
         f"<tr><th>Corpus text from posts</th><td>{escape(describe_share(result.text_share))}</td></tr>",
         f"<tr><th>Matches</th><td>{result.matches:,} (containment &ge; {result.settings.threshold:.2f})</td></tr>",
+        f"<tr><th>Posts read from</th><td>{escape(describe_sources(result.fingerprint_info))}</td></tr>",
         f"<tr><th>Posts not testable</th><td>{escape(describe_reasons(result.posts_skipped))}</td></tr>",
         f"<tr><th>Corpus rows skipped</th><td>{escape(describe_reasons(result.rows_skipped))}</td></tr>",
     ]

@@ -35,6 +35,9 @@ def report_dict(result: AuditResult) -> dict[str, Any]:
                 **result.fingerprint_file.to_dict(),
                 "tool_version": info.tool_version,
                 "posts_from": [item.to_dict() for item in info.inputs],
+                "sources": [item.to_dict() for item in info.sources],
+                "posts_undated": info.counts.get("posts_undated"),
+                "undated": info.undated,
             },
             "corpus_files": [
                 {"name": f.path, "size": f.size, "rows": f.rows, "sha256": f.sha256} for f in result.files

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from auditor.formats.wording import describe_rate, describe_reasons, describe_share
+from auditor.formats.wording import describe_rate, describe_reasons, describe_share, describe_sources
 from auditor.gate import GateOutcome, SetVerdict
 from auditor.result import AuditResult
 
@@ -26,6 +26,7 @@ def render_markdown(result: AuditResult) -> str:
         f"| rows carrying posts | {describe_rate(result.row_rate)} |",
         f"| corpus text from posts | {describe_share(result.text_share)} |",
         f"| matches | {result.matches:,} |",
+        f"| posts read from | {_cell(describe_sources(result.fingerprint_info))} |",
         f"| posts not testable | {describe_reasons(result.posts_skipped)} |",
         f"| corpus | {len(result.files):,} files, {result.rows_scanned:,} rows scanned |",
         f"| corpus rows skipped | {describe_reasons(result.rows_skipped)} |",

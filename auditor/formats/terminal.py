@@ -9,7 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from auditor.claims import upper_first
-from auditor.formats.wording import describe_rate, describe_reasons, describe_share
+from auditor.formats.wording import describe_rate, describe_reasons, describe_share, describe_sources
 from auditor.gate import GateOutcome
 from auditor.result import AuditResult
 
@@ -29,6 +29,7 @@ def render_terminal(result: AuditResult) -> RenderableType:
     summary.add_column(style="dim")
     summary.add_column()
     summary.add_row("Fingerprint set", f"{result.fingerprint_file.name} ({result.posts_in_set:,} posts)")
+    summary.add_row("Posts read from", describe_sources(result.fingerprint_info))
     summary.add_row("Posts not testable", describe_reasons(result.posts_skipped))
     summary.add_row("Corpus", f"{len(result.files):,} files, {result.rows_scanned:,} rows scanned")
     summary.add_row("Corpus rows skipped", describe_reasons(result.rows_skipped))
