@@ -137,7 +137,9 @@ class FingerprintSetWriter:
     def __post_init__(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._partial = self.path.with_name(self.path.name + ".partial")
-        self._writer = pq.ParquetWriter(self._partial, self.schema, compression="zstd")
+        # Signatures are uniform random words: dictionary-encoding them costs time and gains nothing.
+        dictionary = [name for name in self.schema.names if name != "signature"]
+        self._writer = pq.ParquetWriter(self._partial, self.schema, compression="zstd", use_dictionary=dictionary)
 
     def write(self, batch: pa.RecordBatch) -> pa.RecordBatch:
         """Write a batch, dropping (and counting) ids seen before; returns what was written."""
