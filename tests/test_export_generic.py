@@ -76,3 +76,13 @@ def test_standard_input(tmp_path: Path) -> None:
     info = json.loads(pq.read_metadata(output).metadata[b"provenance_auditor"])
     assert info["inputs"][0]["name"] == "-" and info["inputs"][0]["size"] == len(lines.encode())
     assert info["sources"][0]["format"] == "jsonl"
+
+
+def test_csv_from_standard_input(tmp_path: Path) -> None:
+    lines = "id,text,created_at\n" + "".join(f'{i},"{t}",2018-10-10\n' for i, t in enumerate(POSTS))
+    output = tmp_path / "csv.fp.parquet"
+    result = CliRunner().invoke(
+        app, ["fingerprint", "-", "-o", str(output), "--input-format", "csv"], input=lines.encode()
+    )
+    assert result.exit_code == 0, result.output
+    assert pq.read_table(output, columns=["created_at"]).column(0).to_pylist() == ["2018-10-10T00:00:00Z"] * len(POSTS)

@@ -171,6 +171,10 @@ class HashingReader:
     def readable(self) -> bool:
         return True
 
+    @property
+    def closed(self) -> bool:
+        return False
+
     def close(self) -> None:
         self.raw.close()
 

@@ -23,6 +23,7 @@ import pyarrow.parquet as pq
 from auditor.errors import InputError
 from auditor.sources.exports.base import (
     STREAM_ERRORS,
+    HashingReader,
     Reader,
     field_path,
     json_lines,
@@ -178,6 +179,23 @@ class JsonArrayReader(Reader):
         return post_batch(ids, texts, created, authors, urls, None, None)
 
 
+class HashingStdin:
+    """A decompressed standard input as Arrow's file wrapper wants it."""
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+        self.closed = False
+
+    def read(self, size: int = -1) -> bytes:
+        return bytes(self.stream.read(size))
+
+    def readable(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        self.closed = True
+
+
 def _check_columns(path: object, available: list[str], names: list[tuple[str, str]]) -> None:
     for option, name in names:
         if name not in available:
@@ -190,9 +208,13 @@ class CsvReader(Reader):
     format = "csv"
 
     def batches(self) -> Iterator[pa.RecordBatch]:
+        hashing: HashingReader | None = None
         if self.is_stdin:
-            raise InputError("CSV cannot be read from standard input here; give the file's path.")
-        self.identify(self.path)
+            stream, hashing = self.open_stream()
+            source: Any = pa.PythonFile(HashingStdin(stream), mode="r")
+        else:
+            self.identify(self.path)
+            source = self.path
         bad: list[str] = []
         id_field, text_field = self.options.id_field, self.options.text_field
 
@@ -211,7 +233,7 @@ class CsvReader(Reader):
 
         try:
             reader = pacsv.open_csv(
-                self.path,
+                source,
                 read_options=pacsv.ReadOptions(block_size=1 << 22),
                 parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=on_invalid_row),
                 convert_options=pacsv.ConvertOptions(
@@ -223,6 +245,8 @@ class CsvReader(Reader):
             _check_columns(self.path, names, [("--id-field", id_field), ("--text-field", text_field)])
             for batch in reader:
                 yield self._select(batch, names)
+            if hashing is not None:
+                self.record_stream(hashing)
         except (pa.ArrowInvalid, OSError, UnicodeDecodeError) as error:
             if bad:
                 raise InputError(bad[0]) from None

@@ -121,9 +121,6 @@ class XArchiveReader(Reader):
             notes = self._notes(self._read_file(data / "note-tweet.js"), str(data / "note-tweet.js"))
         for path in tweet_files:
             yield from self._tweets(self._read_file(path), str(path), username, notes)
-        for path in (data / "account.js", data / "note-tweet.js"):
-            if path.is_file():
-                self.identify(path)
 
     def _read_file(self, path: Path) -> bytes:
         try:
@@ -211,11 +208,11 @@ class XArchiveReader(Reader):
             texts: list[str | None] = []
             created: list[str | None] = []
             kinds: list[str] = []
-            for item in items[start : start + size]:
+            for number, item in enumerate(items[start : start + size], start=start):
                 tweet = item.tweet if isinstance(item, TweetItem) else None
                 self.records_read += 1
                 if tweet is None:
-                    self.bad_record(f"{where} item {start}", 'not a {"tweet": ...} object')
+                    self.bad_record(f"{where} item {number}", 'not a {"tweet": ...} object')
                     continue
                 text = tweet.full_text if tweet.full_text is not None else tweet.text
                 if text is not None and text.startswith("RT @"):
