@@ -209,12 +209,13 @@ class ZstdStream:
         self.decompressor = zstandard.ZstdDecompressor(max_window_size=ZSTD_MAX_WINDOW)
         self.frame = self.decompressor.decompressobj(write_size=1 << 20)
         self.in_frame = False
-        self.buffered = b""
 
-    def read(self, size: int = -1) -> bytes:
-        pieces = [self.buffered] if self.buffered else []
-        have = len(self.buffered)
-        while size < 0 or have < size:
+    def read_pieces(self, size: int) -> list[bytes]:
+        """At least `size` decompressed bytes (less only at the end) as the decoder produced them, so
+        the caller joins them once with what it kept from the last block."""
+        pieces: list[bytes] = []
+        have = 0
+        while have < size:
             compressed = self.raw.read(1 << 20)
             if not compressed:
                 if self.in_frame:
@@ -223,15 +224,19 @@ class ZstdStream:
             while compressed:
                 self.in_frame = True
                 piece = self.frame.decompress(compressed)
-                pieces.append(piece)
-                have += len(piece)
+                if piece:
+                    pieces.append(piece)
+                    have += len(piece)
                 if not self.frame.eof:
                     break
                 compressed = self.frame.unused_data
                 self.frame = self.decompressor.decompressobj(write_size=1 << 20)
                 self.in_frame = False
-        self.buffered = b""
-        return b"".join(pieces)  # may exceed `size`: callers here take whole blocks, and a copy is saved
+        return pieces
+
+    def read(self, size: int = -1) -> bytes:
+        """At least `size` bytes, possibly more (every caller here takes whole blocks), or all with -1."""
+        return b"".join(self.read_pieces(size if size >= 0 else 1 << 62))
 
     def close(self) -> None:
         self.raw.close()
@@ -359,24 +364,32 @@ def json_lines(
     rest = b""
     lines_before = 0
     first = True
+    read_pieces = getattr(stream, "read_pieces", None)
     while True:
         try:
-            block = stream.read(BLOCK_BYTES)
+            if read_pieces is not None:  # one copy: what was kept and the new pieces, joined once
+                pieces = read_pieces(BLOCK_BYTES)
+                more = bool(pieces)
+                data = b"".join([rest, *pieces]) if pieces else rest
+            else:
+                block = stream.read(BLOCK_BYTES)
+                more = bool(block)
+                data = rest + block if rest else block
         except STREAM_ERRORS as error:
             raise stream_errors(where)(error) from None
         if first:
-            block = block.removeprefix(b"\xef\xbb\xbf")
+            data = data.removeprefix(b"\xef\xbb\xbf")
             first = False
-        if block:
-            data = rest + block if rest else block
+        if more:
             cut = data.rfind(b"\n") + 1
             if cut == 0:
                 rest = data
                 continue
             chunk, rest = memoryview(data)[:cut], data[cut:]
         else:
-            chunk, rest = memoryview(rest), b""
-            if not bytes(chunk).strip():
+            cut = len(data)
+            chunk, rest = memoryview(data), b""
+            if not data.strip():
                 return
         try:
             items = decoder.decode_lines(chunk)
@@ -389,9 +402,9 @@ def json_lines(
                     items.append(decoder.decode(line))
                 except (msgspec.DecodeError, msgspec.ValidationError) as error:
                     reader.bad_record(f"{where} line {number}", _decode_error(error), "fix or remove that line")
-        lines_before += data.count(b"\n", 0, cut) if block else bytes(chunk).count(b"\n")
+        lines_before += data.count(b"\n", 0, cut)
         yield items
-        if not block:
+        if not more:
             return
 
 
