@@ -30,7 +30,8 @@ from auditor.sources.skips import SkipCounter
 
 POST_COLUMNS = ("post_id", "text", "created_at", "author", "url", "platform", "kind")
 DEFAULT_BATCH_ROWS = 50_000
-BLOCK_BYTES = 1 << 23  # bytes read at a time from a stream
+BLOCK_BYTES = 1 << 21  # bytes decoded at a time: small enough to be still in cache when parsed
+COMPRESSED_READ = 1 << 17  # compressed bytes decompressed at a time (a dump inflates about tenfold)
 ZSTD_MAX_WINDOW = 1 << 31  # Pushshift and Arctic Shift dumps are compressed with a 2 GiB window
 STDIN = "-"
 
@@ -216,7 +217,7 @@ class ZstdStream:
         pieces: list[bytes] = []
         have = 0
         while have < size:
-            compressed = self.raw.read(1 << 20)
+            compressed = self.raw.read(COMPRESSED_READ)
             if not compressed:
                 if self.in_frame:
                     raise zstandard.ZstdError("the stream ends inside a frame")
