@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 from pathlib import Path
 
 import pytest
@@ -46,10 +47,25 @@ def test_zst_dump_with_a_2gib_window(tmp_path: Path) -> None:
 
 
 def test_characters_split_across_decompression_chunks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = random.Random(3)
+    alphabet = "潮汐表と灯台の話、ünïcödé — 😀🌊"
+    bodies = [f"{n} " + "".join(rng.choice(alphabet) for _ in range(400)) for n in range(400)]  # several zstd blocks
     path = tmp_path / "RC_2018-10.zst"
-    path.write_bytes(zst_2gib_window(comments()))
-    monkeypatch.setattr(base, "BLOCK_BYTES", 7)  # every multi-byte character lands across two reads somewhere
-    assert read_all(PostSource(path)).column("text").to_pylist()[0] == BODY
+    path.write_bytes(zst_2gib_window([reddit_comment(f"c{n}", body, 1539202764) for n, body in enumerate(bodies)]))
+    monkeypatch.setattr(base, "COMPRESSED_READ", 997)
+    monkeypatch.setattr(base, "BLOCK_BYTES", 1009)
+    pieces: list[bytes] = []
+    read_pieces = base.ZstdStream.read_pieces
+
+    def recording(self: base.ZstdStream, size: int) -> list[bytes]:
+        got = read_pieces(self, size)
+        pieces.extend(got)
+        return got
+
+    monkeypatch.setattr(base.ZstdStream, "read_pieces", recording)
+    assert read_all(PostSource(path)).column("text").to_pylist() == bodies
+    split = [p for p in pieces[1:] if p and 0x80 <= p[0] < 0xC0]  # a piece starting inside a character
+    assert split, "the fixture should split some character across decompressed pieces"
 
 
 def test_submissions_uncompressed(tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import random
+import re
 import tarfile
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
@@ -191,3 +192,47 @@ def test_export_fingerprinted_and_found_with_the_control(
     assert (control["after"]["numerator"], control["after"]["denominator"]) == (1, 6)
     assert data["claims"]["undated_posts"] == 0
     assert data["inputs"]["fingerprint_set"]["sources"][0]["format"] == expected_format
+
+
+def damaged(make: Callable[[Path], Path], cut: int) -> Callable[[Path], Path]:
+    def build(folder: Path) -> Path:
+        path = make(folder)
+        path.write_bytes(path.read_bytes()[:cut])
+        return path
+
+    return build
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (damaged(x_archive, 200), r"twitter-archive\.zip: a damaged zip file"),
+        (damaged(reddit, -40), r"RC_2024-03\.zst: the zstd stream is damaged or cut short"),
+        (
+            damaged(mastodon, 300),
+            r"archive-20241001\.tar\.gz:outbox\.json: the compressed stream is damaged or cut short",
+        ),
+        (damaged(stackexchange, -60), r"Posts\.xml line \d+: not well-formed XML"),
+        (damaged(bluesky, -30), r"repo\.car: a damaged repository export"),
+        (damaged(twitter_api, -30), r"search\.jsonl: not a valid Twitter API response"),
+    ],
+)
+def test_damaged_export_exits_2_with_one_sentence(tmp_path: Path, make: Callable[[Path], Path], message: str) -> None:
+    export = make(tmp_path)
+    result = CliRunner().invoke(app, ["fingerprint", str(export), "-o", str(tmp_path / "s.fp.parquet")])
+    assert result.exit_code == 2, result.output
+    text = " ".join(line.strip() for line in result.output.strip().splitlines())
+    assert text.startswith("error:") and "Traceback" not in text, result.output
+    assert re.search(message, text), text
+    assert not (tmp_path / "s.fp.parquet").exists()
+
+
+def test_cutoff_off_the_calendar_exits_2(tmp_path: Path) -> None:
+    export = reddit(tmp_path)
+    fingerprints = tmp_path / "set.fp.parquet"
+    runner = CliRunner()
+    assert runner.invoke(app, ["fingerprint", str(export), "-o", str(fingerprints), "-q"]).exit_code == 0
+    corpus = write_parquet(tmp_path / "corpus.parquet", [{"text": POSTS[0]}])
+    result = runner.invoke(app, ["audit", str(fingerprints), str(corpus), "--cutoff", "2025-13-01", "-q"])
+    assert result.exit_code == 2
+    assert "--cutoff 2025-13-01 is no calendar date" in " ".join(result.output.split())

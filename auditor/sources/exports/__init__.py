@@ -6,7 +6,6 @@ not only at its name; `READERS` maps each format name of `--input-format` to its
 
 from __future__ import annotations
 
-import gzip
 import re
 import zipfile
 import zlib
@@ -64,13 +63,30 @@ def _head_of(path: Path) -> bytes:
             raise InputError(f"{path}: cannot be read ({error.strerror}); check the path.") from None
     try:
         if raw.startswith(GZIP_MAGIC):
-            return gzip.decompress(raw) if len(raw) < HEAD_BYTES else _partial_gzip(raw)
+            return _partial_gzip(raw)  # what a cut file holds still tells its format; its reader names the damage
         if raw.startswith(ZSTD_MAGIC):
-            reader = zstandard.ZstdDecompressor(max_window_size=ZSTD_MAX_WINDOW).decompressobj()
-            return reader.decompress(raw)[:HEAD_BYTES]
+            return _zstd_head(path, raw)
     except (OSError, EOFError, zstandard.ZstdError) as error:
-        raise InputError(f"{path}: the compressed stream is damaged ({error}); copy it again.") from None
+        raise InputError(f"{path}: the compressed stream is damaged or cut short ({error}); copy it again.") from None
     return raw
+
+
+def _zstd_head(path: Path, raw: bytes) -> bytes:
+    """The first decompressed bytes of a zstd input (a first block may need more than the first read)."""
+    frame = zstandard.ZstdDecompressor(max_window_size=ZSTD_MAX_WINDOW).decompressobj()
+    head = frame.decompress(raw)
+    if head or str(path) == STDIN:
+        return head[:HEAD_BYTES]
+    with path.open("rb") as stream:
+        stream.seek(len(raw))
+        while not head and (more := stream.read(HEAD_BYTES)):
+            head = frame.decompress(more)
+    if not head and not frame.eof:
+        raise InputError(
+            f"{path}: the zstd stream is damaged or cut short (it ends inside its first block); download or copy "
+            "the dump again."
+        )
+    return head[:HEAD_BYTES]
 
 
 def _partial_gzip(raw: bytes) -> bytes:
