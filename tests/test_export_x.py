@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 
 from auditor.errors import InputError
+from auditor.sources.exports import x_archive
 from auditor.sources.posts import PostSource
 from tests.exports_fixtures import LONG, read_all, tweet, write_x_archive, ytd, zip_folder
 
@@ -88,7 +90,7 @@ def test_damaged_archive_is_named(tmp_path: Path) -> None:
     folder = archive(tmp_path)
     tweets = folder / "data" / "tweets.js"
     tweets.write_text(tweets.read_text(encoding="utf-8")[:-200], encoding="utf-8")
-    with pytest.raises(InputError, match=r"tweets\.js: not valid JSON after its window\.YTD prefix.*download it again"):
+    with pytest.raises(InputError, match=r"tweets\.js: the array of posts is cut short.*download it again"):
         read_all(PostSource(folder))
     broken_zip = tmp_path / "broken.zip"
     broken_zip.write_bytes(b"PK\x03\x04" + b"\x00" * 40)
@@ -97,3 +99,17 @@ def test_damaged_archive_is_named(tmp_path: Path) -> None:
     (tmp_path / "other.js").write_text(ytd("like", 0, []).replace("window.YTD", "var x"), encoding="utf-8")
     with pytest.raises(InputError, match=r"does not start with window\.YTD"):
         read_all(PostSource(tmp_path / "other.js", input_format="x-archive"))
+
+
+@pytest.mark.parametrize("pretty", [True, False])
+def test_parts_decoded_a_block_at_a_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pretty: bool) -> None:
+    items = [
+        tweet(100 + n, f"Post number {n} about the harbour, the tides and the lighthouse keeper", WHEN)
+        for n in range(40)
+    ]
+    folder = write_x_archive(tmp_path / "many", [items])
+    if not pretty:  # written on one line: no place to cut, decoded whole
+        (folder / "data" / "tweets.js").write_text("window.YTD.tweets.part0 = " + json.dumps(items), encoding="utf-8")
+    monkeypatch.setattr(x_archive, "PART_BLOCK", 700)  # a few items a block
+    table = read_all(PostSource(folder))
+    assert table.column("post_id").to_pylist() == [str(100 + n) for n in range(40)]

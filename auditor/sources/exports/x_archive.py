@@ -26,9 +26,12 @@ import pyarrow as pa
 
 from auditor.dates import parse_dates
 from auditor.errors import InputError
-from auditor.sources.exports.base import ZIP_MAGIC, Reader, post_batch, sniff_bytes
+from auditor.files import FileIdentity
+from auditor.sources.exports.base import ZIP_MAGIC, ByteStream, HashingReader, Reader, post_batch, sniff_bytes
 
 T = TypeVar("T")
+PART_BLOCK = 1 << 21  # bytes of a tweets.js part decoded at a time
+_BETWEEN_ITEMS = b"\n  },\n  {"
 _PREFIX = re.compile(rb"^\s*window\.YTD\.(\w+)\.part\d+\s*=\s*")
 _TWEET_FILES = re.compile(r"(^|/)data/(tweets?|tweets-part\d+)\.js$|^(tweets?|tweets-part\d+)\.js$")
 
@@ -120,7 +123,14 @@ class XArchiveReader(Reader):
         if (data / "note-tweet.js").is_file():
             notes = self._notes(self._read_file(data / "note-tweet.js"), str(data / "note-tweet.js"))
         for path in tweet_files:
-            yield from self._tweets(self._read_file(path), str(path), username, notes)
+            try:
+                raw = path.open("rb")
+            except OSError as error:
+                raise InputError(f"{path}: cannot be read ({error.strerror}); check its permissions.") from None
+            with raw:
+                hashing = HashingReader(raw)
+                yield from self._tweets(self._items(hashing, str(path)), str(path), username, notes)
+            self.files.append(FileIdentity(str(path), hashing.size, hashing.digest.hexdigest()))
 
     def _read_file(self, path: Path) -> bytes:
         try:
@@ -146,7 +156,9 @@ class XArchiveReader(Reader):
                 if prefix + "note-tweet.js" in names:
                     notes = self._notes(archive.read(prefix + "note-tweet.js"), f"{self.path}:note-tweet.js")
                 for name in tweet_names:
-                    yield from self._tweets(archive.read(name), f"{self.path}:{name}", username, notes)
+                    with archive.open(name) as member:
+                        where = f"{self.path}:{name}"
+                        yield from self._tweets(self._items(member, where), where, username, notes)
         except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError) as error:
             raise InputError(f"{self.path}: a damaged zip file ({error}); download the archive again.") from None
         self.identify(self.path)
@@ -196,23 +208,71 @@ class XArchiveReader(Reader):
                 notes.setdefault(moment.strftime("%a %b %d %H:%M:%S +0000 %Y"), []).append(note.core.text)
         return notes
 
+    def _items(self, stream: ByteStream, where: str) -> Iterator[list[TweetItem]]:
+        """The part's items, decoded a block of about PART_BLOCK bytes at a time: X writes each item of
+        the top-level array at an indentation of two spaces, so the array can be cut between items where
+        a line reads `  },` followed by `  {` (a JSON string holds no raw newline, so this never falls
+        inside one). A part written otherwise is decoded whole."""
+        head = stream.read(PART_BLOCK)
+        body = self._body(head, where)
+        buffer = bytes(body).lstrip()
+        if not buffer.startswith(b"["):
+            raise InputError(f"{where}: no JSON array after its window.YTD prefix; the archive file is damaged.")
+        buffer = buffer[1:]
+        items_before = 0
+        while True:
+            block = stream.read(PART_BLOCK)
+            if block:
+                buffer += block
+                cut = buffer.rfind(_BETWEEN_ITEMS)
+                if cut < 0:
+                    continue
+                chunk, buffer = buffer[: cut + 4], buffer[cut + 5 :]
+            else:
+                chunk = buffer.rstrip()
+                if not chunk.endswith(b"]"):
+                    raise InputError(
+                        f"{where}: the array of posts is cut short after item {items_before}; the archive is damaged "
+                        "or cut short: download it again."
+                    )
+                chunk = chunk[:-1]
+            items = self._decode_items(b"[" + chunk + b"]", where, items_before)
+            items_before += len(items)
+            yield items
+            if not block:
+                return
+
+    @staticmethod
+    def _decode_items(data: bytes, where: str, items_before: int) -> list[TweetItem]:
+        try:
+            return _TWEETS.decode(data)
+        except msgspec.DecodeError as error:
+            raise InputError(
+                f"{where}: not valid JSON after its window.YTD prefix (from item {items_before}: {error}); the "
+                "archive is damaged or cut short: download it again."
+            ) from None
+        except msgspec.ValidationError as error:
+            raise InputError(
+                f"{where}: a record from item {items_before} on has an unexpected shape ({error}); the file is not "
+                "an X archive part."
+            ) from None
+
     def _tweets(
-        self, data: bytes, where: str, username: str | None, notes: dict[str, list[str]]
+        self, parts: Iterator[list[TweetItem]], where: str, username: str | None, notes: dict[str, list[str]]
     ) -> Iterator[pa.RecordBatch]:
-        items = self._decode(_TWEETS, data, where)
-        del data
         base = f"https://x.com/{username}/status/" if username else "https://x.com/i/web/status/"
-        size = self.options.batch_rows
-        for start in range(0, len(items), size):
-            ids: list[str | None] = []
-            texts: list[str | None] = []
-            created: list[str | None] = []
-            kinds: list[str] = []
-            for number, item in enumerate(items[start : start + size], start=start):
-                tweet = item.tweet if isinstance(item, TweetItem) else None
+        ids: list[str | None] = []
+        texts: list[str | None] = []
+        created: list[str | None] = []
+        kinds: list[str] = []
+        number = 0
+        for items in parts:
+            for item in items:
+                tweet = item.tweet
                 self.records_read += 1
+                number += 1
                 if tweet is None:
-                    self.bad_record(f"{where} item {number}", 'not a {"tweet": ...} object')
+                    self.bad_record(f"{where} item {number - 1}", 'not a {"tweet": ...} object')
                     continue
                 text = tweet.full_text if tweet.full_text is not None else tweet.text
                 if text is not None and text.startswith("RT @"):
@@ -232,8 +292,23 @@ class XArchiveReader(Reader):
                 texts.append(text)
                 created.append(tweet.created_at)
                 kinds.append("reply" if tweet.in_reply_to_status_id_str else "post")
-            urls = [None if i is None else base + i for i in ids]
-            yield post_batch(ids, texts, created, [username] * len(ids), urls, self.platform, kinds)
+            if len(ids) >= self.options.batch_rows:
+                yield self._batch(ids, texts, created, kinds, username, base)
+                ids, texts, created, kinds = [], [], [], []
+        if ids:
+            yield self._batch(ids, texts, created, kinds, username, base)
+
+    def _batch(
+        self,
+        ids: list[str | None],
+        texts: list[str | None],
+        created: list[str | None],
+        kinds: list[str],
+        username: str | None,
+        base: str,
+    ) -> pa.RecordBatch:
+        urls = [None if i is None else base + i for i in ids]
+        return post_batch(ids, texts, created, [username] * len(ids), urls, self.platform, kinds)
 
     @staticmethod
     def _whole_text(text: str, created_at: str, notes: dict[str, list[str]]) -> str:
