@@ -94,7 +94,7 @@ def raw_array(values: Sequence[Any]) -> pa.Array:
 
 
 def post_batch(
-    ids: Sequence[Any],
+    ids: Sequence[Any] | pa.Array,
     texts: Sequence[Any] | pa.Array,
     created: Sequence[Any],
     authors: Sequence[Any] | pa.Array | None,
@@ -115,7 +115,7 @@ def post_batch(
         return string_array(values)
 
     arrays = [
-        string_array(ids),
+        ids.cast(pa.string()) if isinstance(ids, pa.Array) else string_array(ids),
         texts.cast(pa.string()) if isinstance(texts, pa.Array) else string_array(texts),
         raw_array(created),
         column(authors),
