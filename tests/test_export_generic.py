@@ -86,3 +86,15 @@ def test_csv_from_standard_input(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     assert pq.read_table(output, columns=["created_at"]).column(0).to_pylist() == ["2018-10-10T00:00:00Z"] * len(POSTS)
+
+
+@pytest.mark.parametrize("compress", ["bz2", "lzma"])
+def test_bz2_and_xz_are_sniffed_by_content(tmp_path: Path, compress: str) -> None:
+    import bz2
+    import lzma
+
+    packer = bz2.compress if compress == "bz2" else lzma.compress
+    path = tmp_path / "posts.data"
+    path.write_bytes(packer(json.dumps({"id": 1, "text": POSTS[0]}).encode() + b"\n"))
+    source = PostSource(path)
+    assert source.format == "jsonl" and read_all(source).column("text").to_pylist() == [POSTS[0]]

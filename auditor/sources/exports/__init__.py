@@ -6,6 +6,8 @@ not only at its name; `READERS` maps each format name of `--input-format` to its
 
 from __future__ import annotations
 
+import bz2
+import lzma
 import re
 import zipfile
 import zlib
@@ -27,6 +29,7 @@ from auditor.sources.exports.base import (
     ZSTD_MAGIC,
     ZSTD_MAX_WINDOW,
     Reader,
+    ReadOptions,
     stdin,
 )
 from auditor.sources.exports.generic import CsvReader, JsonArrayReader, JsonLinesReader, ParquetReader
@@ -66,7 +69,11 @@ def _head_of(path: Path) -> bytes:
             return _partial_gzip(raw)  # what a cut file holds still tells its format; its reader names the damage
         if raw.startswith(ZSTD_MAGIC):
             return _zstd_head(path, raw)
-    except (OSError, EOFError, zstandard.ZstdError) as error:
+        if raw.startswith(BZ2_MAGIC):
+            return bz2.BZ2Decompressor().decompress(raw)
+        if raw.startswith(XZ_MAGIC):
+            return lzma.LZMADecompressor().decompress(raw)
+    except (OSError, EOFError, zstandard.ZstdError, lzma.LZMAError) as error:
         raise InputError(f"{path}: the compressed stream is damaged or cut short ({error}); copy it again.") from None
     return raw
 
@@ -159,6 +166,8 @@ def detect_format(path: Path) -> str:
     head = _head_of(path)
     if head.startswith(PARQUET_MAGIC):
         return "parquet"
+    if str(path) == STDIN and head.startswith((ZIP_MAGIC, SEVEN_ZIP_MAGIC)):
+        raise InputError("an archive (zip or 7z) cannot be read from standard input; give its path.")
     if head.startswith(ZIP_MAGIC):
         try:
             with zipfile.ZipFile(path) as archive:
@@ -170,8 +179,6 @@ def detect_format(path: Path) -> str:
         raise InputError(f"{path}: a zip file but not an X archive (no data/tweets.js); give the posts files inside.")
     if head.startswith(SEVEN_ZIP_MAGIC):
         return "stackexchange"
-    if head.startswith((BZ2_MAGIC, XZ_MAGIC)):
-        return "stackexchange" if ".xml" in name else "jsonl"
     if len(head) > 262 and head[257:262] == b"ustar":  # a tar file (a Mastodon export is archive-*.tar.gz)
         return "mastodon"
     if bluesky.looks_like_car(head):
@@ -190,12 +197,12 @@ def detect_format(path: Path) -> str:
     )
 
 
-def open_reader(path: Path, input_format: str, reader_options: object) -> Reader:
+def open_reader(path: Path, input_format: str, reader_options: ReadOptions) -> Reader:
     if input_format == "auto":
         input_format = detect_format(path)
     if input_format not in READERS:
         raise InputError(f"unknown input format {input_format!r}; use one of {', '.join(FORMATS)}.")
-    return READERS[input_format](path, reader_options)  # type: ignore[arg-type]
+    return READERS[input_format](path, reader_options)
 
 
 __all__ = ["FORMATS", "READERS", "detect_format", "open_reader"]
