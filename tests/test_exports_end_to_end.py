@@ -192,6 +192,8 @@ def test_export_fingerprinted_and_found_with_the_control(
     assert (control["after"]["numerator"], control["after"]["denominator"]) == (1, 6)
     assert data["claims"]["undated_posts"] == 0
     assert data["inputs"]["fingerprint_set"]["sources"][0]["format"] == expected_format
+    markdown = runner.invoke(app, ["report", str(report), "--format", "markdown"])
+    assert markdown.exit_code == 0 and f"({expected_format}): 16 posts of 16 records" in markdown.output
 
 
 def damaged(make: Callable[[Path], Path], cut: int) -> Callable[[Path], Path]:

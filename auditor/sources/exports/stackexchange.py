@@ -160,10 +160,14 @@ class StackExchangeReader(Reader):
         reader = self
         where = f"{self.path}:Posts.xml"
 
+        feeds: list[Feed] = []
+
         class Feed(Py7zIO):
             def __init__(self) -> None:
                 self.parser = PostsXml(reader, where)
                 self.written = 0
+                self.finished = False
+                feeds.append(self)
 
             def write(self, s: bytes | bytearray) -> int:
                 self.parser.feed(bytes(s))
@@ -185,6 +189,10 @@ class StackExchangeReader(Reader):
                 return self.written
 
             def close(self) -> None:
+                """The end of the member (py7zr calls this; `extract` below makes sure it runs once)."""
+                if self.finished:
+                    return
+                self.finished = True
                 self.parser.feed(b"", final=True)
                 if (batch := self.parser.take()) is not None:
                     handoff.put(batch)
@@ -200,6 +208,8 @@ class StackExchangeReader(Reader):
                     if not names:
                         raise InputError(f"{self.path}: a 7z archive without Posts.xml; is it a StackExchange dump?")
                     archive.extract(targets=names[:1], factory=Factory())
+                for feed in feeds:
+                    feed.close()
                 handoff.put(None)
             except BaseException as error:  # handed to the reading thread, which raises it
                 handoff.put(error)
