@@ -8,7 +8,9 @@ it (one JSON object of about 1 KB a line, every field a real dump has, zstd with
 X archive `.zip` as downloaded (`data/tweets.js` and `data/tweets-part1.js`, pretty-printed, every
 field a real archive has, `account.js`), then times `python -m auditor fingerprint EXPORT` in a fresh
 process pinned to core 0 (decompression, parsing, dates, fingerprinting and writing the set, interpreter
-start included) and prints posts per second.
+start included) and prints posts per second, in wall time and in CPU time (user + system, which a
+shared core inflates less). `--breakdown` also times reading, fingerprinting and writing apart, in this
+process (CPU time, least of three runs).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import os
 import random
 import resource
 import shutil
@@ -30,6 +33,9 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import zstandard
 
+from auditor.fingerprint import Fingerprinter
+from auditor.fingerprint_set import FingerprintSetWriter
+from auditor.sources.posts import PostSource
 from benchmarks.synthetic import Writer
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -165,10 +171,34 @@ def run(export: Path, out: Path) -> tuple[float, float, int]:
     return elapsed, cpu, pq.ParquetFile(out).metadata.num_rows
 
 
+def breakdown(export: Path, repeats: int = 3) -> tuple[float, float, float]:
+    """CPU microseconds a post, least of `repeats` runs, of reading the export into post batches,
+    fingerprinting them, and writing the set: where the end-to-end time goes."""
+    fingerprinter = Fingerprinter()
+    read = fingerprint = write = float("inf")
+    for _ in range(repeats):
+        started = time.process_time()
+        batches = list(PostSource(export).batches())
+        posts = sum(batch.num_rows for batch in batches)
+        read = min(read, (time.process_time() - started) / posts * 1e6)
+        started = time.process_time()
+        fingerprinted = [fingerprinter.fingerprint(batch) for batch in batches]
+        fingerprint = min(fingerprint, (time.process_time() - started) / posts * 1e6)
+        started = time.process_time()
+        with tempfile.TemporaryDirectory() as scratch:
+            writer = FingerprintSetWriter(Path(scratch) / "set.fp.parquet", fingerprinter.schema)
+            for batch in fingerprinted:
+                writer.write(batch)
+            writer.abort()
+        write = min(write, (time.process_time() - started) / posts * 1e6)
+    return read, fingerprint, write
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--posts", type=int, default=500_000)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--breakdown", action="store_true", help="also time each stage in this process")
     args = parser.parse_args()
     dump, archive = build(args.posts, args.seed)
     subprocess.run([sys.executable, "-m", "auditor", "--version"], check=True, capture_output=True)  # compiled
@@ -182,6 +212,15 @@ def main() -> None:
                 f"| {label} | {size:,.0f} MB | {rows:,} | {elapsed:.1f} | {rows / elapsed:,.0f} | {cpu:.1f} | "
                 f"{rows / cpu:,.0f} |"
             )
+    if args.breakdown:
+        if hasattr(os, "sched_setaffinity"):
+            os.sched_setaffinity(0, {0})
+        print("\n| export | read µs/post | fingerprint µs/post | write µs/post | sum | posts/s |")
+        print("|---|---:|---:|---:|---:|---:|")
+        for label, export in (("Reddit RC_2018-10.zst", dump), ("X archive .zip", archive)):
+            read, fingerprint, write = breakdown(export)
+            total = read + fingerprint + write
+            print(f"| {label} | {read:.2f} | {fingerprint:.2f} | {write:.2f} | {total:.2f} | {1e6 / total:,.0f} |")
     print(
         "\nend to end through `python -m auditor fingerprint EXPORT -q`, one process pinned to core 0, interpreter "
         "start included; CPU is the process's user + system time (the wall rate suffers when the core is shared)"
