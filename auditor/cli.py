@@ -18,6 +18,7 @@ from typing import Annotated, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console, RenderableType
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -317,14 +318,15 @@ def fingerprint_summary(output: Path, info: FingerprintSetInfo) -> str:
     """What `auditor fingerprint` says it did: posts kept and left out, each input's format, undated posts."""
     skipped = describe_reasons(info.skipped)
     lines = [
-        f"Wrote [bold]{output}[/]: {info.counts['posts_fingerprinted']:,} posts fingerprinted "
+        f"Wrote [bold]{escape(str(output))}[/]: {info.counts['posts_fingerprinted']:,} posts fingerprinted "
         f"of {info.counts['posts_read']:,} read; left out: {skipped}."
     ]
     for source in info.sources:
         left_out = f"; left out: {describe_reasons(source.left_out)}" if source.left_out else ""
         if source.kept:
             left_out += f"; kept on request: {describe_reasons(source.kept)}"
-        lines.append(f"  {source.name} ({source.format}): {source.records:,} records, {source.posts:,} posts{left_out}")
+        name = escape(source.name)
+        lines.append(f"  {name} ({source.format}): {source.records:,} records, {source.posts:,} posts{left_out}")
     undated = info.counts.get("posts_undated", 0)
     if undated:
         lines.append(

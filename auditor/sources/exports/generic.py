@@ -8,7 +8,9 @@ of each line is skipped without building Python objects); a JSON array is stream
 
 from __future__ import annotations
 
+import functools
 import itertools
+import operator
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -41,10 +43,11 @@ def _names(reader: Reader) -> list[str]:
 
 @dataclass(frozen=True)
 class FieldDecoder:
-    """A msgspec decoder of just the wanted (possibly nested) fields, and a getter for each of them."""
+    """A msgspec decoder of just the wanted (possibly nested) fields, and for each of them a function
+    gathering its values from a list of decoded records."""
 
     decoder: msgspec.json.Decoder[Any]
-    getters: tuple[Callable[[Any], Any], ...]
+    columns: tuple[Callable[[list[Any]], list[Any]], ...]
 
     @classmethod
     def build(cls, names: list[str]) -> FieldDecoder:
@@ -74,8 +77,16 @@ class FieldDecoder:
 
         root = struct_of(tree, ())
 
-        def getter(path: tuple[str, ...]) -> Callable[[Any], Any]:
+        def parent(path: tuple[str, ...]) -> bool:
+            node: Any = tree
+            for part in path:
+                node = node[part]
+            return node is not None
+
+        def column(path: tuple[str, ...]) -> Callable[[list[Any]], list[Any]]:
             chain = [attributes[path[: i + 1]] for i in range(len(path))]
+            if len(chain) == 1 and not parent(path):  # the common case, a top-level field: one C loop
+                return functools.partial(_gather, operator.attrgetter(chain[0]))
 
             def get(obj: Any) -> Any:
                 for attribute in chain:
@@ -86,9 +97,13 @@ class FieldDecoder:
                     return msgspec.to_builtins(obj)
                 return obj
 
-            return get
+            return functools.partial(_gather, get)
 
-        return cls(msgspec.json.Decoder(root), tuple(getter(path) for path in paths))
+        return cls(msgspec.json.Decoder(root), tuple(column(path) for path in paths))
+
+
+def _gather(get: Callable[[Any], Any], items: list[Any]) -> list[Any]:
+    return list(map(get, items))
 
 
 class JsonLinesReader(Reader):
@@ -96,7 +111,7 @@ class JsonLinesReader(Reader):
 
     def batches(self) -> Iterator[pa.RecordBatch]:
         fields = FieldDecoder.build(_names(self))
-        get_id, get_text, get_created, get_author, get_url = fields.getters
+        get_id, get_text, get_created, get_author, get_url = fields.columns
         stream, hashing = self.open_stream()
         has_text = False
         has_id = False
@@ -126,18 +141,10 @@ class JsonLinesReader(Reader):
                 "--text-field."
             )
 
-    def _batch(self, items: list[Any], *getters: Callable[[Any], Any]) -> pa.RecordBatch:
+    def _batch(self, items: list[Any], *columns: Callable[[list[Any]], list[Any]]) -> pa.RecordBatch:
         self.records_read += len(items)
-        get_id, get_text, get_created, get_author, get_url = getters
-        return post_batch(
-            [get_id(r) for r in items],
-            [get_text(r) for r in items],
-            [get_created(r) for r in items],
-            [get_author(r) for r in items],
-            [get_url(r) for r in items],
-            None,
-            None,
-        )
+        ids, texts, created, authors, urls = (column(items) for column in columns)
+        return post_batch(ids, texts, created, authors, urls, None, None)
 
 
 class JsonArrayReader(Reader):
