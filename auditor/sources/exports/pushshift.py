@@ -9,6 +9,7 @@ subreddit and ids when missing). Left out: bodies `[deleted]` or `[removed]`, as
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterator
 
 import msgspec
@@ -20,6 +21,9 @@ from auditor.sources.exports.base import Reader, json_lines, post_batch
 REDDIT = "https://www.reddit.com"
 GONE = frozenset(("[deleted]", "[removed]"))
 _GONE = pa.array(sorted(GONE), pa.string())
+_ID, _BODY, _AUTHOR, _CREATED, _PERMALINK = (
+    operator.attrgetter(name) for name in ("id", "body", "author", "created_utc", "permalink")
+)
 
 
 class Thing(msgspec.Struct, gc=False):
@@ -58,7 +62,7 @@ class PushshiftReader(Reader):
         """Columns gathered with one comprehension each and filtered by Arrow: a dump holds millions of
         records, and per-record Python branches would cost more than fingerprinting them."""
         self.records_read += len(things)
-        bodies = pa.array([t.body for t in things], pa.string())
+        bodies = pa.array(list(map(_BODY, things)), pa.string())
         if bodies.null_count == 0:  # a comments dump
             texts, kinds, gone = bodies, "comment", pc.is_in(bodies, value_set=_GONE)
         else:
@@ -77,9 +81,9 @@ class PushshiftReader(Reader):
         deleted = len(things) - pc.sum(keep.cast(pa.int64())).as_py() if len(things) else 0
         if deleted:
             self.left_out["deleted"] += deleted
-        authors = pa.array([t.author for t in things], pa.string())
+        authors = pa.array(list(map(_AUTHOR, things)), pa.string())
         authors = pc.if_else(pc.fill_null(pc.is_in(authors, value_set=_GONE), False), None, authors)
-        permalinks = pa.array([t.permalink for t in things], pa.string())
+        permalinks = pa.array(list(map(_PERMALINK, things)), pa.string())
         urls = pc.binary_join_element_wise(REDDIT, permalinks, "")
         if urls.null_count:
             kind_list = [kinds] * len(things) if isinstance(kinds, str) else kinds.to_pylist()
@@ -91,9 +95,9 @@ class PushshiftReader(Reader):
                 pa.string(),
             )
         batch = post_batch(
-            [t.id for t in things],
+            list(map(_ID, things)),
             texts,
-            [t.created_utc for t in things],
+            list(map(_CREATED, things)),
             authors,
             urls,
             self.platform,
