@@ -14,6 +14,7 @@ import hashlib
 import json
 import lzma
 import sys
+import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -330,19 +331,22 @@ class Reader:
 
 
 def stream_errors(path: object) -> Callable[[BaseException], InputError]:
+    """The one sentence for an error met while reading a stream of `path`."""
+
     def convert(error: BaseException) -> InputError:
         if isinstance(error, zstandard.ZstdError):
             return InputError(
                 f"{path}: the zstd stream is damaged or cut short ({error}); download or copy the dump again."
             )
-        if isinstance(error, (EOFError, gzip.BadGzipFile, lzma.LZMAError, OSError)):
+        if isinstance(error, (EOFError, gzip.BadGzipFile, lzma.LZMAError, zlib.error)) or "compressed" in str(error):
             return InputError(f"{path}: the compressed stream is damaged or cut short ({error}); copy it again.")
-        return InputError(f"{path}: cannot be read ({error}); check the file.")
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+        return InputError(f"{path}: cannot be read ({reason}); check the file and its permissions.")
 
     return convert
 
 
-STREAM_ERRORS = (zstandard.ZstdError, EOFError, gzip.BadGzipFile, lzma.LZMAError, OSError)
+STREAM_ERRORS = (zstandard.ZstdError, EOFError, lzma.LZMAError, zlib.error, OSError)
 
 
 def _decode_error(error: Exception) -> str:
