@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pyarrow.compute as pc
 
-from auditor.files import identify
 from auditor.fingerprint import Fingerprinter
 from auditor.fingerprint_set import FingerprintSetInfo, FingerprintSetWriter
 from auditor.sources.posts import PostSource
@@ -22,34 +21,42 @@ def build_fingerprint_set(
     fingerprinter: Fingerprinter,
     on_posts: ProgressCallback | None = None,
 ) -> FingerprintSetInfo:
-    """Fingerprint every post of `sources` into `output`; returns what the set records about itself."""
-    inputs = tuple(identify(source.path) for source in sources)
+    """Fingerprint every post of `sources` into `output`; returns what the set records about itself: the
+    files read (with SHA-256), each input's format and what it left out, and the undated posts by reason."""
     writer = FingerprintSetWriter(output, fingerprinter.schema)
     skipped = SkipCounter()
     usable = 0
+    undated_in_set = 0
     try:
         for source in sources:
             for posts in source.batches():
                 written = writer.write(fingerprinter.fingerprint(posts))
                 reasons = written.column("skip_reason")
                 usable += reasons.null_count
+                undated_in_set += written.column("created_at").null_count
                 for item in pc.value_counts(reasons.drop_null()).to_pylist():
                     skipped[item["values"]] += item["counts"]
                 if on_posts is not None:
                     on_posts(posts.num_rows)
             skipped.update(source.skipped)
         skipped["duplicate_id"] += writer.duplicates
+        undated = SkipCounter()
+        for source in sources:
+            undated.update(source.undated)
         info = FingerprintSetInfo(
             params=fingerprinter.params,
             min_shingles=fingerprinter.min_shingles,
             has_text=fingerprinter.keep_text,
-            inputs=inputs,
+            inputs=tuple(identity for source in sources for identity in source.inputs),
             counts={
                 "posts_read": sum(source.rows_read for source in sources),
                 "posts_in_set": writer.rows,
                 "posts_fingerprinted": usable,
+                "posts_undated": undated_in_set,
             },
             skipped=skipped.as_dict(),
+            sources=tuple(source.summary() for source in sources),
+            undated=undated.as_dict(),
         )
         info = writer.close(info)
     except BaseException:

@@ -21,6 +21,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from auditor.dates import valid_calendar_date
 from auditor.errors import UsageError
 from auditor.kernels.containment import MIN_SPECIFIC_SLOTS
 from auditor.stats import Rate
@@ -51,6 +52,8 @@ def upper_first(text: str) -> str:
 def parse_cutoff(text: str) -> str:
     if not _DATE.match(text):
         raise UsageError(f"--cutoff takes a date as YYYY-MM-DD, got {text!r}.")
+    if not valid_calendar_date(text):
+        raise UsageError(f"--cutoff {text} is no calendar date; give a real day as YYYY-MM-DD.")
     return text
 
 

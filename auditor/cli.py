@@ -50,6 +50,23 @@ if TYPE_CHECKING:
     from auditor.params import FingerprintParams
     from auditor.result import AuditResult
 
+
+class InputFormat(str, Enum):
+    """The choices of --input-format: sources.exports.FORMATS (a test holds the two equal)."""
+
+    auto = "auto"
+    jsonl = "jsonl"
+    json = "json"
+    csv = "csv"
+    parquet = "parquet"
+    x_archive = "x-archive"
+    twitter_api = "twitter-api"
+    pushshift = "pushshift"
+    stackexchange = "stackexchange"
+    mastodon = "mastodon"
+    bluesky = "bluesky"
+
+
 EXIT_OK = 0
 EXIT_FINDINGS = 1
 EXIT_ERROR = 2
@@ -393,6 +410,8 @@ def fingerprint_posts(
     min_shingles: int = DEFAULT_MIN_SHINGLES,
     keep_text: bool = False,
     skip_bad_lines: bool = False,
+    input_format: str = "auto",
+    include_private: bool = False,
     quiet: bool = False,
     verbose: bool = False,
 ) -> FingerprintSetInfo:
@@ -400,7 +419,12 @@ def fingerprint_posts(
     from auditor.fingerprint import Fingerprinter
     from auditor.sources.posts import PostSource
 
-    sources = [PostSource(p, id_field, text_field, skip_bad_lines) for p in posts]
+    if sum(str(p) == "-" for p in posts) > 1:
+        raise UsageError("standard input (-) can be given once; name the other inputs by path.")
+    sources = [
+        PostSource(p, id_field, text_field, skip_bad_lines, input_format=input_format, include_private=include_private)
+        for p in posts
+    ]
     fingerprinter = Fingerprinter(params, key, min_shingles, keep_text)
     with _showing_progress(quiet, verbose) as progress:
         progress.stage("fingerprinting", unit="posts")
@@ -414,7 +438,9 @@ def fingerprint(
         list[Path],
         typer.Argument(
             metavar="POSTS...",
-            help="Posts files: .jsonl, .jsonl.gz, .csv or .parquet, one post per line or row.",
+            help="Posts: JSON lines (also .gz, .zst), a JSON array, CSV, Parquet, or a platform's export (an X "
+            "archive .zip or folder, Twitter API / twarc2 JSON, a Reddit .zst dump, a StackExchange Posts.xml or "
+            ".7z, a Mastodon archive or outbox.json, a Bluesky .car); `-` reads standard input.",
             show_default=False,
         ),
     ],
@@ -429,12 +455,40 @@ def fingerprint(
             rich_help_panel=OUTPUTS,
         ),
     ] = None,
+    input_format: Annotated[
+        InputFormat,
+        typer.Option(
+            metavar="FORMAT",
+            help="The inputs' format: auto (told from each input's content), jsonl, json, csv, parquet, x-archive, "
+            "twitter-api, pushshift, stackexchange, mastodon, bluesky.",
+            rich_help_panel=INPUTS,
+        ),
+    ] = InputFormat.auto,
     id_field: Annotated[
-        str, typer.Option(metavar="NAME", help="Field or column holding the post id.", rich_help_panel=INPUTS)
+        str,
+        typer.Option(
+            metavar="NAME",
+            help="Field or column holding the post id (generic formats; `a.b` reaches inside objects).",
+            rich_help_panel=INPUTS,
+        ),
     ] = "id",
     text_field: Annotated[
-        str, typer.Option(metavar="NAME", help="Field or column holding the post text.", rich_help_panel=INPUTS)
+        str,
+        typer.Option(
+            metavar="NAME",
+            help="Field or column holding the post text (generic formats; `tweet.full_text` reaches inside).",
+            rich_help_panel=INPUTS,
+        ),
     ] = "text",
+    include_private: Annotated[
+        bool,
+        typer.Option(
+            "--include-private",
+            metavar="",
+            help="Keep posts that were not public (Mastodon followers-only and direct); counted either way.",
+            rich_help_panel=INPUTS,
+        ),
+    ] = False,
     skip_bad_lines: Annotated[
         bool,
         typer.Option(
@@ -511,10 +565,11 @@ def fingerprint(
 
     _check_quiet_verbose(quiet, verbose)
     if output is None:
-        output = DEFAULT_FINGERPRINT_DIR / ((posts[0].name.split(".")[0] or "posts") + SET_SUFFIX)
+        stem = "stdin" if str(posts[0]) == STDOUT else posts[0].name.split(".")[0] or "posts"
+        output = DEFAULT_FINGERPRINT_DIR / (stem + SET_SUFFIX)
     if str(output) == STDOUT:
         raise UsageError("a fingerprint set is a Parquet file: give --output a file path, not -.")
-    check_outputs([(output, "fingerprint set")], posts)  # before any key is made or any post read
+    check_outputs([(output, "fingerprint set")], [p for p in posts if str(p) != STDOUT])  # before any key or read
     key, key_path, key_made = key_for_new_set(output, key_file, public)
     try:
         params = FingerprintParams(num_perm=num_perm, seed=seed, shingle_size=shingle_size, key_id=new_key_id(key))
@@ -528,6 +583,8 @@ def fingerprint(
             min_shingles=min_shingles,
             keep_text=keep_text,
             skip_bad_lines=skip_bad_lines,
+            input_format=input_format.value,
+            include_private=include_private,
             quiet=quiet,
             verbose=verbose,
         )
@@ -538,19 +595,7 @@ def fingerprint(
     if quiet:
         return
     stdout = _stdout()
-    skipped = ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in info.skipped.items()) or "none"
-    stdout.print(
-        Text.assemble(
-            "Wrote ",
-            (printable(output), "bold"),
-            printable(
-                f": {info.counts['posts_fingerprinted']:,} posts fingerprinted of {info.counts['posts_read']:,} "
-                f"read; left out: {skipped}."
-            ),
-        ),
-        highlight=False,
-        soft_wrap=True,
-    )
+    stdout.print(fingerprint_summary(output, info), highlight=False, soft_wrap=True)
     if key_path is None:
         privacy = (
             "Public set (no key): anyone holding it can test whether a guessed text is among its posts and "
@@ -565,6 +610,34 @@ def fingerprint(
     if keep_text:
         privacy += " The set stores the post texts (--keep-text): keep it private."
     stdout.print(printable(privacy), highlight=False, soft_wrap=True, markup=False)
+
+
+def fingerprint_summary(output: Path, info: FingerprintSetInfo) -> Text:
+    """What `auditor fingerprint` says it did: posts kept and left out, each input's format, undated posts."""
+    from auditor.formats.wording import describe_reasons
+
+    lines = [
+        printable(
+            f": {info.counts['posts_fingerprinted']:,} posts fingerprinted of {info.counts['posts_read']:,} read; "
+            f"left out: {describe_reasons(info.skipped)}."
+        )
+    ]
+    for source in info.sources:
+        left_out = f"; left out: {describe_reasons(source.left_out)}" if source.left_out else ""
+        if source.kept:
+            left_out += f"; kept on request: {describe_reasons(source.kept)}"
+        lines.append(
+            printable(
+                f"  {source.name} ({source.format}): {source.records:,} records, {source.posts:,} posts{left_out}"
+            )
+        )
+    undated = info.counts.get("posts_undated", 0)
+    if undated:
+        lines.append(
+            f"{undated:,} posts in the set are undated ({describe_reasons(info.undated)}): the --cutoff control "
+            "leaves them out."
+        )
+    return Text.assemble("Wrote ", (printable(output), "bold"), "\n".join(lines))
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -33,7 +33,6 @@ from auditor import __version__
 from auditor.defaults import SET_SUFFIX
 from auditor.errors import InputError, UsageError
 from auditor.files import FileIdentity
-from auditor.fingerprint import fingerprint_schema
 from auditor.kernels.codepoints import utf8_view
 from auditor.kernels.minhash import Permutations
 from auditor.keys import is_key_id
@@ -49,6 +48,42 @@ UNTESTABLE_EXAMPLES = 100  # ids of posts kept out of matching listed in reports
 
 
 @dataclass(frozen=True)
+class InputSummary:
+    """What one input gave: its format, the records read, the posts kept, and what was left out."""
+
+    name: str
+    format: str
+    records: int
+    posts: int
+    left_out: dict[str, int]
+    undated: dict[str, int]
+    kept: dict[str, int] = field(default_factory=dict)  # kept on request though a default run leaves them out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "format": self.format,
+            "records": self.records,
+            "posts": self.posts,
+            "left_out": self.left_out,
+            "undated": self.undated,
+            "kept": self.kept,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> InputSummary:
+        return cls(
+            name=str(data["name"]),
+            format=str(data["format"]),
+            records=int(data.get("records", 0)),
+            posts=int(data.get("posts", 0)),
+            left_out={str(k): int(v) for k, v in data.get("left_out", {}).items()},
+            undated={str(k): int(v) for k, v in data.get("undated", {}).items()},
+            kept={str(k): int(v) for k, v in data.get("kept", {}).items()},
+        )
+
+
+@dataclass(frozen=True)
 class FingerprintSetInfo:
     """What a fingerprint set says about itself."""
 
@@ -60,6 +95,8 @@ class FingerprintSetInfo:
     skipped: dict[str, int]
     tool_version: str = __version__
     content_sha256: str = ""  # set by FingerprintSetWriter.close; see ContentDigest
+    sources: tuple[InputSummary, ...] = ()  # per input given: format, records, posts, left out, undated
+    undated: dict[str, int] = field(default_factory=dict)  # posts in the set without a date, by reason
 
     def to_dict(self) -> dict[str, Any]:
         data = {
@@ -72,6 +109,8 @@ class FingerprintSetInfo:
             "inputs": [item.to_dict() for item in self.inputs],
             "counts": self.counts,
             "skipped": self.skipped,
+            "sources": [item.to_dict() for item in self.sources],
+            "undated": self.undated,
         }
         if self.content_sha256:
             data["content_sha256"] = self.content_sha256
@@ -160,8 +199,8 @@ class _MetadataReader:
         names = ("posts_read", "posts_in_set", "posts_fingerprinted")
         for name in names:
             self.field(counts, name, f"counts.{name}")
-        if set(counts) != set(names):
-            raise self.bad("counts", f"an object of exactly {', '.join(names)}", sorted(counts))
+        if not set(names) <= set(counts) <= {*names, "posts_undated"}:
+            raise self.bad("counts", f"an object of {', '.join(names)} and posts_undated", sorted(counts))
         if rows is not None and counts["posts_in_set"] != rows:
             raise self.bad("counts.posts_in_set", f"the {rows:,} rows the file holds", counts["posts_in_set"])
         if counts["posts_fingerprinted"] > counts["posts_in_set"]:
@@ -173,6 +212,9 @@ class _MetadataReader:
         inputs = self.field(data, "inputs", "inputs")
         if not isinstance(inputs, list) or len(inputs) > _MAX_COUNT:
             raise self.bad("inputs", "a list", inputs)
+        sources = data.get("sources", [])  # sets from before formats were recorded have none
+        if not isinstance(sources, list) or len(sources) > _MAX_COUNT:
+            raise self.bad("sources", "a list", sources)
         digest = self.field(data, "content_sha256", "content_sha256")
         if not isinstance(digest, str) or _SHA256.fullmatch(digest) is None:
             raise self.bad("content_sha256", "64 hexadecimal digits", digest)
@@ -188,6 +230,8 @@ class _MetadataReader:
             skipped=self.counts(self.field(data, "skipped", "skipped"), "skipped", _REASON),
             tool_version=self.text(self.field(data, "tool_version", "tool_version"), "tool_version"),
             content_sha256=digest,
+            sources=tuple(self.source_summary(item, f"sources[{i}]") for i, item in enumerate(sources)),
+            undated=self.counts(data.get("undated", {}), "undated", _REASON),
         )
 
     def params(self, data: dict[str, Any]) -> FingerprintParams:
@@ -204,6 +248,18 @@ class _MetadataReader:
             else:
                 values[name] = self.text(value, f"params.{name}")
         return FingerprintParams(**values)
+
+    def source_summary(self, value: object, name: str) -> InputSummary:
+        item = self.mapping(value, name)
+        return InputSummary(
+            name=self.text(self.field(item, "name", f"{name}.name"), f"{name}.name"),
+            format=self.text(self.field(item, "format", f"{name}.format"), f"{name}.format"),
+            records=self.integer(item.get("records", 0), f"{name}.records", 0, _MAX_COUNT),
+            posts=self.integer(item.get("posts", 0), f"{name}.posts", 0, _MAX_COUNT),
+            left_out=self.counts(item.get("left_out", {}), f"{name}.left_out", _REASON),
+            undated=self.counts(item.get("undated", {}), f"{name}.undated", _REASON),
+            kept=self.counts(item.get("kept", {}), f"{name}.kept", _REASON),
+        )
 
     def input(self, value: object, name: str) -> FileIdentity:
         item = self.mapping(value, name)
@@ -288,7 +344,11 @@ class FingerprintSetWriter:
             raise self._cannot_write(error) from None
         self._partial = Path(name)
         try:
-            self._writer = pq.ParquetWriter(self._partial, self.schema, compression="zstd")
+            # Signatures are uniform random words: dictionary encoding gains nothing and zstd a few percent of
+            # the file, for more time than the rest of the write; the other columns compress well.
+            others = [name for name in self.schema.names if name != "signature"]
+            compression = {name: "zstd" for name in others} | {"signature": "none"}
+            self._writer = pq.ParquetWriter(self._partial, self.schema, compression=compression, use_dictionary=others)
         except (OSError, pa.ArrowException) as error:
             self._partial.unlink(missing_ok=True)
             raise self._cannot_write(error) from None
@@ -309,13 +369,16 @@ class FingerprintSetWriter:
     def write(self, batch: pa.RecordBatch) -> pa.RecordBatch:
         """Write a batch, dropping (and counting) ids seen before; returns what was written."""
         ids = batch.column("post_id").to_pylist()
-        keep = []
-        for post_id in ids:
-            fresh = post_id not in self._seen_ids
-            keep.append(fresh)
-            if fresh:
-                self._seen_ids.add(post_id)
-        if not all(keep):
+        distinct = set(ids)
+        if len(distinct) == len(ids) and self._seen_ids.isdisjoint(distinct):  # the common case, in C loops
+            self._seen_ids |= distinct
+        else:
+            keep = []
+            for post_id in ids:
+                fresh = post_id not in self._seen_ids
+                keep.append(fresh)
+                if fresh:
+                    self._seen_ids.add(post_id)
             self.duplicates += len(keep) - sum(keep)
             batch = batch.filter(pa.array(keep))
         try:
@@ -467,6 +530,8 @@ def _read(path: Path) -> FingerprintSet:
     data, info = _metadata(path, parquet)
     num_perm = info.params.num_perm
     permutations = Permutations(num_perm, info.params.seed)
+    from auditor.fingerprint import fingerprint_schema  # it imports the posts sources, which import this
+
     expected = fingerprint_schema(num_perm, info.has_text)
     schema = parquet.schema_arrow
     if [(f.name, f.type) for f in schema] != [(f.name, f.type) for f in expected]:

@@ -14,7 +14,7 @@ from auditor.errors import InputError
 from auditor.evidence import EVIDENCE_SCHEMA
 from auditor.files import FileIdentity
 from auditor.fingerprint_set import FORMAT as SET_FORMAT
-from auditor.fingerprint_set import FingerprintSetInfo
+from auditor.fingerprint_set import FingerprintSetInfo, InputSummary
 from auditor.formats.safe import printable
 from auditor.params import FingerprintParams
 from auditor.result import AuditResult, AuditSettings, CorpusFileSummary
@@ -111,9 +111,12 @@ def result_from_report(report: dict[str, Any], evidence: pa.Table | None, source
             counts={
                 "posts_in_set": int(counts["posts_in_set"]),
                 "posts_fingerprinted": int(counts.get("posts_testable_in_set", counts["posts_testable"])),
-            },
+            }
+            | ({"posts_undated": int(u)} if (u := fingerprint_set.get("posts_undated")) is not None else {}),
             skipped={str(k): int(v) for k, v in counts["posts_skipped"].items()},
             tool_version=str(fingerprint_set.get("tool_version", "unknown")),
+            sources=tuple(InputSummary.from_dict(item) for item in fingerprint_set.get("sources", [])),
+            undated={str(k): int(v) for k, v in fingerprint_set.get("undated", {}).items()},
         )
         identities = {item["name"]: item for item in inputs["corpus_files"]}
         files = tuple(_file_summary(item, identities.get(item["name"], {})) for item in report["files"])

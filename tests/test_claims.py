@@ -133,9 +133,10 @@ def test_a_distinctive_post_copied_into_50_rows_stays_in_the_headline(tmp_path: 
         assert "d0 copied into 50 rows" in text
     # Each match names its post's date and author, from the set, in the evidence and the reports.
     first = result.evidence.to_pylist()[0]
-    assert (first["post_created_at"], first["post_author"], first["post_url"]) == ("2024-01-01", "u0", None)
-    assert "2024-01-01 · u0" in render_markdown(result) and "2024-01-01 · u0" in plain_terminal(result)
-    assert '<span class="meta">2024-01-01 &middot; u0</span>' in render_html(result)
+    created = "2024-01-01T00:00:00Z"  # dates are parsed to UTC when the set is built
+    assert (first["post_created_at"], first["post_author"], first["post_url"]) == (created, "u0", None)
+    assert f"{created} · u0" in render_markdown(result) and f"{created} · u0" in plain_terminal(result)
+    assert f'<span class="meta">{created} &middot; u0</span>' in render_html(result)
 
 
 def test_templated_posts_do_not_inflate_the_headline(tmp_path: Path) -> None:

@@ -266,3 +266,26 @@ def test_report_re_renders_a_report_of_schema_1() -> None:
     assert report_dict(result)["schema_version"] == "2.0"
     with pytest.raises(InputError, match=r"re-render needs 1\.1 to 2\.x"):
         result_from_report({**report, "schema_version": "3.0"}, None, "new.json")
+
+
+def test_input_format_choices_are_the_readers() -> None:
+    from auditor.cli import InputFormat
+    from auditor.sources.exports import FORMATS
+
+    assert tuple(choice.value for choice in InputFormat) == FORMATS
+
+
+def test_fingerprint_summary_says_how_many_posts_are_undated(tmp_path: Path) -> None:
+    records = [
+        {"id": 1, "text": POSTS[0], "created_at": "Wed Oct 10 20:19:24 +0000 2018"},
+        {"id": 2, "text": POSTS[1], "created_at": "not a date"},
+        {"id": 3, "text": POSTS[2], "created_at": 1539202764},
+        {"id": 4, "text": POSTS[3]},
+    ]
+    path = write_jsonl(tmp_path / "p.jsonl", records)
+    code, output = invoke("fingerprint", str(path), "-o", str(tmp_path / "s.fp"))
+    assert code == 0, output
+    assert "2 posts in the set are undated (missing 1, unparseable 1)" in " ".join(output.split())
+    assert "(jsonl): 4 records, 4 posts" in output
+    created = pq.read_table(tmp_path / "s.fp", columns=["created_at"]).column(0).to_pylist()
+    assert created == ["2018-10-10T20:19:24Z", None, "2018-10-10T20:19:24Z", None]

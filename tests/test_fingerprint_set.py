@@ -45,7 +45,8 @@ def test_set_records_every_parameter_and_its_inputs(posts_file: Path, make_set: 
         "key_id": "public",
     }
     assert info["inputs"][0]["sha256"] == hashlib.sha256(posts_file.read_bytes()).hexdigest()
-    assert info["counts"] == {"posts_read": 5, "posts_in_set": 5, "posts_fingerprinted": 5}
+    assert info["counts"] == {"posts_read": 5, "posts_in_set": 5, "posts_fingerprinted": 5, "posts_undated": 5}
+    assert info["undated"] == {"missing": 5} and info["sources"][0]["format"] == "jsonl"
     assert loaded.slot_hashes.shape == (5, 128)
     assert loaded.texts is None  # texts stay out unless asked
     assert "text" not in pq.read_schema(loaded.path).names

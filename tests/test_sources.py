@@ -12,6 +12,7 @@ import pytest
 
 from auditor.errors import InputError
 from auditor.sources.corpus import CorpusFile, expand_corpus_paths, open_corpus
+from auditor.sources.exports.base import as_text
 from auditor.sources.posts import POST_METADATA, PostSource
 from tests.conftest import write_jsonl, write_parquet
 
@@ -92,8 +93,10 @@ def test_missing_column_names_the_option(tmp_path: Path, name: str) -> None:
 
 
 def test_unknown_format_missing_file_and_not_utf8(tmp_path: Path) -> None:
-    with pytest.raises(InputError, match="cannot tell the format"):
-        PostSource(write_jsonl(tmp_path / "p.txt", RECORDS))
+    assert PostSource(write_jsonl(tmp_path / "p.txt", RECORDS)).format == "jsonl"  # told by content
+    (tmp_path / "p.bin").write_bytes(bytes(range(256)))
+    with pytest.raises(InputError, match=r"cannot tell the format.*--input-format"):
+        PostSource(tmp_path / "p.bin")
     with pytest.raises(InputError, match="no such posts file"):
         PostSource(tmp_path / "absent.jsonl")
     latin = tmp_path / "latin.jsonl"
@@ -148,15 +151,27 @@ def test_corpus_batches_carry_ids_as_strings(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "records",
     [
-        [{"id": 1, "text": "a", "author": "x"}, {"id": 2, "text": None}, {"text": "no id"}],  # Arrow's reader
-        [{"id": 1, "text": "a"}, {"id": "b", "text": "mixed id types"}, {"id": 3, "text": {"nested": 1}}],  # lines
+        [{"id": 1, "text": "a", "author": "x"}, {"id": 2, "text": None}, {"text": "no id"}],
+        [{"id": 1, "text": "a"}, {"id": "b", "text": "mixed id types"}, {"id": 3, "text": {"nested": 1}}],
+        [{"id": 1.5, "text": "x", "created_at": 1539202764, "url": True}, {"id": 2, "text": "y", "created_at": "z"}],
     ],
 )
-def test_both_jsonl_readers_give_the_same_posts(tmp_path: Path, records: list[dict[str, object]]) -> None:
+def test_jsonl_reads_as_json_loads_would(tmp_path: Path, records: list[dict[str, object]]) -> None:
     path = write_jsonl(tmp_path / "p.jsonl", records)
-    fast, lines = PostSource(path), PostSource(path)
-    assert read_all(fast).to_pylist() == pa.Table.from_batches(list(lines._jsonl_lines())).to_pylist()
-    assert fast.skipped.as_dict() == lines.skipped.as_dict()
+    source = PostSource(path, batch_rows=2)
+    expected = [
+        {
+            "post_id": as_text(r["id"]),
+            "text": as_text(r.get("text")),
+            "author": as_text(r.get("author")),
+            "url": as_text(r.get("url")),
+        }
+        for r in records
+        if r.get("id") is not None
+    ]
+    got = read_all(source).select(["post_id", "text", "author", "url"]).to_pylist()
+    assert got == expected
+    assert source.skipped.as_dict() == ({"missing_id": 1} if len(expected) < len(records) else {})
 
 
 def test_a_text_field_no_record_has_is_named(tmp_path: Path) -> None:

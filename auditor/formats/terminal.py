@@ -26,6 +26,7 @@ from auditor.formats.wording import (
     describe_reasons,
     describe_sampling,
     describe_some,
+    describe_sources,
     describe_templated,
     describe_verdict,
     explain_containment,
@@ -53,6 +54,7 @@ def render_terminal(result: AuditResult) -> RenderableType:
     row = summary.add_row
     claims = result.claims
     row("Fingerprint set", _plain(f"{result.fingerprint_file.name} ({result.posts_in_set:,} posts)"))
+    row("Posts read from", _plain(describe_sources(result.fingerprint_info)))
     row("Posts not testable", _plain(describe_reasons(result.posts_skipped)))
     row("Corpus", _plain(f"{len(result.files):,} files, {result.rows_scanned:,} rows scanned"))
     row("Corpus rows skipped", _plain(describe_reasons(result.rows_skipped)))

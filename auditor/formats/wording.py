@@ -13,6 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from auditor.claims import Claims
+from auditor.fingerprint_set import FingerprintSetInfo
 from auditor.result import ESTIMATE, EXACT, AuditResult, FigureReading
 from auditor.stats import Rate, TextShare
 
@@ -189,3 +190,20 @@ def describe_some(items: Sequence[str], limit: int, show: Callable[[str], str] =
     """The first `limit` items and how many more there are."""
     shown = ", ".join(show(item) for item in items[:limit])
     return shown + (f" and {len(items) - limit:,} more" if len(items) > limit else "")
+
+
+def describe_sources(info: FingerprintSetInfo) -> str:
+    """Where the set's posts came from: each input's format, posts kept and left out; undated posts."""
+    parts = []
+    for source in info.sources:
+        part = f"{source.name} ({source.format}): {source.posts:,} posts of {source.records:,} records"
+        if source.left_out:
+            part += f", left out: {describe_reasons(source.left_out)}"
+        if source.kept:
+            part += f", kept on request: {describe_reasons(source.kept)}"
+        parts.append(part)
+    text = "; ".join(parts) or "not recorded (a set made before formats were recorded)"
+    undated = info.counts.get("posts_undated")
+    if undated:
+        text += f". Undated: {undated:,} ({describe_reasons(info.undated)}), outside the --cutoff control"
+    return text

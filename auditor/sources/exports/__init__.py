@@ -1,0 +1,208 @@
+"""Readers of the platforms' own exports, and the sniffing that tells them apart by content.
+
+`detect_format` looks at what an input holds (magic bytes, archive members, the first record's keys),
+not only at its name; `READERS` maps each format name of `--input-format` to its reader.
+"""
+
+from __future__ import annotations
+
+import bz2
+import lzma
+import re
+import zipfile
+import zlib
+from pathlib import Path
+
+import msgspec
+import zstandard
+
+from auditor.errors import InputError
+from auditor.sources.exports import bluesky, mastodon, pushshift, stackexchange, twitter_api, x_archive
+from auditor.sources.exports.base import (
+    BZ2_MAGIC,
+    GZIP_MAGIC,
+    PARQUET_MAGIC,
+    SEVEN_ZIP_MAGIC,
+    STDIN,
+    XZ_MAGIC,
+    ZIP_MAGIC,
+    ZSTD_MAGIC,
+    ZSTD_MAX_WINDOW,
+    Reader,
+    ReadOptions,
+    stdin,
+)
+from auditor.sources.exports.generic import CsvReader, JsonArrayReader, JsonLinesReader, ParquetReader
+
+READERS: dict[str, type[Reader]] = {
+    reader.format: reader
+    for reader in (
+        JsonLinesReader,
+        JsonArrayReader,
+        CsvReader,
+        ParquetReader,
+        x_archive.XArchiveReader,
+        twitter_api.TwitterApiReader,
+        pushshift.PushshiftReader,
+        stackexchange.StackExchangeReader,
+        mastodon.MastodonReader,
+        bluesky.BlueskyReader,
+    )
+}
+FORMATS = ("auto", *READERS)
+
+HEAD_BYTES = 1 << 16
+
+
+def _head_of(path: Path) -> bytes:
+    """The first bytes of the input, decompressed when it is compressed."""
+    if str(path) == STDIN:
+        raw = stdin().head
+    else:
+        try:
+            with path.open("rb") as stream:
+                raw = stream.read(HEAD_BYTES)
+        except OSError as error:
+            raise InputError(f"{path}: cannot be read ({error.strerror}); check the path.") from None
+    try:
+        if raw.startswith(GZIP_MAGIC):
+            return _partial_gzip(raw)  # what a cut file holds still tells its format; its reader names the damage
+        if raw.startswith(ZSTD_MAGIC):
+            return _zstd_head(path, raw)
+        if raw.startswith(BZ2_MAGIC):
+            return bz2.BZ2Decompressor().decompress(raw)
+        if raw.startswith(XZ_MAGIC):
+            return lzma.LZMADecompressor().decompress(raw)
+    except (OSError, EOFError, zstandard.ZstdError, lzma.LZMAError) as error:
+        raise InputError(f"{path}: the compressed stream is damaged or cut short ({error}); copy it again.") from None
+    return raw
+
+
+def _zstd_head(path: Path, raw: bytes) -> bytes:
+    """The first decompressed bytes of a zstd input (a first block may need more than the first read)."""
+    frame = zstandard.ZstdDecompressor(max_window_size=ZSTD_MAX_WINDOW).decompressobj()
+    head = frame.decompress(raw)
+    if head or str(path) == STDIN:
+        return head[:HEAD_BYTES]
+    with path.open("rb") as stream:
+        stream.seek(len(raw))
+        while not head and (more := stream.read(HEAD_BYTES)):
+            head = frame.decompress(more)
+    if not head and not frame.eof:
+        raise InputError(
+            f"{path}: the zstd stream is damaged or cut short (it ends inside its first block); download or copy "
+            "the dump again."
+        )
+    return head[:HEAD_BYTES]
+
+
+def _partial_gzip(raw: bytes) -> bytes:
+    return zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(raw)
+
+
+_FIRST_KEYS = re.compile(rb'"([A-Za-z_@$][A-Za-z0-9_@$]*)"\s*:')
+
+
+def _json_format(head: bytes, name: str) -> str | None:
+    """The format of JSON text from its first record's keys (and, for a bare array, the name)."""
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if text.startswith(b"window.YTD."):
+        return "x-archive"
+    if text.startswith(b"["):
+        body = text[1:].lstrip()
+        if name.endswith(".js") and re.match(rb'\{\s*"tweet"\s*:', body):
+            return "x-archive"  # an archive part whose window.YTD prefix was removed
+        return "json"
+    if not text.startswith(b"{"):
+        return None
+    first_line = text.split(b"\n", 1)[0]
+    try:
+        first = msgspec.json.decode(first_line)
+        keys = set(first) if isinstance(first, dict) else set()
+        whole_line = True
+    except msgspec.DecodeError:
+        keys = {match.group(1).decode() for match in _FIRST_KEYS.finditer(text[:4096])}
+        whole_line = False
+    if "orderedItems" in keys or "@context" in keys:
+        return "mastodon"
+    if "data" in keys and ("meta" in keys or "includes" in keys or "errors" in keys or not whole_line):
+        return "twitter-api"
+    if {"subreddit", "subreddit_id"} & keys or {"link_id", "body"} <= keys or {"selftext", "title"} <= keys:
+        return "pushshift"
+    if "author_id" in keys and ("edit_history_tweet_ids" in keys or "conversation_id" in keys or "__twarc" in keys):
+        return "twitter-api"
+    if whole_line or first_line.rstrip().endswith(b"}"):
+        return "jsonl"  # a line that does not decode is the reader's to name
+    return None
+
+
+def _directory_format(path: Path) -> str:
+    for candidate in ("data/tweets.js", "tweets.js", "data/tweet.js", "tweet.js", "data/tweets-part1.js"):
+        if (path / candidate).is_file():
+            return "x-archive"
+    if (path / "outbox.json").is_file():
+        return "mastodon"
+    if (path / "Posts.xml").is_file():
+        return "stackexchange"
+    raise InputError(
+        f"{path} is a folder but neither an X archive (data/tweets.js), a Mastodon export (outbox.json) nor a "
+        "StackExchange dump (Posts.xml); give the posts files themselves."
+    )
+
+
+def _is_text(head: bytes) -> bool:
+    try:
+        head[: len(head) - 4].decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return b"\x00" not in head
+
+
+def detect_format(path: Path) -> str:
+    """The input format of a file, folder or standard input, from its content (then its name)."""
+    if str(path) != STDIN and path.is_dir():
+        return _directory_format(path)
+    name = path.name.lower()
+    head = _head_of(path)
+    if head.startswith(PARQUET_MAGIC):
+        return "parquet"
+    if str(path) == STDIN and head.startswith((ZIP_MAGIC, SEVEN_ZIP_MAGIC)):
+        raise InputError("an archive (zip or 7z) cannot be read from standard input; give its path.")
+    if head.startswith(ZIP_MAGIC):
+        try:
+            with zipfile.ZipFile(path) as archive:
+                names = archive.namelist()
+        except (zipfile.BadZipFile, OSError) as error:
+            raise InputError(f"{path}: a damaged zip file ({error}); download the archive again.") from None
+        if any(re.search(r"(^|/)data/(tweets?|tweets-part\d+)\.js$", n) for n in names):
+            return "x-archive"
+        raise InputError(f"{path}: a zip file but not an X archive (no data/tweets.js); give the posts files inside.")
+    if head.startswith(SEVEN_ZIP_MAGIC):
+        return "stackexchange"
+    if len(head) > 262 and head[257:262] == b"ustar":  # a tar file (a Mastodon export is archive-*.tar.gz)
+        return "mastodon"
+    if bluesky.looks_like_car(head):
+        return "bluesky"
+    stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if stripped.startswith(b"<") and (b"<posts" in head[:4096] or stripped.startswith(b"<?xml")):
+        return "stackexchange"
+    found = _json_format(head, name)
+    if found is not None:
+        return found
+    if name.endswith((".csv", ".csv.gz")) or (_is_text(head) and b"," in head.split(b"\n", 1)[0]):
+        return "csv"
+    raise InputError(
+        f"{path}: cannot tell the format of this posts file from its content; name it with --input-format "
+        f"({', '.join(READERS)})."
+    )
+
+
+def open_reader(path: Path, input_format: str, reader_options: ReadOptions) -> Reader:
+    if input_format == "auto":
+        input_format = detect_format(path)
+    if input_format not in READERS:
+        raise InputError(f"unknown input format {input_format!r}; use one of {', '.join(FORMATS)}.")
+    return READERS[input_format](path, reader_options)
+
+
+__all__ = ["FORMATS", "READERS", "detect_format", "open_reader"]

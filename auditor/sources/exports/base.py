@@ -1,0 +1,449 @@
+"""What every export reader shares: the post record, batching, byte streams and newline-delimited JSON.
+
+A reader turns one input (a file, a folder, an archive or standard input) into Arrow batches of the post
+record, POST_COLUMNS, all strings except `created_at`, which a reader passes on as written (string or
+number); `PostSource` parses it to UTC and drops rows without an id, counting both. Readers count what
+they leave out by reason (`left_out`) and name the files they read (`files`), with size and SHA-256.
+"""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import hashlib
+import json
+import lzma
+import sys
+import zlib
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, ClassVar, Protocol, cast
+
+import msgspec
+import pyarrow as pa
+import zstandard
+from selectolax.lexbor import LexborHTMLParser
+
+from auditor.errors import InputError
+from auditor.files import FileIdentity, identify
+from auditor.sources.skips import SkipCounter
+
+POST_COLUMNS = ("post_id", "text", "created_at", "author", "url", "platform", "kind")
+DEFAULT_BATCH_ROWS = 50_000
+BLOCK_BYTES = 1 << 21  # bytes decoded at a time: small enough to be still in cache when parsed
+COMPRESSED_READ = 1 << 17  # compressed bytes decompressed at a time (a dump inflates about tenfold)
+ZSTD_MAX_WINDOW = 1 << 31  # Pushshift and Arctic Shift dumps are compressed with a 2 GiB window
+STDIN = "-"
+
+GZIP_MAGIC = b"\x1f\x8b"
+ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+BZ2_MAGIC = b"BZh"
+XZ_MAGIC = b"\xfd7zXZ\x00"
+ZIP_MAGIC = b"PK\x03\x04"
+SEVEN_ZIP_MAGIC = b"7z\xbc\xaf\x27\x1c"
+PARQUET_MAGIC = b"PAR1"
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """How to read posts: the generic formats' field names (dotted paths reach into nested objects), and
+    what to do with bad lines and non-public posts."""
+
+    id_field: str = "id"
+    text_field: str = "text"
+    skip_bad_lines: bool = False
+    include_private: bool = False
+    batch_rows: int = DEFAULT_BATCH_ROWS
+
+    def __post_init__(self) -> None:
+        if self.batch_rows < 1:
+            raise ValueError("batch_rows must be positive")
+
+
+def as_text(value: Any) -> str | None:
+    """A field value as the post record holds it: strings as they are, numbers written out, objects as
+    sorted JSON."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (int, float, bool)):
+        return str(value)
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def string_array(values: Sequence[Any]) -> pa.Array:
+    """Values as an Arrow string array (the common case, all strings or nulls, without a Python loop)."""
+    try:
+        return pa.array(values, type=pa.string())
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return pa.array([as_text(v) for v in values], type=pa.string())
+
+
+def raw_array(values: Sequence[Any]) -> pa.Array:
+    """Dates as written: numbers stay numbers (epoch), anything else becomes a string."""
+    try:
+        array = pa.array(values)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+        return pa.array([as_text(v) for v in values], type=pa.string())
+    if pa.types.is_integer(array.type) or pa.types.is_floating(array.type) or pa.types.is_string(array.type):
+        return array
+    if pa.types.is_null(array.type):
+        return array.cast(pa.string())
+    return pa.array([as_text(v) for v in values], type=pa.string())
+
+
+def post_batch(
+    ids: Sequence[Any] | pa.Array,
+    texts: Sequence[Any] | pa.Array,
+    created: Sequence[Any],
+    authors: Sequence[Any] | pa.Array | None,
+    urls: Sequence[Any] | pa.Array | None,
+    platform: str | None,
+    kinds: Sequence[Any] | pa.Array | str | None,
+) -> pa.RecordBatch:
+    """One batch of the post record from columns (a str or None for `platform`/`kinds` fills the column)."""
+    n = len(ids)
+
+    def column(values: Sequence[Any] | pa.Array | str | None) -> pa.Array:
+        if values is None:
+            return pa.nulls(n, pa.string())
+        if isinstance(values, str):
+            return pa.array([values] * n, type=pa.string()) if n else pa.array([], pa.string())
+        if isinstance(values, pa.Array):
+            return values.cast(pa.string())
+        return string_array(values)
+
+    arrays = [
+        ids.cast(pa.string()) if isinstance(ids, pa.Array) else string_array(ids),
+        texts.cast(pa.string()) if isinstance(texts, pa.Array) else string_array(texts),
+        raw_array(created),
+        column(authors),
+        column(urls),
+        column(platform),
+        column(kinds),
+    ]
+    return pa.RecordBatch.from_arrays(arrays, names=list(POST_COLUMNS))
+
+
+class ByteStream(Protocol):
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
+class Prepended:
+    """A stream whose first bytes were already read (to sniff them), handed out again first."""
+
+    def __init__(self, head: bytes, stream: ByteStream) -> None:
+        self.head, self.stream = head, stream
+
+    def read(self, size: int = -1, /) -> bytes:
+        if self.head:
+            if size < 0 or size >= len(self.head):
+                data, self.head = self.head, b""
+                return data
+            data, self.head = self.head[:size], self.head[size:]
+            return data
+        return self.stream.read(size)
+
+    def as_io(self) -> IO[bytes]:
+        return cast(IO[bytes], self)
+
+
+class HashingReader:
+    """A binary stream that hashes what passes through it, so an input read once (standard input, a dump
+    of tens of gigabytes) is identified without a second pass."""
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        self.raw = raw
+        self.digest = hashlib.sha256()
+        self.size = 0
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.raw.read(size)
+        self.digest.update(data)
+        self.size += len(data)
+        return data
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def readable(self) -> bool:
+        return True
+
+    @property
+    def closed(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        self.raw.close()
+
+
+def sniff_bytes(path: Path, count: int = 8) -> bytes:
+    try:
+        with path.open("rb") as stream:
+            return stream.read(count)
+    except OSError as error:
+        raise InputError(f"{path}: cannot be read ({error.strerror}); check the path and its permissions.") from None
+
+
+def decompressed(raw: IO[bytes], magic: bytes) -> IO[bytes]:
+    """The stream decompressed by what its first bytes say (gzip, zstd with a 2 GiB window, bz2, xz)."""
+    if magic.startswith(GZIP_MAGIC):
+        return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
+    if magic.startswith(ZSTD_MAGIC):
+        return ZstdStream(raw)  # type: ignore[return-value]
+    if magic.startswith(BZ2_MAGIC):
+        return bz2.BZ2File(raw, mode="rb")
+    if magic.startswith(XZ_MAGIC):
+        return lzma.LZMAFile(raw, mode="rb")
+    return raw
+
+
+class ZstdStream:
+    """zstd frames (one or several, back to back) decoded with a 2 GiB window allowed; a stream that ends
+    inside a frame is an error, never a silent end of the posts."""
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        self.raw = raw
+        self.decompressor = zstandard.ZstdDecompressor(max_window_size=ZSTD_MAX_WINDOW)
+        self.frame = self.decompressor.decompressobj(write_size=1 << 20)
+        self.in_frame = False
+
+    def read_pieces(self, size: int) -> list[bytes]:
+        """At least `size` decompressed bytes (less only at the end) as the decoder produced them, so
+        the caller joins them once with what it kept from the last block."""
+        pieces: list[bytes] = []
+        have = 0
+        while have < size:
+            compressed = self.raw.read(COMPRESSED_READ)
+            if not compressed:
+                if self.in_frame:
+                    raise zstandard.ZstdError("the stream ends inside a frame")
+                break
+            while compressed:
+                self.in_frame = True
+                piece = self.frame.decompress(compressed)
+                if piece:
+                    pieces.append(piece)
+                    have += len(piece)
+                if not self.frame.eof:
+                    break
+                compressed = self.frame.unused_data
+                self.frame = self.decompressor.decompressobj(write_size=1 << 20)
+                self.in_frame = False
+        return pieces
+
+    def read(self, size: int = -1) -> bytes:
+        """At least `size` bytes, possibly more (every caller here takes whole blocks), or all with -1."""
+        return b"".join(self.read_pieces(size if size >= 0 else 1 << 62))
+
+    def close(self) -> None:
+        self.raw.close()
+
+
+class PeekableStdin:
+    """Standard input with its first bytes kept, so the format can be sniffed before reading begins."""
+
+    def __init__(self) -> None:
+        self.raw = sys.stdin.buffer
+        self.head = self.raw.read(1 << 16)
+
+    def read(self, size: int = -1) -> bytes:
+        if self.head:
+            if size < 0:
+                data, self.head = self.head + self.raw.read(), b""
+                return data
+            data, self.head = self.head[:size], self.head[size:]
+            return data
+        return self.raw.read(size)
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def readable(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        pass
+
+
+_stdin: PeekableStdin | None = None
+
+
+def stdin() -> PeekableStdin:
+    """Standard input, peekable; one wrapper per stream (sniffing and reading must share the peeked bytes)."""
+    global _stdin
+    if _stdin is None or _stdin.raw is not sys.stdin.buffer:
+        _stdin = PeekableStdin()
+    return _stdin
+
+
+@dataclass
+class Reader:
+    """Base of the export readers: one input, its options, what it left out and which files it read."""
+
+    format: ClassVar[str] = ""
+    platform: ClassVar[str | None] = None
+
+    path: Path
+    options: ReadOptions = field(default_factory=ReadOptions)
+    left_out: SkipCounter = field(default_factory=SkipCounter)
+    kept: SkipCounter = field(default_factory=SkipCounter)  # posts kept that a default run leaves out, by reason
+    records_read: int = 0
+    files: list[FileIdentity] = field(default_factory=list)
+
+    @property
+    def is_stdin(self) -> bool:
+        return str(self.path) == STDIN
+
+    def batches(self) -> Iterator[pa.RecordBatch]:
+        raise NotImplementedError
+
+    def bad_record(self, where: str, why: str, fix: str = "fix or remove it") -> None:
+        """Stop at a damaged record, naming it, or count it with --skip-bad-lines."""
+        if not self.options.skip_bad_lines:
+            raise InputError(f"{where}: {why}; {fix}, or pass --skip-bad-lines to count and skip such records.")
+        self.left_out["bad_line"] += 1
+
+    def identify(self, path: Path) -> None:
+        self.files.append(identify(path))
+
+    def open_stream(self) -> tuple[IO[bytes], HashingReader]:
+        """The input as one decompressed byte stream, hashed as it is read (so read it to the end)."""
+        if self.is_stdin:
+            raw: Any = stdin()
+        else:
+            try:
+                raw = self.path.open("rb")
+            except OSError as error:
+                raise InputError(f"{self.path}: cannot be read ({error.strerror}); check its permissions.") from None
+        hashing = HashingReader(raw)
+        magic = raw.head[:8] if self.is_stdin else sniff_bytes(self.path)
+        return decompressed(hashing, magic), hashing  # type: ignore[arg-type]
+
+    def record_stream(self, hashing: HashingReader) -> None:
+        self.files.append(FileIdentity(str(self.path), hashing.size, hashing.digest.hexdigest()))
+
+
+def stream_errors(path: object) -> Callable[[BaseException], InputError]:
+    """The one sentence for an error met while reading a stream of `path`."""
+
+    def convert(error: BaseException) -> InputError:
+        if isinstance(error, zstandard.ZstdError):
+            return InputError(
+                f"{path}: the zstd stream is damaged or cut short ({error}); download or copy the dump again."
+            )
+        if isinstance(error, (EOFError, gzip.BadGzipFile, lzma.LZMAError, zlib.error)) or "compressed" in str(error):
+            return InputError(f"{path}: the compressed stream is damaged or cut short ({error}); copy it again.")
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+        return InputError(f"{path}: cannot be read ({reason}); check the file and its permissions.")
+
+    return convert
+
+
+STREAM_ERRORS = (zstandard.ZstdError, EOFError, lzma.LZMAError, zlib.error, OSError)
+
+
+def _decode_error(error: Exception) -> str:
+    message = str(error)
+    if "UTF-8" in message:
+        return "not UTF-8 text (re-encode the file as UTF-8)"
+    if isinstance(error, msgspec.ValidationError):
+        if message.startswith("Expected `object`") and "at `$." not in message:
+            return "not a JSON object"
+        return f"a field has an unexpected type ({message})"
+    return f"not valid JSON ({message})"
+
+
+def json_lines(
+    reader: Reader, stream: ByteStream, decoder: msgspec.json.Decoder[Any], where: str
+) -> Iterator[list[Any]]:
+    """Decode newline-delimited JSON a block at a time (blocks end at a newline, so no character is ever
+    split), each block in one call of msgspec; a block that fails is decoded line by line, so a bad line
+    is named by its number, or counted and skipped with --skip-bad-lines."""
+    rest = b""
+    lines_before = 0
+    first = True
+    read_pieces = getattr(stream, "read_pieces", None)
+    while True:
+        try:
+            if read_pieces is not None:  # one copy: what was kept and the new pieces, joined once
+                pieces = read_pieces(BLOCK_BYTES)
+                more = bool(pieces)
+                data = b"".join([rest, *pieces]) if pieces else rest
+            else:
+                block = stream.read(BLOCK_BYTES)
+                more = bool(block)
+                data = rest + block if rest else block
+        except STREAM_ERRORS as error:
+            raise stream_errors(where)(error) from None
+        if first:
+            data = data.removeprefix(b"\xef\xbb\xbf")
+            first = False
+        if more:
+            cut = data.rfind(b"\n") + 1
+            if cut == 0:
+                rest = data
+                continue
+            chunk, rest = memoryview(data)[:cut], data[cut:]
+        else:
+            cut = len(data)
+            chunk, rest = memoryview(data), b""
+            if not data.strip():
+                return
+        try:
+            items = decoder.decode_lines(chunk)
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            items = []
+            for number, line in enumerate(bytes(chunk).split(b"\n"), start=lines_before + 1):
+                if not line.strip():
+                    continue
+                try:
+                    items.append(decoder.decode(line))
+                except (msgspec.DecodeError, msgspec.ValidationError) as error:
+                    reader.bad_record(f"{where} line {number}", _decode_error(error), "fix or remove that line")
+        lines_before += data.count(b"\n", 0, cut)
+        yield items
+        if not more:
+            return
+
+
+def field_path(name: str) -> tuple[str, ...]:
+    """A field option as a path: `tweet.full_text` reaches into nested objects."""
+    parts = tuple(name.split("."))
+    if any(not part for part in parts):
+        raise InputError(f"field name {name!r} has an empty part; write nested fields as outer.inner.")
+    return parts
+
+
+def lookup(obj: Any, path: tuple[str, ...]) -> Any:
+    """The value at `path` in nested dicts, or None."""
+    for part in path:
+        if not isinstance(obj, dict):
+            return None
+        obj = obj.get(part)
+    return obj
+
+
+_BLOCKS = "p, br, li, pre, div, blockquote, h1, h2, h3, h4, h5, h6, tr, hr"
+
+
+def html_text(markup: str | None) -> str | None:
+    """HTML as plain text by a real HTML5 parser (lexbor, through selectolax): tags dropped, entities
+    decoded, code kept as text, a line break after each block so paragraphs do not run together."""
+    if markup is None:
+        return None
+    if "<" not in markup and "&" not in markup:
+        return markup
+    tree = LexborHTMLParser(markup)
+    root = tree.body
+    if root is None:
+        return ""
+    for node in root.css(_BLOCKS):
+        node.insert_after("\n")
+    return str(root.text(deep=True, separator="", strip=False)).strip()

@@ -1,0 +1,100 @@
+"""Generic inputs: a JSON array, nested field paths, standard input, the format named or sniffed."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from typer.testing import CliRunner
+
+from auditor.cli import app
+from auditor.errors import InputError
+from auditor.sources.posts import PostSource
+from tests.conftest import POSTS
+from tests.exports_fixtures import read_all
+
+NESTED = [
+    {"tweet": {"id_str": "10", "full_text": POSTS[0], "created_at": "x"}, "created_at": "2018-10-10"},
+    {"tweet": {"id_str": "11", "full_text": POSTS[1]}},
+    {"tweet": "not an object"},
+]
+
+
+def test_json_array_with_nested_paths(tmp_path: Path) -> None:
+    path = tmp_path / "dump.json"
+    path.write_text(json.dumps(NESTED, indent=2), encoding="utf-8")
+    source = PostSource(path, id_field="tweet.id_str", text_field="tweet.full_text")
+    assert source.format == "json"
+    table = read_all(source)
+    assert table.column("post_id").to_pylist() == ["10", "11"]
+    assert table.column("text").to_pylist() == POSTS[:2]
+    assert table.column("created_at").to_pylist() == ["2018-10-10T00:00:00Z", None]
+    assert source.skipped.as_dict() == {"missing_id": 1}
+
+
+def test_jsonl_nested_paths(tmp_path: Path) -> None:
+    path = tmp_path / "dump.jsonl.gz"
+    with gzip.open(path, "wt", encoding="utf-8") as stream:
+        stream.write("".join(json.dumps(r) + "\n" for r in NESTED[:2]))
+    table = read_all(PostSource(path, id_field="tweet.id_str", text_field="tweet.full_text"))
+    assert table.column("post_id").to_pylist() == ["10", "11"]
+    line_three = tmp_path / "three.jsonl"
+    line_three.write_text("".join(json.dumps(r) + "\n" for r in NESTED), encoding="utf-8")
+    with pytest.raises(InputError, match=r"three\.jsonl line 3: a field has an unexpected type"):
+        read_all(PostSource(line_three, id_field="tweet.id_str", text_field="tweet.full_text"))
+
+
+def test_parquet_struct_paths(tmp_path: Path) -> None:
+    path = tmp_path / "nested.parquet"
+    pq.write_table(pa.Table.from_pylist([{"tweet": r["tweet"]} for r in NESTED[:2]]), path)
+    table = read_all(PostSource(path, id_field="tweet.id_str", text_field="tweet.full_text"))
+    assert table.column("text").to_pylist() == POSTS[:2]
+    with pytest.raises(InputError, match=r"has no column 'tweet\.text'"):
+        read_all(PostSource(path, id_field="tweet.id_str", text_field="tweet.text"))
+
+
+def test_input_format_overrides_sniffing(tmp_path: Path) -> None:
+    path = tmp_path / "comments.data"
+    path.write_text(json.dumps({"id": "c1", "body": POSTS[0], "subreddit": "x", "created_utc": 1}) + "\n")
+    assert PostSource(path).format == "pushshift"
+    generic = PostSource(path, text_field="body", input_format="jsonl")
+    assert generic.format == "jsonl" and read_all(generic).column("text").to_pylist() == [POSTS[0]]
+    with pytest.raises(InputError, match="unknown --input-format"):
+        PostSource(path, input_format="myspace")
+
+
+def test_standard_input(tmp_path: Path) -> None:
+    lines = "".join(json.dumps({"id": i, "text": t, "created_at": 1539202764}) + "\n" for i, t in enumerate(POSTS))
+    output = tmp_path / "stdin.fp.parquet"
+    result = CliRunner().invoke(app, ["fingerprint", "-", "-o", str(output)], input=lines.encode())
+    assert result.exit_code == 0, result.output
+    assert pq.read_metadata(output).num_rows == len(POSTS)
+    info = json.loads(pq.read_metadata(output).metadata[b"provenance_auditor"])
+    assert info["inputs"][0]["name"] == "-" and info["inputs"][0]["size"] == len(lines.encode())
+    assert info["sources"][0]["format"] == "jsonl"
+
+
+def test_csv_from_standard_input(tmp_path: Path) -> None:
+    lines = "id,text,created_at\n" + "".join(f'{i},"{t}",2018-10-10\n' for i, t in enumerate(POSTS))
+    output = tmp_path / "csv.fp.parquet"
+    result = CliRunner().invoke(
+        app, ["fingerprint", "-", "-o", str(output), "--input-format", "csv"], input=lines.encode()
+    )
+    assert result.exit_code == 0, result.output
+    assert pq.read_table(output, columns=["created_at"]).column(0).to_pylist() == ["2018-10-10T00:00:00Z"] * len(POSTS)
+
+
+@pytest.mark.parametrize("compress", ["bz2", "lzma"])
+def test_bz2_and_xz_are_sniffed_by_content(tmp_path: Path, compress: str) -> None:
+    import bz2
+    import lzma
+
+    packer = bz2.compress if compress == "bz2" else lzma.compress
+    path = tmp_path / "posts.data"
+    path.write_bytes(packer(json.dumps({"id": 1, "text": POSTS[0]}).encode() + b"\n"))
+    source = PostSource(path)
+    assert source.format == "jsonl" and read_all(source).column("text").to_pylist() == [POSTS[0]]
