@@ -161,3 +161,25 @@ def test_evidence_manifest(workspace: dict[str, Path], data: st.DataObject) -> N
     path = workspace["root"] / "mutated.evidence.parquet"
     pq.write_table(table.replace_schema_metadata({METADATA_KEY: json.dumps(mutated)}), path)
     invariant(["report", str(path), "--format", data.draw(st.sampled_from(["terminal", "json", "html"]))], [path])
+
+
+POST_SUFFIXES = [".jsonl", ".json", ".csv", ".txt", ".js", ".xml", ".zst", ".car", ".parquet"]
+_JSON_BITS = '{"id": |"p1"|"text": |"hello there"|[|]|{|}|,|:|"\\ud83d"|\\|"|null|1e999|\xe9'
+_JSON_BITS += '|{"data": [|"created_at": "x"'
+JSON_BITS = st.sampled_from([*_JSON_BITS.split("|"), "\n"])
+
+
+@FUZZ
+@given(
+    content=st.one_of(st.binary(max_size=300), st.lists(JSON_BITS, max_size=40).map("".join).map(str.encode)),
+    suffix=st.sampled_from(POST_SUFFIXES),
+    skip=st.booleans(),
+)
+def test_any_posts_file_fingerprints_or_fails_in_one_sentence(
+    workspace: dict[str, Path], content: bytes, suffix: str, skip: bool
+) -> None:
+    posts = workspace["root"] / f"fuzzed{suffix}"
+    posts.write_bytes(content)
+    output = workspace["root"] / "fuzzed.fp.parquet"
+    args = ["fingerprint", str(posts), "-o", str(output), "--public", "-q", *(["--skip-bad-lines"] if skip else [])]
+    invariant(args, [posts])

@@ -120,7 +120,7 @@ def _json_format(head: bytes, name: str) -> str | None:
         first = msgspec.json.decode(first_line)
         keys = set(first) if isinstance(first, dict) else set()
         whole_line = True
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):
         keys = {match.group(1).decode() for match in _FIRST_KEYS.finditer(text[:4096])}
         whole_line = False
     if "orderedItems" in keys or "@context" in keys:
@@ -131,7 +131,7 @@ def _json_format(head: bytes, name: str) -> str | None:
         return "pushshift"
     if "author_id" in keys and ("edit_history_tweet_ids" in keys or "conversation_id" in keys or "__twarc" in keys):
         return "twitter-api"
-    if whole_line or first_line.rstrip().endswith(b"}"):
+    if whole_line or first_line.rstrip().endswith(b"}") or re.match(rb'\{\s*"', first_line):
         return "jsonl"  # a line that does not decode is the reader's to name
     return None
 

@@ -350,6 +350,8 @@ STREAM_ERRORS = (zstandard.ZstdError, EOFError, lzma.LZMAError, zlib.error, OSEr
 
 
 def _decode_error(error: Exception) -> str:
+    if isinstance(error, RecursionError):
+        return "JSON nested too deeply to be a post (arrays or objects inside each other thousands of times)"
     message = str(error)
     if "UTF-8" in message:
         return "not UTF-8 text (re-encode the file as UTF-8)"
@@ -398,14 +400,14 @@ def json_lines(
                 return
         try:
             items = decoder.decode_lines(chunk)
-        except (msgspec.DecodeError, msgspec.ValidationError):
+        except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
             items = []
             for number, line in enumerate(bytes(chunk).split(b"\n"), start=lines_before + 1):
                 if not line.strip():
                     continue
                 try:
                     items.append(decoder.decode(line))
-                except (msgspec.DecodeError, msgspec.ValidationError) as error:
+                except (msgspec.DecodeError, msgspec.ValidationError, RecursionError) as error:
                     reader.bad_record(f"{where} line {number}", _decode_error(error), "fix or remove that line")
         lines_before += data.count(b"\n", 0, cut)
         yield items

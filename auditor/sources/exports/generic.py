@@ -13,6 +13,7 @@ import itertools
 import operator
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import ijson
@@ -187,14 +188,17 @@ class JsonArrayReader(Reader):
 
 
 class HashingStdin:
-    """A decompressed standard input as Arrow's file wrapper wants it."""
+    """A decompressed standard input as Arrow's file wrapper wants it; counts the quotes it passes on."""
 
     def __init__(self, stream: Any) -> None:
         self.stream = stream
         self.closed = False
+        self.quotes = 0
 
     def read(self, size: int = -1) -> bytes:
-        return bytes(self.stream.read(size))
+        data = bytes(self.stream.read(size))
+        self.quotes += data.count(b'"')
+        return data
 
     def readable(self) -> bool:
         return True
@@ -206,9 +210,9 @@ class HashingStdin:
 def _check_columns(path: object, available: list[str], names: list[tuple[str, str]]) -> None:
     for option, name in names:
         if name not in available:
-            raise InputError(
-                f"{path} has no column {name!r} (it has {', '.join(available)}); name the right one with {option}."
-            )
+            shown = ", ".join(available)
+            shown = shown if len(shown) <= 200 else shown[:197] + "..."
+            raise InputError(f"{path} has no column {name!r} (it has {shown}); name the right one with {option}.")
 
 
 class CsvReader(Reader):
@@ -218,12 +222,15 @@ class CsvReader(Reader):
         hashing: HashingReader | None = None
         if self.is_stdin:
             stream, hashing = self.open_stream()
-            source: Any = pa.PythonFile(HashingStdin(stream), mode="r")
+            source: Any = None
         else:
             self.identify(self.path)
             source = self.path
         bad: list[str] = []
         id_field, text_field = self.options.id_field, self.options.text_field
+        piped = HashingStdin(stream) if self.is_stdin else None
+        if piped is not None:
+            source = pa.PythonFile(piped, mode="r")
 
         def on_invalid_row(row: Any) -> str:
             # Arrow knows line numbers only when values hold no newlines; otherwise quote the row.
@@ -252,6 +259,12 @@ class CsvReader(Reader):
             _check_columns(self.path, names, [("--id-field", id_field), ("--text-field", text_field)])
             for batch in reader:
                 yield self._select(batch, names)
+            quotes = piped.quotes if piped is not None else _quotes_in(self.path)
+            if quotes % 2:
+                raise InputError(
+                    f"{self.path}: a quoted field is never closed (the file holds an odd number of double quotes), "
+                    "so the lines after it run together into one value; close or remove that quote."
+                )
             if hashing is not None:
                 self.record_stream(hashing)
         except (pa.ArrowInvalid, OSError, UnicodeDecodeError) as error:
@@ -273,6 +286,15 @@ class CsvReader(Reader):
         )
 
 
+def _quotes_in(path: Path) -> int:
+    """Double quotes in a file: balanced in any well-formed CSV (a quote inside a value is doubled)."""
+    count = 0
+    with path.open("rb") as stream:
+        for block in iter(lambda: stream.read(1 << 22), b""):
+            count += block.count(b'"')
+    return count
+
+
 class ParquetReader(Reader):
     """Parquet columns; a name with dots is a column of that name when there is one, else a path into
     struct columns."""
@@ -289,6 +311,7 @@ class ParquetReader(Reader):
             for option, name in (("--id-field", self.options.id_field), ("--text-field", self.options.text_field)):
                 if wanted[name] is None:
                     _check_columns(self.path, available, [(option, name)])
+                self._check_type(option, name, wanted[name], parquet.schema_arrow)
             tops = list(dict.fromkeys(path[0] for path in wanted.values() if path is not None))
             self.identify(self.path)
             for batch in parquet.iter_batches(batch_size=self.options.batch_rows, columns=tops):
@@ -298,6 +321,24 @@ class ParquetReader(Reader):
             raise InputError(
                 f"{self.path}: not a readable Parquet file ({error}); check that it was copied whole."
             ) from None
+
+    def _check_type(self, option: str, name: str, path: tuple[str, ...] | None, schema: pa.Schema) -> None:
+        """An id or a text is a string or a number; a list, a struct or bytes would be read as its repr."""
+        if path is None:
+            return
+        kind = schema.field(path[0]).type
+        for part in path[1:]:
+            kind = kind.field(part).type
+        if not (pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_integer(kind)):
+            if option == "--text-field" and not pa.types.is_null(kind):
+                raise InputError(
+                    f"{self.path}: column {name!r} holds {kind}, not text; name the text column with --text-field "
+                    "(a dotted path such as tweet.full_text reaches inside a struct)."
+                )
+            if option == "--id-field" and not (pa.types.is_null(kind) or pa.types.is_floating(kind)):
+                raise InputError(
+                    f"{self.path}: column {name!r} holds {kind}, not ids; name the id column with --id-field."
+                )
 
     @staticmethod
     def _resolve(name: str, schema: pa.Schema) -> tuple[str, ...] | None:

@@ -71,7 +71,7 @@ class TwitterApiReader(Reader):
             data = head + stream.read()
             try:
                 decoded = _DOCUMENT.decode(data)
-            except (msgspec.DecodeError, msgspec.ValidationError) as error:
+            except (msgspec.DecodeError, msgspec.ValidationError, RecursionError) as error:
                 raise InputError(
                     f"{self.path}: not a valid Twitter API response ({error}); check that the file is whole."
                 ) from None
@@ -105,7 +105,7 @@ class TwitterApiReader(Reader):
         first = text.split(b"\n", 1)[0]
         try:
             msgspec.json.decode(first)
-        except msgspec.DecodeError:
+        except (msgspec.DecodeError, RecursionError):
             return True
         return False
 

@@ -180,7 +180,7 @@ class XArchiveReader(Reader):
     def _decode(self, decoder: msgspec.json.Decoder[T], data: bytes, where: str) -> T:
         try:
             return decoder.decode(self._body(data, where))
-        except msgspec.DecodeError as error:
+        except (msgspec.DecodeError, RecursionError) as error:
             raise InputError(
                 f"{where}: not valid JSON after its window.YTD prefix ({error}); the archive is damaged or cut "
                 "short: download it again."
@@ -247,7 +247,7 @@ class XArchiveReader(Reader):
     def _decode_items(data: bytes, where: str, items_before: int) -> list[TweetItem]:
         try:
             return _TWEETS.decode(data)
-        except msgspec.DecodeError as error:
+        except (msgspec.DecodeError, RecursionError) as error:
             raise InputError(
                 f"{where}: not valid JSON after its window.YTD prefix (from item {items_before}: {error}); the "
                 "archive is damaged or cut short: download it again."

@@ -1,0 +1,64 @@
+"""Bad posts files: one sentence and exit 2 (or counted and skipped with --skip-bad-lines), never a
+traceback and never a silently wrong set."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from typer.testing import CliRunner
+
+from auditor.cli import app
+from tests.conftest import POSTS
+
+runner = CliRunner()
+
+
+def fingerprint(path: Path, *options: str, stdin: bytes | None = None) -> tuple[int, str]:
+    output = path.with_name(path.name + ".fp.parquet")
+    result = runner.invoke(app, ["fingerprint", str(path) if stdin is None else "-", "-o", str(output), "--public",
+                                 *options], input=stdin)  # fmt: skip
+    assert "Traceback" not in result.output
+    return result.exit_code, " ".join(result.output.split())
+
+
+def test_json_nested_50000_deep_is_one_bad_line(tmp_path: Path) -> None:
+    deep = '{"id": "1", "text": ' + "[" * 50_000 + "]" * 50_000 + "}\n"
+    path = tmp_path / "deep.jsonl"
+    path.write_text(deep + f'{{"id": "2", "text": "{POSTS[0]}"}}\n')
+    code, output = fingerprint(path)
+    assert code == 2 and "deep.jsonl line 1: JSON nested too deeply" in output and len(output) < 400
+    code, output = fingerprint(path, "--skip-bad-lines")
+    assert code == 0 and "1 posts fingerprinted of 1 read; left out: bad line 1" in output
+
+
+def test_a_lone_surrogate_and_latin_1_name_their_line(tmp_path: Path) -> None:
+    path = tmp_path / "odd.jsonl"
+    path.write_bytes(b'{"id": "1", "text": "x \\ud83d y"}\n' + f'{{"id": "2", "text": "{POSTS[1]}"}}\n'.encode()
+                     + b'{"id": "3", "text": "caf\xe9 au lait"}\n')  # fmt: skip
+    code, output = fingerprint(path)
+    assert code == 2 and "odd.jsonl line 1" in output
+    code, output = fingerprint(path, "--skip-bad-lines")
+    assert code == 0 and "left out: bad line 2" in output
+
+
+@pytest.mark.parametrize("piped", [False, True])
+def test_an_unclosed_csv_quote_is_refused_not_merged(tmp_path: Path, piped: bool) -> None:
+    text = f'id,text\n1,"an unclosed quote and then\n2,{POSTS[0]}\n3,{POSTS[1]}\n'
+    path = tmp_path / "quote.csv"
+    path.write_text(text)
+    options = ["--input-format", "csv"] if piped else []
+    code, output = fingerprint(path, *options, stdin=text.encode() if piped else None)
+    assert code == 2 and "a quoted field is never closed" in output
+    path.write_text(f'id,text\n1,"a quoted value\nover two lines"\n2,"{POSTS[0]} ""quoted"""\n')  # well formed
+    assert fingerprint(path)[0] == 0
+
+
+@pytest.mark.parametrize("values", [[["a", "b"], ["c"]], [{"a": "x"}, {"a": "y"}], [b"x", b"y"]])
+def test_a_parquet_text_column_that_is_not_text_is_refused(tmp_path: Path, values: list[object]) -> None:
+    path = tmp_path / "posts.parquet"
+    pq.write_table(pa.table({"id": ["1", "2"], "text": values}), path)
+    code, output = fingerprint(path)
+    assert code == 2 and "column 'text' holds" in output and "not text" in output and "--text-field" in output
