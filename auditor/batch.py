@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -136,6 +137,40 @@ class PartResult:
 
     def without_evidence(self) -> PartResult:
         return replace(self, sets=tuple(s.without_evidence() for s in self.sets))
+
+    def counts(self) -> dict[str, Any]:
+        """Everything but the evidence, as JSON values: what checkpoints and Spark tasks carry beside it."""
+        return {
+            "rows": self.rows,
+            "rows_skipped": self.rows_skipped,
+            "domain_rows": self.domain_rows,
+            "sets": [
+                {
+                    "matched_posts": s.matched_posts.tolist(),
+                    "text_share": list(s.text_share._fields()),
+                    "domain_matched_rows": s.domain_matched_rows,
+                    "matches": s.matches,
+                    "rows_matched": s.rows_matched,
+                }
+                for s in self.sets
+            ],
+        }
+
+    @classmethod
+    def from_counts(cls, counts: dict[str, Any], evidence: Sequence[pa.Table] | None = None) -> PartResult:
+        """The part result of `counts()`, with each set's evidence when given (else none)."""
+        sets = tuple(
+            SetPart(
+                evidence[index] if evidence is not None else _empty_evidence(),
+                np.asarray(entry["matched_posts"], dtype=np.int64),
+                TextShare(*entry["text_share"]),
+                dict(entry["domain_matched_rows"]),
+                int(entry["matches"]),
+                int(entry["rows_matched"]),
+            )
+            for index, entry in enumerate(counts["sets"])
+        )
+        return cls(int(counts["rows"]), dict(counts["rows_skipped"]), dict(counts["domain_rows"]), sets)
 
 
 @dataclass(frozen=True)

@@ -29,15 +29,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-import numpy as np
 import pyarrow as pa
 
-from auditor.batch import PartResult, SetPart
+from auditor.batch import PartResult
 from auditor.errors import InputError
 from auditor.evidence import EVIDENCE_SCHEMA
 from auditor.outputs import flush_to_disk
 from auditor.sources.corpus import CorpusPart
-from auditor.stats import TextShare
 
 CHECKPOINT_FORMAT_VERSION = 2  # 2: evidence carries the posts' date, author and URL
 
@@ -148,21 +146,7 @@ class PartStore:
             for index, set_part in enumerate(result.sets):
                 path = self.folder / f"{name}.set{index}.arrow"
                 _write_atomically(path, functools.partial(_write_ipc, tables=[set_part.evidence]))
-            counts = {
-                "rows": result.rows,
-                "rows_skipped": result.rows_skipped,
-                "domain_rows": result.domain_rows,
-                "sets": [
-                    {
-                        "matched_posts": s.matched_posts.tolist(),
-                        "text_share": list(s.text_share._fields()),
-                        "domain_matched_rows": s.domain_matched_rows,
-                        "matches": s.matches,
-                        "rows_matched": s.rows_matched,
-                    }
-                    for s in result.sets
-                ],
-            }
+            counts = result.counts()
             _write_atomically(self.folder / f"{name}.json", lambda p: p.write_text(json.dumps(counts)))
         except OSError as error:
             raise InputError(
@@ -176,19 +160,10 @@ class PartStore:
         name = _part_name(part)
         try:
             counts = json.loads((self.folder / f"{name}.json").read_text(encoding="utf-8"))
-            sets = tuple(
-                SetPart(
-                    matched_posts=np.asarray(entry["matched_posts"], dtype=np.int64),
-                    text_share=TextShare(*entry["text_share"]),
-                    domain_matched_rows=dict(entry["domain_matched_rows"]),
-                    matches=int(entry["matches"]),
-                    rows_matched=int(entry["rows_matched"]),
-                )
-                for entry in counts["sets"]
-            )
-            if len(sets) != self.sets:
-                raise ValueError(f"{len(sets)} sets instead of {self.sets}")
-            return PartResult(int(counts["rows"]), dict(counts["rows_skipped"]), dict(counts["domain_rows"]), sets)
+            result = PartResult.from_counts(counts)
+            if len(result.sets) != self.sets:
+                raise ValueError(f"{len(result.sets)} sets instead of {self.sets}")
+            return result
         except (OSError, ValueError, KeyError, TypeError) as error:
             raise InputError(f"{self.folder}: checkpoint {name} is damaged ({error}); rerun with --restart.") from None
 

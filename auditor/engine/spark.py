@@ -35,11 +35,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pyarrow as pa
 
 from auditor import __version__
-from auditor.batch import PartResult, ScanOptions, SetPart
+from auditor.batch import PartResult, ScanOptions
 from auditor.engine import RowsCallback, ScanJob
 from auditor.engine.local import scan_part
 from auditor.errors import AuditorError, EngineError, InputError, UsageError
@@ -48,7 +47,6 @@ from auditor.files import sha256_of
 from auditor.index_store import IndexMismatch, index_header, open_index, save_index, set_stem
 from auditor.scan import CorpusScanner, Prebuilt
 from auditor.sources.corpus import CorpusFile, CorpusPart
-from auditor.stats import TextShare
 
 SPARK_EXTRA = 'pip install "provenance-auditor[spark]"'
 _OUTPUT_SCHEMA = "part long, result binary, error string"
@@ -180,22 +178,9 @@ def encode_part(result: PartResult) -> bytes:
             streams.append(sink.getvalue().to_pybytes())
         else:
             streams.append(b"")
-    header = {
-        "rows": result.rows,
-        "rows_skipped": result.rows_skipped,
-        "domain_rows": result.domain_rows,
-        "sets": [
-            {
-                "matched_posts": s.matched_posts.tolist(),
-                "text_share": list(s.text_share._fields()),
-                "domain_matched_rows": s.domain_matched_rows,
-                "matches": s.matches,
-                "rows_matched": s.rows_matched,
-                "evidence_bytes": len(stream),
-            }
-            for s, stream in zip(result.sets, streams, strict=True)
-        ],
-    }
+    header = result.counts()
+    for entry, stream in zip(header["sets"], streams, strict=True):
+        entry["evidence_bytes"] = len(stream)
     head = json.dumps(header).encode()
     return len(head).to_bytes(8, "little") + head + b"".join(streams)
 
@@ -205,24 +190,15 @@ def decode_part(data: bytes) -> PartResult:
     size = int.from_bytes(data[:8], "little")
     header = json.loads(data[8 : 8 + size])
     offset = 8 + size
-    sets = []
+    evidence = []
     for entry in header["sets"]:
         length = int(entry["evidence_bytes"])
-        evidence = EVIDENCE_SCHEMA.empty_table()
+        table = EVIDENCE_SCHEMA.empty_table()
         if length:
-            evidence = pa.ipc.open_stream(pa.py_buffer(data[offset : offset + length])).read_all()
+            table = pa.ipc.open_stream(pa.py_buffer(data[offset : offset + length])).read_all()
+        evidence.append(table)
         offset += length
-        sets.append(
-            SetPart(
-                evidence,
-                np.asarray(entry["matched_posts"], dtype=np.int64),
-                TextShare(*entry["text_share"]),
-                dict(entry["domain_matched_rows"]),
-                int(entry["matches"]),
-                int(entry["rows_matched"]),
-            )
-        )
-    return PartResult(int(header["rows"]), dict(header["rows_skipped"]), dict(header["domain_rows"]), tuple(sets))
+    return PartResult.from_counts(header, evidence)
 
 
 @dataclass(frozen=True)
