@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Protocol
 
 import numpy as np
 import pyarrow as pa
@@ -53,37 +52,13 @@ from auditor.kernels.shingle_hash import ShingleHasher
 from auditor.keys import key_for_set
 from auditor.memory import release_freed_memory
 from auditor.outputs import check_outputs, staged_outputs
+from auditor.progress import NoProgress as NoProgress
+from auditor.progress import Progress as Progress
 from auditor.result import AuditResult, AuditSettings, CorpusFileSummary
 from auditor.sampling import RowSample, check_post_sample, check_seed, sample_posts
 from auditor.scan import DEFAULT_THRESHOLD, CorpusScanner, Prebuilt, build_index
 from auditor.sources.corpus import CorpusFile, corpus_parts, open_corpus
 from auditor.stats import TextShare
-
-
-class Progress(Protocol):
-    """What long work reports as it goes: a stage at a time, and units done within a stage."""
-
-    def stage(self, description: str, total: int | None = None, unit: str = "") -> None:
-        """A new stage begins (the previous one is finished); `total` units of `unit` when known."""
-
-    def advance(self, count: int) -> None:
-        """`count` more units of the current stage are done."""
-
-    def note(self, message: str) -> None:
-        """Something the user should know about the run (a restart and why)."""
-
-
-class NoProgress:
-    """Progress that goes nowhere: the default for library callers."""
-
-    def stage(self, description: str, total: int | None = None, unit: str = "") -> None:
-        pass
-
-    def advance(self, count: int) -> None:
-        pass
-
-    def note(self, message: str) -> None:
-        pass
 
 
 @dataclass(frozen=True)

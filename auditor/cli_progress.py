@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.text import Text
 
 from auditor.formats.safe import printable
+from auditor.progress import NoProgress
 
 if TYPE_CHECKING:
     from rich.progress import Progress as RichProgressBars
@@ -37,17 +38,8 @@ def _duration(seconds: float) -> str:
     return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
 
 
-class QuietProgress:
+class QuietProgress(NoProgress):
     """Shows nothing: `-q`."""
-
-    def stage(self, description: str, total: int | None = None, unit: str = "") -> None:
-        pass
-
-    def advance(self, count: int) -> None:
-        pass
-
-    def note(self, message: str) -> None:
-        pass
 
     def close(self, finished: bool = True) -> None:
         pass
