@@ -91,7 +91,14 @@ class CorpusScanner:
             )
         hasher = ShingleHasher(params.shingle_size, self.key)
         object.__setattr__(self, "hasher", hasher)
-        object.__setattr__(self, "index", ContainmentIndex.build(self.fingerprints.slot_hashes, self.threshold))
+        index = ContainmentIndex.build(
+            self.fingerprints.slot_hashes,
+            self.threshold,
+            lengths=self.fingerprints.normalized_lengths,
+            shingle_size=params.shingle_size,
+            population=self.fingerprints.population,
+        )
+        object.__setattr__(self, "index", index)
         texts = self.fingerprints.texts
         post_shingles = PostShingles.of(shingle_texts(texts, hasher)) if texts is not None else None
         object.__setattr__(self, "post_shingles", post_shingles)
