@@ -546,7 +546,7 @@ def score_pairs(
     specific_bits: npt.NDArray[np.uint8],
     lengths: npt.NDArray[np.int32],
     window: int,
-    specific_distinct: npt.NDArray[np.int16],
+    post_specific: npt.NDArray[np.int16],
     min_specific: int,
 ) -> tuple[
     npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]
@@ -554,9 +554,11 @@ def score_pairs(
     """ContainmentIndex.score_reference, compiled: for pairs sorted by row, the post's slots (and its
     specific slots) whose hash is among the row's windows, repeats counted and, over its distinct hashes
     (each post's slots are sorted, so a repeat follows its hash), counted once; and the characters a
-    stretch of the row as long as the post covers with windows of the post's specific slot hashes (all of
-    them for a generic post; containment.best_cover_reference). Each row is read once, against a small hash table of the slots of all its
-    candidate posts; the windows found there (few) are kept, in order, for the cover of each pair."""
+    stretch of the row as long as the post covers with windows of the post's specific slot hashes (all
+    of them for a generic post; containment.best_cover_reference).
+
+    Each row is read once, against a small hash table of the slots of all its candidate posts; the
+    windows found there (few) are kept, in order, for the cover of each pair."""
     num_perm = slot_hashes.shape[1]
     matched = np.zeros(len(rows), dtype=np.int64)
     matched_specific = np.zeros(len(rows), dtype=np.int64)
@@ -602,7 +604,7 @@ def score_pairs(
             positions = np.empty(hits, dtype=np.int64)
         for p in range(a, b):
             own = slot_hashes[posts[p]]
-            every = specific_distinct[posts[p]] < min_specific
+            every = post_specific[posts[p]] < min_specific
             found = 0
             for i in range(hits):
                 at = np.searchsorted(own, hit_keys[i])
