@@ -548,6 +548,7 @@ def score_pairs(
     window: int,
     post_specific: npt.NDArray[np.int16],
     min_specific: int,
+    required: npt.NDArray[np.int16],
 ) -> tuple[
     npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]
 ]:  # pragma: no cover - compiled
@@ -555,7 +556,8 @@ def score_pairs(
     specific slots) whose hash is among the row's windows, repeats counted and, over its distinct hashes
     (each post's slots are sorted, so a repeat follows its hash), counted once; and the characters a
     stretch of the row as long as the post covers with windows of the post's specific slot hashes (all
-    of them for a generic post; containment.best_cover_reference).
+    of them for a generic post; containment.best_cover_reference), 0 for a pair under its post's
+    `required` distinct hashes.
 
     Each row is read once, against a small hash table of the slots of all its candidate posts; the
     windows found there (few) are kept, in order, for the cover of each pair."""

@@ -77,7 +77,7 @@ MIN_EVIDENCE_CHARS = 16
 
 # Share of a post's distinct slot hashes a match needs in the row, whatever it covers: a floor (far
 # under what a copy truncated to half keeps) that lets prefix filtering stay selective.
-FLOOR_SHARE = 0.3
+FLOOR_SHARE = 0.5
 
 # A copy finds the post's specific (not common) slot hashes in about the share it finds all of them; a
 # row carrying a sibling of a templated post finds mostly the common ones. A match needs the share of
@@ -154,7 +154,7 @@ class CandidatePairs:
 class PairScores:
     """Scores of candidate pairs: matching slots and matching specific slots (repeats counted), and the
     same over the post's distinct slot hashes; and the post's characters covered in the row
-    (`best_cover_reference`)."""
+    (`best_cover_reference`; 0 for a pair under the post's `required` distinct hashes)."""
 
     rows: Indices
     posts: Indices
@@ -455,7 +455,7 @@ class ContainmentIndex:
         """Count, for each pair, the post's slots (and specific slots) whose shingle occurs in the row."""
         matched, matched_specific, distinct, specific_distinct, covered = compiled.score_pairs(
             mixed, window_offsets, pairs.rows, pairs.posts, self.slot_hashes, self.specific_bits, self.lengths,
-            self.shingle_size, self.specific_distinct, MIN_SPECIFIC_SLOTS,
+            self.shingle_size, self.specific_distinct, MIN_SPECIFIC_SLOTS, self.required,
         )  # fmt: skip
         return PairScores(pairs.rows, pairs.posts, matched, matched_specific, distinct, specific_distinct, covered)
 
@@ -465,14 +465,6 @@ class ContainmentIndex:
         matched_specific = np.zeros(len(pairs.rows), dtype=np.int64)
         distinct = np.zeros(len(pairs.rows), dtype=np.int64)
         specific_distinct = np.zeros(len(pairs.rows), dtype=np.int64)
-        covered = np.zeros(len(pairs.rows), dtype=np.int64)
-        for p, (row, post) in enumerate(zip(pairs.rows.tolist(), pairs.posts.tolist(), strict=True)):
-            windows = mixed[window_offsets[row] : window_offsets[row + 1]]
-            own = self.slot_hashes[post]
-            if self.specific_distinct[post] >= MIN_SPECIFIC_SLOTS:  # a generic post covers with all its slots
-                own = own[np.unpackbits(self.specific_bits[post], count=self.num_perm).astype(np.bool_)]
-            positions = np.flatnonzero(np.isin(windows, own))
-            covered[p] = best_cover_reference(positions, int(self.lengths[post]), self.shingle_size)
         for lo in range(0, len(pairs.rows), _VERIFY_CHUNK):
             rows, posts = pairs.rows[lo : lo + _VERIFY_CHUNK], pairs.posts[lo : lo + _VERIFY_CHUNK]
             wanted = group_keys(rows[:, None], self.slot_hashes[posts])
@@ -484,6 +476,16 @@ class ContainmentIndex:
             first = _run_starts(self.slot_hashes[posts])  # slots are sorted per post: a run is one hash
             distinct[lo : lo + _VERIFY_CHUNK] = (found & first).sum(axis=1)
             specific_distinct[lo : lo + _VERIFY_CHUNK] = (found & first & specific).sum(axis=1)
+        covered = np.zeros(len(pairs.rows), dtype=np.int64)
+        for p, (row, post) in enumerate(zip(pairs.rows.tolist(), pairs.posts.tolist(), strict=True)):
+            if distinct[p] < self.required[post]:
+                continue  # under the floor: the rule rejects it, its cover is not computed
+            windows = mixed[window_offsets[row] : window_offsets[row + 1]]
+            own = self.slot_hashes[post]
+            if self.specific_distinct[post] >= MIN_SPECIFIC_SLOTS:  # a generic post covers with all its slots
+                own = own[np.unpackbits(self.specific_bits[post], count=self.num_perm).astype(np.bool_)]
+            positions = np.flatnonzero(np.isin(windows, own))
+            covered[p] = best_cover_reference(positions, int(self.lengths[post]), self.shingle_size)
         return PairScores(pairs.rows, pairs.posts, matched, matched_specific, distinct, specific_distinct, covered)
 
     def containment(self, scores: PairScores) -> npt.NDArray[np.float64]:
