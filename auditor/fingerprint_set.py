@@ -424,6 +424,9 @@ class FingerprintSet:
     texts: pa.Array | None
     metadata: pa.Table  # post_id and metadata columns of the usable posts
     untestable_examples: dict[str, tuple[str, ...]] = field(default_factory=dict)  # first ids, by reason
+    # The slots of the whole set when this is a sample of it (`subset`): which shingles are common
+    # (templates) is a property of the set, not of the sample (ContainmentIndex.build).
+    population: npt.NDArray[np.uint32] | None = None
 
     @property
     def params(self) -> FingerprintParams:
@@ -450,6 +453,7 @@ class FingerprintSet:
             texts=self.texts.take(take) if self.texts is not None else None,
             metadata=self.metadata.take(take),
             untestable_examples=self.untestable_examples,
+            population=self.slot_hashes if self.population is None else self.population,
         )
 
 

@@ -53,7 +53,7 @@ from auditor.outputs import flush_to_disk
 from auditor.scan import PostShingles, Prebuilt
 
 INDEX_FORMAT = "provenance-auditor/containment-index"
-INDEX_FORMAT_VERSION = 1
+INDEX_FORMAT_VERSION = 2  # 2: post lengths and the shingle size, for the cover rule
 HEADER = "header.json"
 POSTS = "posts.arrow"
 
@@ -63,13 +63,14 @@ _INDEX_ARRAYS = (
     "specific_slots",
     "distinct",
     "specific_distinct",
+    "lengths",
     "required",
     "required_prefix_slots",
     "prefix_entries",
     "filter_words",
     "radix",
 )
-_INDEX_SCALARS = ("min_slots", "slot_bits", "filter_shift", "radix_shift")
+_INDEX_SCALARS = ("min_slots", "slot_bits", "filter_shift", "radix_shift", "shingle_size")
 _DTYPES = {
     "slot_hashes": np.uint32,
     "shingle_counts": np.int64,
@@ -78,6 +79,7 @@ _DTYPES = {
     "specific_slots": np.int16,
     "distinct": np.int16,
     "specific_distinct": np.int16,
+    "lengths": np.int32,
     "required": np.int16,
     "required_prefix_slots": np.int16,
     "prefix_entries": np.uint64,
@@ -244,7 +246,7 @@ def open_index(directory: Path, expected_sha256: str | None, threshold: float) -
         raise IndexMismatch("has arrays that do not fit together")
     if int(loaded["radix"][-1]) != len(loaded["prefix_entries"]):
         raise IndexMismatch("has a radix table that does not end at its prefix entries")
-    for name in ("shingle_counts", "normalized_lengths", *_INDEX_ARRAYS[:6]):
+    for name in ("shingle_counts", "normalized_lengths", *_INDEX_ARRAYS[:7]):
         if len(loaded[name]) != posts:
             raise IndexMismatch(f"has {len(loaded[name]):,} values of {name} for {posts:,} posts")
     try:
@@ -257,6 +259,8 @@ def open_index(directory: Path, expected_sha256: str | None, threshold: float) -
         specific_slots=loaded["specific_slots"],
         distinct=loaded["distinct"],
         specific_distinct=loaded["specific_distinct"],
+        lengths=loaded["lengths"],
+        shingle_size=values["shingle_size"],
         required=loaded["required"],
         threshold=threshold,
         min_slots=values["min_slots"],

@@ -83,7 +83,13 @@ class Prebuilt:
 def build_index(fingerprints: FingerprintSet, threshold: float, hasher: ShingleHasher | None) -> Prebuilt:
     """Index a set's posts (sorting each post's slot hashes in place) and, when it keeps texts, their
     shingles, which need the set's `hasher` (its key)."""
-    index = ContainmentIndex.build(fingerprints.slot_hashes, threshold)
+    index = ContainmentIndex.build(
+        fingerprints.slot_hashes,
+        threshold,
+        lengths=fingerprints.normalized_lengths,
+        shingle_size=fingerprints.params.shingle_size,
+        population=fingerprints.population,
+    )
     texts = fingerprints.texts
     post_shingles = None
     if texts is not None:

@@ -39,10 +39,18 @@ import pyarrow as pa
 from faker import Faker
 
 from auditor.fingerprint import shingle_texts
-from auditor.kernels.normalize import normalize_texts
 from auditor.kernels.shingle_hash import ShingleHasher
 from auditor.kernels.sorting import unique_sorted
-from benchmarks.synthetic import CLEANINGS, EMOJI, PLACEMENTS, TEMPLATES, Dataset, Plant
+from benchmarks.synthetic import (
+    CLEANINGS,
+    EMOJI,
+    PLACEMENTS,
+    TEMPLATES,
+    Dataset,
+    Plant,
+    half_of,
+    normalized_lengths,
+)
 
 DOC = Path("/usr/share/doc")
 MAN = Path("/usr/share/man")
@@ -251,23 +259,11 @@ class Decorator:
         return "\n\n".join(lines)
 
 
-def _normalized_lengths(parts: list[str]) -> list[int]:
-    return [len(text) for text in normalize_texts(pa.array(parts, type=pa.string())).to_pylist()]
-
-
-def half_of(text: str, first: bool) -> str:
-    """The first (or last) words of a post holding at most half of its normalized characters."""
-    words = text.split(" ")
-    parts = [" ".join(words[:c] if first else words[len(words) - c :]) for c in range(len(words) + 1)]
-    lengths = _normalized_lengths(parts)
-    return parts[max(c for c, length in enumerate(lengths) if length <= lengths[-1] / 2)]
-
-
 def truncate(text: str, share: float) -> str:
     """The shortest run of first words holding at least `share` of the post's normalized characters."""
     words = text.split(" ")
     parts = [" ".join(words[:c]) for c in range(len(words) + 1)]
-    lengths = _normalized_lengths(parts)
+    lengths = normalized_lengths(parts)
     return parts[min(c for c, length in enumerate(lengths) if length >= share * lengths[-1])].rstrip() + "…"
 
 

@@ -18,8 +18,11 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import pyarrow as pa
 from faker import Faker
 from faker.providers.lorem.en_US import Provider as LoremProvider
+
+from auditor.kernels.normalize import normalize_texts
 
 FUNCTION_WORDS = [
     "the",
@@ -270,18 +273,17 @@ def clean(text: str, cleaning: str, rng: random.Random, writer: Writer) -> str:
     raise ValueError(f"unknown cleaning {cleaning}")
 
 
+def normalized_lengths(parts: list[str]) -> list[int]:
+    return [len(text) for text in normalize_texts(pa.array(parts, type=pa.string())).to_pylist()]
+
+
 def half_of(text: str, first: bool) -> str:
-    """The first or last words of a post holding at most half of its letters and digits."""
+    """The first (or last) words of a post holding at most half of its normalized characters (the
+    characters matching sees: links, mentions and punctuation do not count)."""
     words = text.split(" ")
-    if not first:
-        words.reverse()
-    total = sum(ch.isalnum() for ch in text)
-    taken: list[str] = []
-    for word in words:
-        if sum(ch.isalnum() for ch in " ".join([*taken, word])) > total / 2:
-            break
-        taken.append(word)
-    return " ".join(taken if first else reversed(taken))
+    parts = [" ".join(words[:c] if first else words[len(words) - c :]) for c in range(len(words) + 1)]
+    lengths = normalized_lengths(parts)
+    return parts[max(c for c, length in enumerate(lengths) if length <= lengths[-1] / 2)]
 
 
 @dataclass(frozen=True)

@@ -221,7 +221,9 @@ def test_an_explicit_control_set(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     control = json.loads(report.read_text())["claims"]["control"]
     assert control["control"] == "posts of the control set late.fp" and control["cutoff"] is None
-    assert control["after"]["numerator"] == 0 and "beyond chance" in control["statement"]
+    # One late post is carried: the demo's near miss for it holds its first 60% of normalized characters
+    # (the generator then halved by letters counting a link's), a copy truncated to more than half.
+    assert control["after"]["numerator"] == 1 and "beyond chance" in control["statement"]
     both = runner.invoke(app, [*arguments, "--control", str(tmp_path / "late.fp"), "--cutoff", DEMO_CUTOFF])
     assert both.exit_code == 2 and "not both" in both.output
 

@@ -15,8 +15,15 @@ from hypothesis import strategies as st
 from auditor import fingerprint_set
 from auditor.build import build_fingerprint_set
 from auditor.fingerprint import Fingerprinter, shingle_texts, shingle_texts_reference
-from auditor.kernels import containment
-from auditor.kernels.containment import MIN_EVIDENCE_SHINGLES, CandidatePairs, ContainmentIndex, radix_table
+from auditor.kernels import compiled, containment
+from auditor.kernels.containment import (
+    FLOOR_SHARE,
+    MIN_EVIDENCE_SHINGLES,
+    CandidatePairs,
+    ContainmentIndex,
+    best_cover_reference,
+    radix_table,
+)
 from auditor.kernels.minhash import Permutations
 from auditor.kernels.normalize import prenormalize, prenormalize_reference
 from auditor.kernels.shingle_hash import ShingleHasher
@@ -89,6 +96,7 @@ def test_candidates_are_the_count_filter_and_lose_no_match(
     assert scores.matched_specific_slots.tolist() == reference_scores.matched_specific_slots.tolist()
     assert scores.matched_distinct.tolist() == reference_scores.matched_distinct.tolist()
     assert scores.matched_specific_distinct.tolist() == reference_scores.matched_specific_distinct.tolist()
+    assert scores.covered.tolist() == reference_scores.covered.tolist()
     # Brute force: prefix slots each row covers, per post.
     covered: dict[tuple[int, int], int] = {}
     for h, p, n in zip(index.prefix_hashes, index.prefix_posts, index.prefix_slots, strict=True):
@@ -104,8 +112,9 @@ def test_candidates_are_the_count_filter_and_lose_no_match(
         assert (r, p) in found  # filtering never loses a pair the rule accepts
     for r, row in enumerate(rows):
         for p, post in enumerate(posts):
-            needed = max(math.ceil(threshold * len(set(post)) - 1e-9), min(MIN_EVIDENCE_SHINGLES, len(set(post))), 1)
-            if len(set(post) & set(row)) >= needed:  # the rule, from its definition
+            share = min(FLOOR_SHARE, threshold)
+            needed = max(math.ceil(share * len(set(post)) - 1e-9), min(MIN_EVIDENCE_SHINGLES, len(set(post))), 1)
+            if len(set(post) & set(row)) >= needed:  # the floor of the rule, from its definition
                 assert (r, p) in found
 
 
@@ -136,7 +145,6 @@ def test_fused_scan_matches_the_reference_composition(tmp_path: Path) -> None:
     keys=st.lists(st.integers(0, 300), min_size=1, max_size=130),
 )
 def test_members_is_isin(values: list[int], keys: list[int]) -> None:
-    from auditor.kernels import compiled
 
     a, b = np.array(values, dtype=np.uint32), np.array(keys, dtype=np.uint32)
     assert np.array_equal(compiled.members(a, b), np.isin(a, b))
@@ -184,3 +192,14 @@ def test_radix_table_is_searchsorted(values: list[int]) -> None:
     bits = 32 - shift
     starts = np.arange(1 << bits, dtype=np.uint64) << np.uint64(64 - bits)
     assert radix.tolist() == [*np.searchsorted(entries, starts).tolist(), len(entries)]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    positions=st.sets(st.integers(0, 300), max_size=60),
+    length=st.integers(1, 120),
+    size=st.sampled_from([3, 5, 12]),
+)
+def test_best_cover_is_its_definition(positions: set[int], length: int, size: int) -> None:
+    ordered = np.array(sorted(positions), dtype=np.int64)
+    assert compiled._best_cover(ordered, length, size) == best_cover_reference(ordered, length, size)

@@ -11,6 +11,7 @@ import numpy as np
 
 from auditor.claims import upper_first
 from auditor.formats.wording import (
+    MATCH_RULE,
     NORMALIZED_CHARACTERS,
     describe_copies,
     describe_dates,
@@ -142,7 +143,7 @@ def render_html(result: AuditResult) -> str:
     summary += [
         _figure_row("Rows carrying posts", result.row_rate, result.reading("rows_carrying_posts")),
         _figure_row("Corpus text from posts", result.text_share, result.reading("corpus_text_from_posts")),
-        f"<tr><th>Matches</th><td>{result.matches:,} (containment &ge; {result.settings.threshold:.2f})</td></tr>",
+        f"<tr><th>Matches</th><td>{result.matches:,} ({escape(MATCH_RULE)})</td></tr>",
         f"<tr><th>Posts read from</th><td>{escape(describe_sources(result.fingerprint_info))}</td></tr>",
         f"<tr><th>Posts not testable</th><td>{escape(describe_reasons(result.posts_skipped))}</td></tr>",
         f"<tr><th>Corpus rows skipped</th><td>{escape(describe_reasons(result.rows_skipped))}</td></tr>",

@@ -8,6 +8,7 @@ from __future__ import annotations
 from auditor.formats.safe import markdown_text
 from auditor.formats.wording import (
     DUPLICATE_IDS,
+    MATCH_RULE,
     NORMALIZED_CHARACTERS,
     describe_copies,
     describe_dates,
@@ -40,7 +41,7 @@ def render_markdown(result: AuditResult) -> str:
     lines = [
         f"## Provenance audit: {_cell(result.fingerprint_file.name)}",
         "",
-        f"**{_cell(describe_verdict(result))}** (containment >= {result.settings.threshold:.2f}).",
+        f"**{_cell(describe_verdict(result))}** ({MATCH_RULE}).",
         "",
         f"_{describe_sampling(result)}_",  # the tool's own words, no data: not escaped
         "",

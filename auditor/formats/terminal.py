@@ -16,6 +16,7 @@ from auditor.claims import upper_first
 from auditor.formats.safe import printable
 from auditor.formats.wording import (
     DUPLICATE_IDS,
+    MATCH_RULE,
     NORMALIZED_CHARACTERS,
     describe_copies,
     describe_dates,
@@ -72,7 +73,7 @@ def render_terminal(result: AuditResult) -> RenderableType:
         "Corpus text from posts",
         _plain(describe_figure(result.text_share, result.reading("corpus_text_from_posts"))),
     )
-    row("Matches", _plain(f"{result.matches:,} (containment >= {result.settings.threshold:.2f})"))
+    row("Matches", _plain(f"{result.matches:,} ({MATCH_RULE})"))
     row("Dates", _plain(describe_dates(claims, result.posts_testable)))
     if claims.control is not None:
         row(_plain(upper_first(claims.control.tested)), _plain(describe_rate(claims.control.before)))

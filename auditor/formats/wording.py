@@ -21,11 +21,17 @@ DUPLICATE_IDS = "corpus ids naming more than one matched row (told apart by the 
 NO_RATE = "no rate (nothing to count: 0 of 0)"
 
 
+MATCH_RULE = "each verified: more than half of the post's characters covered in one stretch of the row"
+
+
 def explain_containment(shingle_size: int, threshold: float) -> str:
-    """One line on "containment", for where the word first appears."""
+    """One line on "containment", for where the word first appears, and on what a match needs."""
+    floor = min(threshold, 0.5)
     return (
         f"Containment: the share of a post's distinct {shingle_size}-character pieces of normalized text that a "
-        f"corpus row holds (1.00: all of the post; {threshold:.2f} is the least a match needs)."
+        "corpus row holds (1.00: all of the post). A match needs a stretch of the row, as long as the post, "
+        f"whose pieces of the post cover more than half of its normalized characters, and a containment of at "
+        f"least {floor:.2f}."
     )
 
 

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -55,12 +56,36 @@ _VERIFY_CHUNK = 1 << 16
 # this many + 1 of them.
 PREFIX_EXTRA_SLOTS = 16
 
-# Matched distinct shingles a match needs at the least (all of a post's when it has fewer): 10 shingles
-# of 12 characters are a shared stretch of 21 characters or more.
-MIN_EVIDENCE_SHINGLES = 10
+# Matched distinct slot hashes a match needs at the least (all of a post's when it has fewer).
+MIN_EVIDENCE_SHINGLES = 5
 
 # Fewer specific slots than this and a post is generic: nothing tells it from its siblings.
 MIN_SPECIFIC_SLOTS = 8
+
+# A match needs a stretch of the row as long as the post to have more than this share of the post's
+# normalized characters, plus COVER_MARGIN_CHARS, covered by windows of the post's slot hashes: a copy
+# truncated to more than half passes, a row holding at most half of a post does not.
+COVER_SHARE = 0.5
+
+# A row holding half of a post may go on, by chance, with the words that follow in the post (a half
+# ending "for" followed by "using the ..." in the other text): the margin stands for such a run.
+COVER_MARGIN_CHARS = 5
+
+# Covered characters a match needs at the least (all of a post's when it is shorter): the span of 5
+# overlapping 12-character shingles.
+MIN_EVIDENCE_CHARS = 16
+
+# Share of a post's distinct slot hashes a match needs in the row, whatever it covers: a floor (far
+# under what a copy truncated to half keeps) that lets prefix filtering stay selective.
+FLOOR_SHARE = 0.5
+
+# A copy finds the post's specific (not common) slot hashes in about the share it finds all of them; a
+# row carrying a sibling of a templated post finds mostly the common ones. A match needs the share of
+# specific hashes found to reach this ratio of the share of all found (tenths).
+SPECIFIC_RATIO = 0.8
+
+# The shingle size the lengths of `ContainmentIndex.build` are counted for, when not given.
+DEFAULT_SHINGLE_SIZE = 12
 
 
 def default_common_posts(posts: int) -> int:
@@ -110,9 +135,9 @@ def min_slots_for(threshold: float, num_perm: int) -> int:
 
 
 def required_distinct(threshold: float, distinct: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
-    """Matched distinct slot hashes a post with `distinct` of them needs: the threshold's share, and at
-    least MIN_EVIDENCE_SHINGLES (all when it has fewer)."""
-    share = np.ceil(threshold * distinct - 1e-9).astype(np.int64)
+    """Matched distinct slot hashes a post with `distinct` of them needs: FLOOR_SHARE of them (or the
+    threshold's share, if lower), and at least MIN_EVIDENCE_SHINGLES (all when it has fewer)."""
+    share = np.ceil(min(FLOOR_SHARE, threshold) * distinct - 1e-9).astype(np.int64)
     needed: npt.NDArray[np.int64] = np.maximum(np.maximum(share, np.minimum(MIN_EVIDENCE_SHINGLES, distinct)), 1)
     return needed
 
@@ -128,7 +153,8 @@ class CandidatePairs:
 @dataclass(frozen=True)
 class PairScores:
     """Scores of candidate pairs: matching slots and matching specific slots (repeats counted), and the
-    same over the post's distinct slot hashes."""
+    same over the post's distinct slot hashes; and the post's characters covered in the row
+    (`best_cover_reference`; 0 for a pair under the post's `required` distinct hashes)."""
 
     rows: Indices
     posts: Indices
@@ -136,6 +162,28 @@ class PairScores:
     matched_specific_slots: npt.NDArray[np.int64]
     matched_distinct: npt.NDArray[np.int64]
     matched_specific_distinct: npt.NDArray[np.int64]
+    covered: npt.NDArray[np.int64]
+
+
+def best_cover_reference(positions: Indices, length: int, size: int) -> int:
+    """The definition of a pair's cover: the most characters that windows of the row whose hash is a slot
+    hash of the post (at `positions`, sorted) cover, taking only windows lying inside one stretch of the
+    row as long as the post (`length` normalized characters, at least one window).
+
+    A copy keeps its windows where its text is intact: a prefix covers its own characters, a changed word
+    loses its own and those of its neighbours no window outside it reaches; a row holding half of a
+    post covers at most half. Slots sample a long post's shingles, but every character lies in `size`
+    windows, so a few unsampled ones leave no gap.
+    """
+    reach = max(length, size)
+    best = 0
+    for start in positions:
+        inside = positions[(positions >= start) & (positions + size <= start + reach)]
+        characters = np.zeros(reach, dtype=np.bool_)
+        for position in inside:
+            characters[position - start : position - start + size] = True
+        best = max(best, int(characters.sum()))
+    return best
 
 
 def _run_starts(ordered: Hashes) -> npt.NDArray[np.bool_]:
@@ -220,6 +268,8 @@ class ContainmentIndex:
     specific_slots: npt.NDArray[np.int16]  # per post
     distinct: npt.NDArray[np.int16]  # per post: distinct slot hashes
     specific_distinct: npt.NDArray[np.int16]  # per post: distinct specific slot hashes
+    lengths: npt.NDArray[np.int32]  # per post: normalized characters
+    shingle_size: int  # characters of a window, for the cover
     required: npt.NDArray[np.int16]  # per post: matched distinct slot hashes a match needs
     threshold: float
     min_slots: int  # slots at the threshold's share of num_perm; the rule counts distinct hashes (`required`)
@@ -251,8 +301,22 @@ class ContainmentIndex:
         return (self.prefix_entries & np.uint64((1 << self.slot_bits) - 1)).astype(np.int64)
 
     @classmethod
-    def build(cls, slot_hashes: Hashes, threshold: float, common_posts: int | None = None) -> ContainmentIndex:
+    def build(
+        cls,
+        slot_hashes: Hashes,
+        threshold: float,
+        common_posts: int | None = None,
+        *,
+        lengths: npt.NDArray[np.integer[Any]] | None = None,
+        shingle_size: int = DEFAULT_SHINGLE_SIZE,
+        population: Hashes | None = None,
+    ) -> ContainmentIndex:
         """Index posts' slots; a shingle in the slots of `common_posts` or more posts is common.
+
+        `lengths` are the posts' normalized characters (when not given, the least a post of its distinct
+        slot hashes spans: distinct + shingle_size - 1). `population` is the slots of the whole set the
+        posts were sampled from: commonness is counted there (and `common_posts` defaults from its size),
+        so a sample finds the same templates as the whole set.
 
         Sorts each post's slots in place (their order does not matter to containment) and works on
         blocks of posts, so memory beyond the slots and the entries stays bounded while millions of
@@ -263,22 +327,32 @@ class ContainmentIndex:
         if not 0.0 < threshold <= 1.0:
             raise ValueError(f"threshold must be in (0, 1], got {threshold}")
         posts, num_perm = slot_hashes.shape
+        if population is not None and population.shape[1:] != slot_hashes.shape[1:]:
+            raise ValueError(f"population slots {population.shape} do not match the posts' {slot_hashes.shape}")
         if common_posts is None:
-            common_posts = default_common_posts(posts)
+            common_posts = default_common_posts(posts if population is None else len(population))
         min_slots = min_slots_for(threshold, num_perm)
         slot_bits = entry_layout(posts)
         slot_hashes.sort(axis=1)
         blocks = [slice(start, min(start + _BUILD_BLOCK, posts)) for start in range(0, posts, _BUILD_BLOCK)]
+        counted = slot_hashes if population is None else population
+        counted_blocks = [
+            slice(start, min(start + _BUILD_BLOCK, len(counted))) for start in range(0, len(counted), _BUILD_BLOCK)
+        ]
+
+        def counted_block(block: slice) -> Hashes:  # sorted by row; the population is not sorted in place
+            return slot_hashes[block] if population is None else np.sort(population[block], axis=1)
+
         # Rarity: in how many posts a hash occurs, counted in a table indexed by the hash's low bits. A
         # collision overstates a count by about distinct hashes / table size (under 3 for 10 million posts,
         # where shingles in 1,000 posts are common). Any order of the prefix is exact: the counts only
         # make it efficient and find the common shingles.
-        distinct_total = sum(int(_run_starts(slot_hashes[block]).sum()) for block in blocks)
+        distinct_total = sum(int(_run_starts(counted_block(block)).sum()) for block in counted_blocks)
         table_bits = int(np.clip(math.ceil(math.log2(max(distinct_total, 1) * 2)), 10, 28))
         counts = np.zeros(1 << table_bits, dtype=np.uint16)  # saturates; 1,000 is "common" at the most
         mask = np.uint32((1 << table_bits) - 1)
-        for block in blocks:
-            ordered = slot_hashes[block]
+        for block in counted_blocks:
+            ordered = counted_block(block)
             compiled.count_low_bits(ordered[_run_starts(ordered)], counts, mask)
         specific_bits = np.empty((posts, (num_perm + 7) // 8), dtype=np.uint8)  # 1 bit a slot, not a byte
         specific_slots = np.empty(posts, dtype=np.int16)
@@ -315,6 +389,10 @@ class ContainmentIndex:
         prefix_entries.sort()  # in place: hash, then post
         filter_words, shift = blocked_filter(prefix_entries)
         radix, radix_shift = radix_table(prefix_entries)
+        if lengths is None:
+            lengths = distinct.astype(np.int64) + shingle_size - 1
+        if lengths.shape != (posts,):
+            raise ValueError(f"one length per post is needed, got {lengths.shape} for {posts} posts")
         return cls(
             slot_hashes=slot_hashes,
             specific_bits=specific_bits,
@@ -325,6 +403,8 @@ class ContainmentIndex:
             slot_bits=slot_bits,
             distinct=distinct,
             specific_distinct=specific_distinct,
+            lengths=np.asarray(lengths, dtype=np.int32),
+            shingle_size=shingle_size,
             required=required,
             required_prefix_slots=(prefix_cover - (distinct - required)).astype(np.int16),
             filter_words=filter_words,
@@ -373,10 +453,11 @@ class ContainmentIndex:
 
     def score(self, pairs: CandidatePairs, mixed: Hashes, window_offsets: Offsets) -> PairScores:
         """Count, for each pair, the post's slots (and specific slots) whose shingle occurs in the row."""
-        matched, matched_specific, distinct, specific_distinct = compiled.score_pairs(
-            mixed, window_offsets, pairs.rows, pairs.posts, self.slot_hashes, self.specific_bits
-        )
-        return PairScores(pairs.rows, pairs.posts, matched, matched_specific, distinct, specific_distinct)
+        matched, matched_specific, distinct, specific_distinct, covered = compiled.score_pairs(
+            mixed, window_offsets, pairs.rows, pairs.posts, self.slot_hashes, self.specific_bits, self.lengths,
+            self.shingle_size, self.specific_distinct, MIN_SPECIFIC_SLOTS, self.required,
+        )  # fmt: skip
+        return PairScores(pairs.rows, pairs.posts, matched, matched_specific, distinct, specific_distinct, covered)
 
     def score_reference(self, pairs: CandidatePairs, mixed: Hashes, window_offsets: Offsets) -> PairScores:
         """The numpy reference of `score`."""
@@ -395,7 +476,17 @@ class ContainmentIndex:
             first = _run_starts(self.slot_hashes[posts])  # slots are sorted per post: a run is one hash
             distinct[lo : lo + _VERIFY_CHUNK] = (found & first).sum(axis=1)
             specific_distinct[lo : lo + _VERIFY_CHUNK] = (found & first & specific).sum(axis=1)
-        return PairScores(pairs.rows, pairs.posts, matched, matched_specific, distinct, specific_distinct)
+        covered = np.zeros(len(pairs.rows), dtype=np.int64)
+        for p, (row, post) in enumerate(zip(pairs.rows.tolist(), pairs.posts.tolist(), strict=True)):
+            if distinct[p] < self.required[post]:
+                continue  # under the floor: the rule rejects it, its cover is not computed
+            windows = mixed[window_offsets[row] : window_offsets[row + 1]]
+            own = self.slot_hashes[post]
+            if self.specific_distinct[post] >= MIN_SPECIFIC_SLOTS:  # a generic post covers with all its slots
+                own = own[np.unpackbits(self.specific_bits[post], count=self.num_perm).astype(np.bool_)]
+            positions = np.flatnonzero(np.isin(windows, own))
+            covered[p] = best_cover_reference(positions, int(self.lengths[post]), self.shingle_size)
+        return PairScores(pairs.rows, pairs.posts, matched, matched_specific, distinct, specific_distinct, covered)
 
     def containment(self, scores: PairScores) -> npt.NDArray[np.float64]:
         """Estimated containment: the share of the post's distinct slot hashes found in the row."""
@@ -410,14 +501,28 @@ class ContainmentIndex:
         )
         return estimate
 
+    def cover(self, scores: PairScores) -> npt.NDArray[np.float64]:
+        """The share of the post's normalized characters its best stretch of the row covers."""
+        share: npt.NDArray[np.float64] = scores.covered / np.maximum(self.lengths[scores.posts], 1)
+        return share
+
     def accepts(self, scores: PairScores) -> npt.NDArray[np.bool_]:
-        """Pairs holding the post's required distinct hashes (`required_distinct`), whose specific distinct
-        hashes, unless the post is generic, also reach the threshold."""
+        """Pairs holding the post's required distinct hashes (`required_distinct`, the floor the filters
+        keep), covering more than COVER_SHARE of the post's characters in one post-long stretch and at
+        least MIN_EVIDENCE_CHARS of them (all of a shorter post's), whose specific distinct hashes, unless
+        the post is generic, also reach the threshold."""
         specific = self.specific_distinct[scores.posts]
         generic = specific < MIN_SPECIFIC_SLOTS
-        specific_ok = scores.matched_specific_distinct >= np.ceil(self.threshold * specific - 1e-9)
-        accepted: npt.NDArray[np.bool_] = (scores.matched_distinct >= self.required[scores.posts]) & (
-            generic | specific_ok
+        # Found specific share >= SPECIFIC_RATIO x found share, in integers: exact, no rounding at the edge.
+        specific_ok = scores.matched_specific_distinct * self.distinct[scores.posts].astype(np.int64) * 10 >= (
+            round(SPECIFIC_RATIO * 10) * scores.matched_distinct * specific.astype(np.int64)
+        )
+        lengths = self.lengths[scores.posts].astype(np.int64)
+        covers = (scores.covered > COVER_SHARE * lengths + COVER_MARGIN_CHARS) & (
+            scores.covered >= np.minimum(MIN_EVIDENCE_CHARS, lengths)
+        )
+        accepted: npt.NDArray[np.bool_] = (
+            (scores.matched_distinct >= self.required[scores.posts]) & covers & (generic | specific_ok)
         )
         return accepted
 
