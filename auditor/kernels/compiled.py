@@ -79,6 +79,23 @@ def _slot(
 
 
 @njit(cache=True, nogil=True)
+def _key_table(
+    keys: npt.NDArray[np.uint32],
+) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.bool_], int]:  # pragma: no cover
+    """An open-addressing set of a few keys (at most a quarter full): one probe, mostly, per look-up."""
+    size = 16
+    while size < 4 * len(keys):
+        size *= 2
+    table = np.zeros(size, dtype=np.uint32)
+    used = np.zeros(size, dtype=np.bool_)
+    for key in keys:
+        slot = _slot(table, used, key, size - 1)
+        used[slot] = True
+        table[slot] = key
+    return table, used, size - 1
+
+
+@njit(cache=True, nogil=True)
 def shingle_utf8(
     data: npt.NDArray[np.uint8],
     offsets: npt.NDArray[np.int64],
@@ -294,18 +311,10 @@ def count_low_bits(
 @njit(cache=True, nogil=True)
 def members(values: npt.NDArray[np.uint32], keys: npt.NDArray[np.uint32]) -> npt.NDArray[np.bool_]:  # pragma: no cover
     """values[i] in keys, for few keys: a small open-addressing table instead of sorting the values."""
-    size = 16
-    while size < 4 * len(keys):
-        size *= 2
-    table = np.zeros(size, dtype=np.uint32)
-    used = np.zeros(size, dtype=np.bool_)
-    for key in keys:
-        slot = _slot(table, used, key, size - 1)
-        used[slot] = True
-        table[slot] = key
+    table, used, mask = _key_table(keys)
     out = np.zeros(len(values), dtype=np.bool_)
     for i in range(len(values)):
-        out[i] = used[_slot(table, used, values[i], size - 1)]
+        out[i] = used[_slot(table, used, values[i], mask)]
     return out
 
 
@@ -692,14 +701,13 @@ def excerpt_spans(
             ncp += 1
             i += _width(data[i])
         cp_byte[ncp] = b1 - b0
-        keys = np.sort(post_hashes[p])
+        table, used, mask = _key_table(post_hashes[p])
         w0, w1 = window_offsets[row], window_offsets[row + 1]
         matched = np.empty(max(w1 - w0, 0), dtype=np.int64)
         nm = 0
         for w in range(w1 - w0):
             h = windows[w0 + w]
-            at = np.searchsorted(keys, h)
-            if at < len(keys) and keys[at] == h:
+            if used[_slot(table, used, h, mask)]:
                 matched[nm] = w
                 nm += 1
         if nm == 0 or nk < size:
@@ -775,13 +783,12 @@ def covered_lengths(
     while start < len(rows):
         end = _run_end(rows, start)
         row = rows[start]
-        keys = np.sort(post_hashes[start:end].ravel())
+        table, used, mask = _key_table(post_hashes[start:end].ravel())
         w0, w1 = window_offsets[row], window_offsets[row + 1]
         total, reach = 0, 0
         for w in range(w1 - w0):
             h = windows[w0 + w]
-            at = np.searchsorted(keys, h)
-            if at < len(keys) and keys[at] == h:
+            if used[_slot(table, used, h, mask)]:
                 total += w + size - max(w, reach)
                 reach = w + size
         covered[row] = total
