@@ -2,6 +2,7 @@
 
     python -m benchmarks.throughput                 # about 40 MB of corpus text, 20,000 posts
     python -m benchmarks.throughput --mb 100 --posts 100000
+    python -m benchmarks.throughput --end-to-end     # the CLI end to end on real text: benchmarks/end_to_end.py
 
 Prints, for the same data: fingerprinting posts/s (plain datasketch `MinHash.update_batch` per post
 against `auditor fingerprint`'s library path), corpus scan MB/s of text (plain datasketch whole-row MinHash
@@ -120,6 +121,12 @@ def run_child(fingerprints: Path, corpus: Path, cores: str, workers: int = 1) ->
 
 
 def main() -> None:
+    if "--end-to-end" in sys.argv:  # the CLI as a user runs it, on real text: benchmarks/end_to_end.py
+        from benchmarks import end_to_end
+
+        sys.argv.remove("--end-to-end")
+        end_to_end.main()
+        return
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--mb", type=float, default=40, help="corpus text to generate, in MB")
     parser.add_argument("--posts", type=int, default=20_000, help="posts in the fingerprint set")
