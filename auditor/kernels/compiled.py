@@ -686,21 +686,26 @@ def excerpt_spans(
     marks = np.empty(64, dtype=np.int32)
     count = 0
     mark_offsets[0] = 0
+    cp_byte = np.empty(1, dtype=np.int64)  # byte offset of each code point in the row
+    kept = np.empty(1, dtype=np.int64)  # code point index of each normalized character
+    decoded, ncp, nk = -1, 0, 0  # the row cp_byte and kept describe: pairs of one row decode it once
     for p in range(len(rows)):
         row = rows[p]
         b0, b1 = offsets[row], offsets[row + 1]
-        cp_byte = np.empty(b1 - b0 + 1, dtype=np.int64)  # byte offset of each code point in the row
-        kept = np.empty(b1 - b0 + 1, dtype=np.int64)  # code point index of each normalized character
-        i, ncp, nk = b0, 0, 0
-        while i < b1:
-            c = _codepoint(data, i)
-            cp_byte[ncp] = i - b0
-            if c < len(fold) and fold[c] != 0:
-                kept[nk] = ncp
-                nk += 1
-            ncp += 1
-            i += _width(data[i])
-        cp_byte[ncp] = b1 - b0
+        if row != decoded:
+            cp_byte = np.empty(b1 - b0 + 1, dtype=np.int64)
+            kept = np.empty(b1 - b0 + 1, dtype=np.int64)
+            i, ncp, nk = b0, 0, 0
+            while i < b1:
+                c = _codepoint(data, i)
+                cp_byte[ncp] = i - b0
+                if c < len(fold) and fold[c] != 0:
+                    kept[nk] = ncp
+                    nk += 1
+                ncp += 1
+                i += _width(data[i])
+            cp_byte[ncp] = b1 - b0
+            decoded = row
         table, used, mask = _key_table(post_hashes[p])
         w0, w1 = window_offsets[row], window_offsets[row + 1]
         matched = np.empty(max(w1 - w0, 0), dtype=np.int64)
