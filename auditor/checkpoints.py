@@ -21,10 +21,8 @@ import fcntl
 import functools
 import hashlib
 import json
-import os
 import shutil
-import tempfile
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -34,7 +32,7 @@ import pyarrow as pa
 from auditor.batch import PartResult
 from auditor.errors import InputError
 from auditor.evidence import EVIDENCE_SCHEMA
-from auditor.outputs import flush_to_disk
+from auditor.outputs import replace_atomically
 from auditor.sources.corpus import CorpusPart
 
 CHECKPOINT_FORMAT_VERSION = 2  # 2: evidence carries the posts' date, author and URL
@@ -68,19 +66,6 @@ class RunIdentity:
 
 def _part_name(part: CorpusPart) -> str:
     return f"part-{part.file_index:06d}-{part.first_row:012d}"
-
-
-def _write_atomically(path: Path, write: Callable[[Path], object]) -> None:
-    """Write through `write` to a temporary file, flush it to disk, then rename it into place, so a
-    checkpoint file is whole or absent after a crash or a reboot."""
-    descriptor, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(descriptor)
-    try:
-        write(Path(name))
-        flush_to_disk(Path(name))
-        os.replace(name, path)
-    finally:
-        Path(name).unlink(missing_ok=True)
 
 
 @dataclass
@@ -119,7 +104,7 @@ class PartStore:
             folder.mkdir(parents=True, exist_ok=True)
             if not manifest.exists():
                 document = {"digest": identity.digest, "components": dict(identity.components)}
-                _write_atomically(manifest, lambda p: p.write_text(json.dumps(document, sort_keys=True, default=str)))
+                replace_atomically(manifest, lambda p: p.write_text(json.dumps(document, sort_keys=True, default=str)))
         except OSError as error:
             raise InputError(
                 f"{folder}: cannot keep checkpoints there ({error.strerror}); choose another --evidence path."
@@ -145,9 +130,9 @@ class PartStore:
         try:
             for index, set_part in enumerate(result.sets):
                 path = self.folder / f"{name}.set{index}.arrow"
-                _write_atomically(path, functools.partial(_write_ipc, tables=[set_part.evidence]))
+                replace_atomically(path, functools.partial(_write_ipc, tables=[set_part.evidence]))
             counts = result.counts()
-            _write_atomically(self.folder / f"{name}.json", lambda p: p.write_text(json.dumps(counts)))
+            replace_atomically(self.folder / f"{name}.json", lambda p: p.write_text(json.dumps(counts)))
         except OSError as error:
             raise InputError(
                 f"{self.folder}: cannot write a checkpoint ({error.strerror}); free some space and rerun to resume."
@@ -172,7 +157,7 @@ class PartStore:
         merged = self.folder / f"evidence.set{set_index}.arrow"
         try:
             tables = (_read_ipc(self.folder / f"{_part_name(part)}.set{set_index}.arrow") for part in parts)
-            _write_atomically(merged, lambda p: _write_ipc(p, tables))
+            replace_atomically(merged, lambda p: _write_ipc(p, tables))
             return _read_ipc(merged)
         except (OSError, pa.ArrowInvalid) as error:
             raise InputError(

@@ -49,7 +49,7 @@ from auditor.errors import InputError
 from auditor.files import remember_sha256, sha256_of
 from auditor.fingerprint_set import SUFFIX, FingerprintSet, FingerprintSetInfo
 from auditor.kernels.containment import ContainmentIndex
-from auditor.outputs import flush_to_disk
+from auditor.outputs import flush_to_disk, replace_atomically
 from auditor.scan import PostShingles, Prebuilt
 
 INDEX_FORMAT = "provenance-auditor/containment-index"
@@ -387,10 +387,8 @@ def record_status(directory: Path, fingerprints: Path) -> None:
         if header["set"].get("status") == status:
             return
         header["set"]["status"] = status
-        descriptor, temporary = tempfile.mkstemp(prefix=".header.", suffix=".tmp", dir=directory)
-        with os.fdopen(descriptor, "w", encoding="utf-8") as stream:
-            stream.write(json.dumps(header, indent=1, sort_keys=True))
-        os.replace(temporary, directory / HEADER)
+        text = json.dumps(header, indent=1, sort_keys=True)
+        replace_atomically(directory / HEADER, lambda path: path.write_text(text, encoding="utf-8"))
     except (OSError, IndexMismatch, KeyError, TypeError, AttributeError):
         pass  # only an optimisation: the set is hashed again next time
 

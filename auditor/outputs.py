@@ -63,6 +63,20 @@ def flush_to_disk(path: Path) -> None:
         os.fsync(stream.fileno())
 
 
+def replace_atomically(path: Path, write: Callable[[Path], object]) -> None:
+    """Write `path` whole or not at all, now: `write` fills a temporary file in the same directory, which
+    is flushed to disk and renamed into place (so it is whole or absent after a crash or a reboot) and
+    removed on any failure. OSError goes to the caller, who knows what the file is."""
+    descriptor, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(descriptor)
+    try:
+        write(Path(name))
+        flush_to_disk(Path(name))
+        os.replace(name, path)
+    finally:
+        Path(name).unlink(missing_ok=True)
+
+
 def umask() -> int:
     """The process's file creation mask (read by setting and restoring it)."""
     current = os.umask(0o022)
