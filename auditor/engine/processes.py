@@ -135,8 +135,13 @@ class ProcessEngine:
             holding[pid] = index
         for process in processes.values():
             process.join(timeout=1)
-        dead = [p for p in processes.values() if p.exitcode not in (None, 0, -signal.SIGTERM)]
-        dead = dead or [p for p in processes.values() if p.exitcode not in (None, 0)]
+
+        # The cause first: a worker killed by a signal (other than the SIGTERM the pool sends the survivors
+        # when it breaks), then one that exited with an error (a survivor may, on its broken pipe).
+        def rank(code: int | None) -> int:
+            return 0 if code is not None and code < 0 and code != -signal.SIGTERM else 1 if code else 2
+
+        dead = sorted((p for p in processes.values() if p.exitcode not in (None, 0)), key=lambda p: rank(p.exitcode))
         if dead and dead[0].pid is not None and dead[0].pid in holding:
             process = dead[0]
             where = describe_part(job, job.parts[holding[dead[0].pid]])
