@@ -112,6 +112,11 @@ class ProcessEngine:
                             result = future.result()
                         except BrokenProcessPool:
                             processes.update(getattr(executor, "_processes", None) or {})
+                            # The pool's own thread reaps the workers; polling them from here at the same time
+                            # can lose an exit status to it (waitpid answers one caller), so let it finish first.
+                            manager = getattr(executor, "_executor_manager_thread", None)
+                            if manager is not None:
+                                manager.join(timeout=5)
                             raise self._death(job, started, processes) from None
                         if on_rows is not None:
                             on_rows(parts[index].rows)
