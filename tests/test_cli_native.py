@@ -4,6 +4,7 @@ the output quietly."""
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import subprocess
@@ -24,10 +25,20 @@ runner = CliRunner()
 WIDE = {"COLUMNS": "220", "TERMINAL_WIDTH": "220"}
 
 
+def _loaded_after(script: str, libraries: tuple[str, ...]) -> list[str]:
+    """Which of `libraries` a fresh interpreter has imported after running `script`."""
+    script += (
+        f"\nimport sys\nprint(sorted({{m.split('.')[0] for m in sys.modules if m.split('.')[0] in {libraries!r}}}))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert done.returncode == 0, done.stderr
+    loaded: list[str] = ast.literal_eval(done.stdout.strip().splitlines()[-1])
+    return loaded
+
+
 def test_help_and_version_load_no_numerical_library() -> None:
     """What makes `auditor --help` slow is importing numba, pyarrow, datasketch, numpy at start-up."""
     script = (
-        "import sys\n"
         "from typer.main import get_command\n"
         "from auditor.cli import app\n"
         "for args in (['--help'], ['-h'], ['--version'], ['audit', '-h'], ['check', '--help'], ['report', '-h']):\n"
@@ -35,12 +46,15 @@ def test_help_and_version_load_no_numerical_library() -> None:
         "        get_command(app).main(args, prog_name='auditor', standalone_mode=False)\n"
         "    except SystemExit:\n"
         "        pass\n"
-        "heavy = ('numba', 'pyarrow', 'datasketch', 'numpy', 'scipy')\n"
-        "print(sorted({m.split('.')[0] for m in sys.modules if m.split('.')[0] in heavy}))\n"
     )
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=120)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip().splitlines()[-1] == "[]"
+    assert _loaded_after(script, ("numba", "pyarrow", "datasketch", "numpy", "scipy")) == []
+
+
+def test_audit_and_fingerprint_do_not_load_datasketch() -> None:
+    """Importing datasketch (its LSH and integration modules) is a cost every audit and fingerprint process
+    would pay at start, for permutations the kernels draw themselves (tested equal to datasketch's)."""
+    assert _loaded_after("import auditor.audit, auditor.build, auditor.cli", ("datasketch",)) == []
+    assert _loaded_after("import auditor.kernels.minhash, datasketch", ("datasketch",)) == ["datasketch"]
 
 
 @pytest.mark.parametrize("command", COMMANDS)

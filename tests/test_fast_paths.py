@@ -8,6 +8,7 @@ from unittest.mock import patch
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -16,6 +17,7 @@ from auditor import fingerprint_set
 from auditor.build import build_fingerprint_set
 from auditor.fingerprint import Fingerprinter, shingle_texts, shingle_texts_reference
 from auditor.kernels import compiled, containment
+from auditor.kernels.codepoints import utf8_view
 from auditor.kernels.containment import (
     FLOOR_SHARE,
     MIN_EVIDENCE_SHINGLES,
@@ -25,7 +27,14 @@ from auditor.kernels.containment import (
     radix_table,
 )
 from auditor.kernels.minhash import Permutations
-from auditor.kernels.normalize import prenormalize, prenormalize_reference
+from auditor.kernels.normalize import (
+    compute_tables,
+    fold_table,
+    inert_table,
+    normalized_utf8,
+    prenormalize,
+    prenormalize_reference,
+)
 from auditor.kernels.shingle_hash import ShingleHasher
 from auditor.scan import CorpusScanner
 from auditor.sources.posts import PostSource
@@ -182,6 +191,48 @@ def test_compiled_removals_match_the_regex(texts: list[str | None]) -> None:
     assert prenormalize(array).to_pylist() == prenormalize_reference(array).to_pylist()
     large = array.cast(pa.large_string())[1:]  # another offset type, and an array with an offset
     assert prenormalize(large).to_pylist() == prenormalize_reference(large).to_pylist()
+
+
+# Pieces normalization changes, composes, reorders or leaves alone, and entities (some made by NFKC).
+normalization_pieces = st.lists(
+    st.sampled_from(
+        ["e", "e\u0301", "\u0301", "\u0327\u0301", "\u0301\u0327", "\u00e9", "\u212b", "\u2126", "\ufb01",
+         "\uff46\uff55", "\u1100", "\u1161", "\u11a8", "\uac00", "\u0bc6\u0bbe", "\u0344", "\u2019", "\u2014",
+         "\U0001f600", "\u4e2d", "&amp;", "\uff06amp;", "&amp", "&#x27;", "&#39;", "&nbsp;", "&&lt;", "&apos;",
+         "&quot;", "&gt;", " ", "x", "@bob", "http://a.b", "\u00a0", "\u0378", "\U000e0001"]
+    ),
+    max_size=20,
+).map("".join)  # fmt: skip
+
+
+@settings(max_examples=400, deadline=None)
+@given(texts=st.lists(st.one_of(normalization_pieces, text, st.none()), min_size=1, max_size=10))
+def test_normalizing_only_the_rows_that_change_matches_normalizing_all(texts: list[str | None]) -> None:
+    array = pa.array(texts, type=pa.string())
+    assert prenormalize(array).to_pylist() == prenormalize_reference(array).to_pylist()
+    large = array.cast(pa.large_string())[1:]
+    assert prenormalize(large).to_pylist() == prenormalize_reference(large).to_pylist()
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    texts=st.lists(st.one_of(normalization_pieces, text), min_size=1, max_size=10),
+    form=st.sampled_from(["NFKC", "NFKD"]),
+)
+def test_normalizing_only_the_islands_is_normalizing_all(texts: list[str], form: str) -> None:
+    array = pa.array(texts, type=pa.string())
+    data, offsets = normalized_utf8(*utf8_view(array), form)
+    expected_data, expected_offsets = utf8_view(pc.utf8_normalize(array, form=form))
+    assert data.tobytes() == expected_data.tobytes() and offsets.tolist() == expected_offsets.tolist()
+
+
+def test_the_cached_normalization_tables_are_the_computed_ones() -> None:
+    fold, inert = compute_tables()
+    assert np.array_equal(fold_table(), fold) and np.array_equal(inert_table(), inert)
+    # What inert means, on a few code points: ASCII and a curly quote are; a combining accent, a
+    # precomposed letter, a composing Hangul vowel, a compatibility ligature and an unassigned one are not.
+    assert inert[:0x80].all() and inert[0x2019] and inert[0x4E2D]
+    assert not (inert[0x301] or inert[0xE9] or inert[0x1161] or inert[0xFB01] or inert[0x378])
 
 
 @settings(max_examples=60, deadline=None)

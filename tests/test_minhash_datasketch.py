@@ -93,3 +93,16 @@ def test_permutations_refuse_bad_parameters() -> None:
         Permutations(8, 1)
     with pytest.raises(ValueError, match="seed"):
         Permutations(128, -1)
+
+
+@settings(max_examples=40, deadline=None)
+@given(num_perm=st.integers(16, 1024), seed=st.integers(0, 2**32 - 1))
+def test_permutations_are_drawn_as_datasketch_draws_them(num_perm: int, seed: int) -> None:
+    """The audit does not import datasketch (its import costs every process start); the permutations
+    it draws itself must stay datasketch's."""
+    from auditor.kernels.minhash import datasketch_permutations
+
+    a, b = MinHash(num_perm=num_perm, seed=seed, scheme="affine32").permutations
+    ours = datasketch_permutations(num_perm, seed)
+    assert ours[0].dtype == ours[1].dtype == np.uint32
+    assert np.array_equal(ours[0], a) and np.array_equal(ours[1], b)

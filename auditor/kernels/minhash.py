@@ -1,8 +1,9 @@
 """MinHash signatures bit-identical to datasketch's default `affine32` scheme, computed per batch.
 
 datasketch 2.x: slot i of a signature is min over shingles of (a_i * fmix32(h) + b_i) mod 2^32, with
-(a_i, b_i) drawn by `np.random.RandomState(seed)` and every a_i odd. We take the permutations from
-datasketch itself, so the parameters cannot drift from it, and reduce whole batches at once.
+(a_i, b_i) drawn by `np.random.RandomState(seed)` and every a_i odd. We draw them the way datasketch
+does (tests compare them with datasketch's own for many seeds, so they cannot drift unnoticed) rather
+than import datasketch, whose package import pulls in scipy and costs every audit process its start.
 
 Because a_i is odd it is invertible mod 2^32: each slot value gives back fmix32(h) of the shingle that
 won it. `winning_shingles` returns those, a uniform sample of a post's shingles, which is what makes
@@ -16,7 +17,6 @@ from functools import lru_cache
 
 import numpy as np
 import numpy.typing as npt
-from datasketch import MinHash
 
 from auditor.kernels import compiled
 from auditor.kernels.codepoints import Offsets
@@ -33,9 +33,13 @@ _CHUNK_SHINGLES = 1 << 18
 
 
 @lru_cache(maxsize=8)
-def _datasketch_permutations(num_perm: int, seed: int) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.uint32]]:
-    a, b = MinHash(num_perm=num_perm, seed=seed, scheme=SCHEME).permutations
-    return a.astype(np.uint32), b.astype(np.uint32)
+def datasketch_permutations(num_perm: int, seed: int) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.uint32]]:
+    """datasketch 2.x `MinHash(num_perm, seed, scheme="affine32").permutations`: an odd multiplier a_i
+    and an offset b_i, drawn in that order from one `np.random.RandomState(seed)`."""
+    generator = np.random.RandomState(seed)
+    a = generator.randint(0, 1 << 31, num_perm, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+    b = generator.randint(0, 1 << 32, num_perm, dtype=np.uint32)
+    return a, b
 
 
 @dataclass(frozen=True)
@@ -53,7 +57,7 @@ class Permutations:
             raise ValueError(f"num_perm must be between 16 and 1024, got {self.num_perm}")
         if not 0 <= self.seed < 2**32:
             raise ValueError(f"seed must be between 0 and 2**32 - 1, got {self.seed}")
-        a, b = _datasketch_permutations(self.num_perm, self.seed)
+        a, b = datasketch_permutations(self.num_perm, self.seed)
         inverse = np.array([pow(int(x), -1, 2**32) for x in a], dtype=np.uint32)
         object.__setattr__(self, "a", a)
         object.__setattr__(self, "b", b)

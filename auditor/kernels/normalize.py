@@ -8,14 +8,19 @@ links and mentions, the same letters remain in the same order, so long character
 
 from __future__ import annotations
 
+import contextlib
+import os
+import tempfile
+import unicodedata
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from auditor.kernels import compiled
+from auditor.kernels import compiled, compiled_normalize
 from auditor.kernels.codepoints import to_codepoints, utf8_view
 
 # Bumped whenever the output of normalize_texts changes for any input; recorded in fingerprint sets.
@@ -45,38 +50,67 @@ def prenormalize(texts: pa.Array | pa.ChunkedArray) -> pa.Array:
     """All of normalization but the final letters-and-digits filter and lowercasing, which compiled
     kernels fuse into one table look-up per code point (`fold_table`).
 
-    The removals run compiled (compiled.remove_links_mentions: a quarter of the time of the regex,
-    which was the costliest step of a scan); `prenormalize_reference` runs the regex itself.
+    Equal to `prenormalize_reference` (the regexes and Arrow's normalization over every row), computed
+    faster: Arrow normalizes only the stretches of text that normalization may change (see
+    `inert_table`; most corpus text holds none), and the entity and removal regexes run compiled.
     """
-    out = _entities_removed(texts)
-    data, offsets = utf8_view(out)
+    texts = _string_array(texts)
+    data, offsets = normalized_utf8(*utf8_view(texts), "NFKC")
+    replaced = np.empty(len(data), dtype=np.uint8)
+    replaced_offsets = np.empty(len(offsets), dtype=np.int64)
+    size = compiled_normalize.replace_entities(data, offsets, replaced, replaced_offsets)
+    data, offsets = replaced[:size], replaced_offsets
     removed = np.empty(len(data), dtype=np.uint8)
     removed_offsets = np.empty(len(offsets), dtype=np.int64)
     size = compiled.remove_links_mentions(data, offsets, fold_table(), removed, removed_offsets)
-    validity = pc.is_valid(out).buffers()[1] if out.null_count else None
-    large = pa.types.is_large_string(out.type)
-    out = pa.Array.from_buffers(
-        out.type,
-        len(out),
-        [validity, pa.py_buffer(removed_offsets.astype(np.int64 if large else np.int32)), pa.py_buffer(removed[:size])],
-        null_count=out.null_count,
+    data, offsets = normalized_utf8(removed[:size], removed_offsets, "NFKD")
+    return _with_text(texts, data, offsets)
+
+
+def normalized_utf8(
+    data: npt.NDArray[np.uint8], offsets: npt.NDArray[np.int64], form: str
+) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]]:
+    """UTF-8 strings (bytes and offsets) in Unicode normalization form `form`: Arrow normalizes only the
+    stretches `compiled_normalize.islands` finds, and they are spliced back in place."""
+    starts, ends = compiled_normalize.islands(data, offsets, inert_table())
+    if len(starts) == 0:
+        return data, offsets
+    pieces, piece_offsets = compiled_normalize.gather(data, starts, ends)
+    stretches = pa.Array.from_buffers(
+        pa.large_string(), len(starts), [None, pa.py_buffer(piece_offsets), pa.py_buffer(pieces)]
     )
-    return pc.utf8_normalize(out, form="NFKD")
+    normalized_data, normalized_offsets = utf8_view(pc.utf8_normalize(stretches, form=form))
+    return compiled_normalize.splice(data, offsets, starts, ends, normalized_data, normalized_offsets)
 
 
 def prenormalize_reference(texts: pa.Array | pa.ChunkedArray) -> pa.Array:
-    """prenormalize with the removal regex run by RE2: the definition the compiled pass is tested against."""
-    out = pc.replace_substring_regex(_entities_removed(texts), pattern=_REMOVALS, replacement=" ")
+    """prenormalize as regexes run by RE2 and Arrow's normalization of every row: the definition the
+    compiled passes are tested against."""
+    out = pc.utf8_normalize(_string_array(texts), form="NFKC")
+    out = pc.replace_substring_regex(out, pattern=_HTML_ENTITIES, replacement=" ")
+    out = pc.replace_substring_regex(out, pattern=_REMOVALS, replacement=" ")
     return pc.utf8_normalize(out, form="NFKD")
 
 
-def _entities_removed(texts: pa.Array | pa.ChunkedArray) -> pa.Array:
+def _string_array(texts: pa.Array | pa.ChunkedArray) -> pa.Array:
     if isinstance(texts, pa.ChunkedArray):
         texts = texts.combine_chunks()
     if not (pa.types.is_string(texts.type) or pa.types.is_large_string(texts.type)):
         texts = texts.cast(pa.string())
-    out = pc.utf8_normalize(texts, form="NFKC")
-    return pc.replace_substring_regex(out, pattern=_HTML_ENTITIES, replacement=" ")
+    return texts
+
+
+def _with_text(like: pa.Array, data: npt.NDArray[np.uint8], offsets: npt.NDArray[np.int64]) -> pa.Array:
+    """A string array of `like`'s validity holding the given UTF-8 bytes and offsets: of `like`'s type, or
+    a large string array when normalization has grown the text past 32-bit offsets."""
+    validity = pc.is_valid(like).buffers()[1] if like.null_count else None
+    large = pa.types.is_large_string(like.type) or int(offsets[-1]) > 2**31 - 1
+    return pa.Array.from_buffers(
+        pa.large_string() if large else pa.string(),
+        len(like),
+        [validity, pa.py_buffer(offsets.astype(np.int64 if large else np.int32)), pa.py_buffer(data)],
+        null_count=like.null_count,
+    )
 
 
 def normalize_texts(texts: pa.Array | pa.ChunkedArray) -> pa.Array:
@@ -90,20 +124,92 @@ def normalize_texts(texts: pa.Array | pa.ChunkedArray) -> pa.Array:
     return pc.utf8_lower(kept)
 
 
-@lru_cache(maxsize=1)
 def fold_table() -> npt.NDArray[np.uint32]:
     """For every code point, what the last two steps of normalize_texts make of it: 0 when the
     letters-and-digits filter drops it, else its lowercase. Asked of the same RE2 class and the same
     Arrow lowercasing, so the compiled path cannot drift from the reference."""
+    return _tables()[0]
+
+
+def inert_table() -> npt.NDArray[np.bool_]:
+    """For every code point, whether it is *inert*: a string of inert code points is its own NFKC and NFKD.
+
+    Inert means assigned (in Python's Unicode database), its own NFKC and NFKD (asked of Arrow, which
+    normalizes), canonical combining class 0 (so never reordered) and never the second code point of a
+    canonical composition (so never composed with the one before). Decomposition works code point by
+    code point and reorders only combining classes above 0, and composition needs such a second code
+    point, so a string of inert code points goes through both forms unchanged.
+    """
+    return _tables()[1]
+
+
+# Bump when the tables' definition changes: cached tables of another version are recomputed.
+_TABLES_VERSION = 1
+
+
+@lru_cache(maxsize=1)
+def _tables() -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.bool_]]:
+    """The fold and inert tables, from the cache beside the compiled kernels when it holds them for this
+    Arrow and Unicode version (computing them asks Arrow about every code point, a cost every process
+    would pay at start), else computed and cached there when the folder is writable."""
+    key = f"{_TABLES_VERSION}-{NORMALIZATION_VERSION}-pyarrow{pa.__version__}-unicode{unicodedata.unidata_version}"
+    path = Path(__file__).resolve().parent / "__pycache__" / f"normalization-tables-{key}.npz"
+    with contextlib.suppress(OSError, ValueError, KeyError):
+        with np.load(path, allow_pickle=False) as cached:
+            fold, inert = cached["fold"], cached["inert"]
+        if fold.shape == inert.shape == (0x110000,) and fold.dtype == np.uint32 and inert.dtype == np.bool_:
+            return fold, inert
+    fold, inert = compute_tables()
+    with contextlib.suppress(OSError):
+        path.parent.mkdir(exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".tmp", delete=False) as handle:
+            np.savez(handle, fold=fold, inert=inert)
+        os.replace(handle.name, path)
+    return fold, inert
+
+
+def compute_tables() -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.bool_]]:
+    """fold_table and inert_table computed afresh (what the cache holds)."""
     codepoints = np.concatenate([np.arange(1, 0xD800), np.arange(0xE000, 0x110000)]).astype(np.uint32)
     singles = _strings_of(codepoints)
     kept = pc.match_substring_regex(singles, pattern=r"^[\p{L}\p{N}]$").to_numpy(zero_copy_only=False)
     lowered_codepoints = to_codepoints(pc.utf8_lower(singles))[0]
     if len(lowered_codepoints) != len(codepoints):
         raise RuntimeError("Arrow's lowercasing is no longer one-to-one; normalization must be revisited")
-    table = np.zeros(0x110000, dtype=np.uint32)
-    table[codepoints[kept]] = lowered_codepoints[kept]
-    return table
+    fold = np.zeros(0x110000, dtype=np.uint32)
+    fold[codepoints[kept]] = lowered_codepoints[kept]
+
+    stable = pc.and_(
+        pc.equal(pc.utf8_normalize(singles, form="NFKC"), singles),
+        pc.equal(pc.utf8_normalize(singles, form="NFKD"), singles),
+    ).to_numpy(zero_copy_only=False)
+    seconds = {int(part, 16) for part in _canonical_pairs()}
+    seconds.update(range(0x1161, 0x1176))  # Hangul vowel jamo compose with a leading consonant
+    seconds.update(range(0x11A8, 0x11C3))  # and trailing consonants with a syllable
+    inert = np.zeros(0x110000, dtype=np.bool_)
+    inert[:0x80] = True
+    for codepoint in codepoints[stable & (codepoints >= 0x80)].tolist():
+        character = chr(codepoint)
+        if (
+            codepoint not in seconds
+            and unicodedata.combining(character) == 0
+            and unicodedata.category(character) != "Cn"
+        ):
+            inert[codepoint] = True
+    inert[0] = True  # NUL: ASCII, and never decoded from a string by the kernels
+    return fold, inert
+
+
+def _canonical_pairs() -> list[str]:
+    """The second code point (hex) of every two-code-point canonical decomposition."""
+    seconds = []
+    for codepoint in range(0x80, 0x110000):
+        decomposition = unicodedata.decomposition(chr(codepoint))
+        if decomposition and not decomposition.startswith("<"):
+            parts = decomposition.split()
+            if len(parts) == 2:
+                seconds.append(parts[1])
+    return seconds
 
 
 def _strings_of(codepoints: npt.NDArray[np.uint32]) -> pa.Array:

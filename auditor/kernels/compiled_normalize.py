@@ -1,0 +1,199 @@
+"""Compiled (numba) passes of normalization over Arrow UTF-8 buffers.
+
+Unicode normalization (NFKC, NFKD) was the costliest step of preparing corpus text, and most corpus text
+needs none: a string of *inert* code points (see `normalize.inert_table`) is its own NFKC and NFKD, and a
+string may be cut before any inert code point and normalized piece by piece. `islands` finds the few
+stretches that are not inert in one pass over the bytes, Arrow normalizes those alone, and `splice`
+puts them back.
+`replace_entities` is the HTML-entity regex of normalization as one byte pass.
+`normalize.prenormalize_reference` defines the result; tests hold the fast path equal to it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+from numba import njit
+
+# The entities normalize._HTML_ENTITIES replaces, without their "&" and ";": amp lt gt quot apos nbsp #39 #x27.
+_NAMES = (b"amp", b"lt", b"gt", b"quot", b"apos", b"nbsp", b"#39", b"#x27")
+_NAME_BYTES = np.frombuffer(b"".join(_NAMES), dtype=np.uint8).copy()
+_NAME_ENDS = np.cumsum([0] + [len(name) for name in _NAMES]).astype(np.int64)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _decode(data: npt.NDArray[np.uint8], p: int) -> tuple[np.int64, int]:  # pragma: no cover - compiled
+    """The code point starting at byte p of valid UTF-8, and its width in bytes."""
+    b = np.int64(data[p])
+    if b < 0x80:
+        return b, 1
+    if b < 0xE0:
+        return ((b & 0x1F) << 6) | (np.int64(data[p + 1]) & 0x3F), 2
+    if b < 0xF0:
+        return ((b & 0x0F) << 12) | ((np.int64(data[p + 1]) & 0x3F) << 6) | (np.int64(data[p + 2]) & 0x3F), 3
+    return (
+        ((b & 0x07) << 18)
+        | ((np.int64(data[p + 1]) & 0x3F) << 12)
+        | ((np.int64(data[p + 2]) & 0x3F) << 6)
+        | (np.int64(data[p + 3]) & 0x3F)
+    ), 4
+
+
+@njit(cache=True, nogil=True)
+def _entity_end(data: npt.NDArray[np.uint8], p: int, end: int) -> int:  # pragma: no cover - compiled
+    """End of the entity starting with the "&" at p, or -1 (names tried in order, as the regex does)."""
+    for n in range(len(_NAME_ENDS) - 1):
+        lo = _NAME_ENDS[n]
+        hi = _NAME_ENDS[n + 1]
+        stop = p + 1 + hi - lo
+        if stop >= end:
+            continue
+        same = True
+        for i in range(hi - lo):
+            if data[p + 1 + i] != _NAME_BYTES[lo + i]:
+                same = False
+                break
+        if same and data[stop] == 59:  # ";"
+            return int(stop + 1)
+    return -1
+
+
+@njit(cache=True, nogil=True)
+def replace_entities(
+    data: npt.NDArray[np.uint8],
+    offsets: npt.NDArray[np.int64],
+    out: npt.NDArray[np.uint8],
+    out_offsets: npt.NDArray[np.int64],
+) -> int:  # pragma: no cover - compiled
+    """Replace every HTML entity of normalize._HTML_ENTITIES by one space (the regex's global replace:
+    left to right, on from each match's end). `out` must hold len(data) bytes; returns bytes written."""
+    written = 0
+    for s in range(len(offsets) - 1):
+        out_offsets[s] = written
+        p = offsets[s]
+        end = offsets[s + 1]
+        copied = p
+        while p < end:
+            if data[p] == 38:  # "&"
+                stop = _entity_end(data, p, end)
+                if stop >= 0:
+                    out[written : written + p - copied] = data[copied:p]
+                    written += p - copied
+                    out[written] = 32
+                    written += 1
+                    copied = stop
+                    p = stop
+                    continue
+            p += 1
+        out[written : written + end - copied] = data[copied:end]
+        written += end - copied
+    out_offsets[len(offsets) - 1] = written
+    return written
+
+
+@njit(cache=True, nogil=True)
+def _islands(
+    data: npt.NDArray[np.uint8],
+    offsets: npt.NDArray[np.int64],
+    inert: npt.NDArray[np.bool_],
+    starts: npt.NDArray[np.int64],
+    ends: npt.NDArray[np.int64],
+) -> int:  # pragma: no cover - compiled
+    """Counts the ranges of `islands`, and writes them when `starts` and `ends` have room for them all."""
+    fill = len(starts) > 0
+    count = 0
+    for s in range(len(offsets) - 1):
+        p = offsets[s]
+        end = offsets[s + 1]
+        previous = -1  # byte start of the code point before p in this string
+        while p < end:
+            if data[p] < 0x80:
+                previous = p
+                p += 1
+                continue
+            c, width = _decode(data, p)
+            if inert[c]:
+                previous = p
+                p += width
+                continue
+            start = previous if previous >= 0 else p
+            p += width
+            while p < end:
+                c, width = _decode(data, p)
+                if inert[c]:
+                    break
+                p += width
+            if fill:
+                starts[count] = start
+                ends[count] = p
+            count += 1
+            previous = -1  # the code point at p (inert) is read next and becomes the previous one
+    return count
+
+
+@njit(cache=True, nogil=True)
+def islands(
+    data: npt.NDArray[np.uint8], offsets: npt.NDArray[np.int64], inert: npt.NDArray[np.bool_]
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:  # pragma: no cover - compiled
+    """Byte ranges [start, end) of the stretches normalization may change, in order: each maximal run of
+    code points that are not inert, with the code point before it in its string (which may compose
+    with the run's first). Inert code points (combining class 0, never composed onto another) are where
+    a string may be cut and normalized piece by piece, so normalizing the ranges alone and keeping the
+    rest gives the string's normalization. Two passes (count, then fill): growing arrays inside the
+    loop made it many times slower."""
+    none = np.empty(0, dtype=np.int64)
+    count = _islands(data, offsets, inert, none, none)
+    starts = np.empty(count, dtype=np.int64)
+    ends = np.empty(count, dtype=np.int64)
+    if count:
+        _islands(data, offsets, inert, starts, ends)
+    return starts, ends
+
+
+@njit(cache=True, nogil=True)
+def gather(
+    data: npt.NDArray[np.uint8], starts: npt.NDArray[np.int64], ends: npt.NDArray[np.int64]
+) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]]:  # pragma: no cover - compiled
+    """The byte ranges back to back, and their offsets."""
+    out_offsets = np.zeros(len(starts) + 1, dtype=np.int64)
+    for i in range(len(starts)):
+        out_offsets[i + 1] = out_offsets[i] + ends[i] - starts[i]
+    out = np.empty(out_offsets[len(starts)], dtype=np.uint8)
+    for i in range(len(starts)):
+        out[out_offsets[i] : out_offsets[i + 1]] = data[starts[i] : ends[i]]
+    return out, out_offsets
+
+
+@njit(cache=True, nogil=True)
+def splice(
+    data: npt.NDArray[np.uint8],
+    offsets: npt.NDArray[np.int64],
+    starts: npt.NDArray[np.int64],
+    ends: npt.NDArray[np.int64],
+    pieces: npt.NDArray[np.uint8],
+    piece_offsets: npt.NDArray[np.int64],
+) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]]:  # pragma: no cover - compiled
+    """The strings with byte range i (sorted, each inside one string) replaced by piece i; new offsets."""
+    removed = 0
+    for i in range(len(starts)):
+        removed += ends[i] - starts[i]
+    out = np.empty(len(data) - removed + len(pieces), dtype=np.uint8)
+    out_offsets = np.empty(len(offsets), dtype=np.int64)
+    written = 0
+    i = 0
+    for s in range(len(offsets) - 1):
+        out_offsets[s] = written
+        p = offsets[s]
+        end = offsets[s + 1]
+        while i < len(starts) and starts[i] < end:
+            out[written : written + starts[i] - p] = data[p : starts[i]]
+            written += starts[i] - p
+            size = piece_offsets[i + 1] - piece_offsets[i]
+            out[written : written + size] = pieces[piece_offsets[i] : piece_offsets[i + 1]]
+            written += size
+            p = ends[i]
+            i += 1
+        out[written : written + end - p] = data[p:end]
+        written += end - p
+    out_offsets[len(offsets) - 1] = written
+    return out, out_offsets
