@@ -226,6 +226,29 @@ def test_normalizing_only_the_islands_is_normalizing_all(texts: list[str], form:
     assert data.tobytes() == expected_data.tobytes() and offsets.tolist() == expected_offsets.tolist()
 
 
+def test_normalization_tables_are_cached_in_the_user_cache_when_the_package_is_read_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from auditor.kernels import normalize
+
+    (tmp_path / "package").write_text("a file where the package's folder would be: nothing can go in it")
+    monkeypatch.setattr(normalize, "__file__", str(tmp_path / "package" / "normalize.py"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    expected = (fold_table().copy(), inert_table().copy())
+    normalize._tables.cache_clear()
+    try:
+        assert np.array_equal(fold_table(), expected[0]) and np.array_equal(inert_table(), expected[1])
+        [cached] = (tmp_path / "cache" / "provenance-auditor").iterdir()
+        assert cached.suffix == ".npz"
+        cached.write_bytes(b"damaged")  # a damaged cache is computed again, and rewritten
+        normalize._tables.cache_clear()
+        assert np.array_equal(fold_table(), expected[0]) and np.array_equal(inert_table(), expected[1])
+        assert cached.read_bytes() != b"damaged"
+        assert [p.name for p in cached.parent.iterdir()] == [cached.name]
+    finally:
+        normalize._tables.cache_clear()
+
+
 def test_the_cached_normalization_tables_are_the_computed_ones() -> None:
     fold, inert = compute_tables()
     assert np.array_equal(fold_table(), fold) and np.array_equal(inert_table(), inert)

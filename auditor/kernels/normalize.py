@@ -149,22 +149,33 @@ _TABLES_VERSION = 1
 
 @lru_cache(maxsize=1)
 def _tables() -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.bool_]]:
-    """The fold and inert tables, from the cache beside the compiled kernels when it holds them for this
-    Arrow and Unicode version (computing them asks Arrow about every code point, a cost every process
-    would pay at start), else computed and cached there when the folder is writable."""
+    """The fold and inert tables, from a cache when one holds them for this Arrow and Unicode version
+    (computing them asks Arrow about every code point, a cost every process would pay at start), else
+    computed and cached: beside the compiled kernels, or in the user's cache folder when the package's
+    folder is read-only."""
     key = f"{_TABLES_VERSION}-{NORMALIZATION_VERSION}-pyarrow{pa.__version__}-unicode{unicodedata.unidata_version}"
-    path = Path(__file__).resolve().parent / "__pycache__" / f"normalization-tables-{key}.npz"
-    with contextlib.suppress(OSError, ValueError, KeyError):
-        with np.load(path, allow_pickle=False) as cached:
-            fold, inert = cached["fold"], cached["inert"]
-        if fold.shape == inert.shape == (0x110000,) and fold.dtype == np.uint32 and inert.dtype == np.bool_:
-            return fold, inert
+    name = f"normalization-tables-{key}.npz"
+    user_cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "provenance-auditor"
+    places = [Path(__file__).resolve().parent / "__pycache__", user_cache]
+    for place in places:
+        with contextlib.suppress(OSError, ValueError, KeyError):
+            with np.load(place / name, allow_pickle=False) as cached:
+                fold, inert = cached["fold"], cached["inert"]
+            if fold.shape == inert.shape == (0x110000,) and fold.dtype == np.uint32 and inert.dtype == np.bool_:
+                return fold, inert
     fold, inert = compute_tables()
-    with contextlib.suppress(OSError):
-        path.parent.mkdir(exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".tmp", delete=False) as handle:
-            np.savez(handle, fold=fold, inert=inert)
-        os.replace(handle.name, path)
+    for place in places:
+        temporary = None
+        try:
+            place.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile(dir=place, suffix=".tmp", delete=False) as handle:
+                temporary = Path(handle.name)
+                np.savez(handle, fold=fold, inert=inert)
+            os.replace(temporary, place / name)
+            break
+        except OSError:
+            if temporary is not None:
+                temporary.unlink(missing_ok=True)
     return fold, inert
 
 
