@@ -31,6 +31,7 @@ TOP_AUTHORS = 10
 TOP_COPIED = 10  # posts named as copied into the most rows
 TEMPLATED_EXAMPLES = 5
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 def templated_posts(
@@ -185,10 +186,10 @@ def domain_rates(rows: dict[str, int], matched: dict[str, int]) -> tuple[tuple[s
 
 
 def _months(created: list[str | None]) -> list[str | None]:
-    return [c[:7] if c and _DATE.match(c[:10]) else None for c in created]
+    return [c[:7] if c and _DAY.fullmatch(c[:10]) else None for c in created]
 
 
-def assess(
+def assess_reference(
     evidence: pa.Table,
     post_ids: pa.Array,
     created_at: pa.Array,
@@ -197,12 +198,7 @@ def assess(
     templated: npt.NDArray[np.bool_] | None = None,
     texts: pa.Array | None = None,
 ) -> Claims:
-    """Claims from the evidence and the testable posts' metadata (arrays parallel to post_ids).
-
-    `templated` marks the posts written from a template (`templated_posts`); they are left out of the
-    headline, the control and the breakdowns, and counted apart. `created_at` holds ISO 8601 dates
-    (UTC) or nulls.
-    """
+    """`assess` one post at a time in Python: the definition the vectorized `assess` is tested against."""
     # Evidence holds one row per (post, corpus row): a post's evidence rows are the distinct rows carrying it.
     counts = pc.value_counts(evidence.column("post_id")).to_pylist() if evidence.num_rows else []
     rows_per_post: dict[str, int] = {item["values"]: item["counts"] for item in counts}
@@ -221,7 +217,7 @@ def assess(
     if found_first and texts is not None:
         example_text = texts[ids.index(found_first[0])].as_py()
     copies = sorted(((post, rows) for post, rows in rows_per_post.items() if rows >= 2), key=lambda i: (-i[1], i[0]))
-    dates = [c[:10] if c and _DATE.match(c[:10]) else None for c in created_at.to_pylist()]
+    dates = [c[:10] if c and _DAY.fullmatch(c[:10]) else None for c in created_at.to_pylist()]
     undated = sum(d is None for d in dates)
     control = None
     if cutoff is not None:
@@ -245,6 +241,89 @@ def assess(
         by_month=_breakdown(_months(created_at.to_pylist()), found, counted),
         by_author=tuple(by_author[:TOP_AUTHORS]),
     )
+
+
+def assess(
+    evidence: pa.Table,
+    post_ids: pa.Array,
+    created_at: pa.Array,
+    authors: pa.Array,
+    cutoff: str | None = None,
+    templated: npt.NDArray[np.bool_] | None = None,
+    texts: pa.Array | None = None,
+) -> Claims:
+    """Claims from the evidence and the testable posts' metadata (arrays parallel to post_ids).
+
+    `templated` marks the posts written from a template (`templated_posts`); they are left out of the
+    headline, the control and the breakdowns, and counted apart. `created_at` holds ISO 8601 dates
+    (UTC) or nulls. Vectorized over the posts (a set may hold millions); `assess_reference` defines it.
+    """
+    # Evidence holds one row per (post, corpus row): a post's evidence rows are the distinct rows carrying it.
+    counts = pc.value_counts(evidence.column("post_id")).to_pylist() if evidence.num_rows else []
+    rows_per_post: dict[str, int] = {item["values"]: item["counts"] for item in counts}
+    posts = len(post_ids)
+    is_templated = np.zeros(posts, dtype=np.bool_) if templated is None else np.asarray(templated, dtype=np.bool_)
+    if len(is_templated) != posts:
+        raise ValueError(f"{len(is_templated)} template flags for {posts} posts")
+    matched = _flags(pc.is_in(post_ids, value_set=pa.array(list(rows_per_post), post_ids.type)))
+    counted = ~is_templated
+    found = matched & counted
+    headline = Rate(int(found.sum()), int(counted.sum()))
+    templated_at = np.flatnonzero(is_templated)
+    examples = np.concatenate([templated_at[matched[templated_at]], templated_at[~matched[templated_at]]])
+    examples = examples[:TEMPLATED_EXAMPLES]
+    found_first = tuple(post_ids.take(pa.array(examples, pa.int64())).to_pylist())
+    example_text = texts[int(examples[0])].as_py() if len(examples) and texts is not None else None
+    copies = sorted(((post, rows) for post, rows in rows_per_post.items() if rows >= 2), key=lambda i: (-i[1], i[0]))
+    created = created_at.cast(pa.string())
+    days = pc.utf8_slice_codeunits(created, 0, 10)
+    dated = _flags(pc.match_substring_regex(days, r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"))
+    control = None
+    if cutoff is not None:
+        before = dated & _flags(pc.less_equal(days, pa.scalar(cutoff, pa.string())))
+        after = dated & ~before
+        control = compare(
+            Rate(int((before & found).sum()), int((before & counted).sum())),
+            Rate(int((after & found).sum()), int((after & counted).sum())),
+            f"posts published up to {cutoff}",
+            "posts published after it",
+            cutoff,
+            int((~dated & counted).sum()),
+        )
+    months = pc.if_else(pa.array(dated), pc.utf8_slice_codeunits(created, 0, 7), pa.scalar(None, pa.string()))
+    by_author = _grouped(authors.cast(pa.string()), found, counted)
+    ranked = by_author.sort_by([("hits", "descending"), ("key", "ascending")]).slice(0, TOP_AUTHORS)
+    return Claims(
+        headline=headline,
+        templated=TemplatedPosts(
+            Rate(int((matched & is_templated).sum()), len(templated_at)), found_first, example_text
+        ),
+        copies=tuple(copies[:TOP_COPIED]),
+        posts_in_several_rows=len(copies),
+        control=control,
+        undated_posts=int((~dated).sum()),
+        by_month=_rates(_grouped(months, found, counted).sort_by("key")),
+        by_author=_rates(ranked),
+    )
+
+
+def _flags(values: pa.Array | pa.ChunkedArray) -> npt.NDArray[np.bool_]:
+    """A boolean Arrow array as numpy, null as False."""
+    flags: npt.NDArray[np.bool_] = np.asarray(pc.fill_null(values, False).to_numpy(zero_copy_only=False), np.bool_)
+    return flags
+
+
+def _grouped(keys: pa.Array, found: npt.NDArray[np.bool_], counted: npt.NDArray[np.bool_]) -> pa.Table:
+    """Per key (nulls and posts not counted left out): hits (posts found) and total (posts counted)."""
+    keep = pa.array(counted & _flags(pc.is_valid(keys)))
+    table = pa.table({"key": keys.filter(keep), "hit": pa.array(found.astype(np.int64)).filter(keep)})
+    grouped = table.group_by("key").aggregate([("hit", "sum"), ("hit", "count")])
+    return grouped.rename_columns({"hit_sum": "hits", "hit_count": "total"})
+
+
+def _rates(grouped: pa.Table) -> tuple[tuple[str, Rate], ...]:
+    keys, hits, totals = (grouped.column(name).to_pylist() for name in ("key", "hits", "total"))
+    return tuple((key, Rate(hit, total)) for key, hit, total in zip(keys, hits, totals, strict=True))
 
 
 def _breakdown(keys: list[str | None], found: list[bool], counted: list[bool]) -> tuple[tuple[str, Rate], ...]:
