@@ -664,6 +664,65 @@ def _best_cover(positions: npt.NDArray[np.int64], length: int, size: int) -> int
 
 
 @njit(cache=True, nogil=True)
+def _row_pair_windows(
+    windows: npt.NDArray[np.uint32], post_hashes: npt.NDArray[np.uint32]
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:  # pragma: no cover - compiled
+    """For each of a row's pairs (post_hashes[j]: the slot hashes of pair j's post), the row's windows whose
+    hash is one of them, in order: pair j's at out[starts[j]:starts[j + 1]]. One pass over the row for
+    all its pairs, against one hash table of every pair's distinct hashes (each key listing its pairs)."""
+    pairs, num_perm = post_hashes.shape
+    size = 16
+    while size < 4 * pairs * num_perm:
+        size *= 2
+    mask = size - 1
+    table = np.zeros(size, dtype=np.uint32)
+    used = np.zeros(size, dtype=np.bool_)
+    head = np.full(size, -1, dtype=np.int64)
+    entry_pair = np.empty(pairs * num_perm, dtype=np.int64)
+    entry_next = np.empty(pairs * num_perm, dtype=np.int64)
+    entries = 0
+    for j in range(pairs):
+        for k in range(num_perm):
+            slot = _slot(table, used, post_hashes[j, k], mask)
+            if not used[slot]:
+                used[slot] = True
+                table[slot] = post_hashes[j, k]
+            elif entry_pair[head[slot]] == j:
+                continue  # a repeated slot hash of this pair's post: listed once
+            entry_pair[entries] = j
+            entry_next[entries] = head[slot]
+            head[slot] = entries
+            entries += 1
+    hit_pairs = np.empty(64, dtype=np.int64)
+    hit_windows = np.empty(64, dtype=np.int64)
+    hits = 0
+    for w in range(len(windows)):
+        slot = _slot(table, used, windows[w], mask)
+        if not used[slot]:
+            continue
+        e = head[slot]
+        while e >= 0:
+            if hits == len(hit_pairs):
+                hit_pairs = _grown(hit_pairs, 2 * hits)
+                hit_windows = _grown(hit_windows, 2 * hits)
+            hit_pairs[hits] = entry_pair[e]
+            hit_windows[hits] = w
+            hits += 1
+            e = entry_next[e]
+    starts = np.zeros(pairs + 1, dtype=np.int64)
+    for h in range(hits):
+        starts[hit_pairs[h] + 1] += 1
+    for j in range(pairs):
+        starts[j + 1] += starts[j]
+    out = np.empty(hits, dtype=np.int64)
+    filled = starts[:pairs].copy()
+    for h in range(hits):  # windows were found in order, so each pair's stay in order
+        out[filled[hit_pairs[h]]] = hit_windows[h]
+        filled[hit_pairs[h]] += 1
+    return out, starts
+
+
+@njit(cache=True, nogil=True)
 def excerpt_spans(
     data: npt.NDArray[np.uint8],
     offsets: npt.NDArray[np.int64],
@@ -688,11 +747,15 @@ def excerpt_spans(
     mark_offsets[0] = 0
     cp_byte = np.empty(1, dtype=np.int64)  # byte offset of each code point in the row
     kept = np.empty(1, dtype=np.int64)  # code point index of each normalized character
-    decoded, ncp, nk = -1, 0, 0  # the row cp_byte and kept describe: pairs of one row decode it once
+    ncp, nk = 0, 0
+    pair_windows = np.empty(1, dtype=np.int64)  # the matched windows of the row's pairs, pair by pair
+    pair_starts = np.zeros(2, dtype=np.int64)
+    run_start, run_end = 0, 0  # the pairs of the row decoded last: one decode and one pass per row
     for p in range(len(rows)):
         row = rows[p]
         b0, b1 = offsets[row], offsets[row + 1]
-        if row != decoded:
+        if p >= run_end:
+            run_start, run_end = p, _run_end(rows, p)
             cp_byte = np.empty(b1 - b0 + 1, dtype=np.int64)
             kept = np.empty(b1 - b0 + 1, dtype=np.int64)
             i, ncp, nk = b0, 0, 0
@@ -705,16 +768,11 @@ def excerpt_spans(
                 ncp += 1
                 i += _width(data[i])
             cp_byte[ncp] = b1 - b0
-            decoded = row
-        table, used, mask = _key_table(post_hashes[p])
-        w0, w1 = window_offsets[row], window_offsets[row + 1]
-        matched = np.empty(max(w1 - w0, 0), dtype=np.int64)
-        nm = 0
-        for w in range(w1 - w0):
-            h = windows[w0 + w]
-            if used[_slot(table, used, h, mask)]:
-                matched[nm] = w
-                nm += 1
+            pair_windows, pair_starts = _row_pair_windows(
+                windows[window_offsets[row] : window_offsets[row + 1]], post_hashes[run_start:run_end]
+            )
+        matched = pair_windows[pair_starts[p - run_start] : pair_starts[p - run_start + 1]]
+        nm = len(matched)
         if nm == 0 or nk < size:
             start, end = 0, min(ncp, max_chars)
         else:
