@@ -332,6 +332,10 @@ for _byte in b"@<[":
     _MAY_START[_byte << 8 : (_byte + 1) << 8] = True
 for _pair in (b"ht", b"hT", b"Ht", b"HT", b"ww", b"wW", b"Ww", b"WW"):
     _MAY_START[(_pair[0] << 8) | _pair[1]] = True
+# The first bytes _MAY_START may hold: most bytes are none of them, and this smaller table answers first.
+_MAY_START_FIRST = np.zeros(256, dtype=np.bool_)
+for _byte in b"@<[hHwW":
+    _MAY_START_FIRST[_byte] = True
 _ASCII_WORD = np.array([chr(c).isascii() and (chr(c).isalnum() or c == 95) for c in range(256)], dtype=np.bool_)
 
 
@@ -452,7 +456,9 @@ def remove_links_mentions(
                 first = False
                 at = start
                 match_end = _removal_at(data, start, start, end, fold)
-            elif _MAY_START[(np.int64(data[q]) << 8) | (data[q + 1] if q + 1 < end else 0)]:
+            elif (
+                _MAY_START_FIRST[data[q]] and _MAY_START[(np.int64(data[q]) << 8) | (data[q + 1] if q + 1 < end else 0)]
+            ):
                 b = data[q]
                 if b == 64:  # "@": the character before it may start a mention, then the "@" itself
                     before = q - 1

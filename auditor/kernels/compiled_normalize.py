@@ -62,33 +62,39 @@ def _entity_end(data: npt.NDArray[np.uint8], p: int, end: int) -> int:  # pragma
 def replace_entities(
     data: npt.NDArray[np.uint8],
     offsets: npt.NDArray[np.int64],
+    amps: npt.NDArray[np.int64],
     out: npt.NDArray[np.uint8],
     out_offsets: npt.NDArray[np.int64],
 ) -> int:  # pragma: no cover - compiled
     """Replace every HTML entity of normalize._HTML_ENTITIES by one space (the regex's global replace:
-    left to right, on from each match's end). `out` must hold len(data) bytes; returns bytes written."""
+    left to right, on from each match's end). `amps`: the positions of every "&" (numpy finds them
+    faster than a byte loop); the text between entities is copied in runs. `out` must hold len(data)
+    bytes; returns bytes written."""
     written = 0
-    for s in range(len(offsets) - 1):
-        out_offsets[s] = written
-        p = offsets[s]
-        end = offsets[s + 1]
-        copied = p
-        while p < end:
-            if data[p] == 38:  # "&"
-                stop = _entity_end(data, p, end)
-                if stop >= 0:
-                    out[written : written + p - copied] = data[copied:p]
-                    written += p - copied
-                    out[written] = 32
-                    written += 1
-                    copied = stop
-                    p = stop
-                    continue
-            p += 1
-        out[written : written + end - copied] = data[copied:end]
-        written += end - copied
-    out_offsets[len(offsets) - 1] = written
-    return written
+    copied = 0  # data before this is written out or replaced
+    row = 0
+    out_offsets[0] = 0
+    for i in range(len(amps)):
+        p = amps[i]
+        if p < copied:
+            continue  # inside an entity already replaced
+        while offsets[row + 1] <= p:
+            row += 1
+            out_offsets[row] = written + offsets[row] - copied
+        stop = _entity_end(data, p, offsets[row + 1])
+        if stop < 0:
+            continue
+        out[written : written + p - copied] = data[copied:p]
+        written += p - copied
+        out[written] = 32
+        written += 1
+        copied = stop
+    rows = len(offsets) - 1
+    while row < rows:
+        row += 1
+        out_offsets[row] = written + offsets[row] - copied
+    out[written : written + len(data) - copied] = data[copied:]
+    return written + len(data) - copied
 
 
 @njit(cache=True, nogil=True)
@@ -96,58 +102,68 @@ def _islands(
     data: npt.NDArray[np.uint8],
     offsets: npt.NDArray[np.int64],
     inert: npt.NDArray[np.bool_],
+    high: npt.NDArray[np.int64],
     starts: npt.NDArray[np.int64],
     ends: npt.NDArray[np.int64],
 ) -> int:  # pragma: no cover - compiled
-    """Counts the ranges of `islands`, and writes them when `starts` and `ends` have room for them all."""
-    fill = len(starts) > 0
+    """Counts the ranges of `islands`, and writes those `starts` and `ends` have room for. Visits only the
+    bytes at `high` (every byte of 0x80 or more, in order): ASCII is inert."""
+    room = len(starts)
     count = 0
-    for s in range(len(offsets) - 1):
-        p = offsets[s]
-        end = offsets[s + 1]
-        previous = -1  # byte start of the code point before p in this string
-        while p < end:
-            if data[p] < 0x80:
-                previous = p
-                p += 1
-                continue
-            c, width = _decode(data, p)
+    row = 0
+    i = 0
+    while i < len(high):
+        p = high[i]
+        while offsets[row + 1] <= p:
+            row += 1
+        c, width = _decode(data, p)
+        if inert[c]:
+            i += width  # a code point's bytes are all high, side by side in `high`
+            continue
+        start = p
+        if p > offsets[row]:  # the code point before, which may compose with this one
+            start = p - 1
+            while (data[start] & 0xC0) == 0x80:
+                start -= 1
+        end = offsets[row + 1]
+        q = p + width
+        while q < end and data[q] >= 0x80:
+            c, width = _decode(data, q)
             if inert[c]:
-                previous = p
-                p += width
-                continue
-            start = previous if previous >= 0 else p
-            p += width
-            while p < end:
-                c, width = _decode(data, p)
-                if inert[c]:
-                    break
-                p += width
-            if fill:
-                starts[count] = start
-                ends[count] = p
-            count += 1
-            previous = -1  # the code point at p (inert) is read next and becomes the previous one
+                break
+            q += width
+        if count < room:
+            starts[count] = start
+            ends[count] = q
+        count += 1
+        while i < len(high) and high[i] < q:
+            i += 1
     return count
 
 
 @njit(cache=True, nogil=True)
 def islands(
-    data: npt.NDArray[np.uint8], offsets: npt.NDArray[np.int64], inert: npt.NDArray[np.bool_]
+    data: npt.NDArray[np.uint8],
+    offsets: npt.NDArray[np.int64],
+    inert: npt.NDArray[np.bool_],
+    high: npt.NDArray[np.int64],
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:  # pragma: no cover - compiled
     """Byte ranges [start, end) of the stretches normalization may change, in order: each maximal run of
     code points that are not inert, with the code point before it in its string (which may compose
     with the run's first). Inert code points (combining class 0, never composed onto another) are where
     a string may be cut and normalized piece by piece, so normalizing the ranges alone and keeping the
-    rest gives the string's normalization. Two passes (count, then fill): growing arrays inside the
-    loop made it many times slower."""
-    none = np.empty(0, dtype=np.int64)
-    count = _islands(data, offsets, inert, none, none)
-    starts = np.empty(count, dtype=np.int64)
-    ends = np.empty(count, dtype=np.int64)
-    if count:
-        _islands(data, offsets, inert, starts, ends)
-    return starts, ends
+    rest gives the string's normalization. `high`: the positions of the bytes of 0x80 or more (numpy
+    finds them faster than a byte loop; most text has few). Written into arrays sized for the usual few
+    ranges, and found again only when they overflow (arrays grown inside the loop made it slower)."""
+    capacity = max(1024, len(high) >> 4)
+    starts = np.empty(capacity, dtype=np.int64)
+    ends = np.empty(capacity, dtype=np.int64)
+    count = _islands(data, offsets, inert, high, starts, ends)
+    if count > capacity:
+        starts = np.empty(count, dtype=np.int64)
+        ends = np.empty(count, dtype=np.int64)
+        _islands(data, offsets, inert, high, starts, ends)
+    return starts[:count], ends[:count]
 
 
 @njit(cache=True, nogil=True)

@@ -56,10 +56,12 @@ def prenormalize(texts: pa.Array | pa.ChunkedArray) -> pa.Array:
     """
     texts = _string_array(texts)
     data, offsets = normalized_utf8(*utf8_view(texts), "NFKC")
-    replaced = np.empty(len(data), dtype=np.uint8)
-    replaced_offsets = np.empty(len(offsets), dtype=np.int64)
-    size = compiled_normalize.replace_entities(data, offsets, replaced, replaced_offsets)
-    data, offsets = replaced[:size], replaced_offsets
+    amps = np.flatnonzero(data == 38)  # "&": an entity may start there
+    if len(amps):
+        replaced = np.empty(len(data), dtype=np.uint8)
+        replaced_offsets = np.empty(len(offsets), dtype=np.int64)
+        size = compiled_normalize.replace_entities(data, offsets, amps, replaced, replaced_offsets)
+        data, offsets = replaced[:size], replaced_offsets
     removed = np.empty(len(data), dtype=np.uint8)
     removed_offsets = np.empty(len(offsets), dtype=np.int64)
     size = compiled.remove_links_mentions(data, offsets, fold_table(), removed, removed_offsets)
@@ -72,7 +74,10 @@ def normalized_utf8(
 ) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]]:
     """UTF-8 strings (bytes and offsets) in Unicode normalization form `form`: Arrow normalizes only the
     stretches `compiled_normalize.islands` finds, and they are spliced back in place."""
-    starts, ends = compiled_normalize.islands(data, offsets, inert_table())
+    high = np.flatnonzero(data >= 0x80)
+    if len(high) == 0:
+        return data, offsets
+    starts, ends = compiled_normalize.islands(data, offsets, inert_table(), high)
     if len(starts) == 0:
         return data, offsets
     pieces, piece_offsets = compiled_normalize.gather(data, starts, ends)
