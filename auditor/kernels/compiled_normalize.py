@@ -3,9 +3,9 @@
 Unicode normalization (NFKC, NFKD) was the costliest step of preparing corpus text, and most corpus text
 needs none: a string of *inert* code points (see `normalize.inert_table`) is its own NFKC and NFKD, and a
 string may be cut before any inert code point and normalized piece by piece. `islands` finds the few
-stretches that are not inert in one pass over the bytes, Arrow normalizes those alone, and `splice`
-puts them back.
-`replace_entities` is the HTML-entity regex of normalization as one byte pass.
+stretches that are not inert from the positions of the non-ASCII bytes, Arrow normalizes those alone,
+and `splice` puts them back. `replace_entities` is the HTML-entity regex of normalization, visiting
+only the "&" bytes.
 `normalize.prenormalize_reference` defines the result; tests hold the fast path equal to it.
 """
 
