@@ -1,8 +1,9 @@
 """The audit, library first: a request in, an AuditResult (and the requested files) out; never prints.
 
 `run_audit(request, progress)` is all a front end needs: it checks every input and output before the
-expensive work, loads and indexes the fingerprint set (and the control set), scans the corpus once for
-both through an engine, assembles the results and writes the outputs. `run_check` does the same for the
+expensive work, loads the fingerprint set (and the control set) with its stored index
+(`auditor.indexing`), scans the corpus once for both through an engine, assembles the results and
+writes the outputs. `run_check` does the same for the
 CI gate with any number of sets, still in one corpus pass. `audit_files` is the layer below: scanners and
 opened corpus files in, one AuditResult per scanner out.
 """
@@ -28,35 +29,23 @@ from auditor.engine import Engine, ScanJob
 from auditor.engine.processes import ProcessEngine
 from auditor.errors import InputError, UsageError
 from auditor.files import identify, sha256_of
-from auditor.fingerprint_set import SUFFIX, FingerprintSet
+from auditor.fingerprint_set import SUFFIX
 from auditor.formats.evidence_parquet import write_evidence
 from auditor.formats.html import render_html
 from auditor.formats.json_report import render_json
 from auditor.formats.markdown import render_markdown
 from auditor.gate import GateOutcome, Limits, judge
-from auditor.index_store import (
-    IndexMismatch,
-    StoredIndex,
-    file_status,
-    index_name,
-    index_root,
-    open_index,
-    prune,
-    record_status,
-    save_index,
-    set_sha256,
-    set_stem,
-    writable,
-)
-from auditor.kernels.shingle_hash import ShingleHasher
+from auditor.indexing import index_set as index_set
+from auditor.indexing import load_scanner as load_scanner
+from auditor.indexing import stored_index as stored_index
+from auditor.indexing import validate_scan_settings as validate_scan_settings
 from auditor.keys import key_for_set
-from auditor.memory import release_freed_memory
 from auditor.outputs import check_outputs, staged_outputs
 from auditor.progress import NoProgress as NoProgress
 from auditor.progress import Progress as Progress
 from auditor.result import AuditResult, AuditSettings, CorpusFileSummary
-from auditor.sampling import RowSample, check_post_sample, check_seed, sample_posts
-from auditor.scan import DEFAULT_THRESHOLD, CorpusScanner, Prebuilt, build_index
+from auditor.sampling import RowSample, check_post_sample, check_seed
+from auditor.scan import DEFAULT_THRESHOLD, CorpusScanner
 from auditor.sources.corpus import CorpusFile, corpus_parts, open_corpus
 from auditor.stats import TextShare
 
@@ -190,13 +179,6 @@ def make_engine(engine: str, workers: int, spark_master: str | None) -> Engine:
     return ProcessEngine(workers)
 
 
-def validate_scan_settings(threshold: float, workers: int) -> None:
-    if workers < 1:
-        raise UsageError(f"--workers must be at least 1, got {workers}.")
-    if not 0.0 < threshold <= 1.0:
-        raise UsageError(f"--threshold must be above 0 and at most 1, got {threshold}; 0.6 is the default.")
-
-
 def check_sets(sets: Sequence[Path], key_file: Path | None) -> list[bytes]:
     """Every set's metadata and key checked, cheaply, before the expensive load; their keys.
 
@@ -264,134 +246,6 @@ def nothing_scanned(files: Sequence[CorpusFile], per_file: Sequence[PartResult],
         f"no row of {where} was scanned (of {rows:,} rows read: {counts}), so no rate can be given; likely "
         f"{causes.get(main, causes['null_text'])}."
     )
-
-
-def load_scanner(
-    fingerprints: Path,
-    key: bytes,
-    threshold: float,
-    progress: Progress,
-    post_sample: float | None = None,
-    seed: int = 0,
-    index_dir: Path | None = None,
-    store_index: bool = True,
-) -> CorpusScanner:
-    """The scanner of a set (of a seeded sample of its posts when asked), from its stored index.
-
-    The index is opened memory-mapped from `index_dir` or `<stem>.index/` beside the set; when it is
-    missing or unusable (the reason is noted) it is built and stored there for later audits, or built in
-    memory when that place is not writable (`store_index` False: never stored). A sample of posts gets an
-    index of its own, in memory, from the stored set data when there is some.
-    """
-    if post_sample is not None:
-        found = _open_stored(fingerprints, threshold, progress, index_dir)
-        if found is None:
-            progress.stage(f"loading {fingerprints.name}")
-        loaded = found.fingerprints if found is not None else fingerprint_sets.load(fingerprints)
-        loaded = replace(loaded, path=fingerprints).subset(sample_posts(len(loaded.slot_hashes), post_sample, seed))
-        progress.stage(f"indexing {len(loaded.slot_hashes):,} posts")
-        return CorpusScanner(loaded, key, threshold)
-    loaded, prebuilt = stored_index(fingerprints, threshold, progress, index_dir, key, store_index)
-    return CorpusScanner(loaded, key, threshold, prebuilt)
-
-
-def _open_stored(
-    fingerprints: Path, threshold: float, progress: Progress, index_dir: Path | None
-) -> StoredIndex | None:
-    """The set's stored index when there is a usable one."""
-    root = index_root(fingerprints, index_dir)
-    sha256 = set_sha256(fingerprints, root)
-    directory = root / index_name(set_stem(fingerprints), sha256, threshold)
-    if not directory.is_dir():
-        return None
-    progress.stage(f"opening the index of {fingerprints.name}")
-    try:
-        return open_index(directory, sha256, threshold)
-    except IndexMismatch:
-        return None
-
-
-def stored_index(
-    fingerprints: Path,
-    threshold: float,
-    progress: Progress,
-    index_dir: Path | None = None,
-    key: bytes | None = None,
-    store_index: bool = True,
-) -> tuple[FingerprintSet, Prebuilt]:
-    """A set's usable posts and their index: opened from the stored index, else built and stored for later
-    audits (noted in the progress), else built in memory when the place is not writable.
-
-    `key` (the set's, checked by the caller) is needed only to build the index of a set that keeps texts.
-    """
-    root = index_root(fingerprints, index_dir)
-    name = fingerprints.name
-    progress.stage(f"identifying {name}")
-    sha256 = set_sha256(fingerprints, root)
-    directory = root / index_name(set_stem(fingerprints), sha256, threshold)
-    problem = None
-    if directory.is_dir():
-        progress.stage(f"opening the index of {name}")
-        try:
-            stored = open_index(directory, sha256, threshold)
-            record_status(directory, fingerprints)
-            return replace(stored.fingerprints, path=fingerprints), stored.prebuilt
-        except IndexMismatch as mismatch:
-            problem = mismatch.reason
-    unwritable = writable(root) if store_index else "not asked to"
-    if unwritable is not None:
-        what = f"the index in {directory} {problem}, and " if problem else ""
-        progress.note(
-            f"{what}cannot keep the index of {name} in {root} ({unwritable}): indexing it in memory for this "
-            "audit; --index-dir names a writable place."
-        )
-    elif problem:
-        progress.note(f"rebuilding the index in {directory}: it {problem}.")
-    else:
-        progress.note(f"indexing {name} once, into {directory}: later audits open it in seconds.")
-    progress.stage(f"loading {name}")
-    loaded = fingerprint_sets.load(fingerprints)
-    progress.stage(f"indexing {len(loaded.slot_hashes):,} posts")
-    hasher = ShingleHasher(loaded.params.shingle_size, key) if key is not None else None
-    prebuilt = build_index(loaded, threshold, hasher)
-    if unwritable is not None:
-        return loaded, prebuilt
-    progress.stage(f"saving the index of {name}")
-    try:
-        saved = save_index(root, directory.name, loaded, prebuilt, sha256, file_status(fingerprints))
-        stored = open_index(saved, sha256, threshold)
-    except (OSError, IndexMismatch) as error:
-        reason = (error.strerror or str(error)) if isinstance(error, OSError) else f"it {error.reason}"
-        progress.note(f"could not save the index of {name} in {root} ({reason}): this audit indexes in memory.")
-        return loaded, prebuilt
-    if index_dir is None:
-        prune(root, set_stem(fingerprints), sha256)
-    del loaded, prebuilt
-    release_freed_memory()
-    return replace(stored.fingerprints, path=fingerprints), stored.prebuilt
-
-
-def index_set(
-    fingerprints: Path,
-    key_file: Path | None = None,
-    threshold: float = DEFAULT_THRESHOLD,
-    progress: Progress | None = None,
-    index_dir: Path | None = None,
-) -> StoredIndex:
-    """Build and store a set's index ahead of time (for CI caches), or find the stored one usable; returns
-    it, opened. The key is needed only for a set that keeps texts (the index holds their shingles)."""
-    validate_scan_settings(threshold, 1)
-    progress = progress or NoProgress()
-    info = fingerprint_sets.read_info(fingerprints)
-    key = key_for_set(fingerprints, info.params.key_id, key_file) if info.has_text else None
-    root = index_root(fingerprints, index_dir)
-    unwritable = writable(root)
-    if unwritable is not None:
-        raise InputError(f"{root}: cannot write the index there ({unwritable}); name another place with --index-dir.")
-    loaded, prebuilt = stored_index(fingerprints, threshold, progress, index_dir, key)
-    if prebuilt.stored_at is None:
-        raise InputError(f"{root}: the index could not be stored there; name another place with --index-dir.")
-    return StoredIndex(prebuilt.stored_at, loaded, prebuilt, set_sha256(fingerprints, root))
 
 
 def run_audit(request: AuditRequest, progress: Progress | None = None) -> AuditResult:

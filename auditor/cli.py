@@ -1291,7 +1291,7 @@ def index(
     An index already there and usable is kept; a damaged or mismatched one is rebuilt. Only a set that
     keeps texts needs its key.
     """
-    from auditor.audit import index_set
+    from auditor.indexing import index_set
 
     started = time.perf_counter()
     with _showing_progress(quiet) as progress:
