@@ -30,10 +30,8 @@ from auditor.engine.processes import ProcessEngine
 from auditor.errors import InputError, UsageError
 from auditor.files import identify, sha256_of
 from auditor.fingerprint_set import SUFFIX
+from auditor.formats import render_report
 from auditor.formats.evidence_parquet import write_evidence
-from auditor.formats.html import render_html
-from auditor.formats.json_report import render_json
-from auditor.formats.markdown import render_markdown
 from auditor.gate import GateOutcome, Limits, judge
 from auditor.indexing import index_set as index_set
 from auditor.indexing import load_scanner as load_scanner
@@ -309,11 +307,11 @@ def write_audit_outputs(result: AuditResult, outputs: AuditOutputs) -> None:
         if outputs.evidence is not None:
             staged.write(outputs.evidence, "evidence", lambda temporary: write_evidence(result, temporary))
         if outputs.json is not None:
-            staged.text(outputs.json, render_json(result), "JSON report")
+            staged.text(outputs.json, render_report(result, "json"), "JSON report")
         if outputs.markdown is not None:
-            staged.text(outputs.markdown, render_markdown(result), "Markdown report")
+            staged.text(outputs.markdown, render_report(result, "markdown"), "Markdown report")
         if outputs.html is not None:
-            staged.text(outputs.html, render_html(result), "HTML report")
+            staged.text(outputs.html, render_report(result, "html"), "HTML report")
 
 
 def audit_files(

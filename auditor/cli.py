@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Annotated, Any, ParamSpec, TextIO, TypeVar, cast
 
 import typer
-from rich.console import Console, RenderableType
+from rich.console import Console
 from rich.text import Text
 from typer.core import TyperCommand, TyperGroup
 
@@ -857,22 +857,10 @@ def audit(
     with _showing_progress(quiet, verbose) as progress:
         result = run_audit(request, progress)
     if printed is not None:
-        _print_text(_render_audit(result, printed))
+        from auditor.formats import render_report
+
+        _print_text(render_report(result, printed.removeprefix("--")))
     _print_summary(result, request.outputs, quiet, to_stderr=printed is not None)
-
-
-def _render_audit(result: AuditResult, option: str) -> str:
-    if option == "--json":
-        from auditor.formats.json_report import render_json
-
-        return render_json(result)
-    if option == "--markdown":
-        from auditor.formats.markdown import render_markdown
-
-        return render_markdown(result)
-    from auditor.formats.html import render_html
-
-    return render_html(result)
 
 
 def _print_summary(result: AuditResult, outputs: AuditOutputs, quiet: bool, to_stderr: bool = False) -> None:
@@ -1221,6 +1209,7 @@ def report(
     works too (it holds no evidence: the HTML and terminal renderings then say so). Formats: terminal (the
     summary `auditor audit` prints), markdown, json, html.
     """
+    from auditor.formats import render_report
     from auditor.report_loader import load_finished_audit
 
     result = load_finished_audit(finished)
@@ -1234,7 +1223,7 @@ def report(
 
             _stdout().print(render_terminal(result))
             return
-        text = _render_report(result, output_format)
+        text = render_report(result, output_format.value)
     except (TypeError, AttributeError, ValueError, KeyError, IndexError, OverflowError) as error:
         # The loader checks the report's shape; a value of the wrong type deep inside shows only here.
         raise InputError(
@@ -1245,30 +1234,6 @@ def report(
         _print_text(text)
     else:
         _write_text(output, text, "the report")
-
-
-def _render_report(result: AuditResult, output_format: ReportFormat) -> str:
-    if output_format is ReportFormat.json:
-        from auditor.formats.json_report import render_json
-
-        return render_json(result)
-    if output_format in (ReportFormat.markdown, ReportFormat.md):
-        from auditor.formats.markdown import render_markdown
-
-        return render_markdown(result)
-    if output_format is ReportFormat.html:
-        from auditor.formats.html import render_html
-
-        return render_html(result)
-    from auditor.formats.terminal import render_terminal
-
-    return _plain_text(render_terminal(result))
-
-
-def _plain_text(renderable: RenderableType) -> str:
-    console = Console(width=120, record=True, file=io.StringIO())
-    console.print(renderable)
-    return console.export_text()
 
 
 @app.command(cls=_Command)

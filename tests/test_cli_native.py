@@ -192,3 +192,12 @@ def test_a_closed_pipe_ends_the_output_quietly(tmp_path: Path, audited: tuple[Pa
     notes = [line for line in done.stderr.splitlines() if not line.startswith("note: indexing")]  # first use
     assert done.returncode == 0 and notes == [], done.stderr
     assert json.loads((tmp_path / "r.json").read_text())["counts"]["posts_matched"] == 1
+
+
+def test_every_format_the_report_command_offers_is_a_format_the_formats_render() -> None:
+    from auditor.cli import ReportFormat
+    from auditor.formats import REPORT_FORMATS, render_report
+
+    assert {f.value for f in ReportFormat} == set(REPORT_FORMATS)
+    with pytest.raises(ValueError, match="no report format 'pdf'"):
+        render_report(None, "pdf")  # type: ignore[arg-type]

@@ -6,9 +6,10 @@ never parses it as markup and the terminal never receives its escape sequences o
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
-from rich.console import Group, RenderableType
+from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
@@ -44,6 +45,13 @@ def _plain(value: object, style: str = "") -> Text:
 
 
 _NOT_FOUND_SHOWN = 10
+
+
+def render_terminal_text(result: AuditResult, width: int = 120) -> str:
+    """The terminal summary as plain text (no colours), for a file or a pipe."""
+    console = Console(width=width, record=True, file=io.StringIO())
+    console.print(render_terminal(result))
+    return console.export_text()
 
 
 def render_terminal(result: AuditResult) -> RenderableType:
