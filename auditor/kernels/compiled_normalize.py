@@ -167,20 +167,6 @@ def islands(
 
 
 @njit(cache=True, nogil=True)
-def gather(
-    data: npt.NDArray[np.uint8], starts: npt.NDArray[np.int64], ends: npt.NDArray[np.int64]
-) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]]:  # pragma: no cover - compiled
-    """The byte ranges back to back, and their offsets."""
-    out_offsets = np.zeros(len(starts) + 1, dtype=np.int64)
-    for i in range(len(starts)):
-        out_offsets[i + 1] = out_offsets[i] + ends[i] - starts[i]
-    out = np.empty(out_offsets[len(starts)], dtype=np.uint8)
-    for i in range(len(starts)):
-        out[out_offsets[i] : out_offsets[i + 1]] = data[starts[i] : ends[i]]
-    return out, out_offsets
-
-
-@njit(cache=True, nogil=True)
 def splice(
     data: npt.NDArray[np.uint8],
     offsets: npt.NDArray[np.int64],

@@ -80,7 +80,7 @@ def normalized_utf8(
     starts, ends = compiled_normalize.islands(data, offsets, inert_table(), high)
     if len(starts) == 0:
         return data, offsets
-    pieces, piece_offsets = compiled_normalize.gather(data, starts, ends)
+    pieces, piece_offsets = compiled.gather_bytes(data, starts, ends)
     stretches = pa.Array.from_buffers(
         pa.large_string(), len(starts), [None, pa.py_buffer(piece_offsets), pa.py_buffer(pieces)]
     )
