@@ -274,6 +274,11 @@ class _MetadataReader:
         )
 
 
+def _in_place(values: npt.NDArray[Any], dtype: type[np.generic] | None) -> memoryview:
+    """The bytes of `values` (as `dtype`) for hashing, without a copy when they are contiguous already."""
+    return np.ascontiguousarray(values, dtype=dtype).data.cast("B")
+
+
 class ContentDigest:
     """SHA-256 of a set's metadata and rows, the same however the rows are split into batches.
 
@@ -294,18 +299,18 @@ class ContentDigest:
         for index, column in enumerate(batch.columns):
             shape, data = self._shape[index], self._data[index]
             kind = column.type
-            # hashlib reads contiguous numpy arrays in place: no copy of the column to bytes first.
+            # hashlib reads the arrays in place (memoryview): no copy of the column to bytes first.
             if pa.types.is_string(kind):
                 lengths = pc.fill_null(pc.binary_length(column), -1)
-                shape.update(np.ascontiguousarray(lengths.to_numpy(zero_copy_only=False), dtype=np.int64))
-                data.update(np.ascontiguousarray(utf8_view(column)[0]))
+                shape.update(_in_place(lengths.to_numpy(zero_copy_only=False), np.int64))
+                data.update(_in_place(utf8_view(column)[0], np.uint8))
                 continue
-            valid = np.asarray(pc.is_valid(column).to_numpy(zero_copy_only=False), dtype=np.uint8)
-            shape.update(valid)
+            valid = pc.is_valid(column).to_numpy(zero_copy_only=False)
+            shape.update(_in_place(valid, np.uint8))
             values = column if column.null_count == 0 else column.filter(pc.is_valid(column))
             if pa.types.is_fixed_size_list(kind):
                 values = values.flatten()
-            data.update(np.ascontiguousarray(values.to_numpy(zero_copy_only=False)))
+            data.update(_in_place(values.to_numpy(zero_copy_only=False), None))
 
     def hexdigest(self, metadata: dict[str, Any]) -> str:
         described = {k: v for k, v in metadata.items() if k != "content_sha256"}

@@ -43,7 +43,20 @@ class Url(msgspec.Struct, gc=False):
 
 
 class Entities(msgspec.Struct, gc=False):
-    urls: list[Url] = []
+    """The links of a post, kept undecoded: most posts have none, and decoding an empty list into a
+    struct for every post costs more than decoding the few real lists later (`links`)."""
+
+    urls: msgspec.Raw = msgspec.Raw()
+
+    def links(self, where: str) -> list[Url]:
+        if len(self.urls) <= _NO_LINKS:
+            return []
+        try:
+            return _URLS.decode(self.urls)
+        except (msgspec.DecodeError, msgspec.ValidationError) as error:
+            raise InputError(
+                f"{where}: a post's entities.urls has an unexpected shape ({error}); the file is not an X archive part."
+            ) from None
 
 
 class Tweet(msgspec.Struct, gc=False):
@@ -83,6 +96,8 @@ class AccountItem(msgspec.Struct, gc=False):
 
 
 _TWEETS = msgspec.json.Decoder(list[TweetItem])
+_URLS = msgspec.json.Decoder(list[Url])
+_NO_LINKS = len("[ ]")  # an entities.urls this short holds no link: `[]`, or `[ ]` as X writes it
 _NOTES = msgspec.json.Decoder(list[NoteItem])
 _ACCOUNTS = msgspec.json.Decoder(list[AccountItem])
 
@@ -275,23 +290,23 @@ class XArchiveReader(Reader):
             number += len(items)
             pending.extend(tweets)  # type: ignore[arg-type]
             if len(pending) >= self.options.batch_rows:
-                yield self._batch(pending, username, base, notes)
+                yield self._batch(pending, username, base, notes, where)
                 pending = []
         if pending:
-            yield self._batch(pending, username, base, notes)
+            yield self._batch(pending, username, base, notes, where)
 
     def _batch(
-        self, tweets: list[Tweet], username: str | None, base: str, notes: dict[str, list[str]]
+        self, tweets: list[Tweet], username: str | None, base: str, notes: dict[str, list[str]], where: str
     ) -> pa.RecordBatch:
         """The batch's posts: columns gathered by comprehensions and filtered by Arrow; Python touches one
         by one only the posts with links to expand, entities to unescape, or a long text in a note."""
         self.records_read += len(tweets)
         texts = [t.full_text if t.full_text is not None else t.text for t in tweets]
-        for i in [i for i, t in enumerate(tweets) if t.entities is not None and t.entities.urls]:
+        for i in [i for i, t in enumerate(tweets) if t.entities is not None and len(t.entities.urls) > _NO_LINKS]:
             text = texts[i]
             entities = tweets[i].entities
             if text is not None and entities is not None:
-                for link in entities.urls:
+                for link in entities.links(where):
                     if link.url and link.expanded_url:
                         text = text.replace(link.url, link.expanded_url)
                 texts[i] = text
