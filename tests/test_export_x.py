@@ -113,3 +113,23 @@ def test_parts_decoded_a_block_at_a_time(tmp_path: Path, monkeypatch: pytest.Mon
     monkeypatch.setattr(x_archive, "PART_BLOCK", 700)  # a few items a block
     table = read_all(PostSource(folder))
     assert table.column("post_id").to_pylist() == [str(100 + n) for n in range(40)]
+
+
+def test_links_decoded_only_where_present_and_a_bad_shape_named(tmp_path: Path) -> None:
+    """entities.urls is decoded late, only for posts with links: empty lists as X writes them (`[ ]`,
+    or spread over lines) expand nothing, and a list of the wrong shape still stops with a sentence."""
+    linked = tweet(1, "See https://t.co/abc123 now", WHEN, [("https://t.co/abc123", "https://example.org/full")])
+    plain = tweet(2, "Nothing linked here, just the harbour at dawn and the gulls", WHEN)
+    spread = tweet(3, "Another plain post about the lighthouse and its keeper", WHEN)
+    folder = write_x_archive(tmp_path / "links", [[linked, plain, spread]])
+    tweets = folder / "data" / "tweets.js"
+    text = tweets.read_text(encoding="utf-8").replace('"urls": []', '"urls" : [ ]', 1)
+    tweets.write_text(text.replace('"urls": []', '"urls": [\n          ]', 1), encoding="utf-8")
+    assert '"urls" : [ ]' in tweets.read_text(encoding="utf-8")
+    texts = read_all(PostSource(folder)).column("text").to_pylist()
+    assert texts[0] == "See https://example.org/full now"
+    assert texts[1:] == [plain["tweet"]["full_text"], spread["tweet"]["full_text"]]
+    plain["tweet"]["entities"]["urls"] = [{"url": 5, "expanded_url": "https://example.org/"}]
+    broken = write_x_archive(tmp_path / "broken", [[plain]])
+    with pytest.raises(InputError, match=r"tweets\.js: a post's entities\.urls has an unexpected shape"):
+        read_all(PostSource(broken))
