@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import zipfile
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -133,3 +134,34 @@ def test_links_decoded_only_where_present_and_a_bad_shape_named(tmp_path: Path) 
     broken = write_x_archive(tmp_path / "broken", [[plain]])
     with pytest.raises(InputError, match=r"tweets\.js: a post's entities\.urls has an unexpected shape"):
         read_all(PostSource(broken))
+
+
+def test_zip_members_inflated_and_checked(tmp_path: Path) -> None:
+    """Deflated members are inflated by ISA-L with zipfile's checks: a stored zip reads the same, and a
+    member of another CRC-32 or with garbled bytes is named as a damaged zip, not read wrong."""
+    folder = archive(tmp_path)
+    packed = zip_folder(folder, tmp_path / "deflated.zip")
+    with zipfile.ZipFile(packed) as deflated, zipfile.ZipFile(tmp_path / "stored.zip", "w") as stored:
+        for info in deflated.infolist():
+            stored.writestr(info.filename, deflated.read(info.filename))
+    expected = ["1", "3", "4"]
+    assert read_all(PostSource(packed)).column("post_id").to_pylist() == expected
+    assert read_all(PostSource(tmp_path / "stored.zip")).column("post_id").to_pylist() == expected
+    with zipfile.ZipFile(packed) as deflated:
+        info = deflated.getinfo("data/tweets.js")
+    data = bytearray(packed.read_bytes())
+    # The central directory's CRC-32 of tweets.js changed: the member inflates whole but to another CRC-32.
+    entry = data.index(b"PK\x01\x02")
+    while data[entry + 46 : entry + 46 + len(info.filename)] != info.filename.encode():
+        entry = data.index(b"PK\x01\x02", entry + 4)
+    changed = bytearray(data)
+    changed[entry + 16 : entry + 20] = ((info.CRC + 1) % 2**32).to_bytes(4, "little")
+    (tmp_path / "changed.zip").write_bytes(bytes(changed))
+    with pytest.raises(InputError, match=r"changed\.zip: a damaged zip file \(Bad CRC-32"):
+        read_all(PostSource(tmp_path / "changed.zip"))
+    # Its deflated bytes garbled after the first ten: the inflater stops at an invalid block.
+    start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
+    data[start + 10 : start + info.compress_size] = bytes(info.compress_size - 10)
+    (tmp_path / "garbled.zip").write_bytes(bytes(data))
+    with pytest.raises(InputError, match=r"garbled\.zip: a damaged zip file"):
+        read_all(PostSource(tmp_path / "garbled.zip"))

@@ -15,15 +15,17 @@ from __future__ import annotations
 
 import html
 import re
+import struct
 import zipfile
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path, PurePosixPath
-from typing import TypeVar
+from typing import TypeVar, cast
 
 import msgspec
 import pyarrow as pa
 import pyarrow.compute as pc
+from isal import isal_zlib
 
 from auditor.dates import parse_dates
 from auditor.errors import InputError
@@ -102,6 +104,69 @@ _NOTES = msgspec.json.Decoder(list[NoteItem])
 _ACCOUNTS = msgspec.json.Decoder(list[AccountItem])
 
 
+INFLATE_READ = 1 << 16  # compressed bytes inflated at a time
+_INFLATE_ERROR = cast(type[Exception], isal_zlib.error)  # typed as an instance in its stubs
+_LOCAL_HEADER = struct.Struct("<4s22xHH")  # signature, then the name's and the extra field's lengths
+
+
+class InflatedMember:
+    """A deflated member of a zip file, inflated by ISA-L (`isal`, about three times zlib's speed) as it
+    is read. As zipfile does, the member's data starts after its local header, its length and CRC-32 come
+    from the central directory, and a member that inflates short, long or to another CRC-32 is an error
+    (zipfile.BadZipFile), never silently wrong posts."""
+
+    def __init__(self, path: Path, info: zipfile.ZipInfo) -> None:
+        self.info = info
+        self.file = path.open("rb")
+        self.file.seek(info.header_offset)
+        header = self.file.read(_LOCAL_HEADER.size)
+        if len(header) < _LOCAL_HEADER.size or not header.startswith(ZIP_MAGIC):
+            self.file.close()
+            raise zipfile.BadZipFile(f"bad local header of {info.filename}")
+        _, name_length, extra_length = _LOCAL_HEADER.unpack(header)
+        self.file.seek(name_length + extra_length, 1)
+        self.left = info.compress_size
+        self.inflater = isal_zlib.decompressobj(-15)
+        self.crc = 0
+        self.size = 0
+        self.done = False
+
+    def read(self, size: int = -1, /) -> bytes:
+        """About `size` inflated bytes (all with -1) (more or fewer); b"" once the member is read and checked."""
+        pieces: list[bytes] = []
+        have = 0
+        while (size < 0 or have < size) and not self.done:
+            compressed = self.file.read(min(INFLATE_READ, self.left))
+            self.left -= len(compressed)
+            try:
+                piece = self.inflater.decompress(compressed) if compressed else self.inflater.flush()
+            except _INFLATE_ERROR as error:
+                raise zipfile.BadZipFile(f"{self.info.filename}: {error}") from None
+            if not compressed:
+                self._check()
+            self.crc = isal_zlib.crc32(piece, self.crc)
+            self.size += len(piece)
+            pieces.append(piece)
+            have += len(piece)
+        return b"".join(pieces)
+
+    def _check(self) -> None:
+        self.done = True
+        if self.left or not self.inflater.eof or self.inflater.unused_data:
+            raise zipfile.BadZipFile(f"{self.info.filename} is cut short or overlong")
+        if self.size != self.info.file_size or self.crc != self.info.CRC:
+            raise zipfile.BadZipFile(f"Bad CRC-32 for file {self.info.filename!r}")
+
+    def close(self) -> None:
+        self.file.close()
+
+    def __enter__(self) -> InflatedMember:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+
 def _part_order(name: str) -> tuple[int, str]:
     match = re.search(r"part(\d+)\.js$", name)
     return (int(match.group(1)) if match else 0, name)
@@ -172,7 +237,9 @@ class XArchiveReader(Reader):
                 if prefix + "note-tweet.js" in names:
                     notes = self._notes(archive.read(prefix + "note-tweet.js"), f"{self.path}:note-tweet.js")
                 for name in tweet_names:
-                    with archive.open(name) as member:
+                    info = archive.getinfo(name)
+                    plain = info.compress_type != zipfile.ZIP_DEFLATED or info.flag_bits & 0x1  # stored, encrypted
+                    with archive.open(name) if plain else InflatedMember(self.path, info) as member:
                         where = f"{self.path}:{name}"
                         yield from self._tweets(self._items(member, where), where, username, notes)
         except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError) as error:
