@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import html
 import json
 import zipfile
 from datetime import datetime, timezone
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from auditor.errors import InputError
 from auditor.sources.exports import x_archive
@@ -165,3 +169,16 @@ def test_zip_members_inflated_and_checked(tmp_path: Path) -> None:
     (tmp_path / "garbled.zip").write_bytes(bytes(data))
     with pytest.raises(InputError, match=r"garbled\.zip: a damaged zip file"):
         read_all(PostSource(tmp_path / "garbled.zip"))
+
+
+_PIECES = ["&", "amp;", "lt;", "gt;", "&amp;", "&lt;", "&gt;", "#", "#x41;", "39;", ";", " ", "\t", "\n", "<"]
+_PIECES += ["a", "copy", "nbsp", "é", "\r"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(texts=st.lists(st.one_of(st.none(), st.lists(st.sampled_from(_PIECES), max_size=12).map("".join)), max_size=8))
+def test_unescape_html_is_html_unescape(texts: list[str | None]) -> None:
+    """The vectorized unescape gives exactly html.unescape, texts of `&amp;`, `&lt;`, `&gt;` and bare `&`
+    (by Arrow) and texts with any other reference (by html.unescape) alike."""
+    got = x_archive.unescape_html(pa.array(texts, pa.string())).to_pylist()
+    assert got == [None if text is None else html.unescape(text) for text in texts]
