@@ -23,6 +23,7 @@ from pathlib import Path, PurePosixPath
 from typing import TypeVar, cast
 
 import msgspec
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from isal import isal_zlib
@@ -30,6 +31,7 @@ from isal import isal_zlib
 from auditor.dates import parse_dates
 from auditor.errors import InputError
 from auditor.files import FileIdentity
+from auditor.kernels.codepoints import utf8_view
 from auditor.sources.exports.base import ZIP_MAGIC, ByteStream, HashingReader, Reader, post_batch, sniff_bytes
 
 T = TypeVar("T")
@@ -179,10 +181,12 @@ def unescape_html(texts: pa.Array) -> pa.Array:
     replaced in one vectorized pass; html.unescape itself takes the rest, one by one. The references
     cannot overlap (each holds one `&`), and replacing `&amp;` last keeps `&amp;lt;` as `&lt;`, as
     html.unescape's single left-to-right pass does."""
-    has_amp = pc.fill_null(pc.match_substring(texts, "&"), False)
-    rows = pc.indices_nonzero(has_amp)
+    data, offsets = utf8_view(texts)  # one scan of the bytes: Arrow's match_substring is far slower
+    rows = np.unique(np.searchsorted(offsets, np.flatnonzero(data == ord("&")), side="right") - 1)
     if len(rows) == 0:
         return texts
+    has_amp = np.zeros(len(texts), dtype=np.bool_)
+    has_amp[rows] = True
     found = texts.take(rows)
     rest = found
     for reference, _ in _SIMPLE_REFERENCES:
@@ -194,7 +198,7 @@ def unescape_html(texts: pa.Array) -> pa.Array:
     if pc.any(other).as_py():
         others = found.filter(other).to_pylist()
         unescaped = pc.replace_with_mask(unescaped, other, pa.array([html.unescape(t) for t in others], pa.string()))
-    return pc.replace_with_mask(texts, has_amp, unescaped)
+    return pc.replace_with_mask(texts, pa.array(has_amp), unescaped)
 
 
 def _part_order(name: str) -> tuple[int, str]:
