@@ -332,10 +332,12 @@ class XArchiveReader(Reader):
         inside one). A part written otherwise is decoded whole."""
         head = stream.read(PART_BLOCK)
         body = self._body(head, where)
-        buffer = bytes(body).lstrip()
-        if not buffer.startswith(b"["):
+        start = bytes(body).lstrip()
+        if not start.startswith(b"["):
             raise InputError(f"{where}: no JSON array after its window.YTD prefix; the archive file is damaged.")
-        buffer = buffer[1:]
+        # One growing buffer: each block is copied into it once, and the items before the last cut are
+        # decoded from it in place, closed with `]`; only the short rest after the cut moves.
+        buffer = bytearray(start)
         items_before = 0
         while True:
             block = stream.read(PART_BLOCK)
@@ -344,23 +346,25 @@ class XArchiveReader(Reader):
                 cut = buffer.rfind(_BETWEEN_ITEMS)
                 if cut < 0:
                     continue
-                chunk, buffer = buffer[: cut + 4], buffer[cut + 5 :]
+                rest = buffer[cut + 5 :]
+                del buffer[cut + 4 :]
+                buffer += b"]"
             else:
-                chunk = buffer.rstrip()
-                if not chunk.endswith(b"]"):
+                del buffer[len(buffer.rstrip()) :]
+                if not buffer.endswith(b"]"):
                     raise InputError(
                         f"{where}: the array of posts is cut short after item {items_before}; the archive is damaged "
                         "or cut short: download it again."
                     )
-                chunk = chunk[:-1]
-            items = self._decode_items(b"[" + chunk + b"]", where, items_before)
+            items = self._decode_items(buffer, where, items_before)
             items_before += len(items)
             yield items
             if not block:
                 return
+            buffer = bytearray(b"[") + rest
 
     @staticmethod
-    def _decode_items(data: bytes, where: str, items_before: int) -> list[TweetItem]:
+    def _decode_items(data: bytearray, where: str, items_before: int) -> list[TweetItem]:
         try:
             return _TWEETS.decode(data)
         except (msgspec.DecodeError, RecursionError) as error:
