@@ -135,14 +135,15 @@ def post_batch(
     platform: str | None,
     kinds: Sequence[Any] | pa.Array | str | None,
 ) -> pa.RecordBatch:
-    """One batch of the post record from columns (a str or None for `platform`/`kinds` fills the column)."""
+    """One batch of the post record from columns (a str or None for `authors`, `urls`, `platform` or `kinds`
+    fills the column)."""
     n = len(ids)
 
     def column(values: Sequence[Any] | pa.Array | str | None) -> pa.Array:
         if values is None:
             return pa.nulls(n, pa.string())
         if isinstance(values, str):
-            return pa.array([values] * n, type=pa.string()) if n else pa.array([], pa.string())
+            return pa.repeat(pa.scalar(values, pa.string()), n)  # one value for the batch: no Python list
         if isinstance(values, pa.Array):
             return values.cast(pa.string())
         return string_array(values)

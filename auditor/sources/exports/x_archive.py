@@ -429,7 +429,7 @@ class XArchiveReader(Reader):
             id_array,
             unescaped,
             [t.created_at for t in tweets],
-            pa.array([username] * len(tweets), pa.string()),
+            username,
             pc.binary_join_element_wise(base, id_array, ""),
             self.platform,
             pa.array(["reply" if t.in_reply_to_status_id_str else "post" for t in tweets], pa.string()),
