@@ -166,7 +166,21 @@ def signatures(
     a: npt.NDArray[np.uint32],
     b: npt.NDArray[np.uint32],
 ) -> npt.NDArray[np.uint32]:  # pragma: no cover - compiled
-    """MinHash signatures of each group of mixed hashes: Permutations.signatures, compiled.
+    """MinHash signatures of each group of mixed hashes: Permutations.signatures, compiled."""
+    out = np.empty((len(window_offsets) - 1, len(a)), dtype=np.uint32)
+    signatures_into(mixed, window_offsets, a, b, out)
+    return out
+
+
+@njit(cache=True, nogil=True)
+def signatures_into(
+    mixed: npt.NDArray[np.uint32],
+    window_offsets: npt.NDArray[np.int64],
+    a: npt.NDArray[np.uint32],
+    b: npt.NDArray[np.uint32],
+    out: npt.NDArray[np.uint32],
+) -> None:  # pragma: no cover - compiled
+    """`signatures` written into `out` (groups x num_perm), so a caller can reuse one buffer.
 
     The group's running minima live in one small row (in the L1 cache), and four windows go through
     the permutations together, so each slot is loaded and stored once per four windows and the loop
@@ -175,7 +189,6 @@ def signatures(
     """
     groups = len(window_offsets) - 1
     num_perm = len(a)
-    out = np.empty((groups, num_perm), dtype=np.uint32)
     row = np.empty(num_perm, dtype=np.uint32)
     for g in range(groups):
         row[:] = np.uint32(0xFFFFFFFF)
@@ -194,7 +207,6 @@ def signatures(
                 row[i] = min(row[i], np.uint32(a[i] * y + b[i]))
             w += 1
         out[g] = row
-    return out
 
 
 @njit(cache=True, nogil=True)
