@@ -9,6 +9,7 @@ import pyarrow.compute as pc
 
 from auditor.fingerprint import Fingerprinter
 from auditor.fingerprint_set import FingerprintSetInfo, FingerprintSetWriter
+from auditor.kernels.scratch import Scratch
 from auditor.sources.posts import PostSource
 from auditor.sources.skips import SkipCounter
 
@@ -25,12 +26,13 @@ def build_fingerprint_set(
     files read (with SHA-256), each input's format and what it left out, and the undated posts by reason."""
     writer = FingerprintSetWriter(output, fingerprinter.schema)
     skipped = SkipCounter()
+    scratch = Scratch()  # each batch is written before the next is fingerprinted
     usable = 0
     undated_in_set = 0
     try:
         for source in sources:
             for posts in source.batches():
-                written = writer.write(fingerprinter.fingerprint(posts))
+                written = writer.write(fingerprinter.fingerprint(posts, scratch))
                 reasons = written.column("skip_reason")
                 usable += reasons.null_count
                 undated_in_set += written.column("created_at").null_count

@@ -121,10 +121,21 @@ class Fingerprinter:
     def schema(self) -> pa.Schema:
         return fingerprint_schema(self.params.num_perm, self.keep_text)
 
-    def fingerprint(self, posts: pa.RecordBatch) -> pa.RecordBatch:
+    def fingerprint(self, posts: pa.RecordBatch, scratch: Scratch | None = None) -> pa.RecordBatch:
+        """The fingerprint batch of a batch of posts. With a `scratch`, the work buffers and the
+        signatures of the batch returned live in its reused buffers (a fresh buffer of tens of
+        megabytes costs more in page faults than the work done in it): the batch is valid until the
+        next call with the same scratch, so write it before then."""
         texts = posts.column("text")
-        shingled = shingle_texts(texts, self.hasher)
-        signatures = self.permutations.signatures(shingled.mixed, shingled.window_offsets)
+        shingled = shingle_texts(texts, self.hasher, scratch)
+        if scratch is None:
+            signatures = self.permutations.signatures(shingled.mixed, shingled.window_offsets)
+        else:
+            groups, num_perm = len(shingled.window_offsets) - 1, self.params.num_perm
+            signatures = scratch.buffer("signatures", groups * num_perm, np.uint32).reshape(groups, num_perm)
+            compiled.signatures_into(
+                shingled.mixed, shingled.window_offsets, self.permutations.a, self.permutations.b, signatures
+            )
         distinct = shingled.distinct_counts()
         no_text = np.asarray(pc.is_null(texts).to_numpy(zero_copy_only=False), dtype=np.bool_)
         too_short = ~no_text & (distinct < self.min_shingles)

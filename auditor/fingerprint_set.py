@@ -44,6 +44,7 @@ FORMAT = "provenance-auditor/fingerprint-set"
 FORMAT_VERSION = 2  # 2: content digest; salted key ids
 METADATA_KEY = b"provenance_auditor"
 SUFFIX = SET_SUFFIX
+_REPEATING_COLUMNS = frozenset(("skip_reason", "created_at", "author", "platform", "kind"))
 UNTESTABLE_EXAMPLES = 100  # ids of posts kept out of matching listed in reports, by reason
 
 
@@ -273,6 +274,11 @@ class _MetadataReader:
         )
 
 
+def _in_place(values: npt.NDArray[Any], dtype: type[np.generic] | None) -> memoryview:
+    """The bytes of `values` (as `dtype`) for hashing, without a copy when they are contiguous already."""
+    return np.ascontiguousarray(values, dtype=dtype).data.cast("B")
+
+
 class ContentDigest:
     """SHA-256 of a set's metadata and rows, the same however the rows are split into batches.
 
@@ -293,18 +299,18 @@ class ContentDigest:
         for index, column in enumerate(batch.columns):
             shape, data = self._shape[index], self._data[index]
             kind = column.type
+            # hashlib reads the arrays in place (memoryview): no copy of the column to bytes first.
             if pa.types.is_string(kind):
                 lengths = pc.fill_null(pc.binary_length(column), -1)
-                shape.update(np.asarray(lengths.to_numpy(zero_copy_only=False), dtype=np.int64).tobytes())
-                data.update(utf8_view(column)[0].tobytes())
+                shape.update(_in_place(lengths.to_numpy(zero_copy_only=False), np.int64))
+                data.update(_in_place(utf8_view(column)[0], np.uint8))
                 continue
-            valid = np.asarray(pc.is_valid(column).to_numpy(zero_copy_only=False), dtype=np.uint8)
-            shape.update(valid.tobytes())
+            valid = pc.is_valid(column).to_numpy(zero_copy_only=False)
+            shape.update(_in_place(valid, np.uint8))
+            values = column if column.null_count == 0 else column.filter(pc.is_valid(column))
             if pa.types.is_fixed_size_list(kind):
-                values = column.filter(pc.is_valid(column)).flatten()
-            else:
-                values = column.filter(pc.is_valid(column))
-            data.update(np.ascontiguousarray(values.to_numpy(zero_copy_only=False)).tobytes())
+                values = values.flatten()
+            data.update(_in_place(values.to_numpy(zero_copy_only=False), None))
 
     def hexdigest(self, metadata: dict[str, Any]) -> str:
         described = {k: v for k, v in metadata.items() if k != "content_sha256"}
@@ -345,10 +351,21 @@ class FingerprintSetWriter:
         self._partial = Path(name)
         try:
             # Signatures are uniform random words: dictionary encoding gains nothing and zstd a few percent of
-            # the file, for more time than the rest of the write; the other columns compress well.
+            # the file, for more time than the rest of the write; the other columns compress well at zstd's
+            # fastest level. Dictionaries only for the columns that repeat values (ids and links are unique:
+            # a dictionary is built, then abandoned), and no column statistics (nothing reads them: a set
+            # is loaded whole, never filtered by row group).
             others = [name for name in self.schema.names if name != "signature"]
             compression = {name: "zstd" for name in others} | {"signature": "none"}
-            self._writer = pq.ParquetWriter(self._partial, self.schema, compression=compression, use_dictionary=others)
+            repeating = [name for name in others if name in _REPEATING_COLUMNS]
+            self._writer = pq.ParquetWriter(
+                self._partial,
+                self.schema,
+                compression=compression,
+                compression_level={name: 1 for name in others},
+                use_dictionary=repeating,
+                write_statistics=False,
+            )
         except (OSError, pa.ArrowException) as error:
             self._partial.unlink(missing_ok=True)
             raise self._cannot_write(error) from None

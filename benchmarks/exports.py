@@ -40,6 +40,7 @@ from benchmarks.synthetic import Writer
 
 DATA = Path(__file__).resolve().parent / "data"
 START = datetime(2018, 10, 1, tzinfo=timezone.utc)
+TARGET = 100_000  # posts a second, the exports issue's target
 
 
 def reddit_line(number: int, text: str, rng: random.Random) -> dict[str, object]:
@@ -204,6 +205,7 @@ def main() -> None:
     subprocess.run([sys.executable, "-m", "auditor", "--version"], check=True, capture_output=True)  # compiled
     print("| export | size | posts | wall s | posts/s (wall) | CPU s | posts/s (CPU) |")
     print("|---|---:|---:|---:|---:|---:|---:|")
+    verdicts = []
     with tempfile.TemporaryDirectory() as scratch:
         for label, export in (("Reddit RC_2018-10.zst", dump), ("X archive .zip", archive)):
             elapsed, cpu, rows = run(export, Path(scratch) / "set.fp.parquet")
@@ -212,6 +214,8 @@ def main() -> None:
                 f"| {label} | {size:,.0f} MB | {rows:,} | {elapsed:.1f} | {rows / elapsed:,.0f} | {cpu:.1f} | "
                 f"{rows / cpu:,.0f} |"
             )
+            verdicts.append(f"{label} {'met' if rows / cpu >= TARGET else 'not met'}")
+    print(f"\ntarget {TARGET:,} posts/s (CPU, one core, end to end): {'; '.join(verdicts)}")
     if args.breakdown:
         if hasattr(os, "sched_setaffinity"):
             os.sched_setaffinity(0, {0})

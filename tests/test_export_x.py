@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import html
 import json
+import zipfile
 from datetime import datetime, timezone
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from auditor.errors import InputError
 from auditor.sources.exports import x_archive
@@ -113,3 +118,67 @@ def test_parts_decoded_a_block_at_a_time(tmp_path: Path, monkeypatch: pytest.Mon
     monkeypatch.setattr(x_archive, "PART_BLOCK", 700)  # a few items a block
     table = read_all(PostSource(folder))
     assert table.column("post_id").to_pylist() == [str(100 + n) for n in range(40)]
+
+
+def test_links_decoded_only_where_present_and_a_bad_shape_named(tmp_path: Path) -> None:
+    """entities.urls is decoded late, only for posts with links: empty lists as X writes them (`[ ]`,
+    or spread over lines) expand nothing, and a list of the wrong shape still stops with a sentence."""
+    linked = tweet(1, "See https://t.co/abc123 now", WHEN, [("https://t.co/abc123", "https://example.org/full")])
+    plain = tweet(2, "Nothing linked here, just the harbour at dawn and the gulls", WHEN)
+    spread = tweet(3, "Another plain post about the lighthouse and its keeper", WHEN)
+    folder = write_x_archive(tmp_path / "links", [[linked, plain, spread]])
+    tweets = folder / "data" / "tweets.js"
+    text = tweets.read_text(encoding="utf-8").replace('"urls": []', '"urls" : [ ]', 1)
+    tweets.write_text(text.replace('"urls": []', '"urls": [\n          ]', 1), encoding="utf-8")
+    assert '"urls" : [ ]' in tweets.read_text(encoding="utf-8")
+    texts = read_all(PostSource(folder)).column("text").to_pylist()
+    assert texts[0] == "See https://example.org/full now"
+    assert texts[1:] == [plain["tweet"]["full_text"], spread["tweet"]["full_text"]]
+    plain["tweet"]["entities"]["urls"] = [{"url": 5, "expanded_url": "https://example.org/"}]
+    broken = write_x_archive(tmp_path / "broken", [[plain]])
+    with pytest.raises(InputError, match=r"tweets\.js: a post's entities\.urls has an unexpected shape"):
+        read_all(PostSource(broken))
+
+
+def test_zip_members_inflated_and_checked(tmp_path: Path) -> None:
+    """Deflated members are inflated by ISA-L with zipfile's checks: a stored zip reads the same, and a
+    member of another CRC-32 or with garbled bytes is named as a damaged zip, not read wrong."""
+    folder = archive(tmp_path)
+    packed = zip_folder(folder, tmp_path / "deflated.zip")
+    with zipfile.ZipFile(packed) as deflated, zipfile.ZipFile(tmp_path / "stored.zip", "w") as stored:
+        for info in deflated.infolist():
+            stored.writestr(info.filename, deflated.read(info.filename))
+    expected = ["1", "3", "4"]
+    assert read_all(PostSource(packed)).column("post_id").to_pylist() == expected
+    assert read_all(PostSource(tmp_path / "stored.zip")).column("post_id").to_pylist() == expected
+    with zipfile.ZipFile(packed) as deflated:
+        info = deflated.getinfo("data/tweets.js")
+    data = bytearray(packed.read_bytes())
+    # The central directory's CRC-32 of tweets.js changed: the member inflates whole but to another CRC-32.
+    entry = data.index(b"PK\x01\x02")
+    while data[entry + 46 : entry + 46 + len(info.filename)] != info.filename.encode():
+        entry = data.index(b"PK\x01\x02", entry + 4)
+    changed = bytearray(data)
+    changed[entry + 16 : entry + 20] = ((info.CRC + 1) % 2**32).to_bytes(4, "little")
+    (tmp_path / "changed.zip").write_bytes(bytes(changed))
+    with pytest.raises(InputError, match=r"changed\.zip: a damaged zip file \(Bad CRC-32"):
+        read_all(PostSource(tmp_path / "changed.zip"))
+    # Its deflated bytes garbled after the first ten: the inflater stops at an invalid block.
+    start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
+    data[start + 10 : start + info.compress_size] = bytes(info.compress_size - 10)
+    (tmp_path / "garbled.zip").write_bytes(bytes(data))
+    with pytest.raises(InputError, match=r"garbled\.zip: a damaged zip file"):
+        read_all(PostSource(tmp_path / "garbled.zip"))
+
+
+_PIECES = ["&", "amp;", "lt;", "gt;", "&amp;", "&lt;", "&gt;", "#", "#x41;", "39;", ";", " ", "\t", "\n", "<"]
+_PIECES += ["a", "copy", "nbsp", "é", "\r"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(texts=st.lists(st.one_of(st.none(), st.lists(st.sampled_from(_PIECES), max_size=12).map("".join)), max_size=8))
+def test_unescape_html_is_html_unescape(texts: list[str | None]) -> None:
+    """The vectorized unescape gives exactly html.unescape, texts of `&amp;`, `&lt;`, `&gt;` and bare `&`
+    (by Arrow) and texts with any other reference (by html.unescape) alike."""
+    got = x_archive.unescape_html(pa.array(texts, pa.string())).to_pylist()
+    assert got == [None if text is None else html.unescape(text) for text in texts]
