@@ -1317,6 +1317,8 @@ def _root(
 
 def main() -> None:
     from auditor import stopping
+    from auditor.startup import prepare_process
 
     stopping.install()  # SIGINT and SIGTERM stop workers and remove temporary files before exiting
+    prepare_process(sys.argv[1:])
     app()

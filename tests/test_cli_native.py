@@ -201,3 +201,21 @@ def test_every_format_the_report_command_offers_is_a_format_the_formats_render()
     assert {f.value for f in ReportFormat} == set(REPORT_FORMATS)
     with pytest.raises(ValueError, match="no report format 'pdf'"):
         render_report(None, "pdf")  # type: ignore[arg-type]
+
+
+def test_a_command_started_from_the_cli_does_not_import_pandas(tmp_path: Path) -> None:
+    """pyarrow would import pandas at the first list it converts (a large share of every start); the CLI's
+    process tells it pandas is absent instead, and pandas can still be imported when asked for."""
+    script = (
+        "import sys\n"
+        f"sys.argv = ['auditor', 'demo', '-q', '--output-dir', {str(tmp_path)!r}]\n"
+        "from auditor.cli import main\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit as stop:\n"
+        "    assert not stop.code, stop.code\n"
+        "assert 'pandas' not in sys.modules\n"
+        "import pandas, pyarrow\n"
+        "assert pyarrow.table({'a': [1]}).to_pandas()['a'].tolist() == [1]\n"
+    )
+    assert _loaded_after(script, ("pandas",)) == ["pandas"]

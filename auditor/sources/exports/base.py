@@ -29,38 +29,6 @@ from auditor.errors import InputError
 from auditor.files import FileIdentity, identify
 from auditor.sources.skips import SkipCounter
 
-
-class _NoPandas:
-    """An import finder that refuses `pandas` (used only while pyarrow first asks for it)."""
-
-    @staticmethod
-    def find_spec(name: str, path: object = None, target: object = None) -> None:
-        if name == "pandas":
-            raise ImportError("pandas is not needed here")
-
-
-def arrow_without_pandas() -> None:
-    """Make pyarrow decide, once, that pandas is absent, without importing it.
-
-    pyarrow asks whether pandas is installed the first time `pa.array` is given anything but a numpy
-    array (a Python list, which every reader builds), and answers by importing pandas: most of a second
-    of every process start, for a library this tool never hands to Arrow. With the import refused during
-    that first question, pyarrow records pandas as absent; its conversions that need pandas
-    (`to_pandas`) import it again when called, so nothing stops working. A no-op when pandas is
-    already loaded (pyarrow then finds it).
-    """
-    if "pandas" in sys.modules:
-        return
-    finder = _NoPandas()
-    sys.meta_path.insert(0, finder)
-    try:
-        pa.array([0])
-    finally:
-        sys.meta_path.remove(finder)
-
-
-arrow_without_pandas()
-
 POST_COLUMNS = ("post_id", "text", "created_at", "author", "url", "platform", "kind")
 DEFAULT_BATCH_ROWS = 50_000
 BLOCK_BYTES = 1 << 21  # bytes decoded at a time: small enough to be still in cache when parsed

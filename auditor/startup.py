@@ -1,0 +1,51 @@
+"""What a CLI process does once at start, before any command's work: nothing a library user's process gets.
+
+pyarrow asks whether pandas is installed the first time `pa.array` is given anything but a numpy array (a
+Python list, which readers and reports build), and answers by importing pandas: a large share of every
+process start, for a library this tool never hands to Arrow. `arrow_without_pandas` makes pyarrow record
+pandas as absent without importing it. Only the CLI does this, for the commands that do not run Spark
+(PySpark converts through pandas): in a library user's process pyarrow keeps its own answer.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+
+class _NoPandas:
+    """An import finder that refuses `pandas` (used only while pyarrow first asks for it)."""
+
+    @staticmethod
+    def find_spec(name: str, path: object = None, target: object = None) -> None:
+        if name == "pandas":
+            raise ImportError("pandas is not needed here")
+
+
+def arrow_without_pandas() -> None:
+    """Make pyarrow decide, once, that pandas is absent, without importing it.
+
+    With the import refused during pyarrow's first question, it records pandas as absent; its conversions
+    that need pandas (`to_pandas`, `from_pandas`) import it again when called, so nothing stops working.
+    A no-op when pandas is already loaded (pyarrow then finds it).
+    """
+    if "pandas" in sys.modules:
+        return
+    import pyarrow as pa
+
+    finder = _NoPandas()
+    sys.meta_path.insert(0, finder)
+    try:
+        pa.array([0])
+    finally:
+        sys.meta_path.remove(finder)
+
+
+def prepare_process(arguments: Sequence[str]) -> None:
+    """Before the CLI runs `arguments`: keep pandas out of a command's start, unless the command only
+    prints help or the version (pyarrow is not even loaded then) or may run Spark."""
+    if not arguments or any(a in ("-h", "--help", "--version") for a in arguments):
+        return
+    if any("spark" in a for a in arguments):
+        return
+    arrow_without_pandas()
