@@ -30,14 +30,17 @@ accepts (`accepts` needs R matched distinct hashes; the specific-slot condition 
 from __future__ import annotations
 
 import math
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import pyarrow as pa
 
 from auditor.kernels import compiled
 from auditor.kernels.codepoints import Offsets
+from auditor.kernels.normalize import fold_table
 from auditor.kernels.scratch import Scratch
 from auditor.kernels.shingle_hash import Hashes
 from auditor.kernels.sorting import first_of_runs, unique_sorted
@@ -63,21 +66,27 @@ MIN_EVIDENCE_SHINGLES = 5
 MIN_SPECIFIC_SLOTS = 8
 
 # A match needs a stretch of the row as long as the post to have more than this share of the post's
-# normalized characters, plus COVER_MARGIN_CHARS, covered by windows of the post's slot hashes: a copy
-# truncated to more than half passes, a row holding at most half of a post does not.
+# normalized characters covered by windows of the post's slot hashes: a copy truncated to more than half
+# passes, a row holding at most half of a post does not.
 COVER_SHARE = 0.5
 
-# A row holding half of a post may go on, by chance, with the words that follow in the post (a half
-# ending "for" followed by "using the ..." in the other text): the margin stands for such a run.
-COVER_MARGIN_CHARS = 5
+# A row holding half of a post may go on, by chance, with a letter or two of the post's next word (a half
+# ending "find" followed by "re..." of another word, where the post goes on "readline"). A copy carries
+# whole words (it starts with a word, is cut after one, a changed word is replaced whole), so a stretch's
+# cover that reaches at most this many letters into a word at either end does not count those letters
+# (`trimmed_cover_reference`). A chance run of whole words ("for" followed by "using the") is not told
+# apart: the row then does hold more than half of the post, word for word.
+PARTIAL_WORD_CHARS = 2
 
 # Covered characters a match needs at the least (all of a post's when it is shorter): the span of 5
 # overlapping 12-character shingles.
 MIN_EVIDENCE_CHARS = 16
 
-# Share of a post's distinct slot hashes a match needs in the row, whatever it covers: a floor (far
-# under what a copy truncated to half keeps) that lets prefix filtering stay selective.
-FLOOR_SHARE = 0.5
+# Share of a post's distinct slot hashes a match needs in the row, whatever it covers: a floor that lets
+# prefix filtering stay selective. It stays under what a copy the cover accepts can keep: a changed word
+# removes its length + 11 shingles, most of a 30-character post's, and a copy truncated to just over
+# half of a 30-character post keeps 5 of its 19. The cover, not the floor, decides.
+FLOOR_SHARE = 0.25
 
 # A copy finds the post's specific (not common) slot hashes in about the share it finds all of them; a
 # row carrying a sibling of a templated post finds mostly the common ones. A match needs the share of
@@ -184,6 +193,66 @@ def best_cover_reference(positions: Indices, length: int, size: int) -> int:
             characters[position - start : position - start + size] = True
         best = max(best, int(characters.sum()))
     return best
+
+
+def _stretch_trimmed(characters: npt.NDArray[np.bool_], start: int, word_start: npt.NDArray[np.bool_]) -> int:
+    """Covered characters of one stretch (`characters`, from row character `start`) once a partial word of
+    at most PARTIAL_WORD_CHARS letters at either end of its cover is left out."""
+    covered = np.flatnonzero(characters) + start
+    first, last = int(covered[0]), int(covered[-1])
+    head = first
+    while head <= last and not word_start[head]:
+        head += 1
+    if head - first <= PARTIAL_WORD_CHARS:
+        first = head
+    tail = last
+    while tail >= first and not word_start[tail + 1]:
+        tail -= 1
+    if last - tail <= PARTIAL_WORD_CHARS:
+        last = tail
+    return int(((covered >= first) & (covered <= last)).sum())
+
+
+def trimmed_cover_reference(positions: Indices, length: int, size: int, word_start: npt.NDArray[np.bool_]) -> int:
+    """`best_cover_reference` counted in whole words: the most characters such windows cover in one
+    post-long stretch, each stretch's cover leaving out a partial word of at most PARTIAL_WORD_CHARS
+    letters at either end. `word_start[i]` tells whether a word of the row starts at its normalized
+    character i (one entry per character and one past the end, which is True).
+
+    Never more than the best cover, and never less by more than 2 x PARTIAL_WORD_CHARS: a pair whose
+    cover passes with that much to spare needs no second look.
+    """
+    reach = max(length, size)
+    best = 0
+    for start in positions.tolist():
+        inside = positions[(positions >= start) & (positions + size <= start + reach)]
+        characters = np.zeros(reach, dtype=np.bool_)
+        for position in inside.tolist():
+            characters[position - start : position - start + size] = True
+        best = max(best, _stretch_trimmed(characters, start, word_start))
+    return best
+
+
+# Apostrophes join the letters around them into one word ("example's").
+APOSTROPHES = frozenset("'\u2019\u02bc")
+
+
+def word_starts(prenormalized: str, fold: npt.NDArray[np.uint32]) -> npt.NDArray[np.bool_]:
+    """Where words start among the normalized characters of a prenormalized row: at character i when a
+    separator (white space, punctuation, a symbol: a code point dropped by normalization that is not a
+    combining mark or an apostrophe) lies between characters i - 1 and i; always at 0 and one past the
+    end. "example's" and "café" are one word each; "Re-enable" is two."""
+    codepoints = np.frombuffer(prenormalized.encode("utf-32-le"), dtype=np.uint32)
+    kept = fold[codepoints] != 0
+    separator = ~kept
+    for value in np.unique(codepoints[separator]).tolist():
+        if unicodedata.category(chr(value)).startswith("M") or chr(value) in APOSTROPHES:
+            separator[codepoints == value] = False
+    before = np.concatenate([[0], np.cumsum(separator)])  # separators before each code point
+    at = np.flatnonzero(kept)
+    starts = np.ones(len(at) + 1, dtype=np.bool_)
+    starts[1 : len(at)] = before[at[1:]] > before[at[:-1] + 1]
+    return starts
 
 
 def _run_starts(ordered: Hashes) -> npt.NDArray[np.bool_]:
@@ -510,21 +579,54 @@ class ContainmentIndex:
         """Pairs holding the post's required distinct hashes (`required_distinct`, the floor the filters
         keep), covering more than COVER_SHARE of the post's characters in one post-long stretch and at
         least MIN_EVIDENCE_CHARS of them (all of a shorter post's), whose specific distinct hashes, unless
-        the post is generic, also reach the threshold."""
+        the post is generic, also reach the threshold. Those of them `near_threshold` still take the
+        second look of `whole_words`."""
         specific = self.specific_distinct[scores.posts]
         generic = specific < MIN_SPECIFIC_SLOTS
         # Found specific share >= SPECIFIC_RATIO x found share, in integers: exact, no rounding at the edge.
         specific_ok = scores.matched_specific_distinct * self.distinct[scores.posts].astype(np.int64) * 10 >= (
             round(SPECIFIC_RATIO * 10) * scores.matched_distinct * specific.astype(np.int64)
         )
-        lengths = self.lengths[scores.posts].astype(np.int64)
-        covers = (scores.covered > COVER_SHARE * lengths + COVER_MARGIN_CHARS) & (
-            scores.covered >= np.minimum(MIN_EVIDENCE_CHARS, lengths)
-        )
         accepted: npt.NDArray[np.bool_] = (
-            (scores.matched_distinct >= self.required[scores.posts]) & covers & (generic | specific_ok)
+            (scores.matched_distinct >= self.required[scores.posts])
+            & self.covers(scores.posts, scores.covered)
+            & (generic | specific_ok)
         )
         return accepted
+
+    def covers(self, posts: Indices, covered: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+        """Covers of more than COVER_SHARE of the post's characters and at least MIN_EVIDENCE_CHARS (all
+        of a shorter post's)."""
+        lengths = self.lengths[posts].astype(np.int64)
+        enough: npt.NDArray[np.bool_] = (covered > COVER_SHARE * lengths) & (
+            covered >= np.minimum(MIN_EVIDENCE_CHARS, lengths)
+        )
+        return enough
+
+    def near_threshold(self, scores: PairScores) -> npt.NDArray[np.bool_]:
+        """Pairs whose cover might fail once counted in whole words: it passes with less than
+        2 x PARTIAL_WORD_CHARS to spare (`trimmed_cover_reference` takes at most that much off)."""
+        close: npt.NDArray[np.bool_] = ~self.covers(scores.posts, scores.covered - 2 * PARTIAL_WORD_CHARS)
+        return close
+
+    def whole_words(
+        self, pairs: CandidatePairs, mixed: Hashes, window_offsets: Offsets, prenormalized: pa.Array
+    ) -> npt.NDArray[np.bool_]:
+        """The second look near the threshold: for each pair, whether its cover counted in whole words
+        of the row (`trimmed_cover_reference`) still passes. Per pair, in Python: only pairs
+        `near_threshold` come here, a few of the matches."""
+        fold = fold_table()
+        keep = np.zeros(len(pairs.rows), dtype=np.bool_)
+        for p, (row, post) in enumerate(zip(pairs.rows.tolist(), pairs.posts.tolist(), strict=True)):
+            own = self.slot_hashes[post]
+            if self.specific_distinct[post] >= MIN_SPECIFIC_SLOTS:  # as in `score`: a generic post uses all
+                own = own[np.unpackbits(self.specific_bits[post], count=self.num_perm).astype(np.bool_)]
+            windows = mixed[window_offsets[row] : window_offsets[row + 1]]
+            positions = np.flatnonzero(np.isin(windows, own))
+            starts = word_starts(prenormalized[row].as_py() or "", fold)
+            covered = trimmed_cover_reference(positions, int(self.lengths[post]), self.shingle_size, starts)
+            keep[p] = bool(self.covers(np.array([post]), np.array([covered]))[0])
+        return keep
 
 
 def contains(sorted_keys: Keys, wanted: Keys) -> npt.NDArray[np.bool_]:
