@@ -19,13 +19,16 @@ from auditor.kernels import compiled, containment
 from auditor.kernels.containment import (
     FLOOR_SHARE,
     MIN_EVIDENCE_SHINGLES,
+    PARTIAL_WORD_CHARS,
     CandidatePairs,
     ContainmentIndex,
     best_cover_reference,
     radix_table,
+    trimmed_cover_reference,
+    word_starts,
 )
 from auditor.kernels.minhash import Permutations
-from auditor.kernels.normalize import prenormalize, prenormalize_reference
+from auditor.kernels.normalize import fold_table, prenormalize, prenormalize_reference
 from auditor.kernels.shingle_hash import ShingleHasher
 from auditor.scan import CorpusScanner
 from auditor.sources.posts import PostSource
@@ -203,3 +206,29 @@ def test_radix_table_is_searchsorted(values: list[int]) -> None:
 def test_best_cover_is_its_definition(positions: set[int], length: int, size: int) -> None:
     ordered = np.array(sorted(positions), dtype=np.int64)
     assert compiled._best_cover(ordered, length, size) == best_cover_reference(ordered, length, size)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    positions=st.sets(st.integers(0, 150), min_size=1, max_size=40),
+    length=st.integers(1, 80),
+    size=st.sampled_from([3, 5, 12]),
+    starts=st.lists(st.booleans(), min_size=170, max_size=170),
+)
+def test_the_cover_in_whole_words_takes_at_most_two_partial_words_off(
+    positions: set[int], length: int, size: int, starts: list[bool]
+) -> None:
+    ordered = np.array(sorted(positions), dtype=np.int64)
+    word_start = np.array([True, *starts[1:], True])
+    best = best_cover_reference(ordered, length, size)
+    trimmed = trimmed_cover_reference(ordered, length, size, word_start)
+    assert best - 2 * PARTIAL_WORD_CHARS <= trimmed <= best  # why a pair with that much to spare needs no look
+    # Every character a word of its own: nothing is partial, nothing is taken off.
+    assert trimmed_cover_reference(ordered, length, size, np.ones(len(word_start), dtype=np.bool_)) == best
+
+
+def test_words_start_after_separators_not_inside_words() -> None:
+    text = prenormalize(pa.array(["Re-enable example's café, now: 2.0"])).to_pylist()[0]
+    starts = word_starts(text, fold_table())
+    # reenable examples cafe now 2 0: at 0 (re), 2 (enable), 8 (examples), 16 (cafe), 20 (now), 23, 24; the end
+    assert np.flatnonzero(starts).tolist() == [0, 2, 8, 16, 20, 23, 24, 25]
