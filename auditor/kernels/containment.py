@@ -428,6 +428,7 @@ class ContainmentIndex:
         distinct = np.empty(posts, dtype=np.int16)
         specific_distinct = np.empty(posts, dtype=np.int16)
         required = np.empty(posts, dtype=np.int16)
+        floor_distinct = np.empty(posts, dtype=np.int16)
         prefix_cover = np.zeros(posts, dtype=np.int16)
         parts: list[Keys] = []
         for block in blocks:
@@ -438,14 +439,21 @@ class ContainmentIndex:
             specific_slots[block] = specific.sum(axis=1)
             starts = _run_starts(ordered)
             block_distinct = starts.sum(axis=1)
-            block_required = required_distinct(threshold, block_distinct)
+            block_specific = (starts & specific).sum(axis=1)
+            # The floor counts the specific distinct hashes (all of a generic post's): common ones are no
+            # evidence, and left out of the prefix they cannot flood the probe with candidates.
+            generic = block_specific < MIN_SPECIFIC_SLOTS
+            counted = np.where(generic, block_distinct, block_specific)
+            eligible = starts & (specific | generic[:, None])
+            block_required = required_distinct(threshold, counted)
             distinct[block] = block_distinct
-            specific_distinct[block] = (starts & specific).sum(axis=1)
+            specific_distinct[block] = block_specific
+            floor_distinct[block] = counted
             required[block] = block_required
-            # Each post's distinct hashes, rarest first (ties by hash value, for determinism); the
+            # Each post's counted distinct hashes, rarest first (ties by hash value, for determinism); the
             # first k - R + 1 + PREFIX_EXTRA_SLOTS of them are its prefix.
-            target = np.minimum(block_distinct - block_required + 1 + PREFIX_EXTRA_SLOTS, block_distinct)
-            keys = np.where(starts, (frequency.astype(np.uint64) << np.uint64(32)) | ordered, np.uint64(2**64 - 1))
+            target = np.minimum(counted - block_required + 1 + PREFIX_EXTRA_SLOTS, counted)
+            keys = np.where(eligible, (frequency.astype(np.uint64) << np.uint64(32)) | ordered, np.uint64(2**64 - 1))
             keys.sort(axis=1)
             keep = np.arange(num_perm)[None, :] < target[:, None]
             recorded = keep.astype(np.int64)  # each distinct hash counts once
@@ -475,7 +483,7 @@ class ContainmentIndex:
             lengths=np.asarray(lengths, dtype=np.int32),
             shingle_size=shingle_size,
             required=required,
-            required_prefix_slots=(prefix_cover - (distinct - required)).astype(np.int16),
+            required_prefix_slots=(prefix_cover - (floor_distinct - required)).astype(np.int16),
             filter_words=filter_words,
             filter_shift=shift,
             radix=radix,
@@ -547,7 +555,8 @@ class ContainmentIndex:
             specific_distinct[lo : lo + _VERIFY_CHUNK] = (found & first & specific).sum(axis=1)
         covered = np.zeros(len(pairs.rows), dtype=np.int64)
         for p, (row, post) in enumerate(zip(pairs.rows.tolist(), pairs.posts.tolist(), strict=True)):
-            if distinct[p] < self.required[post]:
+            floor = specific_distinct[p] if self.specific_distinct[post] >= MIN_SPECIFIC_SLOTS else distinct[p]
+            if floor < self.required[post]:
                 continue  # under the floor: the rule rejects it, its cover is not computed
             windows = mixed[window_offsets[row] : window_offsets[row + 1]]
             own = self.slot_hashes[post]
@@ -587,10 +596,9 @@ class ContainmentIndex:
         specific_ok = scores.matched_specific_distinct * self.distinct[scores.posts].astype(np.int64) * 10 >= (
             round(SPECIFIC_RATIO * 10) * scores.matched_distinct * specific.astype(np.int64)
         )
+        floor = np.where(generic, scores.matched_distinct, scores.matched_specific_distinct)
         accepted: npt.NDArray[np.bool_] = (
-            (scores.matched_distinct >= self.required[scores.posts])
-            & self.covers(scores.posts, scores.covered)
-            & (generic | specific_ok)
+            (floor >= self.required[scores.posts]) & self.covers(scores.posts, scores.covered) & (generic | specific_ok)
         )
         return accepted
 
