@@ -23,6 +23,7 @@ from auditor.kernels.containment import (
     CandidatePairs,
     ContainmentIndex,
     best_cover_reference,
+    lone_windows_reference,
     radix_table,
     trimmed_cover_reference,
     word_starts,
@@ -206,6 +207,19 @@ def test_radix_table_is_searchsorted(values: list[int]) -> None:
 def test_best_cover_is_its_definition(positions: set[int], length: int, size: int) -> None:
     ordered = np.array(sorted(positions), dtype=np.int64)
     assert compiled._best_cover(ordered, length, size) == best_cover_reference(ordered, length, size)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    hits=st.lists(st.tuples(st.integers(0, 300), st.integers(0, 6)), max_size=60, unique_by=lambda hit: hit[0]),
+    reach=st.integers(1, 120),
+)
+def test_lone_windows_are_their_definition(hits: list[tuple[int, int]], reach: int) -> None:
+    hits.sort()
+    positions = np.array([p for p, _ in hits], dtype=np.int64)
+    keys = np.array([k for _, k in hits], dtype=np.uint32)
+    lone = compiled._lone_windows(positions, keys, reach)
+    assert lone.tolist() == lone_windows_reference(positions, keys, reach).tolist()
 
 
 @settings(max_examples=200, deadline=None)

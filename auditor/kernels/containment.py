@@ -163,7 +163,8 @@ class CandidatePairs:
 class PairScores:
     """Scores of candidate pairs: matching slots and matching specific slots (repeats counted), and the
     same over the post's distinct slot hashes; and the post's characters covered in the row
-    (`best_cover_reference`; 0 for a pair under the post's `required` distinct hashes)."""
+    (`best_cover_reference` of its `lone_windows_reference`; 0 for a pair under the post's `required`
+    distinct hashes)."""
 
     rows: Indices
     posts: Indices
@@ -193,6 +194,20 @@ def best_cover_reference(positions: Indices, length: int, size: int) -> int:
             characters[position - start : position - start + size] = True
         best = max(best, int(characters.sum()))
     return best
+
+
+def lone_windows_reference(positions: Indices, keys: Hashes, reach: int) -> npt.NDArray[np.bool_]:
+    """The windows (at `positions`, with hashes `keys`) that count in a cover: those with no other window
+    of the same hash less than `reach` characters away. A copy holds each piece of the post where the post
+    does; a row that repeats a piece within a post's length ("metadata metadata metadata" against a post
+    ending "metadata #Metadata", a phrase quoted twice in one paragraph) would cover it twice. A post that
+    itself repeats a piece loses those windows in a copy too, but their characters lie in other windows.
+    """
+    lone = np.ones(len(positions), dtype=np.bool_)
+    for i in range(len(positions)):
+        same = (keys == keys[i]) & (np.abs(positions - positions[i]) < reach)
+        lone[i] = int(same.sum()) == 1
+    return lone
 
 
 def _stretch_trimmed(characters: npt.NDArray[np.bool_], start: int, word_start: npt.NDArray[np.bool_]) -> int:
@@ -563,7 +578,9 @@ class ContainmentIndex:
             if self.specific_distinct[post] >= MIN_SPECIFIC_SLOTS:  # a generic post covers with all its slots
                 own = own[np.unpackbits(self.specific_bits[post], count=self.num_perm).astype(np.bool_)]
             positions = np.flatnonzero(np.isin(windows, own))
-            covered[p] = best_cover_reference(positions, int(self.lengths[post]), self.shingle_size)
+            length = int(self.lengths[post])
+            positions = positions[lone_windows_reference(positions, windows[positions], max(length, self.shingle_size))]
+            covered[p] = best_cover_reference(positions, length, self.shingle_size)
         return PairScores(pairs.rows, pairs.posts, matched, matched_specific, distinct, specific_distinct, covered)
 
     def containment(self, scores: PairScores) -> npt.NDArray[np.float64]:
@@ -631,8 +648,10 @@ class ContainmentIndex:
                 own = own[np.unpackbits(self.specific_bits[post], count=self.num_perm).astype(np.bool_)]
             windows = mixed[window_offsets[row] : window_offsets[row + 1]]
             positions = np.flatnonzero(np.isin(windows, own))
+            length = int(self.lengths[post])
+            positions = positions[lone_windows_reference(positions, windows[positions], max(length, self.shingle_size))]
             starts = word_starts(prenormalized[row].as_py() or "", fold)
-            covered = trimmed_cover_reference(positions, int(self.lengths[post]), self.shingle_size, starts)
+            covered = trimmed_cover_reference(positions, length, self.shingle_size, starts)
             keep[p] = bool(self.covers(np.array([post]), np.array([covered]))[0])
         return keep
 
