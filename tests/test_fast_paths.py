@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections import Counter
 from pathlib import Path
 from unittest.mock import patch
 
@@ -114,11 +115,17 @@ def test_candidates_are_the_count_filter_and_lose_no_match(
     accepted = every.accepts(every.score_reference(all_pairs, mixed, offsets))
     for r, p in zip(all_pairs.rows[accepted].tolist(), all_pairs.posts[accepted].tolist(), strict=True):
         assert (r, p) in found  # filtering never loses a pair the rule accepts
+    # The floor of the rule, from its definition: over the post's specific hashes (in the slots of fewer
+    # than `common` posts), or all of them when fewer than MIN_SPECIFIC_SLOTS are specific.
+    common = containment.default_common_posts(len(posts))
+    holders = Counter(h for post in posts for h in set(post))
     for r, row in enumerate(rows):
         for p, post in enumerate(posts):
+            specific = {h for h in post if holders[h] < common}
+            counted = specific if len(specific) >= containment.MIN_SPECIFIC_SLOTS else set(post)
             share = min(FLOOR_SHARE, threshold)
-            needed = max(math.ceil(share * len(set(post)) - 1e-9), min(MIN_EVIDENCE_SHINGLES, len(set(post))), 1)
-            if len(set(post) & set(row)) >= needed:  # the floor of the rule, from its definition
+            needed = max(math.ceil(share * len(counted) - 1e-9), min(MIN_EVIDENCE_SHINGLES, len(counted)), 1)
+            if len(counted & set(row)) >= needed:
                 assert (r, p) in found
 
 
