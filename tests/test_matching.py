@@ -56,6 +56,7 @@ def test_two_halves_of_different_posts_match_neither(tmp_path: Path) -> None:
 SHORT = [
     "Restore the separate build directory for docs",
     "Fix FTCBFS: configure fails to find readline.h (closes: #925906). #Readline",
+    "Update debian/patches metadata. #Metadata",
 ]
 
 
@@ -70,8 +71,12 @@ def test_short_posts_truncated_to_just_over_half_or_with_a_word_changed_are_foun
         # those two letters are chance, not a copy's.
         "Fix FTCBFS: configure fails to find references.",
         "Fix FTCBFS: configure fails to find readline.h",  # the same cut after a whole word: a truncated copy
+        # The post's last 16 characters, "metadatametadata", three times over: a piece repeated within the
+        # post's length covers nothing, so 24 covered characters of its 35 do not make a match.
+        "Fields: metadata metadata metadata.",
+        "update debian/patches metadata #metadata",
     ]
-    assert found(scan, rows) == [(0, 0), (1, 0), (3, 1)]
+    assert found(scan, rows) == [(0, 0), (1, 0), (3, 1), (5, 2)]
 
 
 def test_a_sample_counts_commonness_over_the_whole_set() -> None:

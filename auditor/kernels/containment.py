@@ -9,22 +9,26 @@ has nearly all of them among its 128 slots and its estimate is nearly exact, whe
 (repeats weighted) would keep the binomial spread of 128 draws. Whole rows, long pages and scraped
 timelines are one case. The corpus side needs only each shingle's mixed hash, no permutations.
 
-A match needs the share of the post's distinct slot hashes found in the row to reach the threshold,
-and at least MIN_EVIDENCE_SHINGLES of them (all of them when the post has fewer): a short post is
-found only when a stretch of its text long enough to be specific is.
+A match is decided by the characters of the post that windows of its slot hashes cover in one
+post-long stretch of the row (more than half; `best_cover_reference`, counted in whole words near the
+threshold, `trimmed_cover_reference`), with a floor of FLOOR_SHARE of the post's counted distinct slot
+hashes and at least MIN_EVIDENCE_SHINGLES of them (all of them when the post has fewer): a short post
+is found only when a stretch of its text long enough to be specific is.
 
 A post written from a template (bot posts, greetings with a name filled in) shares most shingles with
 its siblings in the set; a row carrying a sibling must not count as carrying it. So slots whose shingle
-occurs in the slots of many posts of the set are "common", and a match also needs the share of the
-post's specific (non-common) slots found in the row to reach the threshold. A post with almost no
-specific slots is generic; its overall containment decides, and reports flag such posts apart.
+occurs in the slots of many posts of the set are "common": the cover and the floor count only the
+post's specific (non-common) slot hashes, and a match also needs the share of those found to keep up
+with the share of all found. A post with almost no specific slots is generic; all its slots count, and
+reports flag such posts apart.
 
 Candidates come from prefix filtering (Bayardo et al., WWW 2007) with a count filter (as in PPJoin): a
-post of k distinct slot hashes that needs R of them in the row can afford at most k - R misses, so of
-any prefix of C of its distinct hashes the row must hold at least C - (k - R). The rarest
-k - R + 1 + PREFIX_EXTRA_SLOTS hashes are indexed, so one chance hit of a common shingle no longer makes
-a candidate. Every candidate is then scored on all slots. Neither filter can lose a pair the rule
-accepts (`accepts` needs R matched distinct hashes; the specific-slot condition only removes pairs).
+post of k counted distinct slot hashes that needs R of them in the row can afford at most k - R misses,
+so of any prefix of C of them the row must hold at least C - (k - R). The rarest
+k - R + 1 + PREFIX_EXTRA_SLOTS are indexed, so one chance hit of a common shingle no longer makes
+a candidate, and common shingles are in no prefix. Every candidate is then scored on all slots. Neither
+filter can lose a pair the rule accepts (`accepts` needs R matched counted hashes; the other conditions
+only remove pairs).
 """
 
 from __future__ import annotations
