@@ -20,6 +20,7 @@ from auditor.kernels import compiled, containment
 from auditor.kernels.containment import (
     FLOOR_SHARE,
     MIN_EVIDENCE_SHINGLES,
+    MIN_FLOOR_SHARE,
     PARTIAL_WORD_CHARS,
     CandidatePairs,
     ContainmentIndex,
@@ -123,7 +124,10 @@ def test_candidates_are_the_count_filter_and_lose_no_match(
         for p, post in enumerate(posts):
             specific = {h for h in post if holders[h] < common}
             counted = specific if len(specific) >= containment.MIN_SPECIFIC_SLOTS else set(post)
-            share = min(FLOOR_SHARE, threshold)
+            # Built without lengths: a post spans its distinct hashes + 11 characters, which hold
+            # (length / 2 - 22) shingles of its length - 11 when its half lies in two runs.
+            length = len(set(post)) + 11
+            share = min(max(min((length / 2 - 22) / (length - 11), FLOOR_SHARE), MIN_FLOOR_SHARE), threshold)
             needed = max(math.ceil(share * len(counted) - 1e-9), min(MIN_EVIDENCE_SHINGLES, len(counted)), 1)
             if len(counted & set(row)) >= needed:
                 assert (r, p) in found

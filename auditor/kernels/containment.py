@@ -86,11 +86,17 @@ PARTIAL_WORD_CHARS = 2
 # overlapping 12-character shingles.
 MIN_EVIDENCE_CHARS = 16
 
-# Share of a post's distinct slot hashes a match needs in the row, whatever it covers: a floor that lets
-# prefix filtering stay selective. It stays under what a copy the cover accepts can keep: a changed word
-# removes its length + 11 shingles, most of a 30-character post's, and a copy truncated to just over
-# half of a 30-character post keeps 5 of its 19. The cover, not the floor, decides.
-FLOOR_SHARE = 0.25
+# The most a match needs of a post's counted distinct slot hashes, whatever it covers: a floor that lets
+# prefix filtering stay selective. Below it, each post's floor is the share of its shingles a copy keeps
+# whose cover is half of the post in two runs (one word changed): a run of c characters holds
+# c - (size - 1) shingles, so (length / 2 - 2 (size - 1)) / (length - size + 1), none for a post under
+# 4 (size - 1) characters (`floor_shares`). A changed word removes its length + 11 shingles, most of a
+# 30-character post's; the cover, not the floor, decides.
+FLOOR_SHARE = 0.5
+
+# The least floor: under it, chance 12-character pieces spread over a post-long stretch of a row (a stock
+# phrase, an identifier the post repeats) cover more than half of a short post.
+MIN_FLOOR_SHARE = 0.25
 
 # A copy finds the post's specific (not common) slot hashes in about the share it finds all of them; a
 # row carrying a sibling of a templated post finds mostly the common ones. A match needs the share of
@@ -147,10 +153,23 @@ def min_slots_for(threshold: float, num_perm: int) -> int:
     return max(1, math.ceil(threshold * num_perm - 1e-9))
 
 
-def required_distinct(threshold: float, distinct: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
-    """Matched distinct slot hashes a post with `distinct` of them needs: FLOOR_SHARE of them (or the
-    threshold's share, if lower), and at least MIN_EVIDENCE_SHINGLES (all when it has fewer)."""
-    share = np.ceil(min(FLOOR_SHARE, threshold) * distinct - 1e-9).astype(np.int64)
+def floor_shares(lengths: npt.NDArray[np.integer[Any]], size: int) -> npt.NDArray[np.float64]:
+    """The share of its shingles a copy keeps whose cover is half of a post of `lengths` normalized
+    characters in two runs, at most FLOOR_SHARE (see FLOOR_SHARE)."""
+    lengths = np.asarray(lengths, dtype=np.float64)
+    shares: npt.NDArray[np.float64] = np.clip(
+        (lengths / 2 - 2 * (size - 1)) / np.maximum(lengths - size + 1, 1), MIN_FLOOR_SHARE, FLOOR_SHARE
+    )
+    return shares
+
+
+def required_distinct(
+    threshold: float, distinct: npt.NDArray[np.int64], shares: npt.NDArray[np.float64] | float = FLOOR_SHARE
+) -> npt.NDArray[np.int64]:
+    """Matched distinct slot hashes a post with `distinct` (counted) of them needs: its floor share of
+    them (`floor_shares`; the threshold's share, if lower), and at least MIN_EVIDENCE_SHINGLES (all when
+    it has fewer)."""
+    share = np.ceil(np.minimum(shares, threshold) * distinct - 1e-9).astype(np.int64)
     needed: npt.NDArray[np.int64] = np.maximum(np.maximum(share, np.minimum(MIN_EVIDENCE_SHINGLES, distinct)), 1)
     return needed
 
@@ -442,6 +461,11 @@ class ContainmentIndex:
         for block in counted_blocks:
             ordered = counted_block(block)
             compiled.count_low_bits(ordered[_run_starts(ordered)], counts, mask)
+        if lengths is None:  # the least a post of its distinct slot hashes spans
+            spans = [_run_starts(slot_hashes[block]).sum(axis=1) for block in blocks]
+            lengths = np.concatenate([np.zeros(0, dtype=np.int64), *spans]) + shingle_size - 1
+        if lengths.shape != (posts,):
+            raise ValueError(f"one length per post is needed, got {lengths.shape} for {posts} posts")
         specific_bits = np.empty((posts, (num_perm + 7) // 8), dtype=np.uint8)  # 1 bit a slot, not a byte
         specific_slots = np.empty(posts, dtype=np.int16)
         distinct = np.empty(posts, dtype=np.int16)
@@ -464,7 +488,7 @@ class ContainmentIndex:
             generic = block_specific < MIN_SPECIFIC_SLOTS
             counted = np.where(generic, block_distinct, block_specific)
             eligible = starts & (specific | generic[:, None])
-            block_required = required_distinct(threshold, counted)
+            block_required = required_distinct(threshold, counted, floor_shares(lengths[block], shingle_size))
             distinct[block] = block_distinct
             specific_distinct[block] = block_specific
             floor_distinct[block] = counted
@@ -485,10 +509,6 @@ class ContainmentIndex:
         prefix_entries.sort()  # in place: hash, then post
         filter_words, shift = blocked_filter(prefix_entries)
         radix, radix_shift = radix_table(prefix_entries)
-        if lengths is None:
-            lengths = distinct.astype(np.int64) + shingle_size - 1
-        if lengths.shape != (posts,):
-            raise ValueError(f"one length per post is needed, got {lengths.shape} for {posts} posts")
         return cls(
             slot_hashes=slot_hashes,
             specific_bits=specific_bits,
