@@ -53,7 +53,7 @@ from auditor.outputs import flush_to_disk, replace_atomically
 from auditor.scan import PostShingles, Prebuilt
 
 INDEX_FORMAT = "provenance-auditor/containment-index"
-INDEX_FORMAT_VERSION = 2  # 2: post lengths and the shingle size, for the cover rule
+INDEX_FORMAT_VERSION = 3  # 2: post lengths and the shingle size, for the cover rule; 3: floor over specific hashes
 HEADER = "header.json"
 POSTS = "posts.arrow"
 

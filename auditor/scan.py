@@ -21,6 +21,7 @@ from auditor.excerpts import EXCERPT_TYPE, excerpts
 from auditor.fingerprint import ShingledTexts, shingle_prenormalized, shingle_texts
 from auditor.fingerprint_set import FingerprintSet
 from auditor.kernels.containment import (
+    CandidatePairs,
     ContainmentIndex,
     contains,
     distinct_group_keys,
@@ -166,12 +167,17 @@ class CorpusScanner:
 
         Compiled passes hash every shingle, then probe the prefix index (kept apart, and the probe itself
         split in passes, so that the index look-ups sit side by side and their cache misses overlap);
-        the few candidate pairs are then scored on all slots, each candidate row read once.
+        the few candidate pairs are then scored on all slots, each candidate row read once; the few
+        accepted near the threshold take a second look, their cover counted in whole words.
         """
         index = self.index
         pairs = index.candidates(shingled.mixed, shingled.window_offsets, self.scratch)
         scores = index.score(pairs, shingled.mixed, shingled.window_offsets)
         keep = index.accepts(scores)
+        look = np.flatnonzero(keep & index.near_threshold(scores))
+        if len(look):
+            pairs = CandidatePairs(scores.rows[look], scores.posts[look])
+            keep[look] = index.whole_words(pairs, shingled.mixed, shingled.window_offsets, prenormalized)
         rows, posts = scores.rows[keep], scores.posts[keep]
         exact = np.full(len(rows), np.nan)
         if self.post_shingles is not None and len(rows):

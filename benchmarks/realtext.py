@@ -10,7 +10,10 @@ roff markup stripped) and the long module docstrings of the standard library.
 Placements, cleanings and near misses are those of `synthetic.py`, on this text: a post is planted as a
 row of a post dataset, quoted inside a long page or inside a scraped timeline, after one cleaning. Near
 misses must not match: a row made of the first half of one post and the last half of another, and a
-templated post filled in differently.
+templated post filled in differently. A row of two halves whose first half goes on, by chance, with the
+next whole words of its post ("Adjust packaging for" + "using the ...") holds more than half of that
+post word for word: it is a copy truncated to more than half, which must match, so it is not made (and
+counted).
 
 Real text repeats itself: two changelog entries may differ by a version number, a docstring may be
 quoted in a manual page. A post whose text is already (in part) in the corpus would make the ground
@@ -39,6 +42,7 @@ import pyarrow as pa
 from faker import Faker
 
 from auditor.fingerprint import shingle_texts
+from auditor.kernels.normalize import normalize_texts
 from auditor.kernels.shingle_hash import ShingleHasher
 from auditor.kernels.sorting import unique_sorted
 from benchmarks.synthetic import (
@@ -267,6 +271,25 @@ def truncate(text: str, share: float) -> str:
     return parts[min(c for c, length in enumerate(lengths) if length >= share * lengths[-1])].rstrip() + "…"
 
 
+def whole_word_run(post: str, row: str) -> int:
+    """Normalized characters of the longest run of the post's words that the row holds word for word."""
+    mine, theirs = (normalize_texts(pa.array(text.split(), type=pa.string())).to_pylist() for text in (post, row))
+    mine, theirs = [w for w in mine if w], [w for w in theirs if w]
+    best = 0
+    run = [0] * (len(theirs) + 1)  # run[j]: characters of the common run ending at mine[i], theirs[j - 1]
+    for word in mine:
+        for j in range(len(theirs), 0, -1):
+            run[j] = run[j - 1] + len(word) if theirs[j - 1] == word else 0
+            best = max(best, run[j])
+    return best
+
+
+def holds_more_than_half(post: str, row: str) -> bool:
+    """Whether the row holds more than half of the post's normalized characters as a run of its whole
+    words: a copy truncated to more than half, which the audit must find, not a near miss."""
+    return 2 * whole_word_run(post, row) > normalized_lengths([post])[0]
+
+
 def _strip_punctuation(text: str) -> str:
     return re.sub(r"[^\w\s]", "", text)
 
@@ -334,7 +357,7 @@ def generate_real(
 
     # Decorate, then keep the texts that share little with the pages and with the texts kept before them.
     decorated = [decorator.decorate(text) for _, text in texts]
-    left_out = {"too_short": 0, "shared_with_pages": 0, "shared_with_posts": 0}
+    left_out = {"too_short": 0, "shared_with_pages": 0, "shared_with_posts": 0, "two_halves_holding_more_than_half": 0}
     page_shingles = unique_sorted(np.concatenate(_shingle_sets(page_texts, hasher)))
     kept: list[int] = []
     holders: dict[int, list[int]] = defaultdict(list)  # shingle -> kept texts holding it
@@ -438,6 +461,11 @@ def generate_real(
     near: list[tuple[list[str], str, str]] = []
     for a, b in zip(plain[: posts // 10 : 2], plain[1 : posts // 10 : 2], strict=False):
         text = half_of(post_rows[a]["text"], first=True) + " " + half_of(post_rows[b]["text"], first=False)
+        if holds_more_than_half(post_rows[a]["text"], text) or holds_more_than_half(post_rows[b]["text"], text):
+            # The first half went on, by chance, with the next whole words of its post ("Adjust packaging
+            # for" + "using the ..." of the other post): the row is a copy truncated to more than half.
+            left_out["two_halves_holding_more_than_half"] += 1
+            continue
         near.append(([post_rows[a]["id"], post_rows[b]["id"]], text, "two_halves"))
     for i in templated:
         near.append(([post_rows[i]["id"]], decorator.refill(post_rows[i]["text"], vocabulary), "template_refilled"))

@@ -226,9 +226,11 @@ def test_an_explicit_control_set(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     control = json.loads(report.read_text())["claims"]["control"]
     assert control["control"] == "posts of the control set late.fp" and control["cutoff"] is None
-    # One late post is carried: the demo's near miss for it holds its first 60% of normalized characters
-    # (the generator then halved by letters counting a link's), a copy truncated to more than half.
-    assert control["after"]["numerator"] == 1 and "beyond chance" in control["statement"]
+    # Two late posts are carried: the demo's near miss for one holds its first 60% of normalized characters
+    # (the generator then halved by letters counting a link's), a copy truncated to more than half; the
+    # other is a birthday template filled in differently, whose skeleton is more than half of the post in
+    # whole words, and the late set holds 2 posts of that template, under the 5 that make a shingle common.
+    assert control["after"]["numerator"] == 2 and "beyond chance" in control["statement"]
     both = runner.invoke(app, [*arguments, "--control", str(tmp_path / "late.fp"), "--cutoff", DEMO_CUTOFF])
     assert both.exit_code == 2 and "not both" in both.output
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections import Counter
 from pathlib import Path
 from unittest.mock import patch
 
@@ -21,10 +22,15 @@ from auditor.kernels.codepoints import utf8_view
 from auditor.kernels.containment import (
     FLOOR_SHARE,
     MIN_EVIDENCE_SHINGLES,
+    MIN_FLOOR_SHARE,
+    PARTIAL_WORD_CHARS,
     CandidatePairs,
     ContainmentIndex,
     best_cover_reference,
+    lone_windows_reference,
     radix_table,
+    trimmed_cover_reference,
+    word_starts,
 )
 from auditor.kernels.minhash import Permutations
 from auditor.kernels.normalize import (
@@ -119,11 +125,20 @@ def test_candidates_are_the_count_filter_and_lose_no_match(
     accepted = every.accepts(every.score_reference(all_pairs, mixed, offsets))
     for r, p in zip(all_pairs.rows[accepted].tolist(), all_pairs.posts[accepted].tolist(), strict=True):
         assert (r, p) in found  # filtering never loses a pair the rule accepts
+    # The floor of the rule, from its definition: over the post's specific hashes (in the slots of fewer
+    # than `common` posts), or all of them when fewer than MIN_SPECIFIC_SLOTS are specific.
+    common = containment.default_common_posts(len(posts))
+    holders = Counter(h for post in posts for h in set(post))
     for r, row in enumerate(rows):
         for p, post in enumerate(posts):
-            share = min(FLOOR_SHARE, threshold)
-            needed = max(math.ceil(share * len(set(post)) - 1e-9), min(MIN_EVIDENCE_SHINGLES, len(set(post))), 1)
-            if len(set(post) & set(row)) >= needed:  # the floor of the rule, from its definition
+            specific = {h for h in post if holders[h] < common}
+            counted = specific if len(specific) >= containment.MIN_SPECIFIC_SLOTS else set(post)
+            # Built without lengths: a post spans its distinct hashes + 11 characters, which hold
+            # (length / 2 - 22) shingles of its length - 11 when its half lies in two runs.
+            length = len(set(post)) + 11
+            share = min(max(min((length / 2 - 22) / (length - 11), FLOOR_SHARE), MIN_FLOOR_SHARE), threshold)
+            needed = max(math.ceil(share * len(counted) - 1e-9), min(MIN_EVIDENCE_SHINGLES, len(counted)), 1)
+            if len(counted & set(row)) >= needed:
                 assert (r, p) in found
 
 
@@ -277,3 +292,42 @@ def test_radix_table_is_searchsorted(values: list[int]) -> None:
 def test_best_cover_is_its_definition(positions: set[int], length: int, size: int) -> None:
     ordered = np.array(sorted(positions), dtype=np.int64)
     assert compiled._best_cover(ordered, length, size) == best_cover_reference(ordered, length, size)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    hits=st.lists(st.tuples(st.integers(0, 300), st.integers(0, 6)), max_size=60, unique_by=lambda hit: hit[0]),
+    reach=st.integers(1, 120),
+)
+def test_lone_windows_are_their_definition(hits: list[tuple[int, int]], reach: int) -> None:
+    hits.sort()
+    positions = np.array([p for p, _ in hits], dtype=np.int64)
+    keys = np.array([k for _, k in hits], dtype=np.uint32)
+    lone = compiled._lone_windows(positions, keys, reach)
+    assert lone.tolist() == lone_windows_reference(positions, keys, reach).tolist()
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    positions=st.sets(st.integers(0, 150), min_size=1, max_size=40),
+    length=st.integers(1, 80),
+    size=st.sampled_from([3, 5, 12]),
+    starts=st.lists(st.booleans(), min_size=170, max_size=170),
+)
+def test_the_cover_in_whole_words_takes_at_most_two_partial_words_off(
+    positions: set[int], length: int, size: int, starts: list[bool]
+) -> None:
+    ordered = np.array(sorted(positions), dtype=np.int64)
+    word_start = np.array([True, *starts[1:], True])
+    best = best_cover_reference(ordered, length, size)
+    trimmed = trimmed_cover_reference(ordered, length, size, word_start)
+    assert best - 2 * PARTIAL_WORD_CHARS <= trimmed <= best  # why a pair with that much to spare needs no look
+    # Every character a word of its own: nothing is partial, nothing is taken off.
+    assert trimmed_cover_reference(ordered, length, size, np.ones(len(word_start), dtype=np.bool_)) == best
+
+
+def test_words_start_after_separators_not_inside_words() -> None:
+    text = prenormalize(pa.array(["Re-enable example's café, now: 2.0"])).to_pylist()[0]
+    starts = word_starts(text, fold_table())
+    # reenable examples cafe now 2 0: at 0 (re), 2 (enable), 8 (examples), 16 (cafe), 20 (now), 23, 24; the end
+    assert np.flatnonzero(starts).tolist() == [0, 2, 8, 16, 20, 23, 24, 25]

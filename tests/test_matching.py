@@ -53,6 +53,32 @@ def test_two_halves_of_different_posts_match_neither(tmp_path: Path) -> None:
     assert found(scan, rows) == []
 
 
+SHORT = [
+    "Restore the separate build directory for docs",
+    "Fix FTCBFS: configure fails to find readline.h (closes: #925906). #Readline",
+    "Update debian/patches metadata. #Metadata",
+]
+
+
+def test_short_posts_truncated_to_just_over_half_or_with_a_word_changed_are_found(tmp_path: Path) -> None:
+    path = write_jsonl(tmp_path / "p.jsonl", [{"id": f"p{i}", "text": t} for i, t in enumerate(SHORT)])
+    build_fingerprint_set([PostSource(path)], tmp_path / "s.fp.parquet", Fingerprinter())
+    scan = CorpusScanner(fingerprint_set.load(tmp_path / "s.fp.parquet"))
+    rows = [
+        "Restore the separate build…",  # 24 of 39 normalized characters: 13 of its 28 shingles
+        "Restore the zebra build directory for docs",  # "restorethe" lies in no window that is left
+        # A half (29 of 58 characters) followed by "re" of another word, where the post goes on "readline":
+        # those two letters are chance, not a copy's.
+        "Fix FTCBFS: configure fails to find references.",
+        "Fix FTCBFS: configure fails to find readline.h",  # the same cut after a whole word: a truncated copy
+        # The post's last 16 characters, "metadatametadata", three times over: a piece repeated within the
+        # post's length covers nothing, so 24 covered characters of its 35 do not make a match.
+        "Fields: metadata metadata metadata.",
+        "update debian/patches metadata #metadata",
+    ]
+    assert found(scan, rows) == [(0, 0), (1, 0), (3, 1), (5, 2)]
+
+
 def test_a_sample_counts_commonness_over_the_whole_set() -> None:
     # Distinct hashes, apart in their low bits too: rarity is counted in a table indexed by them.
     slots = (100 + np.arange(40 * 64, dtype=np.uint32)).reshape(40, 64)

@@ -14,6 +14,7 @@ import pyarrow.compute as pc
 
 from auditor.claims import Claims
 from auditor.fingerprint_set import FingerprintSetInfo
+from auditor.kernels.containment import FLOOR_SHARE, MIN_FLOOR_SHARE
 from auditor.result import ESTIMATE, EXACT, AuditResult, FigureReading
 from auditor.stats import Rate, TextShare
 
@@ -21,17 +22,17 @@ DUPLICATE_IDS = "corpus ids naming more than one matched row (told apart by the 
 NO_RATE = "no rate (nothing to count: 0 of 0)"
 
 
-MATCH_RULE = "each verified: more than half of the post's characters covered in one stretch of the row"
+MATCH_RULE = "each verified: more than half of the post's characters covered, in whole words, in one stretch of the row"
 
 
 def explain_containment(shingle_size: int, threshold: float) -> str:
     """One line on "containment", for where the word first appears, and on what a match needs."""
-    floor = min(threshold, 0.5)
+    low, high = min(threshold, MIN_FLOOR_SHARE), min(threshold, FLOOR_SHARE)
     return (
         f"Containment: the share of a post's distinct {shingle_size}-character pieces of normalized text that a "
         "corpus row holds (1.00: all of the post). A match needs a stretch of the row, as long as the post, "
-        f"whose pieces of the post cover more than half of its normalized characters, and a containment of at "
-        f"least {floor:.2f}."
+        "whose pieces of the post cover more than half of its normalized characters in whole words, and "
+        f"{low:.2f} to {high:.2f} of the post's pieces not shared by many posts of the set (more for longer posts)."
     )
 
 

@@ -599,8 +599,8 @@ def score_pairs(
     specific slots) whose hash is among the row's windows, repeats counted and, over its distinct hashes
     (each post's slots are sorted, so a repeat follows its hash), counted once; and the characters a
     stretch of the row as long as the post covers with windows of the post's specific slot hashes (all
-    of them for a generic post; containment.best_cover_reference), 0 for a pair under its post's
-    `required` distinct hashes.
+    of them for a generic post) that are lone (containment.lone_windows_reference, then
+    best_cover_reference).
 
     Each row is read once, against a small hash table of the slots of all its candidate posts; the
     windows found there (few) are kept, in order, for the cover of each pair."""
@@ -613,6 +613,7 @@ def score_pairs(
     hit_windows = np.empty(64, dtype=np.int64)
     hit_keys = np.empty(64, dtype=np.uint32)
     positions = np.empty(64, dtype=np.int64)
+    found_keys = np.empty(64, dtype=np.uint32)
     a = 0
     while a < len(rows):
         b = _run_end(rows, a)
@@ -647,6 +648,7 @@ def score_pairs(
                 slot = (slot + 1) & mask
         if len(positions) < hits:
             positions = np.empty(hits, dtype=np.int64)
+            found_keys = np.empty(hits, dtype=np.uint32)
         for p in range(a, b):
             own = slot_hashes[posts[p]]
             every = post_specific[posts[p]] < min_specific
@@ -659,8 +661,11 @@ def score_pairs(
                     and (every or (specific_bits[posts[p], at >> 3] >> (7 - (at & 7))) & 1)
                 ):
                     positions[found] = hit_windows[i]
+                    found_keys[found] = hit_keys[i]
                     found += 1
-            covers[p] = _best_cover(positions[:found], lengths[posts[p]], window)
+            reach = max(lengths[posts[p]], window)
+            lone = _lone_windows(positions[:found], found_keys[:found], reach)
+            covers[p] = _best_cover(positions[:found][lone], lengths[posts[p]], window)
         for p in range(a, b):
             for j in range(num_perm):
                 if present[_slot(table, used, slot_hashes[posts[p], j], size - 1)]:
@@ -673,6 +678,22 @@ def score_pairs(
                         specific_distinct[p] += first
         a = b
     return matched, matched_specific, distinct, specific_distinct, covers
+
+
+@njit(cache=True, nogil=True)
+def _lone_windows(
+    positions: npt.NDArray[np.int64], keys: npt.NDArray[np.uint32], reach: int
+) -> npt.NDArray[np.bool_]:  # pragma: no cover - compiled
+    """containment.lone_windows_reference: sorted by (hash, position), a window is not lone when the next
+    or the previous one has its hash and lies less than `reach` away."""
+    lone = np.ones(len(positions), dtype=np.bool_)
+    order = np.argsort(keys.astype(np.int64) * (1 << 32) + positions, kind="mergesort")
+    for k in range(1, len(order)):
+        i, j = order[k - 1], order[k]
+        if keys[i] == keys[j] and positions[j] - positions[i] < reach:
+            lone[i] = False
+            lone[j] = False
+    return lone
 
 
 @njit(cache=True, nogil=True)

@@ -9,35 +9,42 @@ has nearly all of them among its 128 slots and its estimate is nearly exact, whe
 (repeats weighted) would keep the binomial spread of 128 draws. Whole rows, long pages and scraped
 timelines are one case. The corpus side needs only each shingle's mixed hash, no permutations.
 
-A match needs the share of the post's distinct slot hashes found in the row to reach the threshold,
-and at least MIN_EVIDENCE_SHINGLES of them (all of them when the post has fewer): a short post is
-found only when a stretch of its text long enough to be specific is.
+A match is decided by the characters of the post that windows of its slot hashes cover in one
+post-long stretch of the row (more than half; `best_cover_reference`, counted in whole words near the
+threshold, `trimmed_cover_reference`), with a floor of FLOOR_SHARE of the post's counted distinct slot
+hashes and at least MIN_EVIDENCE_SHINGLES of them (all of them when the post has fewer): a short post
+is found only when a stretch of its text long enough to be specific is.
 
 A post written from a template (bot posts, greetings with a name filled in) shares most shingles with
 its siblings in the set; a row carrying a sibling must not count as carrying it. So slots whose shingle
-occurs in the slots of many posts of the set are "common", and a match also needs the share of the
-post's specific (non-common) slots found in the row to reach the threshold. A post with almost no
-specific slots is generic; its overall containment decides, and reports flag such posts apart.
+occurs in the slots of many posts of the set are "common": the cover and the floor count only the
+post's specific (non-common) slot hashes, and a match also needs the share of those found to keep up
+with the share of all found. A post with almost no specific slots is generic; all its slots count, and
+reports flag such posts apart.
 
 Candidates come from prefix filtering (Bayardo et al., WWW 2007) with a count filter (as in PPJoin): a
-post of k distinct slot hashes that needs R of them in the row can afford at most k - R misses, so of
-any prefix of C of its distinct hashes the row must hold at least C - (k - R). The rarest
-k - R + 1 + PREFIX_EXTRA_SLOTS hashes are indexed, so one chance hit of a common shingle no longer makes
-a candidate. Every candidate is then scored on all slots. Neither filter can lose a pair the rule
-accepts (`accepts` needs R matched distinct hashes; the specific-slot condition only removes pairs).
+post of k counted distinct slot hashes that needs R of them in the row can afford at most k - R misses,
+so of any prefix of C of them the row must hold at least C - (k - R). The rarest
+k - R + 1 + PREFIX_EXTRA_SLOTS are indexed, so one chance hit of a common shingle no longer makes
+a candidate, and common shingles are in no prefix. Every candidate is then scored on all slots. Neither
+filter can lose a pair the rule accepts (`accepts` needs R matched counted hashes; the other conditions
+only remove pairs).
 """
 
 from __future__ import annotations
 
 import math
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import pyarrow as pa
 
 from auditor.kernels import compiled
 from auditor.kernels.codepoints import Offsets
+from auditor.kernels.normalize import fold_table
 from auditor.kernels.scratch import Scratch
 from auditor.kernels.shingle_hash import Hashes
 from auditor.kernels.sorting import first_of_runs, unique_sorted
@@ -63,21 +70,33 @@ MIN_EVIDENCE_SHINGLES = 5
 MIN_SPECIFIC_SLOTS = 8
 
 # A match needs a stretch of the row as long as the post to have more than this share of the post's
-# normalized characters, plus COVER_MARGIN_CHARS, covered by windows of the post's slot hashes: a copy
-# truncated to more than half passes, a row holding at most half of a post does not.
+# normalized characters covered by windows of the post's slot hashes: a copy truncated to more than half
+# passes, a row holding at most half of a post does not.
 COVER_SHARE = 0.5
 
-# A row holding half of a post may go on, by chance, with the words that follow in the post (a half
-# ending "for" followed by "using the ..." in the other text): the margin stands for such a run.
-COVER_MARGIN_CHARS = 5
+# A row holding half of a post may go on, by chance, with a letter or two of the post's next word (a half
+# ending "find" followed by "re..." of another word, where the post goes on "readline"). A copy carries
+# whole words (it starts with a word, is cut after one, a changed word is replaced whole), so a stretch's
+# cover that reaches at most this many letters into a word at either end does not count those letters
+# (`trimmed_cover_reference`). A chance run of whole words ("for" followed by "using the") is not told
+# apart: the row then does hold more than half of the post, word for word.
+PARTIAL_WORD_CHARS = 2
 
 # Covered characters a match needs at the least (all of a post's when it is shorter): the span of 5
 # overlapping 12-character shingles.
 MIN_EVIDENCE_CHARS = 16
 
-# Share of a post's distinct slot hashes a match needs in the row, whatever it covers: a floor (far
-# under what a copy truncated to half keeps) that lets prefix filtering stay selective.
+# The most a match needs of a post's counted distinct slot hashes, whatever it covers: a floor that lets
+# prefix filtering stay selective. Below it, each post's floor is the share of its shingles a copy keeps
+# whose cover is half of the post in two runs (one word changed): a run of c characters holds
+# c - (size - 1) shingles, so (length / 2 - 2 (size - 1)) / (length - size + 1), none for a post under
+# 4 (size - 1) characters (`floor_shares`). A changed word removes its length + 11 shingles, most of a
+# 30-character post's; the cover, not the floor, decides.
 FLOOR_SHARE = 0.5
+
+# The least floor: under it, chance 12-character pieces spread over a post-long stretch of a row (a stock
+# phrase, an identifier the post repeats) cover more than half of a short post.
+MIN_FLOOR_SHARE = 0.25
 
 # A copy finds the post's specific (not common) slot hashes in about the share it finds all of them; a
 # row carrying a sibling of a templated post finds mostly the common ones. A match needs the share of
@@ -134,10 +153,23 @@ def min_slots_for(threshold: float, num_perm: int) -> int:
     return max(1, math.ceil(threshold * num_perm - 1e-9))
 
 
-def required_distinct(threshold: float, distinct: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
-    """Matched distinct slot hashes a post with `distinct` of them needs: FLOOR_SHARE of them (or the
-    threshold's share, if lower), and at least MIN_EVIDENCE_SHINGLES (all when it has fewer)."""
-    share = np.ceil(min(FLOOR_SHARE, threshold) * distinct - 1e-9).astype(np.int64)
+def floor_shares(lengths: npt.NDArray[np.integer[Any]], size: int) -> npt.NDArray[np.float64]:
+    """The share of its shingles a copy keeps whose cover is half of a post of `lengths` normalized
+    characters in two runs, at most FLOOR_SHARE (see FLOOR_SHARE)."""
+    lengths = np.asarray(lengths, dtype=np.float64)
+    shares: npt.NDArray[np.float64] = np.clip(
+        (lengths / 2 - 2 * (size - 1)) / np.maximum(lengths - size + 1, 1), MIN_FLOOR_SHARE, FLOOR_SHARE
+    )
+    return shares
+
+
+def required_distinct(
+    threshold: float, distinct: npt.NDArray[np.int64], shares: npt.NDArray[np.float64] | float = FLOOR_SHARE
+) -> npt.NDArray[np.int64]:
+    """Matched distinct slot hashes a post with `distinct` (counted) of them needs: its floor share of
+    them (`floor_shares`; the threshold's share, if lower), and at least MIN_EVIDENCE_SHINGLES (all when
+    it has fewer)."""
+    share = np.ceil(np.minimum(shares, threshold) * distinct - 1e-9).astype(np.int64)
     needed: npt.NDArray[np.int64] = np.maximum(np.maximum(share, np.minimum(MIN_EVIDENCE_SHINGLES, distinct)), 1)
     return needed
 
@@ -154,7 +186,8 @@ class CandidatePairs:
 class PairScores:
     """Scores of candidate pairs: matching slots and matching specific slots (repeats counted), and the
     same over the post's distinct slot hashes; and the post's characters covered in the row
-    (`best_cover_reference`; 0 for a pair under the post's `required` distinct hashes)."""
+    (`best_cover_reference` of its `lone_windows_reference`; 0 for a pair under the post's `required`
+    distinct hashes)."""
 
     rows: Indices
     posts: Indices
@@ -184,6 +217,80 @@ def best_cover_reference(positions: Indices, length: int, size: int) -> int:
             characters[position - start : position - start + size] = True
         best = max(best, int(characters.sum()))
     return best
+
+
+def lone_windows_reference(positions: Indices, keys: Hashes, reach: int) -> npt.NDArray[np.bool_]:
+    """The windows (at `positions`, with hashes `keys`) that count in a cover: those with no other window
+    of the same hash less than `reach` characters away. A copy holds each piece of the post where the post
+    does; a row that repeats a piece within a post's length ("metadata metadata metadata" against a post
+    ending "metadata #Metadata", a phrase quoted twice in one paragraph) would cover it twice. A post that
+    itself repeats a piece loses those windows in a copy too, but their characters lie in other windows.
+    """
+    lone = np.ones(len(positions), dtype=np.bool_)
+    for i in range(len(positions)):
+        same = (keys == keys[i]) & (np.abs(positions - positions[i]) < reach)
+        lone[i] = int(same.sum()) == 1
+    return lone
+
+
+def _stretch_trimmed(characters: npt.NDArray[np.bool_], start: int, word_start: npt.NDArray[np.bool_]) -> int:
+    """Covered characters of one stretch (`characters`, from row character `start`) once a partial word of
+    at most PARTIAL_WORD_CHARS letters at either end of its cover is left out."""
+    covered = np.flatnonzero(characters) + start
+    first, last = int(covered[0]), int(covered[-1])
+    head = first
+    while head <= last and not word_start[head]:
+        head += 1
+    if head - first <= PARTIAL_WORD_CHARS:
+        first = head
+    tail = last
+    while tail >= first and not word_start[tail + 1]:
+        tail -= 1
+    if last - tail <= PARTIAL_WORD_CHARS:
+        last = tail
+    return int(((covered >= first) & (covered <= last)).sum())
+
+
+def trimmed_cover_reference(positions: Indices, length: int, size: int, word_start: npt.NDArray[np.bool_]) -> int:
+    """`best_cover_reference` counted in whole words: the most characters such windows cover in one
+    post-long stretch, each stretch's cover leaving out a partial word of at most PARTIAL_WORD_CHARS
+    letters at either end. `word_start[i]` tells whether a word of the row starts at its normalized
+    character i (one entry per character and one past the end, which is True).
+
+    Never more than the best cover, and never less by more than 2 x PARTIAL_WORD_CHARS: a pair whose
+    cover passes with that much to spare needs no second look.
+    """
+    reach = max(length, size)
+    best = 0
+    for start in positions.tolist():
+        inside = positions[(positions >= start) & (positions + size <= start + reach)]
+        characters = np.zeros(reach, dtype=np.bool_)
+        for position in inside.tolist():
+            characters[position - start : position - start + size] = True
+        best = max(best, _stretch_trimmed(characters, start, word_start))
+    return best
+
+
+# Apostrophes join the letters around them into one word ("example's").
+APOSTROPHES = frozenset("'\u2019\u02bc")
+
+
+def word_starts(prenormalized: str, fold: npt.NDArray[np.uint32]) -> npt.NDArray[np.bool_]:
+    """Where words start among the normalized characters of a prenormalized row: at character i when a
+    separator (white space, punctuation, a symbol: a code point dropped by normalization that is not a
+    combining mark or an apostrophe) lies between characters i - 1 and i; always at 0 and one past the
+    end. "example's" and "café" are one word each; "Re-enable" is two."""
+    codepoints = np.frombuffer(prenormalized.encode("utf-32-le"), dtype=np.uint32)
+    kept = fold[codepoints] != 0
+    separator = ~kept
+    for value in np.unique(codepoints[separator]).tolist():
+        if unicodedata.category(chr(value)).startswith("M") or chr(value) in APOSTROPHES:
+            separator[codepoints == value] = False
+    before = np.concatenate([[0], np.cumsum(separator)])  # separators before each code point
+    at = np.flatnonzero(kept)
+    starts = np.ones(len(at) + 1, dtype=np.bool_)
+    starts[1 : len(at)] = before[at[1:]] > before[at[:-1] + 1]
+    return starts
 
 
 def _run_starts(ordered: Hashes) -> npt.NDArray[np.bool_]:
@@ -354,11 +461,17 @@ class ContainmentIndex:
         for block in counted_blocks:
             ordered = counted_block(block)
             compiled.count_low_bits(ordered[_run_starts(ordered)], counts, mask)
+        if lengths is None:  # the least a post of its distinct slot hashes spans
+            spans = [_run_starts(slot_hashes[block]).sum(axis=1) for block in blocks]
+            lengths = np.concatenate([np.zeros(0, dtype=np.int64), *spans]) + shingle_size - 1
+        if lengths.shape != (posts,):
+            raise ValueError(f"one length per post is needed, got {lengths.shape} for {posts} posts")
         specific_bits = np.empty((posts, (num_perm + 7) // 8), dtype=np.uint8)  # 1 bit a slot, not a byte
         specific_slots = np.empty(posts, dtype=np.int16)
         distinct = np.empty(posts, dtype=np.int16)
         specific_distinct = np.empty(posts, dtype=np.int16)
         required = np.empty(posts, dtype=np.int16)
+        floor_distinct = np.empty(posts, dtype=np.int16)
         prefix_cover = np.zeros(posts, dtype=np.int16)
         parts: list[Keys] = []
         for block in blocks:
@@ -369,14 +482,21 @@ class ContainmentIndex:
             specific_slots[block] = specific.sum(axis=1)
             starts = _run_starts(ordered)
             block_distinct = starts.sum(axis=1)
-            block_required = required_distinct(threshold, block_distinct)
+            block_specific = (starts & specific).sum(axis=1)
+            # The floor counts the specific distinct hashes (all of a generic post's): common ones are no
+            # evidence, and left out of the prefix they cannot flood the probe with candidates.
+            generic = block_specific < MIN_SPECIFIC_SLOTS
+            counted = np.where(generic, block_distinct, block_specific)
+            eligible = starts & (specific | generic[:, None])
+            block_required = required_distinct(threshold, counted, floor_shares(lengths[block], shingle_size))
             distinct[block] = block_distinct
-            specific_distinct[block] = (starts & specific).sum(axis=1)
+            specific_distinct[block] = block_specific
+            floor_distinct[block] = counted
             required[block] = block_required
-            # Each post's distinct hashes, rarest first (ties by hash value, for determinism); the
+            # Each post's counted distinct hashes, rarest first (ties by hash value, for determinism); the
             # first k - R + 1 + PREFIX_EXTRA_SLOTS of them are its prefix.
-            target = np.minimum(block_distinct - block_required + 1 + PREFIX_EXTRA_SLOTS, block_distinct)
-            keys = np.where(starts, (frequency.astype(np.uint64) << np.uint64(32)) | ordered, np.uint64(2**64 - 1))
+            target = np.minimum(counted - block_required + 1 + PREFIX_EXTRA_SLOTS, counted)
+            keys = np.where(eligible, (frequency.astype(np.uint64) << np.uint64(32)) | ordered, np.uint64(2**64 - 1))
             keys.sort(axis=1)
             keep = np.arange(num_perm)[None, :] < target[:, None]
             recorded = keep.astype(np.int64)  # each distinct hash counts once
@@ -389,10 +509,6 @@ class ContainmentIndex:
         prefix_entries.sort()  # in place: hash, then post
         filter_words, shift = blocked_filter(prefix_entries)
         radix, radix_shift = radix_table(prefix_entries)
-        if lengths is None:
-            lengths = distinct.astype(np.int64) + shingle_size - 1
-        if lengths.shape != (posts,):
-            raise ValueError(f"one length per post is needed, got {lengths.shape} for {posts} posts")
         return cls(
             slot_hashes=slot_hashes,
             specific_bits=specific_bits,
@@ -406,7 +522,7 @@ class ContainmentIndex:
             lengths=np.asarray(lengths, dtype=np.int32),
             shingle_size=shingle_size,
             required=required,
-            required_prefix_slots=(prefix_cover - (distinct - required)).astype(np.int16),
+            required_prefix_slots=(prefix_cover - (floor_distinct - required)).astype(np.int16),
             filter_words=filter_words,
             filter_shift=shift,
             radix=radix,
@@ -478,14 +594,17 @@ class ContainmentIndex:
             specific_distinct[lo : lo + _VERIFY_CHUNK] = (found & first & specific).sum(axis=1)
         covered = np.zeros(len(pairs.rows), dtype=np.int64)
         for p, (row, post) in enumerate(zip(pairs.rows.tolist(), pairs.posts.tolist(), strict=True)):
-            if distinct[p] < self.required[post]:
+            floor = specific_distinct[p] if self.specific_distinct[post] >= MIN_SPECIFIC_SLOTS else distinct[p]
+            if floor < self.required[post]:
                 continue  # under the floor: the rule rejects it, its cover is not computed
             windows = mixed[window_offsets[row] : window_offsets[row + 1]]
             own = self.slot_hashes[post]
             if self.specific_distinct[post] >= MIN_SPECIFIC_SLOTS:  # a generic post covers with all its slots
                 own = own[np.unpackbits(self.specific_bits[post], count=self.num_perm).astype(np.bool_)]
             positions = np.flatnonzero(np.isin(windows, own))
-            covered[p] = best_cover_reference(positions, int(self.lengths[post]), self.shingle_size)
+            length = int(self.lengths[post])
+            positions = positions[lone_windows_reference(positions, windows[positions], max(length, self.shingle_size))]
+            covered[p] = best_cover_reference(positions, length, self.shingle_size)
         return PairScores(pairs.rows, pairs.posts, matched, matched_specific, distinct, specific_distinct, covered)
 
     def containment(self, scores: PairScores) -> npt.NDArray[np.float64]:
@@ -510,21 +629,55 @@ class ContainmentIndex:
         """Pairs holding the post's required distinct hashes (`required_distinct`, the floor the filters
         keep), covering more than COVER_SHARE of the post's characters in one post-long stretch and at
         least MIN_EVIDENCE_CHARS of them (all of a shorter post's), whose specific distinct hashes, unless
-        the post is generic, also reach the threshold."""
+        the post is generic, also reach the threshold. Those of them `near_threshold` still take the
+        second look of `whole_words`."""
         specific = self.specific_distinct[scores.posts]
         generic = specific < MIN_SPECIFIC_SLOTS
         # Found specific share >= SPECIFIC_RATIO x found share, in integers: exact, no rounding at the edge.
         specific_ok = scores.matched_specific_distinct * self.distinct[scores.posts].astype(np.int64) * 10 >= (
             round(SPECIFIC_RATIO * 10) * scores.matched_distinct * specific.astype(np.int64)
         )
-        lengths = self.lengths[scores.posts].astype(np.int64)
-        covers = (scores.covered > COVER_SHARE * lengths + COVER_MARGIN_CHARS) & (
-            scores.covered >= np.minimum(MIN_EVIDENCE_CHARS, lengths)
-        )
+        floor = np.where(generic, scores.matched_distinct, scores.matched_specific_distinct)
         accepted: npt.NDArray[np.bool_] = (
-            (scores.matched_distinct >= self.required[scores.posts]) & covers & (generic | specific_ok)
+            (floor >= self.required[scores.posts]) & self.covers(scores.posts, scores.covered) & (generic | specific_ok)
         )
         return accepted
+
+    def covers(self, posts: Indices, covered: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+        """Covers of more than COVER_SHARE of the post's characters and at least MIN_EVIDENCE_CHARS (all
+        of a shorter post's)."""
+        lengths = self.lengths[posts].astype(np.int64)
+        enough: npt.NDArray[np.bool_] = (covered > COVER_SHARE * lengths) & (
+            covered >= np.minimum(MIN_EVIDENCE_CHARS, lengths)
+        )
+        return enough
+
+    def near_threshold(self, scores: PairScores) -> npt.NDArray[np.bool_]:
+        """Pairs whose cover might fail once counted in whole words: it passes with less than
+        2 x PARTIAL_WORD_CHARS to spare (`trimmed_cover_reference` takes at most that much off)."""
+        close: npt.NDArray[np.bool_] = ~self.covers(scores.posts, scores.covered - 2 * PARTIAL_WORD_CHARS)
+        return close
+
+    def whole_words(
+        self, pairs: CandidatePairs, mixed: Hashes, window_offsets: Offsets, prenormalized: pa.Array
+    ) -> npt.NDArray[np.bool_]:
+        """The second look near the threshold: for each pair, whether its cover counted in whole words
+        of the row (`trimmed_cover_reference`) still passes. Per pair, in Python: only pairs
+        `near_threshold` come here, a few of the matches."""
+        fold = fold_table()
+        keep = np.zeros(len(pairs.rows), dtype=np.bool_)
+        for p, (row, post) in enumerate(zip(pairs.rows.tolist(), pairs.posts.tolist(), strict=True)):
+            own = self.slot_hashes[post]
+            if self.specific_distinct[post] >= MIN_SPECIFIC_SLOTS:  # as in `score`: a generic post uses all
+                own = own[np.unpackbits(self.specific_bits[post], count=self.num_perm).astype(np.bool_)]
+            windows = mixed[window_offsets[row] : window_offsets[row + 1]]
+            positions = np.flatnonzero(np.isin(windows, own))
+            length = int(self.lengths[post])
+            positions = positions[lone_windows_reference(positions, windows[positions], max(length, self.shingle_size))]
+            starts = word_starts(prenormalized[row].as_py() or "", fold)
+            covered = trimmed_cover_reference(positions, length, self.shingle_size, starts)
+            keep[p] = bool(self.covers(np.array([post]), np.array([covered]))[0])
+        return keep
 
 
 def contains(sorted_keys: Keys, wanted: Keys) -> npt.NDArray[np.bool_]:
