@@ -251,6 +251,7 @@ def test_report_re_renders_a_report_of_schema_1() -> None:
     from auditor.report_loader import result_from_report
 
     report = json.loads((ROOT / "reports" / "example" / "demo.report.json").read_text())
+    found = report["claims"]["headline_posts_found"]["numerator"]
     report["schema_version"] = "1.2"
     for key in ("sampling", "posts_not_found", "explanations"):
         del report[key]
@@ -261,7 +262,7 @@ def test_report_re_renders_a_report_of_schema_1() -> None:
     report["claims"]["nonspecific_posts"] = {"count": 0, "rows_per_post_limit": 20, "kept_in_headline": False,
                                              "post_ids": []}  # fmt: skip
     result = result_from_report(report, None, "old.json")
-    assert result.claims.headline.numerator == 123 and result.claims.templated.found.denominator == 0
+    assert result.claims.headline.numerator == found > 100 and result.claims.templated.found.denominator == 0
     assert "beyond chance" in render_markdown(result)
     assert report_dict(result)["schema_version"] == "2.0"
     with pytest.raises(InputError, match=r"re-render needs 1\.1 to 2\.x"):
