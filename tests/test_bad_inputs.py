@@ -241,3 +241,36 @@ def test_a_report_with_a_value_of_the_wrong_type_deep_inside(tmp_path: Path, key
     report.write_text(json.dumps(data))
     code, _, stderr = run("report", str(report), "--format", "html")
     one_sentence(code, stderr, "r.json: the report holds a value of the wrong type")
+
+
+def test_a_damaged_footer_that_aborts_pyarrows_column_statistics_is_one_sentence(tmp_path: Path) -> None:
+    """pyarrow 26 aborts the whole process (an exception thrown through C++ that cannot pass it on) when a
+    column chunk's level histograms in a damaged footer are read through its metadata accessor; reading the
+    data reports the same damage as an error. The audit plans its parts without that accessor. (The byte
+    flipped here is the histogram's length in this pyarrow's layout; the fuzz suite found it.)"""
+    corpus = tmp_path / "damaged.parquet"
+    rows = {"id": [f"r{i}" for i in range(40)], "text": [f"row {i} of the corpus, with some words" for i in range(40)]}
+    pq.write_table(pa.table(rows), corpus)
+    data = bytearray(corpus.read_bytes())
+    data[697] ^= 2 ^ 29
+    corpus.write_bytes(bytes(data))
+    done = subprocess.run(
+        [sys.executable, "-m", "auditor", "audit", str(ROOT / "fingerprints" / "demo.fp.parquet"), str(corpus),
+         "--evidence", str(tmp_path / "e.parquet"), "--json", str(tmp_path / "r.json"), "-q", "--workers", "1"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert "damaged.parquet" in done.stderr and "Traceback" not in done.stderr and "terminate" not in done.stderr
+
+
+def test_a_column_name_that_is_no_utf8_is_one_sentence(tmp_path: Path) -> None:
+    corpus = tmp_path / "names.parquet"
+    pq.write_table(pa.table({"id": ["r0"], "other": ["x"], "text": ["some text"]}), corpus)
+    data = bytearray(corpus.read_bytes())
+    at = data.index(b"other")  # the column chunk's path in the footer (pyarrow decodes it on opening)
+    data[at] = 0xCE
+    data[at + 1] = 0x64  # an invalid continuation byte
+    corpus.write_bytes(bytes(data))
+    code, _, stderr = run("audit", str(ROOT / "fingerprints" / "demo.fp.parquet"), str(corpus), "--evidence",
+                          str(tmp_path / "e.parquet"), "--json", str(tmp_path / "r.json"), "-q")  # fmt: skip
+    assert code == 2 and "names.parquet" in stderr and "not a readable Parquet file" in stderr, stderr

@@ -91,7 +91,7 @@ class CorpusFile:
     id_column: str | None
     batch_rows: int
     row_group_rows: tuple[int, ...]
-    row_group_text_bytes: tuple[int, ...]
+    row_group_bytes: tuple[int, ...]  # uncompressed, all columns: at least the text's
     url_column: str | None = None
 
     @property
@@ -139,7 +139,7 @@ class CorpusFile:
             handle = stack.enter_context(path.open_file()) if isinstance(path, RemoteObject) else None
             try:
                 parquet = pq.ParquetFile(path) if handle is None else pq.ParquetFile(handle, pre_buffer=True)
-            except (pa.ArrowInvalid, OSError) as error:
+            except (pa.ArrowInvalid, OSError, UnicodeDecodeError) as error:  # column names that are no UTF-8
                 raise InputError(
                     f"{path}: not a readable Parquet file ({error}); re-copy it or leave it out of the corpus."
                 ) from None
@@ -172,9 +172,11 @@ class CorpusFile:
         id_column = _optional_column(path, schema.names, id_column, id_required, "--id-column")
         url_column = _optional_column(path, schema.names, url_column, url_required, "--url-column")
         metadata = parquet.metadata
-        text_index = schema.names.index(text_column)
         groups = [metadata.row_group(g) for g in range(metadata.num_row_groups)]
-        group_bytes = tuple(int(g.column(text_index).total_uncompressed_size) for g in groups)
+        # The row groups' own sizes, not their text column chunks': pyarrow aborts the process (an exception
+        # thrown through C++ that cannot pass it on) when a damaged footer's column chunk statistics are
+        # read through that accessor, where reading the data reports the damage as an error.
+        group_bytes = tuple(max(int(g.total_byte_size), 0) for g in groups)
         rows = metadata.num_rows
         per_row = max(sum(group_bytes) / rows, 1.0) if rows else 1.0
         batch_rows = int(min(max(TARGET_BATCH_BYTES / per_row, 16), 65_536))
@@ -260,14 +262,15 @@ class CorpusPart:
 
 
 def corpus_parts(files: Sequence[CorpusFile], target_bytes: int | None = None) -> list[CorpusPart]:
-    """Split files into parts of whole row groups holding about `target_bytes` of text, in file order."""
+    """Split files into parts of whole row groups holding about `target_bytes` of data (the text, and the
+    other columns the file holds: a wide file makes smaller parts), in file order."""
     target = TARGET_PART_BYTES if target_bytes is None else target_bytes
     parts: list[CorpusPart] = []
     for index, corpus_file in enumerate(files):
         groups: list[int] = []
         first = size = rows = 0
         for group, (group_rows, group_bytes) in enumerate(
-            zip(corpus_file.row_group_rows, corpus_file.row_group_text_bytes, strict=True)
+            zip(corpus_file.row_group_rows, corpus_file.row_group_bytes, strict=True)
         ):
             groups.append(group)
             size, rows = size + group_bytes, rows + group_rows
