@@ -482,7 +482,7 @@ def _parquet(path: Path) -> pq.ParquetFile:
     try:
         # Without pre_buffer: pre-buffering keeps every column chunk read until the file is closed.
         return pq.ParquetFile(path, pre_buffer=False)
-    except (pa.ArrowException, OSError) as error:
+    except (pa.ArrowException, OSError, UnicodeDecodeError) as error:  # UnicodeDecodeError: damaged column names
         if _looks_like_posts(path):
             raise _posts_not_set(path) from None
         raise InputError(f"{path}: not a readable Parquet file ({error}); rebuild or re-copy it.") from None

@@ -274,3 +274,13 @@ def test_a_column_name_that_is_no_utf8_is_one_sentence(tmp_path: Path) -> None:
     code, _, stderr = run("audit", str(ROOT / "fingerprints" / "demo.fp.parquet"), str(corpus), "--evidence",
                           str(tmp_path / "e.parquet"), "--json", str(tmp_path / "r.json"), "-q")  # fmt: skip
     assert code == 2 and "names.parquet" in stderr and "not a readable Parquet file" in stderr, stderr
+
+
+def test_a_set_whose_column_names_are_no_utf8_is_one_sentence(tmp_path: Path) -> None:
+    damaged = tmp_path / "damaged.fp.parquet"
+    data = bytearray((ROOT / "fingerprints" / "demo.fp.parquet").read_bytes())
+    at = data.index(b"signature")  # the first column chunk path in the footer
+    data[at], data[at + 1] = 0xCE, 0x64
+    damaged.write_bytes(bytes(data))
+    code, _, stderr = run("inspect", str(damaged))
+    assert code == 2 and "damaged.fp.parquet" in stderr and "not a readable Parquet file" in stderr, stderr

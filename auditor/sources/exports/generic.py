@@ -317,7 +317,7 @@ class ParquetReader(Reader):
             for batch in parquet.iter_batches(batch_size=self.options.batch_rows, columns=tops):
                 self.records_read += batch.num_rows
                 yield self._select(batch, wanted)
-        except (pa.ArrowInvalid, OSError) as error:
+        except (pa.ArrowInvalid, OSError, UnicodeDecodeError) as error:  # UnicodeDecodeError: damaged column names
             raise InputError(
                 f"{self.path}: not a readable Parquet file ({error}); check that it was copied whole."
             ) from None
