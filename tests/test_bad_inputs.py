@@ -284,3 +284,14 @@ def test_a_set_whose_column_names_are_no_utf8_is_one_sentence(tmp_path: Path) ->
     damaged.write_bytes(bytes(data))
     code, _, stderr = run("inspect", str(damaged))
     assert code == 2 and "damaged.fp.parquet" in stderr and "not a readable Parquet file" in stderr, stderr
+
+
+def test_a_posts_parquet_whose_column_names_are_no_utf8_is_one_sentence(tmp_path: Path) -> None:
+    posts = tmp_path / "posts.parquet"
+    pq.write_table(pa.table({"id": ["p0"], "other": ["x"], "text": [POSTS[0]]}), posts)
+    data = bytearray(posts.read_bytes())
+    at = data.index(b"other")
+    data[at], data[at + 1] = 0xCE, 0x64
+    posts.write_bytes(bytes(data))
+    code, _, stderr = run("fingerprint", str(posts), "-o", str(tmp_path / "s.fp.parquet"), "--public", "-q")
+    assert code == 2 and "posts.parquet" in stderr, stderr
