@@ -330,11 +330,16 @@ IdColumnOption = Annotated[
         rich_help_panel=INPUTS,
     ),
 ]
+THRESHOLD_HELP = (
+    "Caps the floor of a post's specific slot hashes (not common in the set) a corpus row must hold (25% to "
+    "50% by the post's length, or this share if lower); a match is then decided by the post's characters "
+    "one stretch of the row covers (more than half)."
+)
 ThresholdOption = Annotated[
     float,
     typer.Option(
         metavar="SHARE",
-        help="Share of a post's shingles a corpus row must contain (estimated from its MinHash slots).",
+        help=THRESHOLD_HELP,
         rich_help_panel=MATCHING,
     ),
 ]
@@ -1010,7 +1015,7 @@ def check(
         float | None,
         typer.Option(
             metavar="SHARE",
-            help="Share of a post's shingles a corpus row must contain (estimated from its MinHash slots).",
+            help=THRESHOLD_HELP,
             show_default=str(DEFAULT_THRESHOLD),
             rich_help_panel=MATCHING,
         ),
