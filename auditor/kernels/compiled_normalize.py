@@ -15,28 +15,12 @@ import numpy as np
 import numpy.typing as npt
 from numba import njit
 
+from auditor.kernels.compiled import _codepoint, _width
+
 # The entities normalize._HTML_ENTITIES replaces, without their "&" and ";": amp lt gt quot apos nbsp #39 #x27.
 _NAMES = (b"amp", b"lt", b"gt", b"quot", b"apos", b"nbsp", b"#39", b"#x27")
 _NAME_BYTES = np.frombuffer(b"".join(_NAMES), dtype=np.uint8).copy()
 _NAME_ENDS = np.cumsum([0] + [len(name) for name in _NAMES]).astype(np.int64)
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _decode(data: npt.NDArray[np.uint8], p: int) -> tuple[np.int64, int]:  # pragma: no cover - compiled
-    """The code point starting at byte p of valid UTF-8, and its width in bytes."""
-    b = np.int64(data[p])
-    if b < 0x80:
-        return b, 1
-    if b < 0xE0:
-        return ((b & 0x1F) << 6) | (np.int64(data[p + 1]) & 0x3F), 2
-    if b < 0xF0:
-        return ((b & 0x0F) << 12) | ((np.int64(data[p + 1]) & 0x3F) << 6) | (np.int64(data[p + 2]) & 0x3F), 3
-    return (
-        ((b & 0x07) << 18)
-        | ((np.int64(data[p + 1]) & 0x3F) << 12)
-        | ((np.int64(data[p + 2]) & 0x3F) << 6)
-        | (np.int64(data[p + 3]) & 0x3F)
-    ), 4
 
 
 @njit(cache=True, nogil=True)
@@ -116,7 +100,7 @@ def _islands(
         p = high[i]
         while offsets[row + 1] <= p:
             row += 1
-        c, width = _decode(data, p)
+        c, width = _codepoint(data, p), _width(data[p])
         if inert[c]:
             i += width  # a code point's bytes are all high, side by side in `high`
             continue
@@ -128,7 +112,7 @@ def _islands(
         end = offsets[row + 1]
         q = p + width
         while q < end and data[q] >= 0x80:
-            c, width = _decode(data, q)
+            c, width = _codepoint(data, q), _width(data[q])
             if inert[c]:
                 break
             q += width
