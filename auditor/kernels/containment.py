@@ -601,7 +601,7 @@ class ContainmentIndex:
             own = self.slot_hashes[post]
             if self.specific_distinct[post] >= MIN_SPECIFIC_SLOTS:  # a generic post covers with all its slots
                 own = own[np.unpackbits(self.specific_bits[post], count=self.num_perm).astype(np.bool_)]
-            positions = np.flatnonzero(np.isin(windows, own))
+            positions = np.flatnonzero(compiled.members(windows, np.ascontiguousarray(own)))  # no sort of the row
             length = int(self.lengths[post])
             positions = positions[lone_windows_reference(positions, windows[positions], max(length, self.shingle_size))]
             covered[p] = best_cover_reference(positions, length, self.shingle_size)
@@ -671,7 +671,7 @@ class ContainmentIndex:
             if self.specific_distinct[post] >= MIN_SPECIFIC_SLOTS:  # as in `score`: a generic post uses all
                 own = own[np.unpackbits(self.specific_bits[post], count=self.num_perm).astype(np.bool_)]
             windows = mixed[window_offsets[row] : window_offsets[row + 1]]
-            positions = np.flatnonzero(np.isin(windows, own))
+            positions = np.flatnonzero(compiled.members(windows, np.ascontiguousarray(own)))  # no sort of the row
             length = int(self.lengths[post])
             positions = positions[lone_windows_reference(positions, windows[positions], max(length, self.shingle_size))]
             starts = word_starts(prenormalized[row].as_py() or "", fold)
