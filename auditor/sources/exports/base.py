@@ -151,7 +151,23 @@ class Prepended:
         return cast(IO[bytes], self)
 
 
-class HashingReader:
+class ReadStream:
+    """A binary stream defined by its `read`: the rest of what file-like consumers (zipfile, gzip, zstd,
+    csv) ask of one."""
+
+    def read(self, size: int = -1) -> bytes:
+        raise NotImplementedError
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def readable(self) -> bool:
+        return True
+
+
+class HashingReader(ReadStream):
     """A binary stream that hashes what passes through it, so an input read once (standard input, a dump
     of tens of gigabytes) is identified without a second pass."""
 
@@ -165,14 +181,6 @@ class HashingReader:
         self.digest.update(data)
         self.size += len(data)
         return data
-
-    def readinto(self, buffer: Any) -> int:
-        data = self.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
-
-    def readable(self) -> bool:
-        return True
 
     @property
     def closed(self) -> bool:
@@ -245,7 +253,7 @@ class ZstdStream:
         self.raw.close()
 
 
-class PeekableStdin:
+class PeekableStdin(ReadStream):
     """Standard input with its first bytes kept, so the format can be sniffed before reading begins."""
 
     def __init__(self) -> None:
@@ -260,14 +268,6 @@ class PeekableStdin:
             data, self.head = self.head[:size], self.head[size:]
             return data
         return self.raw.read(size)
-
-    def readinto(self, buffer: Any) -> int:
-        data = self.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
-
-    def readable(self) -> bool:
-        return True
 
     def close(self) -> None:
         pass
