@@ -19,6 +19,7 @@ from auditor.build import build_fingerprint_set
 from auditor.fingerprint import Fingerprinter, shingle_texts, shingle_texts_reference
 from auditor.kernels import compiled, containment
 from auditor.kernels.codepoints import utf8_view
+from auditor.kernels.compiled_probe import probe_partitioned
 from auditor.kernels.containment import (
     FLOOR_SHARE,
     MIN_EVIDENCE_SHINGLES,
@@ -106,6 +107,10 @@ def test_candidates_are_the_count_filter_and_lose_no_match(
     found = list(zip(pairs.rows.tolist(), pairs.posts.tolist(), strict=True))
     compiled_pairs = index.candidates(mixed, offsets)
     assert list(zip(compiled_pairs.rows.tolist(), compiled_pairs.posts.tolist(), strict=True)) == found
+    with patch.object(containment, "PARTITIONED_FILTER_BYTES", 0):  # the probe of large sets, on this one
+        assert index.partition_bits() > 0
+        partitioned = index.candidates(mixed, offsets)
+    assert list(zip(partitioned.rows.tolist(), partitioned.posts.tolist(), strict=True)) == found
     scores, reference_scores = index.score(pairs, mixed, offsets), index.score_reference(pairs, mixed, offsets)
     assert scores.matched_slots.tolist() == reference_scores.matched_slots.tolist()
     assert scores.matched_specific_slots.tolist() == reference_scores.matched_specific_slots.tolist()
@@ -331,3 +336,29 @@ def test_words_start_after_separators_not_inside_words() -> None:
     starts = word_starts(text, fold_table())
     # reenable examples cafe now 2 0: at 0 (re), 2 (enable), 8 (examples), 16 (cafe), 20 (now), 23, 24; the end
     assert np.flatnonzero(starts).tolist() == [0, 2, 8, 16, 20, 23, 24, 25]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    posts=st.lists(st.lists(st.integers(0, 60), min_size=16, max_size=16), min_size=1, max_size=12),
+    rows=st.lists(st.lists(st.integers(0, 80), max_size=60), min_size=1, max_size=8),
+    part_bits=st.integers(1, 12),
+)
+def test_the_partitioned_probe_finds_the_hits_of_the_probe(
+    posts: list[list[int]], rows: list[list[int]], part_bits: int
+) -> None:
+    # Hashes spread over all 32 bits, so that every partition can be reached.
+    spread = np.uint32(0x9E3779B1)
+    index = ContainmentIndex.build(np.array(posts, dtype=np.uint32) * spread, 0.5)
+    mixed = np.array([v for r in rows for v in r], dtype=np.uint32) * spread
+    offsets = np.zeros(len(rows) + 1, dtype=np.int64)
+    np.cumsum([len(r) for r in rows], out=offsets[1:])
+    windows = int(offsets[-1])
+    common = (index.filter_words, index.filter_shift, index.prefix_entries, index.radix, index.radix_shift)
+    passing, bounds = np.empty(windows, np.int64), np.empty(2 * windows, np.uint32)
+    rows_of, keys_of = compiled.probe(mixed, offsets, *common, passing, bounds)
+    order = np.empty(windows, np.uint64)
+    rows_by, keys_by = probe_partitioned(mixed, offsets, *common, part_bits, order, passing, bounds)
+    assert rows_by.tolist() == rows_of.tolist()  # grouped by row, in row order
+    by_row = sorted(zip(rows_by.tolist(), keys_by.tolist(), strict=True))
+    assert by_row == sorted(zip(rows_of.tolist(), keys_of.tolist(), strict=True))

@@ -529,7 +529,7 @@ def count_filter(
     requirement kept, in post order.
 
     `covered` (one per post) is all zeros and is left so. A small hash set per row drops repeated
-    entries, so only the posts a row touched are sorted, not its hits (twice as fast as sorting).
+    entries, and only the posts that pass are sorted, not the row's hits or the posts it touched.
     """
     out_rows = np.empty(len(hit_rows), dtype=np.int64)
     out_posts = np.empty(len(hit_rows), dtype=np.int64)
@@ -567,14 +567,15 @@ def count_filter(
                 touched[posts] = post
                 posts += 1
             covered[post] += np.int32(value & slot_mask)
-        ordered = np.sort(touched[:posts])
-        for i in range(posts):
-            post = ordered[i]
+        first = found
+        for i in range(posts):  # few of the touched posts pass: only those are sorted
+            post = touched[i]
             if covered[post] >= required[post]:
                 out_rows[found] = hit_rows[a]
                 out_posts[found] = post
                 found += 1
             covered[post] = 0
+        out_posts[first:found].sort()
         a = b
     return out_rows[:found], out_posts[:found]
 

@@ -44,6 +44,7 @@ import pyarrow as pa
 
 from auditor.kernels import compiled
 from auditor.kernels.codepoints import Offsets
+from auditor.kernels.compiled_probe import probe_partitioned
 from auditor.kernels.normalize import fold_table
 from auditor.kernels.scratch import Scratch
 from auditor.kernels.shingle_hash import Hashes
@@ -58,6 +59,11 @@ _BUILD_BLOCK = 1 << 14
 # Candidate pairs scored at once: bounds the (pairs x num_perm) look-up matrix to about 64 MiB.
 _VERIFY_CHUNK = 1 << 16
 
+
+# A filter of this size or more no longer fits in a core's cache: the probe then visits a batch's windows
+# partitioned by hash (compiled_probe), each partition's slice of the filter this size at the most.
+PARTITIONED_FILTER_BYTES = 8 << 20
+PARTITION_SLICE_BYTES = 128 << 10
 
 # Distinct hashes the prefix holds beyond the least that prefix filtering needs; a row must then hold
 # this many + 1 of them.
@@ -533,13 +539,24 @@ class ContainmentIndex:
         """(row, post) pairs whose hits on the post's prefix cover enough slots to reach the threshold."""
         work = scratch or Scratch()
         windows = int(window_offsets[-1])
-        hit_rows, hit_keys = compiled.probe(
-            mixed, window_offsets, self.filter_words, self.filter_shift, self.prefix_entries, self.radix,
-            self.radix_shift, work.buffer("passing", windows, np.int64), work.buffer("bounds", 2 * windows, np.uint32),
-        )  # fmt: skip
+        passing, bounds = work.buffer("passing", windows, np.int64), work.buffer("bounds", 2 * windows, np.uint32)
+        index = (self.filter_words, self.filter_shift, self.prefix_entries, self.radix, self.radix_shift)
+        part_bits = self.partition_bits()
+        if part_bits:
+            order = work.buffer("order", windows, np.uint64)
+            hit_rows, hit_keys = probe_partitioned(mixed, window_offsets, *index, part_bits, order, passing, bounds)
+        else:
+            hit_rows, hit_keys = compiled.probe(mixed, window_offsets, *index, passing, bounds)
         covered = work.zeroed("covered", len(self.required_prefix_slots), np.int32)
         rows, posts = compiled.count_filter(hit_rows, hit_keys, self.slot_bits, self.required_prefix_slots, covered)
         return CandidatePairs(rows, posts)
+
+    def partition_bits(self) -> int:
+        """How many top bits of a hash partition the probe's windows: none while the filter fits in cache."""
+        size = self.filter_words.nbytes
+        if size < PARTITIONED_FILTER_BYTES:
+            return 0
+        return int(np.clip(math.ceil(math.log2(size / PARTITION_SLICE_BYTES)), 1, 12))
 
     def candidates_reference(self, mixed: Hashes, window_offsets: Offsets) -> CandidatePairs:
         """The numpy reference of `candidates`."""
