@@ -603,8 +603,8 @@ def score_pairs(
     of them for a generic post) that are lone (containment.lone_windows_reference, then
     best_cover_reference).
 
-    Each row is read once, against a small hash table of the slots of all its candidate posts; the
-    windows found there (few) are kept, in order, for the cover of each pair."""
+    Each row is read once, against a bitmap and a small hash table of the slots of all its candidate
+    posts; the windows found there (few) are kept, in order, for the cover of each pair."""
     num_perm = slot_hashes.shape[1]
     matched = np.zeros(len(rows), dtype=np.int64)
     matched_specific = np.zeros(len(rows), dtype=np.int64)
@@ -629,12 +629,27 @@ def score_pairs(
                 slot = _slot(table, used, slot_hashes[posts[p], j], size - 1)
                 used[slot] = True
                 table[slot] = slot_hashes[posts[p], j]
+        # A bitmap of the slot hashes at one bit in 64 or sparser, so that the row's windows, nearly all
+        # absent, are turned away by a branch the processor predicts (a miss in the table, a quarter
+        # full, was a mispredicted branch a window).
+        bits = 1 << 12
+        while bits < 64 * (b - a) * num_perm and bits < 1 << 20:
+            bits *= 2
+        bit_mask = np.uint32(bits - 1)
+        bitmap = np.zeros(bits >> 6, dtype=np.uint64)
+        for p in range(a, b):
+            for j in range(num_perm):
+                low = slot_hashes[posts[p], j] & bit_mask
+                bitmap[low >> 6] |= np.uint64(1) << np.uint64(low & 63)
         mask = size - 1
         hits = 0
         w0 = window_offsets[rows[a]]
         for w in range(w0, window_offsets[rows[a] + 1]):
-            # _slot written out: on this, the hot loop, it measured 0.47 against 0.59 ms/MB through _slot.
             key = mixed[w]
+            low = key & bit_mask
+            if not (bitmap[low >> 6] >> np.uint64(low & 63)) & np.uint64(1):
+                continue
+            # _slot written out: on this, the hot loop, it measured 0.47 against 0.59 ms/MB through _slot.
             slot = int(key) & mask
             while used[slot]:
                 if table[slot] == key:
