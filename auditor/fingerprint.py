@@ -19,7 +19,7 @@ from auditor.kernels.scratch import Scratch
 from auditor.kernels.shingle_hash import Hashes, ShingleHasher, fmix32
 from auditor.keys import key_matches
 from auditor.params import DEFAULT_MIN_SHINGLES, FingerprintParams
-from auditor.sources.posts import POST_METADATA
+from auditor.sources import POST_METADATA
 
 # Windows hashed at once by the compiled shingler: its running sums (8 bytes each) stay in the L1 cache.
 SHINGLE_TILE = 512

@@ -20,11 +20,10 @@ from auditor.dates import parse_dates
 from auditor.errors import InputError
 from auditor.files import FileIdentity
 from auditor.fingerprint_set import InputSummary
+from auditor.sources import POST_METADATA
 from auditor.sources.exports import FORMATS, detect_format, open_reader
 from auditor.sources.exports.base import DEFAULT_BATCH_ROWS, STDIN, Reader, ReadOptions
 from auditor.sources.skips import SkipCounter
-
-POST_METADATA = ("created_at", "author", "url", "platform", "kind")
 
 
 @dataclass
