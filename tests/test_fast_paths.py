@@ -326,6 +326,7 @@ def test_the_cover_in_whole_words_takes_at_most_two_partial_words_off(
     word_start = np.array([True, *starts[1:], True])
     best = best_cover_reference(ordered, length, size)
     trimmed = trimmed_cover_reference(ordered, length, size, word_start)
+    assert compiled.trimmed_cover(ordered, length, size, word_start, PARTIAL_WORD_CHARS) == trimmed
     assert best - 2 * PARTIAL_WORD_CHARS <= trimmed <= best  # why a pair with that much to spare needs no look
     # Every character a word of its own: nothing is partial, nothing is taken off.
     assert trimmed_cover_reference(ordered, length, size, np.ones(len(word_start), dtype=np.bool_)) == best

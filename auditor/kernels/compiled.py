@@ -720,6 +720,48 @@ def _best_cover(positions: npt.NDArray[np.int64], length: int, size: int) -> int
 
 
 @njit(cache=True, nogil=True)
+def trimmed_cover(
+    positions: npt.NDArray[np.int64], length: int, size: int, word_start: npt.NDArray[np.bool_], partial: int
+) -> int:  # pragma: no cover - compiled
+    """containment.trimmed_cover_reference (with PARTIAL_WORD_CHARS as `partial`), compiled: for each
+    window as a stretch's start, the characters its windows cover, less a partial word of at most
+    `partial` letters at either end of that cover."""
+    reach = max(length, size)
+    best = 0
+    characters = np.zeros(reach, dtype=np.bool_)
+    for i in range(len(positions)):
+        start = positions[i]
+        characters[:] = False
+        for j in range(i, len(positions)):  # sorted: the windows inside start at i
+            if positions[j] + size > start + reach:
+                break
+            characters[positions[j] - start : positions[j] - start + size] = True
+        first, last = -1, -1
+        for c in range(reach):
+            if characters[c]:
+                if first < 0:
+                    first = c
+                last = c
+        first += start
+        last += start
+        head = first
+        while head <= last and not word_start[head]:
+            head += 1
+        if head - first <= partial:
+            first = head
+        tail = last
+        while tail >= first and not word_start[tail + 1]:
+            tail -= 1
+        if last - tail <= partial:
+            last = tail
+        covered = 0
+        for c in range(max(first, start), min(last, start + reach - 1) + 1):
+            covered += characters[c - start]
+        best = max(best, covered)
+    return best
+
+
+@njit(cache=True, nogil=True)
 def _row_pair_windows(
     windows: npt.NDArray[np.uint32], post_hashes: npt.NDArray[np.uint32]
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:  # pragma: no cover - compiled

@@ -679,10 +679,12 @@ class ContainmentIndex:
         self, pairs: CandidatePairs, mixed: Hashes, window_offsets: Offsets, prenormalized: pa.Array
     ) -> npt.NDArray[np.bool_]:
         """The second look near the threshold: for each pair, whether its cover counted in whole words
-        of the row (`trimmed_cover_reference`) still passes. Per pair, in Python: only pairs
+        of the row (`trimmed_cover_reference`, compiled) still passes. Per pair: only pairs
         `near_threshold` come here, a few of the matches."""
         fold = fold_table()
         keep = np.zeros(len(pairs.rows), dtype=np.bool_)
+        starts = np.ones(1, dtype=np.bool_)
+        starts_of = -1  # the row whose word starts `starts` holds: pairs come by row
         for p, (row, post) in enumerate(zip(pairs.rows.tolist(), pairs.posts.tolist(), strict=True)):
             own = self.slot_hashes[post]
             if self.specific_distinct[post] >= MIN_SPECIFIC_SLOTS:  # as in `score`: a generic post uses all
@@ -690,9 +692,10 @@ class ContainmentIndex:
             windows = mixed[window_offsets[row] : window_offsets[row + 1]]
             positions = np.flatnonzero(compiled.members(windows, np.ascontiguousarray(own)))  # no sort of the row
             length = int(self.lengths[post])
-            positions = positions[lone_windows_reference(positions, windows[positions], max(length, self.shingle_size))]
-            starts = word_starts(prenormalized[row].as_py() or "", fold)
-            covered = trimmed_cover_reference(positions, length, self.shingle_size, starts)
+            positions = positions[compiled._lone_windows(positions, windows[positions], max(length, self.shingle_size))]
+            if starts_of != row:
+                starts, starts_of = word_starts(prenormalized[row].as_py() or "", fold), row
+            covered = compiled.trimmed_cover(positions, length, self.shingle_size, starts, PARTIAL_WORD_CHARS)
             keep[p] = bool(self.covers(np.array([post]), np.array([covered]))[0])
         return keep
 
