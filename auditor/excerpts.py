@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-from auditor.kernels import compiled
+from auditor.kernels import compiled, compiled_match, compiled_text
 from auditor.kernels.codepoints import utf8_view
 
 EXCERPT_MARGIN = 40  # characters of context on each side
@@ -82,7 +82,7 @@ def excerpts(
     count = len(rows)
     byte_starts, byte_ends = np.empty(count, dtype=np.int64), np.empty(count, dtype=np.int64)
     mark_offsets = np.empty(count + 1, dtype=np.int64)
-    marks = compiled.excerpt_spans(
+    marks = compiled_match.excerpt_spans(
         data,
         offsets,
         fold,
@@ -98,7 +98,7 @@ def excerpts(
         byte_ends,
         mark_offsets,
     )
-    text_bytes, text_offsets = compiled.gather_bytes(data, byte_starts, byte_ends)
+    text_bytes, text_offsets = compiled_text.gather_bytes(data, byte_starts, byte_ends)
     texts = pa.LargeStringArray.from_buffers(count, pa.py_buffer(text_offsets), pa.py_buffer(text_bytes))
     spans = pa.FixedSizeListArray.from_arrays(pa.array(marks, type=pa.int32()), 2)
     marked = pa.ListArray.from_arrays(pa.array(mark_offsets.astype(np.int32)), spans)

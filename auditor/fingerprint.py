@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from auditor.errors import UsageError
-from auditor.kernels import compiled
+from auditor.kernels import compiled_minhash, compiled_text
 from auditor.kernels.codepoints import Offsets, to_codepoints, utf8_view
 from auditor.kernels.containment import distinct_group_keys
 from auditor.kernels.minhash import Permutations
@@ -51,7 +51,7 @@ class ShingledTexts:
     normalized_lengths: npt.NDArray[np.int64]
 
     def distinct_counts(self) -> npt.NDArray[np.int64]:
-        counts: npt.NDArray[np.int64] = compiled.distinct_counts(self.mixed, self.window_offsets)
+        counts: npt.NDArray[np.int64] = compiled_text.distinct_counts(self.mixed, self.window_offsets)
         return counts
 
     def distinct_counts_reference(self) -> npt.NDArray[np.int64]:
@@ -72,7 +72,7 @@ def shingle_prenormalized(
     prenormalized: pa.Array, hasher: ShingleHasher, scratch: Scratch | None = None
 ) -> ShingledTexts:
     """Shingle texts that `prenormalize` gave: UTF-8 decoding, the letters-and-digits filter, the base
-    hash and fmix32 run compiled (compiled.shingle_utf8), work space taken from `scratch`."""
+    hash and fmix32 run compiled (compiled_text.shingle_utf8), work space taken from `scratch`."""
     data, offsets = utf8_view(prenormalized)
     strings = len(offsets) - 1
     work = scratch or Scratch()
@@ -81,7 +81,7 @@ def shingle_prenormalized(
     tile = work.buffer("tile", SHINGLE_TILE, np.uint64)
     window_offsets = np.empty(strings + 1, dtype=np.int64)
     lengths = np.empty(strings, dtype=np.int64)
-    written = compiled.shingle_utf8(
+    written = compiled_text.shingle_utf8(
         data, offsets, fold_table(), hasher.coefficients, hasher.size, hashes, window_offsets, lengths, codepoints, tile
     )
     return ShingledTexts(hashes[:written], window_offsets, lengths)
@@ -133,7 +133,7 @@ class Fingerprinter:
         else:
             groups, num_perm = len(shingled.window_offsets) - 1, self.params.num_perm
             signatures = scratch.buffer("signatures", groups * num_perm, np.uint32).reshape(groups, num_perm)
-            compiled.signatures_into(
+            compiled_minhash.signatures_into(
                 shingled.mixed, shingled.window_offsets, self.permutations.a, self.permutations.b, signatures
             )
         distinct = shingled.distinct_counts()

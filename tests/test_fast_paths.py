@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from auditor import fingerprint_set
 from auditor.build import build_fingerprint_set
 from auditor.fingerprint import Fingerprinter, shingle_texts, shingle_texts_reference
-from auditor.kernels import compiled, containment
+from auditor.kernels import compiled, compiled_match, compiled_probe, containment
 from auditor.kernels.codepoints import utf8_view
 from auditor.kernels.compiled_probe import probe_partitioned
 from auditor.kernels.containment import (
@@ -296,7 +296,7 @@ def test_radix_table_is_searchsorted(values: list[int]) -> None:
 )
 def test_best_cover_is_its_definition(positions: set[int], length: int, size: int) -> None:
     ordered = np.array(sorted(positions), dtype=np.int64)
-    assert compiled._best_cover(ordered, length, size) == best_cover_reference(ordered, length, size)
+    assert compiled_match._best_cover(ordered, length, size) == best_cover_reference(ordered, length, size)
 
 
 @settings(max_examples=200, deadline=None)
@@ -308,7 +308,7 @@ def test_lone_windows_are_their_definition(hits: list[tuple[int, int]], reach: i
     hits.sort()
     positions = np.array([p for p, _ in hits], dtype=np.int64)
     keys = np.array([k for _, k in hits], dtype=np.uint32)
-    lone = compiled._lone_windows(positions, keys, reach)
+    lone = compiled_match._lone_windows(positions, keys, reach)
     assert lone.tolist() == lone_windows_reference(positions, keys, reach).tolist()
 
 
@@ -326,7 +326,7 @@ def test_the_cover_in_whole_words_takes_at_most_two_partial_words_off(
     word_start = np.array([True, *starts[1:], True])
     best = best_cover_reference(ordered, length, size)
     trimmed = trimmed_cover_reference(ordered, length, size, word_start)
-    assert compiled.trimmed_cover(ordered, length, size, word_start, PARTIAL_WORD_CHARS) == trimmed
+    assert compiled_match.trimmed_cover(ordered, length, size, word_start, PARTIAL_WORD_CHARS) == trimmed
     assert best - 2 * PARTIAL_WORD_CHARS <= trimmed <= best  # why a pair with that much to spare needs no look
     # Every character a word of its own: nothing is partial, nothing is taken off.
     assert trimmed_cover_reference(ordered, length, size, np.ones(len(word_start), dtype=np.bool_)) == best
@@ -357,7 +357,7 @@ def test_the_partitioned_probe_finds_the_hits_of_the_probe(
     windows = int(offsets[-1])
     common = (index.filter_words, index.filter_shift, index.prefix_entries, index.radix, index.radix_shift)
     passing, bounds = np.empty(windows, np.int64), np.empty(2 * windows, np.uint32)
-    rows_of, keys_of = compiled.probe(mixed, offsets, *common, passing, bounds)
+    rows_of, keys_of = compiled_probe.probe(mixed, offsets, *common, passing, bounds)
     order = np.empty(windows, np.uint64)
     rows_by, keys_by = probe_partitioned(mixed, offsets, *common, part_bits, order, passing, bounds)
     assert rows_by.tolist() == rows_of.tolist()  # grouped by row, in row order

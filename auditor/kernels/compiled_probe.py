@@ -1,15 +1,19 @@
-"""The probe of a large prefix index, compiled: the corpus windows visited in the order of their hashes.
+"""Compiled probe of the prefix index and its count filter: the (row, prefix entry) hits of a batch's windows,
+then the (row, post) pairs whose hits cover enough of the post's prefix.
 
-`compiled.probe` visits windows in text order, so each look-up of the Bloom filter, the radix table and
-the entries lands anywhere in them. That is cheap while they fit in the processor's caches (a set of
-tens of thousands of posts) and bound by memory latency once they do not (millions of posts: hundreds
-of megabytes, one cache and TLB miss per window). Here a batch's windows are first partitioned by the
-top bits of their hash (a counting sort, two sequential passes), so the look-ups of one partition stay
-within one small slice of the filter, of the radix table and of the sorted entries, all three being
-laid out by hash; the hits are then put back in row order by a counting sort on the row.
+`probe` visits windows in text order, so each look-up of the Bloom filter, the radix table and the
+entries lands anywhere in them. That is cheap while they fit in the processor's caches (a set of tens
+of thousands of posts) and bound by memory latency once they do not (millions of posts: hundreds of
+megabytes, one cache and TLB miss per window). `probe_partitioned` first partitions a batch's windows
+by the top bits of their hash (a counting sort, two sequential passes), so the look-ups of one
+partition stay within one small slice of the filter, of the radix table and of the sorted entries, all
+three being laid out by hash; the hits are then put back in row order by a counting sort on the row.
+Its hits are those of `probe`, in row order; within a row their order differs, which nothing
+downstream depends on (`count_filter` counts a row's hits whatever their order).
 
-The hits are those of `compiled.probe`, in row order; within a row their order differs, which nothing
-downstream depends on (`compiled.count_filter` counts a row's hits whatever their order).
+Each function here has a numpy reference elsewhere in kernels/ that defines its result; tests hold the
+two equal on random and Unicode edge-case inputs. numba caches the machine code beside this file, so
+only the first run on a machine pays the compile time (a few seconds).
 """
 
 from __future__ import annotations
@@ -18,7 +22,126 @@ import numpy as np
 import numpy.typing as npt
 from numba import njit
 
-from auditor.kernels.compiled import _grown
+from auditor.kernels.compiled import _grown, _run_end
+
+
+@njit(cache=True, nogil=True)
+def probe(
+    mixed: npt.NDArray[np.uint32],
+    window_offsets: npt.NDArray[np.int64],
+    filter_words: npt.NDArray[np.uint64],
+    shift: int,
+    prefix_entries: npt.NDArray[np.uint64],
+    radix: npt.NDArray[np.uint32],
+    radix_shift: int,
+    passing: npt.NDArray[np.int64],
+    bounds: npt.NDArray[np.uint32],
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint64]]:  # pragma: no cover - compiled
+    """Every (row, prefix entry) whose hash a window of the row has, with repeats: rows, and keys
+    entry index << 32 | the entry's low 32 bits (post and slots), so the count filter need not look
+    the entry up again. `passing` (one per window) and `bounds` (two per window) are work space.
+
+    A blocked Bloom filter (containment.blocked_filter) turns most windows away; the radix table
+    (containment.radix_table) leads the rest to their few entries. In three passes (5 instead of 8.6
+    ns a window in one): the filter without a branch, then the radix look-ups, then the entries, so
+    the cache misses of the passing windows, now side by side, overlap.
+    """
+    passed = 0
+    for w in range(window_offsets[len(window_offsets) - 1]):
+        low = np.uint64(mixed[w])
+        mask = (np.uint64(1) << (low & np.uint64(63))) | (np.uint64(1) << ((low >> np.uint64(6)) & np.uint64(63)))
+        passing[passed] = w
+        passed += (filter_words[low >> np.uint64(shift)] & mask) == mask
+    for t in range(passed):
+        bucket = np.uint64(mixed[passing[t]]) >> np.uint64(radix_shift)
+        bounds[2 * t] = radix[bucket]
+        bounds[2 * t + 1] = radix[bucket + np.uint64(1)]
+    capacity = passed + 1024
+    hit_rows = np.empty(capacity, dtype=np.int64)
+    hit_keys = np.empty(capacity, dtype=np.uint64)
+    hits = 0
+    row = 0
+    for t in range(passed):
+        w = passing[t]
+        while window_offsets[row + 1] <= w:
+            row += 1
+        low = np.uint64(mixed[w])
+        for k in range(np.int64(bounds[2 * t]), np.int64(bounds[2 * t + 1])):
+            entry = prefix_entries[k]
+            if entry >> np.uint64(32) != low:
+                continue
+            if hits == capacity:
+                capacity *= 2
+                hit_rows = _grown(hit_rows, capacity)
+                hit_keys = _grown(hit_keys, capacity)
+            hit_rows[hits] = row
+            hit_keys[hits] = (np.uint64(k) << np.uint64(32)) | (entry & np.uint64(0xFFFFFFFF))
+            hits += 1
+    return hit_rows[:hits], hit_keys[:hits]
+
+
+@njit(cache=True, nogil=True)
+def count_filter(
+    hit_rows: npt.NDArray[np.int64],
+    hit_keys: npt.NDArray[np.uint64],
+    slot_bits: int,
+    required: npt.NDArray[np.int16],
+    covered: npt.NDArray[np.int32],
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:  # pragma: no cover - compiled
+    """ContainmentIndex.candidates_from_hits on the hits of `probe`, compiled: per row (hits come in
+    row order), each prefix entry counted once, slots summed per post, posts whose sum reaches their
+    requirement kept, in post order.
+
+    `covered` (one per post) is all zeros and is left so. A small hash set per row drops repeated
+    entries, and only the posts that pass are sorted, not the row's hits or the posts it touched.
+    """
+    out_rows = np.empty(len(hit_rows), dtype=np.int64)
+    out_posts = np.empty(len(hit_rows), dtype=np.int64)
+    found = 0
+    slot_mask = np.uint64((1 << slot_bits) - 1)
+    longest = 0
+    a = 0
+    while a < len(hit_rows):  # the most hits of a row, to size the hash set once
+        b = _run_end(hit_rows, a)
+        longest = max(longest, b - a)
+        a = b
+    size = 16
+    while size < 2 * longest:
+        size *= 2
+    seen = np.zeros(size, dtype=np.int64)  # entry index + 1, stamped with the row's first hit + 1
+    seen_stamp = np.zeros(size, dtype=np.int64)
+    touched = np.empty(longest, dtype=np.int64)
+    a = 0
+    while a < len(hit_rows):
+        b = _run_end(hit_rows, a)
+        stamp = a + 1
+        posts = 0
+        for i in range(a, b):
+            entry = np.int64(hit_keys[i] >> np.uint64(32))
+            slot = entry & (size - 1)  # entries of one row are near-random indices
+            while seen_stamp[slot] == stamp and seen[slot] != entry + 1:
+                slot = (slot + 1) & (size - 1)
+            if seen_stamp[slot] == stamp:
+                continue  # this entry again: count it once
+            seen_stamp[slot] = stamp
+            seen[slot] = entry + 1
+            value = hit_keys[i] & np.uint64(0xFFFFFFFF)
+            post = np.int64(value >> np.uint64(slot_bits))
+            if covered[post] == 0:
+                touched[posts] = post
+                posts += 1
+            covered[post] += np.int32(value & slot_mask)
+        first = found
+        for i in range(posts):  # few of the touched posts pass: only those are sorted
+            post = touched[i]
+            if covered[post] >= required[post]:
+                out_rows[found] = hit_rows[a]
+                out_posts[found] = post
+                found += 1
+            covered[post] = 0
+        out_posts[first:found].sort()
+        a = b
+    return out_rows[:found], out_posts[:found]
 
 
 @njit(cache=True, nogil=True)
@@ -35,7 +158,7 @@ def probe_partitioned(
     passing: npt.NDArray[np.int64],
     bounds: npt.NDArray[np.uint32],
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint64]]:  # pragma: no cover - compiled
-    """`compiled.probe`'s hits, grouped by row, found partition by partition (see the module).
+    """`probe`'s hits, grouped by row, found partition by partition (see the module).
 
     `order` (one per window), `passing` (one per window) and `bounds` (two per window) are work space;
     rows are numbered in 32 bits (a batch holds far fewer)."""
@@ -54,7 +177,7 @@ def probe_partitioned(
             part = value >> part_shift
             order[fill[part]] = (value << np.uint64(32)) | np.uint64(row)
             fill[part] += 1
-    # The three passes of compiled.probe, now over neighbouring slices of the filter, radix and entries.
+    # The three passes of `probe`, now over neighbouring slices of the filter, radix and entries.
     passed = 0
     for i in range(windows):
         low = order[i] >> np.uint64(32)

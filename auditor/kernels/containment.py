@@ -42,9 +42,8 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-from auditor.kernels import compiled
+from auditor.kernels import compiled, compiled_index, compiled_match, compiled_probe
 from auditor.kernels.codepoints import Offsets
-from auditor.kernels.compiled_probe import probe_partitioned
 from auditor.kernels.normalize import fold_table
 from auditor.kernels.scratch import Scratch
 from auditor.kernels.shingle_hash import Hashes
@@ -150,7 +149,7 @@ def radix_table(entries: Keys) -> tuple[npt.NDArray[np.uint32], int]:
         raise ValueError(f"an index holds under 2**32 prefix entries, got {len(entries)}; split the fingerprint set")
     bits = int(np.clip(math.ceil(math.log2(max(len(entries), 1) / 2)), 8, 27))
     radix = np.empty((1 << bits) + 1, dtype=np.uint32)
-    compiled.bucket_starts(entries, 64 - bits, radix)  # one pass, no temporaries the size of the table
+    compiled_index.bucket_starts(entries, 64 - bits, radix)  # one pass, no temporaries the size of the table
     return radix, 32 - bits
 
 
@@ -466,7 +465,7 @@ class ContainmentIndex:
         mask = np.uint32((1 << table_bits) - 1)
         for block in counted_blocks:
             ordered = counted_block(block)
-            compiled.count_low_bits(ordered[_run_starts(ordered)], counts, mask)
+            compiled_index.count_low_bits(ordered[_run_starts(ordered)], counts, mask)
         if lengths is None:  # the least a post of its distinct slot hashes spans
             spans = [_run_starts(slot_hashes[block]).sum(axis=1) for block in blocks]
             lengths = np.concatenate([np.zeros(0, dtype=np.int64), *spans]) + shingle_size - 1
@@ -544,11 +543,15 @@ class ContainmentIndex:
         part_bits = self.partition_bits()
         if part_bits:
             order = work.buffer("order", windows, np.uint64)
-            hit_rows, hit_keys = probe_partitioned(mixed, window_offsets, *index, part_bits, order, passing, bounds)
+            hit_rows, hit_keys = compiled_probe.probe_partitioned(
+                mixed, window_offsets, *index, part_bits, order, passing, bounds
+            )
         else:
-            hit_rows, hit_keys = compiled.probe(mixed, window_offsets, *index, passing, bounds)
+            hit_rows, hit_keys = compiled_probe.probe(mixed, window_offsets, *index, passing, bounds)
         covered = work.zeroed("covered", len(self.required_prefix_slots), np.int32)
-        rows, posts = compiled.count_filter(hit_rows, hit_keys, self.slot_bits, self.required_prefix_slots, covered)
+        rows, posts = compiled_probe.count_filter(
+            hit_rows, hit_keys, self.slot_bits, self.required_prefix_slots, covered
+        )
         return CandidatePairs(rows, posts)
 
     def partition_bits(self) -> int:
@@ -568,7 +571,7 @@ class ContainmentIndex:
         return self.candidates_from_hits(rows, entries)
 
     def candidates_from_hits(self, hit_rows: Indices, hit_entries: Indices) -> CandidatePairs:
-        """Apply the count filter to (row, prefix entry) hits: the numpy reference of compiled.count_filter."""
+        """Apply the count filter to (row, prefix entry) hits: the numpy reference of compiled_probe.count_filter."""
         # A row may hold a shingle many times: count each (row, prefix entry) once.
         hits = unique_sorted(group_keys(hit_rows, hit_entries.astype(np.uint32)))
         entries = self.prefix_entries[(hits & np.uint64(0xFFFFFFFF)).astype(np.int64)] & np.uint64(0xFFFFFFFF)
@@ -586,7 +589,7 @@ class ContainmentIndex:
 
     def score(self, pairs: CandidatePairs, mixed: Hashes, window_offsets: Offsets) -> PairScores:
         """Count, for each pair, the post's slots (and specific slots) whose shingle occurs in the row."""
-        matched, matched_specific, distinct, specific_distinct, covered = compiled.score_pairs(
+        matched, matched_specific, distinct, specific_distinct, covered = compiled_match.score_pairs(
             mixed, window_offsets, pairs.rows, pairs.posts, self.slot_hashes, self.specific_bits, self.lengths,
             self.shingle_size, self.specific_distinct, MIN_SPECIFIC_SLOTS, self.required,
         )  # fmt: skip
@@ -692,10 +695,12 @@ class ContainmentIndex:
             windows = mixed[window_offsets[row] : window_offsets[row + 1]]
             positions = np.flatnonzero(compiled.members(windows, np.ascontiguousarray(own)))  # no sort of the row
             length = int(self.lengths[post])
-            positions = positions[compiled._lone_windows(positions, windows[positions], max(length, self.shingle_size))]
+            positions = positions[
+                compiled_match._lone_windows(positions, windows[positions], max(length, self.shingle_size))
+            ]
             if starts_of != row:
                 starts, starts_of = word_starts(prenormalized[row].as_py() or "", fold), row
-            covered = compiled.trimmed_cover(positions, length, self.shingle_size, starts, PARTIAL_WORD_CHARS)
+            covered = compiled_match.trimmed_cover(positions, length, self.shingle_size, starts, PARTIAL_WORD_CHARS)
             keep[p] = bool(self.covers(np.array([post]), np.array([covered]))[0])
         return keep
 

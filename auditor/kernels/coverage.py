@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from auditor.kernels import compiled
+from auditor.kernels import compiled_match
 
 
 def covered_lengths(
@@ -19,7 +19,7 @@ def covered_lengths(
     """Covered characters of every row of the batch (0 where nothing matched); pairs sorted by row."""
     covered = np.zeros(len(window_offsets) - 1, dtype=np.int64)
     if len(rows):
-        compiled.covered_lengths(windows, window_offsets, rows.astype(np.int64), post_hashes, size, covered)
+        compiled_match.covered_lengths(windows, window_offsets, rows.astype(np.int64), post_hashes, size, covered)
     return covered
 
 

@@ -18,7 +18,7 @@ from functools import lru_cache
 import numpy as np
 import numpy.typing as npt
 
-from auditor.kernels import compiled
+from auditor.kernels import compiled_minhash
 from auditor.kernels.codepoints import Offsets
 from auditor.kernels.shingle_hash import Hashes
 
@@ -65,7 +65,7 @@ class Permutations:
 
     def signatures(self, mixed: Hashes, window_offsets: Offsets) -> Signatures:
         """Signatures of each group of fmix32-mixed shingle hashes; an empty group gets EMPTY_SLOT."""
-        result: Signatures = compiled.signatures(mixed, window_offsets, self.a, self.b)
+        result: Signatures = compiled_minhash.signatures(mixed, window_offsets, self.a, self.b)
         return result
 
     def signatures_reference(self, mixed: Hashes, window_offsets: Offsets) -> Signatures:

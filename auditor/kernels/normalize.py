@@ -20,7 +20,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from auditor.kernels import compiled, compiled_normalize
+from auditor.kernels import compiled_normalize, compiled_text
 from auditor.kernels.codepoints import to_codepoints, utf8_view
 
 # Bumped whenever the output of normalize_texts changes for any input; recorded in fingerprint sets.
@@ -64,7 +64,7 @@ def prenormalize(texts: pa.Array | pa.ChunkedArray) -> pa.Array:
         data, offsets = replaced[:size], replaced_offsets
     removed = np.empty(len(data), dtype=np.uint8)
     removed_offsets = np.empty(len(offsets), dtype=np.int64)
-    size = compiled.remove_links_mentions(data, offsets, fold_table(), removed, removed_offsets)
+    size = compiled_text.remove_links_mentions(data, offsets, fold_table(), removed, removed_offsets)
     data, offsets = normalized_utf8(removed[:size], removed_offsets, "NFKD")
     return _with_text(texts, data, offsets)
 
@@ -80,7 +80,7 @@ def normalized_utf8(
     starts, ends = compiled_normalize.islands(data, offsets, inert_table(), high)
     if len(starts) == 0:
         return data, offsets
-    pieces, piece_offsets = compiled.gather_bytes(data, starts, ends)
+    pieces, piece_offsets = compiled_text.gather_bytes(data, starts, ends)
     stretches = pa.Array.from_buffers(
         pa.large_string(), len(starts), [None, pa.py_buffer(piece_offsets), pa.py_buffer(pieces)]
     )

@@ -1,0 +1,41 @@
+"""Compiled passes of building the prefix index (containment.ContainmentIndex.build): hash counts by
+low bits, radix bucket starts.
+
+Each function here has a numpy reference elsewhere in kernels/ that defines its result; tests hold the
+two equal on random and Unicode edge-case inputs. numba caches the machine code beside this file, so
+only the first run on a machine pays the compile time (a few seconds).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+from numba import njit
+
+
+@njit(cache=True, nogil=True)
+def bucket_starts(
+    entries: npt.NDArray[np.uint64], shift: int, starts: npt.NDArray[np.uint32]
+) -> None:  # pragma: no cover - compiled
+    """starts[b] = the first index of sorted `entries` whose value >> shift is at least b; the last
+    item is len(entries). What np.searchsorted gives for every b, in one pass."""
+    bucket = 0
+    for i in range(len(entries)):
+        top = np.int64(entries[i] >> np.uint64(shift))
+        while bucket <= top:
+            starts[bucket] = i
+            bucket += 1
+    while bucket < len(starts):
+        starts[bucket] = len(entries)
+        bucket += 1
+
+
+@njit(cache=True, nogil=True)
+def count_low_bits(
+    values: npt.NDArray[np.uint32], counts: npt.NDArray[np.uint16], mask: np.uint32
+) -> None:  # pragma: no cover - compiled
+    """counts[v & mask] += 1 for every value, saturating at 65,535: a frequency table of mixed hashes."""
+    for v in values:
+        slot = v & mask
+        if counts[slot] < 65535:
+            counts[slot] += 1

@@ -1,0 +1,356 @@
+"""Compiled kernels of candidate pairs: scoring (slots found, covers in post-long stretches, lone windows,
+the cover in whole words) and the excerpts and text share of matches.
+
+Each function here has a numpy reference elsewhere in kernels/ that defines its result; tests hold the
+two equal on random and Unicode edge-case inputs. numba caches the machine code beside this file, so
+only the first run on a machine pays the compile time (a few seconds).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+from numba import njit
+
+from auditor.kernels.compiled import _codepoint, _grown, _in_bitmap, _key_table, _run_end, _slot, _sparse_bitmap, _width
+
+
+@njit(cache=True, nogil=True)
+def score_pairs(
+    mixed: npt.NDArray[np.uint32],
+    window_offsets: npt.NDArray[np.int64],
+    rows: npt.NDArray[np.int64],
+    posts: npt.NDArray[np.int64],
+    slot_hashes: npt.NDArray[np.uint32],
+    specific_bits: npt.NDArray[np.uint8],
+    lengths: npt.NDArray[np.int32],
+    window: int,
+    post_specific: npt.NDArray[np.int16],
+    min_specific: int,
+    required: npt.NDArray[np.int16],
+) -> tuple[
+    npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]
+]:  # pragma: no cover - compiled
+    """ContainmentIndex.score_reference, compiled: for pairs sorted by row, the post's slots (and its
+    specific slots) whose hash is among the row's windows, repeats counted and, over its distinct hashes
+    (each post's slots are sorted, so a repeat follows its hash), counted once; and the characters a
+    stretch of the row as long as the post covers with windows of the post's specific slot hashes (all
+    of them for a generic post) that are lone (containment.lone_windows_reference, then
+    best_cover_reference).
+
+    Each row is read once for all its pairs (_row_pair_windows); each pair then sees only the windows of
+    its own post's slot hashes, in order, for its counts and its cover."""
+    num_perm = slot_hashes.shape[1]
+    matched = np.zeros(len(rows), dtype=np.int64)
+    matched_specific = np.zeros(len(rows), dtype=np.int64)
+    distinct = np.zeros(len(rows), dtype=np.int64)
+    specific_distinct = np.zeros(len(rows), dtype=np.int64)
+    covers = np.zeros(len(rows), dtype=np.int64)
+    positions = np.empty(64, dtype=np.int64)
+    found_keys = np.empty(64, dtype=np.uint32)
+    present = np.zeros(num_perm, dtype=np.bool_)  # per slot of the pair's post: its hash is in the row
+    a = 0
+    while a < len(rows):
+        b = _run_end(rows, a)
+        w0 = window_offsets[rows[a]]
+        row_windows = mixed[w0 : window_offsets[rows[a] + 1]]
+        pair_windows, pair_starts = _row_pair_windows(row_windows, slot_hashes[posts[a:b]])
+        for p in range(a, b):
+            own = slot_hashes[posts[p]]
+            every = post_specific[posts[p]] < min_specific
+            first_hit, last_hit = pair_starts[p - a], pair_starts[p - a + 1]
+            if len(positions) < last_hit - first_hit:
+                positions = np.empty(last_hit - first_hit, dtype=np.int64)
+                found_keys = np.empty(last_hit - first_hit, dtype=np.uint32)
+            present[:] = False
+            found = 0
+            for i in range(first_hit, last_hit):
+                w = pair_windows[i]
+                key = row_windows[w]
+                at = np.searchsorted(own, key)  # the first slot of the hash: the post's slots are sorted
+                present[at] = True
+                if every or (specific_bits[posts[p], at >> 3] >> (7 - (at & 7))) & 1:
+                    positions[found] = w
+                    found_keys[found] = key
+                    found += 1
+            reach = max(lengths[posts[p]], window)
+            lone = _lone_windows(positions[:found], found_keys[:found], reach)
+            covers[p] = _best_cover(positions[:found][lone], lengths[posts[p]], window)
+            run_present = False
+            for j in range(num_perm):
+                first = j == 0 or own[j] != own[j - 1]
+                if first:
+                    run_present = present[j]
+                if run_present:
+                    specific = (specific_bits[posts[p], j >> 3] >> (7 - (j & 7))) & 1  # np.packbits order
+                    matched[p] += 1
+                    distinct[p] += first
+                    if specific:
+                        matched_specific[p] += 1
+                        specific_distinct[p] += first
+        a = b
+    return matched, matched_specific, distinct, specific_distinct, covers
+
+
+@njit(cache=True, nogil=True)
+def _lone_windows(
+    positions: npt.NDArray[np.int64], keys: npt.NDArray[np.uint32], reach: int
+) -> npt.NDArray[np.bool_]:  # pragma: no cover - compiled
+    """containment.lone_windows_reference: sorted by (hash, position), a window is not lone when the next
+    or the previous one has its hash and lies less than `reach` away."""
+    lone = np.ones(len(positions), dtype=np.bool_)
+    order = np.argsort(keys.astype(np.int64) * (1 << 32) + positions, kind="mergesort")
+    for k in range(1, len(order)):
+        i, j = order[k - 1], order[k]
+        if keys[i] == keys[j] and positions[j] - positions[i] < reach:
+            lone[i] = False
+            lone[j] = False
+    return lone
+
+
+@njit(cache=True, nogil=True)
+def _best_cover(positions: npt.NDArray[np.int64], length: int, size: int) -> int:  # pragma: no cover - compiled
+    """containment.best_cover_reference in one pass: two pointers over the sorted window positions; the
+    union of windows i..j-1 (all `size` long, in order) is `size` plus each gap to the next, capped at
+    `size`."""
+    reach = max(length, size)
+    best = 0
+    union = 0
+    j = 0
+    for i in range(len(positions)):
+        if j <= i:
+            j = i + 1
+            union = size
+        while j < len(positions) and positions[j] + size <= positions[i] + reach:
+            union += min(size, positions[j] - positions[j - 1])
+            j += 1
+        best = max(best, union)
+        if i + 1 < j:
+            union -= min(size, positions[i + 1] - positions[i])
+    return best
+
+
+@njit(cache=True, nogil=True)
+def trimmed_cover(
+    positions: npt.NDArray[np.int64], length: int, size: int, word_start: npt.NDArray[np.bool_], partial: int
+) -> int:  # pragma: no cover - compiled
+    """containment.trimmed_cover_reference (with PARTIAL_WORD_CHARS as `partial`), compiled: for each
+    window as a stretch's start, the characters its windows cover, less a partial word of at most
+    `partial` letters at either end of that cover."""
+    reach = max(length, size)
+    best = 0
+    characters = np.zeros(reach, dtype=np.bool_)
+    for i in range(len(positions)):
+        start = positions[i]
+        characters[:] = False
+        for j in range(i, len(positions)):  # sorted: the windows inside start at i
+            if positions[j] + size > start + reach:
+                break
+            characters[positions[j] - start : positions[j] - start + size] = True
+        first, last = -1, -1
+        for c in range(reach):
+            if characters[c]:
+                if first < 0:
+                    first = c
+                last = c
+        first += start
+        last += start
+        head = first
+        while head <= last and not word_start[head]:
+            head += 1
+        if head - first <= partial:
+            first = head
+        tail = last
+        while tail >= first and not word_start[tail + 1]:
+            tail -= 1
+        if last - tail <= partial:
+            last = tail
+        covered = 0
+        for c in range(max(first, start), min(last, start + reach - 1) + 1):
+            covered += characters[c - start]
+        best = max(best, covered)
+    return best
+
+
+@njit(cache=True, nogil=True)
+def _row_pair_windows(
+    windows: npt.NDArray[np.uint32], post_hashes: npt.NDArray[np.uint32]
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:  # pragma: no cover - compiled
+    """For each of a row's pairs (post_hashes[j]: the slot hashes of pair j's post), the row's windows whose
+    hash is one of them, in order: pair j's at out[starts[j]:starts[j + 1]]. One pass over the row for
+    all its pairs, against one hash table of every pair's distinct hashes (each key listing its pairs)."""
+    pairs, num_perm = post_hashes.shape
+    size = 16
+    while size < 4 * pairs * num_perm:
+        size *= 2
+    mask = size - 1
+    table = np.zeros(size, dtype=np.uint32)
+    used = np.zeros(size, dtype=np.bool_)
+    head = np.full(size, -1, dtype=np.int64)
+    entry_pair = np.empty(pairs * num_perm, dtype=np.int64)
+    entry_next = np.empty(pairs * num_perm, dtype=np.int64)
+    entries = 0
+    for j in range(pairs):
+        for k in range(num_perm):
+            slot = _slot(table, used, post_hashes[j, k], mask)
+            if not used[slot]:
+                used[slot] = True
+                table[slot] = post_hashes[j, k]
+            elif entry_pair[head[slot]] == j:
+                continue  # a repeated slot hash of this pair's post: listed once
+            entry_pair[entries] = j
+            entry_next[entries] = head[slot]
+            head[slot] = entries
+            entries += 1
+    hit_pairs = np.empty(64, dtype=np.int64)
+    hit_windows = np.empty(64, dtype=np.int64)
+    hits = 0
+    bitmap, bit_mask = _sparse_bitmap(post_hashes)
+    for w in range(len(windows)):
+        if not _in_bitmap(bitmap, bit_mask, windows[w]):
+            continue
+        slot = _slot(table, used, windows[w], mask)
+        if not used[slot]:
+            continue
+        e = head[slot]
+        while e >= 0:
+            if hits == len(hit_pairs):
+                hit_pairs = _grown(hit_pairs, 2 * hits)
+                hit_windows = _grown(hit_windows, 2 * hits)
+            hit_pairs[hits] = entry_pair[e]
+            hit_windows[hits] = w
+            hits += 1
+            e = entry_next[e]
+    starts = np.zeros(pairs + 1, dtype=np.int64)
+    for h in range(hits):
+        starts[hit_pairs[h] + 1] += 1
+    for j in range(pairs):
+        starts[j + 1] += starts[j]
+    out = np.empty(hits, dtype=np.int64)
+    filled = starts[:pairs].copy()
+    for h in range(hits):  # windows were found in order, so each pair's stay in order
+        out[filled[hit_pairs[h]]] = hit_windows[h]
+        filled[hit_pairs[h]] += 1
+    return out, starts
+
+
+@njit(cache=True, nogil=True)
+def excerpt_spans(
+    data: npt.NDArray[np.uint8],
+    offsets: npt.NDArray[np.int64],
+    fold: npt.NDArray[np.uint32],
+    windows: npt.NDArray[np.uint32],
+    window_offsets: npt.NDArray[np.int64],
+    rows: npt.NDArray[np.int64],
+    post_hashes: npt.NDArray[np.uint32],
+    post_lengths: npt.NDArray[np.int64],
+    size: int,
+    margin: int,
+    max_chars: int,
+    byte_starts: npt.NDArray[np.int64],
+    byte_ends: npt.NDArray[np.int64],
+    mark_offsets: npt.NDArray[np.int64],
+) -> npt.NDArray[np.int32]:  # pragma: no cover - compiled
+    """Every matched (row, post) pair's excerpt, as excerpts.excerpt_reference defines it: the bytes of
+    the excerpt in `data` (byte_starts, byte_ends) and its marks, flat [start, end) code point pairs
+    relative to the excerpt, pair p's at mark_offsets[p] .. mark_offsets[p + 1] (returned)."""
+    marks = np.empty(64, dtype=np.int32)
+    count = 0
+    mark_offsets[0] = 0
+    cp_byte = np.empty(1, dtype=np.int64)  # byte offset of each code point in the row
+    kept = np.empty(1, dtype=np.int64)  # code point index of each normalized character
+    ncp, nk = 0, 0
+    pair_windows = np.empty(1, dtype=np.int64)  # the matched windows of the row's pairs, pair by pair
+    pair_starts = np.zeros(2, dtype=np.int64)
+    run_start, run_end = 0, 0  # the pairs of the row decoded last: one decode and one pass per row
+    for p in range(len(rows)):
+        row = rows[p]
+        b0, b1 = offsets[row], offsets[row + 1]
+        if p >= run_end:
+            run_start, run_end = p, _run_end(rows, p)
+            if len(cp_byte) < b1 - b0 + 1:  # grown, not made anew a row: large fresh arrays cost page faults
+                cp_byte = np.empty(2 * (b1 - b0 + 1), dtype=np.int64)
+                kept = np.empty(2 * (b1 - b0 + 1), dtype=np.int64)
+            i, ncp, nk = b0, 0, 0
+            while i < b1:
+                c = _codepoint(data, i)
+                cp_byte[ncp] = i - b0
+                if c < len(fold) and fold[c] != 0:
+                    kept[nk] = ncp
+                    nk += 1
+                ncp += 1
+                i += _width(data[i])
+            cp_byte[ncp] = b1 - b0
+            pair_windows, pair_starts = _row_pair_windows(
+                windows[window_offsets[row] : window_offsets[row + 1]], post_hashes[run_start:run_end]
+            )
+        matched = pair_windows[pair_starts[p - run_start] : pair_starts[p - run_start + 1]]
+        nm = len(matched)
+        if nm == 0 or nk < size:
+            start, end = 0, min(ncp, max_chars)
+        else:
+            centre = matched[nm // 2]
+            reach = max(post_lengths[p], size)
+            first, last = -1, -1
+            for j in range(nm):
+                if abs(matched[j] - centre) <= reach:
+                    if first < 0:
+                        first = j
+                    last = j
+            start = max(0, kept[matched[first]] - margin)
+            end = min(ncp, kept[matched[last] + size - 1] + 1 + margin, start + max_chars)
+            open_lo, open_hi = -1, -1
+            for j in range(first, last + 1):
+                w = matched[j]
+                if abs(w - centre) > reach:
+                    continue
+                lo = max(kept[w], start) - start
+                hi = min(kept[w + size - 1] + 1, end) - start
+                if lo >= hi:
+                    continue
+                if open_lo >= 0 and lo <= open_hi:
+                    open_hi = max(open_hi, hi)
+                    continue
+                if open_lo >= 0:
+                    if count + 2 > len(marks):
+                        marks = _grown(marks, 2 * len(marks))
+                    marks[count], marks[count + 1] = open_lo, open_hi
+                    count += 2
+                open_lo, open_hi = lo, hi
+            if open_lo >= 0:
+                if count + 2 > len(marks):
+                    marks = _grown(marks, 2 * len(marks))
+                marks[count], marks[count + 1] = open_lo, open_hi
+                count += 2
+        byte_starts[p] = b0 + cp_byte[start]
+        byte_ends[p] = b0 + cp_byte[end]
+        mark_offsets[p + 1] = count // 2
+    return marks[:count]
+
+
+@njit(cache=True, nogil=True)
+def covered_lengths(
+    windows: npt.NDArray[np.uint32],
+    window_offsets: npt.NDArray[np.int64],
+    rows: npt.NDArray[np.int64],
+    post_hashes: npt.NDArray[np.uint32],
+    size: int,
+    covered: npt.NDArray[np.int64],
+) -> None:  # pragma: no cover - compiled
+    """covered[row]: characters of each matched row covered by a window whose hash is a slot hash of any
+    post matched in that row (pairs sorted by row; post_hashes[i] are pair i's), as
+    kernels.coverage.covered_lengths_reference defines it."""
+    start = 0
+    while start < len(rows):
+        end = _run_end(rows, start)
+        row = rows[start]
+        table, used, mask = _key_table(post_hashes[start:end].ravel())
+        w0, w1 = window_offsets[row], window_offsets[row + 1]
+        total, reach = 0, 0
+        for w in range(w1 - w0):
+            h = windows[w0 + w]
+            if used[_slot(table, used, h, mask)]:
+                total += w + size - max(w, reach)
+                reach = w + size
+        covered[row] = total
+        start = end

@@ -1,0 +1,301 @@
+"""Compiled kernels of text: shingle hashes of normalized UTF-8, the removal pass of links and mentions,
+distinct counts of hashes per text, byte gathering.
+
+Each function here has a numpy reference elsewhere in kernels/ that defines its result; tests hold the
+two equal on random and Unicode edge-case inputs. numba caches the machine code beside this file, so
+only the first run on a machine pays the compile time (a few seconds).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+from numba import njit
+
+from auditor.kernels.compiled import _MASK32, _codepoint, _fmix32, _width
+
+
+@njit(cache=True, nogil=True)
+def shingle_utf8(
+    data: npt.NDArray[np.uint8],
+    offsets: npt.NDArray[np.int64],
+    fold: npt.NDArray[np.uint32],
+    coefficients: npt.NDArray[np.uint64],
+    size: int,
+    hashes: npt.NDArray[np.uint32],
+    window_offsets: npt.NDArray[np.int64],
+    lengths: npt.NDArray[np.int64],
+    codepoints: npt.NDArray[np.uint32],
+    tile: npt.NDArray[np.uint64],
+) -> int:  # pragma: no cover - compiled
+    """Decode UTF-8, fold each code point through `fold` (drop or lowercase), and hash every
+    `size`-code-point window.
+
+    Fills `hashes` (fmix32 of each window's base hash; room for one per byte), `window_offsets` (per
+    string, len + 1) and `lengths` (kept code points per string) and returns the number of windows: what
+    to_codepoints(normalize_texts(...)) + ShingleHasher.window_hashes + fmix32 give. `codepoints` (one
+    per byte) and `tile` are work space. Outputs and work space are passed in because fresh large arrays
+    cost more in page faults than the work itself.
+
+    Two passes, each shaped for the processor (together 2 to 3 instead of 7 ms/MB in one fused loop): the
+    first keeps code points without a branch, a dropped one being overwritten by the next (mispredicted
+    drops cost more than decoding); the second hashes windows a coefficient at a time over a tile of
+    windows, loops the compiler vectorizes.
+    """
+    strings = len(offsets) - 1
+    kept = 0
+    for s in range(strings):
+        first = kept
+        i = offsets[s]
+        end = offsets[s + 1]
+        while i < end:
+            cp = fold[_codepoint(data, i)]
+            i += _width(data[i])
+            codepoints[kept] = cp
+            kept += cp != 0
+        lengths[s] = kept - first
+    written = 0
+    first = 0
+    for s in range(strings):
+        window_offsets[s] = written
+        windows = lengths[s] - size + 1
+        done = 0
+        while done < windows:
+            count = min(len(tile), windows - done)
+            acc = tile[:count]
+            acc[:] = coefficients[0]
+            for j in range(size):
+                coefficient = coefficients[j + 1]
+                window_codepoints = codepoints[first + done + j : first + done + j + count]
+                for w in range(count):
+                    acc[w] += coefficient * np.uint64(window_codepoints[w])
+            out = hashes[written : written + count]
+            for w in range(count):
+                out[w] = _fmix32(acc[w] >> np.uint64(32))
+            written += count
+            done += count
+        first += lengths[s]
+    window_offsets[strings] = written
+    return written
+
+
+@njit(cache=True, nogil=True)
+def distinct_counts(
+    mixed: npt.NDArray[np.uint32], window_offsets: npt.NDArray[np.int64]
+) -> npt.NDArray[np.int64]:  # pragma: no cover - compiled
+    """Distinct hashes per group (ShingledTexts.distinct_counts): a small hash set for post-sized groups,
+    stamped with the group number so it is never cleared; a sort for longer ones."""
+    groups = len(window_offsets) - 1
+    out = np.zeros(groups, dtype=np.int64)
+    table_size = 1024
+    keys = np.zeros(table_size, dtype=np.uint32)
+    stamps = np.full(table_size, -1, dtype=np.int64)
+    for g in range(groups):
+        start = window_offsets[g]
+        size = window_offsets[g + 1] - start
+        if size > table_size // 4:
+            ordered = np.sort(mixed[start : start + size])
+            count = 1
+            for i in range(1, size):
+                if ordered[i] != ordered[i - 1]:
+                    count += 1
+            out[g] = count
+            continue
+        count = 0
+        for i in range(start, start + size):
+            y = mixed[i]
+            # The top 10 bits of a 32-bit multiplicative hash (in uint64: numba widens uint32 products).
+            slot = np.int64(((np.uint64(y) * np.uint64(0x9E3779B1)) & _MASK32) >> np.uint64(22))
+            while stamps[slot] == g and keys[slot] != y:
+                slot = (slot + 1) & (table_size - 1)
+            if stamps[slot] != g:
+                stamps[slot] = g
+                keys[slot] = y
+                count += 1
+        out[g] = count
+    return out
+
+
+# The removal pass of normalize._REMOVALS, compiled. RE2's \s is [\t\n\f\r ] and its \b is ASCII-only;
+# (?i) folds only ASCII here, the other case variants of these letters (long s, Kelvin sign) being gone
+# after NFKC. `_word` asks the fold table: its non-zero entries are [\p{L}\p{N}].
+_SPACE = np.array([c in (9, 10, 12, 13, 32) for c in range(256)], dtype=np.bool_)
+_RT, _HTTP, _HTTP_LINK, _HTTPS_LINK, _WWW, _URL_ANGLE, _URL_SQUARE, _LINK_SQUARE = (
+    np.frombuffer(pattern, dtype=np.uint8)
+    for pattern in (b"rt", b"http", b"http://", b"https://", b"www.", b"<url>", b"[url]", b"[link]")
+)
+# For each pair of bytes (this one << 8 | the next): "@", "<", "[", "ht" or "ww" in either case.
+_MAY_START = np.zeros(1 << 16, dtype=np.bool_)
+for _byte in b"@<[":
+    _MAY_START[_byte << 8 : (_byte + 1) << 8] = True
+for _pair in (b"ht", b"hT", b"Ht", b"HT", b"ww", b"wW", b"Ww", b"WW"):
+    _MAY_START[(_pair[0] << 8) | _pair[1]] = True
+# The first bytes _MAY_START may hold: most bytes are none of them, and this smaller table answers first.
+_MAY_START_FIRST = np.zeros(256, dtype=np.bool_)
+for _byte in b"@<[hHwW":
+    _MAY_START_FIRST[_byte] = True
+_ASCII_WORD = np.array([chr(c).isascii() and (chr(c).isalnum() or c == 95) for c in range(256)], dtype=np.bool_)
+
+
+@njit(cache=True, nogil=True)
+def _word(data: npt.NDArray[np.uint8], i: int, fold: npt.NDArray[np.uint32]) -> bool:  # pragma: no cover
+    """[\\p{L}\\p{N}_] at byte i."""
+    cp = _codepoint(data, i)
+    return cp == 95 or fold[cp] != 0
+
+
+@njit(cache=True, nogil=True)
+def _word_run(data: npt.NDArray[np.uint8], i: int, end: int, fold: npt.NDArray[np.uint32]) -> int:  # pragma: no cover
+    """End of [\\p{L}\\p{N}_]+ from byte i, or -1 when no such character is there."""
+    j = i
+    while j < end and _word(data, j, fold):
+        j += _width(data[j])
+    return j if j > i else -1
+
+
+@njit(cache=True, nogil=True)
+def _ascii_is(
+    data: npt.NDArray[np.uint8], i: int, end: int, lowercase: npt.NDArray[np.uint8]
+) -> bool:  # pragma: no cover
+    """The bytes from i are `lowercase`, ASCII letters in either case."""
+    if i + len(lowercase) > end:
+        return False
+    for k in range(len(lowercase)):
+        b = data[i + k]
+        if b != lowercase[k] and not (0x41 <= b <= 0x5A and b + 0x20 == lowercase[k]):
+            return False
+    return True
+
+
+@njit(cache=True, nogil=True)
+def _removal_at(
+    data: npt.NDArray[np.uint8], p: int, start: int, end: int, fold: npt.NDArray[np.uint32]
+) -> int:  # pragma: no cover - compiled
+    """End of the match of _REMOVALS starting at byte p, alternatives in their order; -1 if none."""
+    b = data[p]
+    if p == start:  # ^\s*rt\s+@[\p{L}\p{N}_]+:?
+        j = p
+        while j < end and _SPACE[data[j]]:
+            j += 1
+        if _ascii_is(data, j, end, _RT):
+            k = j + 2
+            while k < end and _SPACE[data[k]]:
+                k += 1
+            if k > j + 2 and k < end and data[k] == 64:
+                m = _word_run(data, k + 1, end, fold)
+                if m >= 0:
+                    return m + 1 if m < end and data[m] == 58 else m
+    lower = b | 0x20
+    if lower == 104 or lower == 119:  # (?:https?://|www\.)\S+
+        j = -1
+        if _ascii_is(data, p, end, _HTTPS_LINK):
+            j = p + 8
+        elif _ascii_is(data, p, end, _HTTP_LINK):
+            j = p + 7
+        elif _ascii_is(data, p, end, _WWW):
+            j = p + 4
+        if j >= 0:
+            k = j
+            while k < end and not _SPACE[data[k]]:
+                k += 1
+            if k > j:
+                return k
+    if lower == 104 and (p == start or not _ASCII_WORD[data[p - 1]]) and _ascii_is(data, p, end, _HTTP):
+        j = p + 4  # \bhttps?(?:\b|\s|$): after a word character only \b can follow, so it is \b
+        if j < end and (data[j] | 0x20) == 115 and (j + 1 == end or not _ASCII_WORD[data[j + 1]]):
+            return j + 1
+        if j == end or not _ASCII_WORD[data[j]]:
+            return j
+    if b == 60 and _ascii_is(data, p, end, _URL_ANGLE):
+        return p + 5
+    if b == 91:
+        if _ascii_is(data, p, end, _URL_SQUARE):
+            return p + 5
+        if _ascii_is(data, p, end, _LINK_SQUARE):
+            return p + 6
+    # (?:^|[^\p{L}\p{N}_])@[\p{L}\p{N}_]+
+    if p == start and b == 64:
+        m = _word_run(data, p + 1, end, fold)
+        if m >= 0:
+            return m
+    w = _width(b)
+    if p + w < end and data[p + w] == 64 and not _word(data, p, fold):
+        return _word_run(data, p + w + 1, end, fold)
+    return -1
+
+
+@njit(cache=True, nogil=True)
+def remove_links_mentions(
+    data: npt.NDArray[np.uint8],
+    offsets: npt.NDArray[np.int64],
+    fold: npt.NDArray[np.uint32],
+    out: npt.NDArray[np.uint8],
+    out_offsets: npt.NDArray[np.int64],
+) -> int:  # pragma: no cover - compiled
+    """Replace every match of normalize._REMOVALS by one space, as RE2's global replace does: leftmost
+    match first, then on from its end, context (^, \\b) from the whole string. Returns bytes written.
+
+    A match can start only at a string's start, at "<", "[", "ht", "ww" or "@" (all ASCII, so found
+    byte by byte without decoding), or at the character before an "@"; only those positions are tried,
+    and the text between matches is copied in runs.
+    """
+    written = 0
+    for s in range(len(offsets) - 1):
+        out_offsets[s] = written
+        start = offsets[s]
+        end = offsets[s + 1]
+        copied = start  # text before this is written out or removed
+        q = start
+        first = True
+        while q < end:
+            at = -1
+            match_end = -1
+            if first:
+                first = False
+                at = start
+                match_end = _removal_at(data, start, start, end, fold)
+            elif (
+                _MAY_START_FIRST[data[q]] and _MAY_START[(np.int64(data[q]) << 8) | (data[q + 1] if q + 1 < end else 0)]
+            ):
+                b = data[q]
+                if b == 64:  # "@": the character before it may start a mention, then the "@" itself
+                    before = q - 1
+                    while before > copied and (data[before] & 0xC0) == 0x80:
+                        before -= 1
+                    if before >= copied and before > start:
+                        at = before
+                        match_end = _removal_at(data, before, start, end, fold)
+                    if match_end < 0:
+                        at = q
+                        match_end = _removal_at(data, q, start, end, fold)
+                else:
+                    at = q
+                    match_end = _removal_at(data, q, start, end, fold)
+            if match_end >= 0:
+                out[written : written + at - copied] = data[copied:at]
+                written += at - copied
+                out[written] = 32
+                written += 1
+                copied = match_end
+                q = match_end
+            else:
+                q += 1
+        out[written : written + end - copied] = data[copied:end]
+        written += end - copied
+    out_offsets[len(offsets) - 1] = written
+    return written
+
+
+@njit(cache=True, nogil=True)
+def gather_bytes(
+    data: npt.NDArray[np.uint8], starts: npt.NDArray[np.int64], ends: npt.NDArray[np.int64]
+) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]]:  # pragma: no cover - compiled
+    """The byte ranges [starts[i], ends[i]) of `data` back to back, with their offsets."""
+    offsets = np.empty(len(starts) + 1, dtype=np.int64)
+    offsets[0] = 0
+    for i in range(len(starts)):
+        offsets[i + 1] = offsets[i] + ends[i] - starts[i]
+    out = np.empty(offsets[-1], dtype=np.uint8)
+    for i in range(len(starts)):
+        out[offsets[i] : offsets[i + 1]] = data[starts[i] : ends[i]]
+    return out, offsets
