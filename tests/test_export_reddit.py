@@ -114,3 +114,25 @@ def test_damaged_dump_is_named(tmp_path: Path) -> None:
         read_all(PostSource(bad_line))
     skipping = PostSource(bad_line, skip_bad_lines=True)
     assert read_all(skipping).num_rows == 2 and skipping.skipped.as_dict() == {"bad_line": 1}
+
+
+@pytest.mark.parametrize("bad", [1, 2, 57, 300, 599])
+def test_bad_line_deep_in_a_dump_is_named_by_its_number(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, bad: int
+) -> None:
+    """Lines are numbered across decompressed pieces, lines split between pieces and blank lines."""
+    rng = random.Random(bad)
+    lines = [reddit_comment(f"c{n}", f"comment {n} " + "x" * rng.randrange(300), 1539202764) for n in range(600)]
+    for blank in sorted(rng.sample(range(bad), min(bad, 5)), reverse=True):
+        lines.insert(blank, b"  \n" if blank % 2 else b"\n")
+    lines = lines[:bad]
+    lines[bad - 1 :] = [b'{"id": "x", "body": \n', *(reddit_comment(f"d{n}", "after", 1539202764) for n in range(9))]
+    path = tmp_path / "RC_2018-10.zst"
+    path.write_bytes(zst_2gib_window(lines))
+    monkeypatch.setattr(base, "COMPRESSED_READ", 211)
+    monkeypatch.setattr(base, "BLOCK_BYTES", 1009)
+    with pytest.raises(InputError, match=rf"RC_2018-10\.zst line {bad}: not valid JSON"):
+        read_all(PostSource(path))
+    skipping = PostSource(path, skip_bad_lines=True)
+    assert read_all(skipping).num_rows == sum(1 for line in lines if line.strip()) - 1
+    assert skipping.skipped.as_dict() == {"bad_line": 1}
