@@ -127,8 +127,16 @@ def test_bad_line_deep_in_a_dump_is_named_by_its_number(
         lines.insert(blank, b"  \n" if blank % 2 else b"\n")
     lines = lines[:bad]
     lines[bad - 1 :] = [b'{"id": "x", "body": \n', *(reddit_comment(f"d{n}", "after", 1539202764) for n in range(9))]
+    data = b"".join(lines)
+    params = zstandard.ZstdCompressionParameters.from_level(3, window_log=31, write_content_size=False)
+    compressor = zstandard.ZstdCompressor(compression_params=params).compressobj()
+    cuts = sorted(rng.sample(range(1, len(data)), len(data) // 200))  # a zstd block ends at each cut
+    blocks = [
+        compressor.compress(data[start:end]) + compressor.flush(zstandard.COMPRESSOBJ_FLUSH_BLOCK)
+        for start, end in zip([0, *cuts], [*cuts, len(data)], strict=True)
+    ]
     path = tmp_path / "RC_2018-10.zst"
-    path.write_bytes(zst_2gib_window(lines))
+    path.write_bytes(b"".join(blocks) + compressor.flush())
     monkeypatch.setattr(base, "COMPRESSED_READ", 211)
     monkeypatch.setattr(base, "BLOCK_BYTES", 1009)
     with pytest.raises(InputError, match=rf"RC_2018-10\.zst line {bad}: not valid JSON"):
