@@ -144,3 +144,24 @@ def test_bad_line_deep_in_a_dump_is_named_by_its_number(
     skipping = PostSource(path, skip_bad_lines=True)
     assert read_all(skipping).num_rows == sum(1 for line in lines if line.strip()) - 1
     assert skipping.skipped.as_dict() == {"bad_line": 1}
+
+
+def test_permalinks_rebuilt_when_a_dump_stops_having_them(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Records are decoded without subreddit and link id while all have permalinks; a later run with a
+    record without one is decoded again with them."""
+    lines = [
+        reddit_comment(f"e{n}", f"comment {n}", 1539202764, permalink=f"/r/sailing/comments/9n2x1a/t/e{n}/")
+        for n in range(40)
+    ]
+    lines += [reddit_comment(f"f{n}", f"comment {n}", 1539202764) for n in range(5)]
+    lines += [reddit_comment("g1", "last", 1539202764, permalink="/r/sailing/comments/9n2x1a/t/g1/")]
+    path = tmp_path / "RC_2018-10.jsonl"
+    path.write_bytes(b"".join(lines))
+    monkeypatch.setattr(base, "BLOCK_BYTES", 1009)
+    urls = dict(zip(*read_all(PostSource(path)).select(["post_id", "url"]).to_pydict().values(), strict=True))
+    assert len(urls) == 46
+    assert urls["e39"] == "https://www.reddit.com/r/sailing/comments/9n2x1a/t/e39/"
+    assert [urls[f"f{n}"] for n in range(5)] == [
+        f"https://www.reddit.com/r/sailing/comments/9n2x1a/_/f{n}/" for n in range(5)
+    ]
+    assert urls["g1"] == "https://www.reddit.com/r/sailing/comments/9n2x1a/t/g1/"

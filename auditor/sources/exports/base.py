@@ -130,6 +130,14 @@ def post_batch(
     return pa.RecordBatch.from_arrays(arrays, names=list(POST_COLUMNS))
 
 
+class LinesDecoder(Protocol):
+    """What `json_lines` decodes with: a msgspec JSON decoder, or a reader's own choice among several."""
+
+    def decode_lines(self, run: bytes | memoryview, /) -> list[Any]: ...
+
+    def decode(self, line: bytes, /) -> Any: ...
+
+
 class ByteStream(Protocol):
     def read(self, size: int = -1, /) -> bytes: ...
 
@@ -372,7 +380,7 @@ def newlines(data: bytes | memoryview) -> int:
 
 
 def json_lines(
-    reader: Reader, stream: ByteStream, decoder: msgspec.json.Decoder[Any], where: str
+    reader: Reader, stream: ByteStream, decoder: LinesDecoder | msgspec.json.Decoder[Any], where: str
 ) -> Iterator[list[Any]]:
     """Decode newline-delimited JSON piece by piece as the stream hands the bytes out, each run of whole
     lines in one call of msgspec, in place (no character is ever split: a piece is decoded up to its last
