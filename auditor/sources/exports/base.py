@@ -337,6 +337,21 @@ class Reader:
         magic = raw.head[:8] if self.is_stdin else sniff_bytes(self.path)
         return decompressed(hashing, magic), hashing  # type: ignore[arg-type]
 
+    def newlines_before(self, size: int) -> int:
+        """The newlines in the first `size` bytes of the input's (decompressed) stream, read again."""
+        stream, _ = self.open_stream()
+        count = 0
+        try:
+            while size > 0:
+                block = stream.read(min(size, BLOCK_BYTES))[:size]
+                if not block:
+                    break
+                count += newlines(block)
+                size -= len(block)
+        finally:
+            stream.close()
+        return count
+
     def record_stream(self, hashing: HashingReader) -> None:
         self.files.append(FileIdentity(str(self.path), hashing.size, hashing.digest.hexdigest()))
 
@@ -386,26 +401,44 @@ def json_lines(
     lines in one call of msgspec, in place (no character is ever split: a piece is decoded up to its last
     newline, and the line it leaves unfinished is joined with the start of the next piece, alone); a run
     that fails is decoded line by line, so a bad line is named by its number, or counted and skipped with
-    --skip-bad-lines."""
+    --skip-bad-lines. Lines are not counted as they pass: the number of a bad line is found when one is
+    named, by counting the newlines before it in the input read again (standard input, which cannot be
+    read again, is counted as it passes)."""
     read_pieces = getattr(stream, "read_pieces", None)
     rest: list[bytes] = []  # the unfinished line: the pieces after the last newline seen
-    lines_before = 0  # lines before the next run decoded, for the number of a bad line
+    counted = reader.is_stdin
+    lines_before = 0  # lines before the next run decoded, when counted
+    offset = 0  # bytes of the stream before the next run decoded
     first = True
 
+    def first_line_number() -> int:
+        """The number of the first line of the next run decoded."""
+        if counted:
+            return lines_before + 1
+        try:
+            return reader.newlines_before(offset) + 1
+        except STREAM_ERRORS as error:
+            raise stream_errors(where)(error) from None
+
     def decode(run: bytes | memoryview) -> list[Any]:
-        nonlocal lines_before
+        nonlocal lines_before, offset
         try:
             items: list[Any] = decoder.decode_lines(run)
         except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
             items = []
-            for number, line in enumerate(bytes(run).split(b"\n"), start=lines_before + 1):
+            number = 0  # of the run's first line, found when a line is named (--skip-bad-lines names none)
+            for index, line in enumerate(bytes(run).split(b"\n")):
                 if not line.strip():
                     continue
                 try:
                     items.append(decoder.decode(line))
                 except (msgspec.DecodeError, msgspec.ValidationError, RecursionError) as error:
-                    reader.bad_record(f"{where} line {number}", _decode_error(error), "fix or remove that line")
-        lines_before += newlines(run)
+                    if not number and not reader.options.skip_bad_lines:
+                        number = first_line_number()
+                    reader.bad_record(f"{where} line {number + index}", _decode_error(error), "fix or remove that line")
+        if counted:
+            lines_before += newlines(run)
+        offset += len(run)
         return items
 
     while True:
@@ -420,7 +453,9 @@ def json_lines(
         if not pieces:
             break
         if first:  # the byte order mark, if any, is in the first block read (never split from it)
-            pieces = [b"".join(pieces).removeprefix(b"\xef\xbb\xbf")]
+            joined = b"".join(pieces)
+            pieces = [joined.removeprefix(b"\xef\xbb\xbf")]
+            offset = len(joined) - len(pieces[0])
             first = False
         for piece in pieces:
             cut = piece.rfind(b"\n") + 1
