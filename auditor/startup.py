@@ -12,11 +12,10 @@ start, for the linear algebra (`np.dot` and the like) that no kernel of this too
 `numba_without_blas` refuses that one import, so numba records BLAS as absent; scipy.linalg imports as
 usual afterwards. CLI processes only, again.
 
-Arrow's allocator (mimalloc) gives the pages of freed memory back to the system after 10 ms, and the next
-batch of a fingerprint run, tens of megabytes of Arrow memory, faults fresh pages in again: about as
-many page faults as the whole run otherwise has, beside the zstd window's. `arrow_keeps_freed_pages`
-tells mimalloc to keep them (reused for the next batches; the run's peak memory is unchanged), for
-`auditor fingerprint` only, and unless the user set the option.
+Arrow's allocator (mimalloc) gives the pages of freed memory back to the system after a short delay,
+and the next batch of a fingerprint run, tens of megabytes of Arrow memory, faults fresh pages in again.
+`arrow_keeps_freed_pages` tells mimalloc to keep them (the next batches reuse them, so the run holds
+about its peak of live memory), for `auditor fingerprint` only, and unless the user set the option.
 """
 
 from __future__ import annotations
