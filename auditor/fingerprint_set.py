@@ -386,10 +386,15 @@ class FingerprintSetWriter:
     def write(self, batch: pa.RecordBatch) -> pa.RecordBatch:
         """Write a batch, dropping (and counting) ids seen before; returns what was written."""
         ids = batch.column("post_id").to_pylist()
-        distinct = set(ids)
-        if len(distinct) == len(ids) and self._seen_ids.isdisjoint(distinct):  # the common case, in C loops
-            self._seen_ids |= distinct
-        else:
+        seen = self._seen_ids
+        fresh_batch = seen.isdisjoint(ids)  # the common case, in C loops, without a set of the batch
+        if fresh_batch:
+            before = len(seen)
+            seen.update(ids)
+            if len(seen) - before != len(ids):  # an id twice in the batch: undone (none was seen before)
+                seen.difference_update(ids)
+                fresh_batch = False
+        if not fresh_batch:
             keep = []
             for post_id in ids:
                 fresh = post_id not in self._seen_ids

@@ -5,12 +5,55 @@ Python list, which readers and reports build), and answers by importing pandas: 
 process start, for a library this tool never hands to Arrow. `arrow_without_pandas` makes pyarrow record
 pandas as absent without importing it. Only the CLI does this, for the commands that do not run Spark
 (PySpark converts through pandas): in a library user's process pyarrow keeps its own answer.
+
+numba, when it loads its first compiled function, checks that a BLAS is there by importing
+`scipy.linalg.cython_blas`, and with it scipy.linalg, numpy.testing and unittest: another share of every
+start, for the linear algebra (`np.dot` and the like) that no kernel of this tool uses.
+`numba_without_blas` refuses that one import, so numba records BLAS as absent; scipy.linalg imports as
+usual afterwards. CLI processes only, again.
+
+Arrow's allocator (mimalloc) gives the pages of freed memory back to the system after a short delay,
+and the next batch of a fingerprint run, tens of megabytes of Arrow memory, faults fresh pages in again.
+`arrow_keeps_freed_pages` tells mimalloc to keep them (the next batches reuse them, so the run holds
+about its peak of live memory), for `auditor fingerprint` only, and unless the user set the option.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
+
+MIMALLOC_PURGE_DELAY = "MIMALLOC_PURGE_DELAY"
+
+
+def arrow_keeps_freed_pages() -> None:
+    """Make Arrow's mimalloc keep freed pages instead of purging them (read when pyarrow is loaded, so
+    call this before; a value the user set is kept)."""
+    os.environ.setdefault(MIMALLOC_PURGE_DELAY, "-1")
+
+
+class _NoBlasCheck:
+    """An import finder that refuses `scipy.linalg` to numba's BLAS check, and to nothing else: only while
+    `numba.np.arraymath`, which makes the check as it is imported, has not finished importing."""
+
+    @staticmethod
+    def find_spec(name: str, path: object = None, target: object = None) -> None:
+        if name == "scipy.linalg":
+            arraymath = sys.modules.get("numba.np.arraymath")
+            if arraymath is not None and not hasattr(arraymath, "_HAVE_BLAS"):
+                raise ImportError("no kernel here uses BLAS")
+
+
+def numba_without_blas() -> None:
+    """Let numba load its compiled functions without importing scipy.linalg (for its BLAS check).
+
+    A no-op when numba has loaded them already. Compiling a function that uses BLAS (`np.dot`) would
+    then fail, saying scipy is required: none of this tool's kernels does.
+    """
+    if "numba.np.arraymath" in sys.modules or any(isinstance(f, _NoBlasCheck) for f in sys.meta_path):
+        return
+    sys.meta_path.insert(0, _NoBlasCheck())
 
 
 class _NoPandas:
@@ -42,10 +85,14 @@ def arrow_without_pandas() -> None:
 
 
 def prepare_process(arguments: Sequence[str]) -> None:
-    """Before the CLI runs `arguments`: keep pandas out of a command's start, unless the command only
-    prints help or the version (pyarrow is not even loaded then) or may run Spark."""
+    """Before the CLI runs `arguments`: keep pandas and scipy.linalg out of a command's start, unless the
+    command only prints help or the version (pyarrow is not even loaded then) or may run Spark (pandas
+    then); Arrow keeps its freed pages in a fingerprint run."""
     if not arguments or any(a in ("-h", "--help", "--version") for a in arguments):
         return
+    numba_without_blas()
+    if "fingerprint" in arguments:
+        arrow_keeps_freed_pages()
     if any("spark" in a for a in arguments):
         return
     arrow_without_pandas()

@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from auditor.cli import app
+from auditor.sources.exports import base
 from tests.conftest import POSTS
 
 runner = CliRunner()
@@ -62,3 +63,18 @@ def test_a_parquet_text_column_that_is_not_text_is_refused(tmp_path: Path, value
     pq.write_table(pa.table({"id": ["1", "2"], "text": values}), path)
     code, output = fingerprint(path)
     assert code == 2 and "column 'text' holds" in output and "not text" in output and "--text-field" in output
+
+
+@pytest.mark.parametrize("piped", [False, True])
+def test_a_bad_line_after_many_blocks_is_named_by_its_number(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, piped: bool
+) -> None:
+    """Numbered by reading the file again up to the bad line, or, piped, as the lines pass; a byte order
+    mark and blank lines before it."""
+    monkeypatch.setattr(base, "BLOCK_BYTES", 211)
+    lines = [f'{{"id": "{n}", "text": "{POSTS[n % len(POSTS)]}"}}\n' if n % 7 else "\n" for n in range(1, 80)]
+    text = "\ufeff" + "".join(lines) + '{"id": "x", "text": \n' + "".join(lines[:5])
+    path = tmp_path / "many.jsonl"
+    path.write_text(text, encoding="utf-8")
+    code, output = fingerprint(path, "--input-format", "jsonl", stdin=text.encode() if piped else None)
+    assert code == 2 and "line 80: not valid JSON" in output

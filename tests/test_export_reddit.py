@@ -114,3 +114,54 @@ def test_damaged_dump_is_named(tmp_path: Path) -> None:
         read_all(PostSource(bad_line))
     skipping = PostSource(bad_line, skip_bad_lines=True)
     assert read_all(skipping).num_rows == 2 and skipping.skipped.as_dict() == {"bad_line": 1}
+
+
+@pytest.mark.parametrize("bad", [1, 2, 57, 300, 599])
+def test_bad_line_deep_in_a_dump_is_named_by_its_number(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, bad: int
+) -> None:
+    """Lines are numbered across decompressed pieces, lines split between pieces and blank lines."""
+    rng = random.Random(bad)
+    lines = [reddit_comment(f"c{n}", f"comment {n} " + "x" * rng.randrange(300), 1539202764) for n in range(600)]
+    for blank in sorted(rng.sample(range(bad), min(bad, 5)), reverse=True):
+        lines.insert(blank, b"  \n" if blank % 2 else b"\n")
+    lines = lines[:bad]
+    lines[bad - 1 :] = [b'{"id": "x", "body": \n', *(reddit_comment(f"d{n}", "after", 1539202764) for n in range(9))]
+    data = b"".join(lines)
+    params = zstandard.ZstdCompressionParameters.from_level(3, window_log=31, write_content_size=False)
+    compressor = zstandard.ZstdCompressor(compression_params=params).compressobj()
+    cuts = sorted(rng.sample(range(1, len(data)), len(data) // 200))  # a zstd block ends at each cut
+    blocks = [
+        compressor.compress(data[start:end]) + compressor.flush(zstandard.COMPRESSOBJ_FLUSH_BLOCK)
+        for start, end in zip([0, *cuts], [*cuts, len(data)], strict=True)
+    ]
+    path = tmp_path / "RC_2018-10.zst"
+    path.write_bytes(b"".join(blocks) + compressor.flush())
+    monkeypatch.setattr(base, "COMPRESSED_READ", 211)
+    monkeypatch.setattr(base, "BLOCK_BYTES", 1009)
+    with pytest.raises(InputError, match=rf"RC_2018-10\.zst line {bad}: not valid JSON"):
+        read_all(PostSource(path))
+    skipping = PostSource(path, skip_bad_lines=True)
+    assert read_all(skipping).num_rows == sum(1 for line in lines if line.strip()) - 1
+    assert skipping.skipped.as_dict() == {"bad_line": 1}
+
+
+def test_permalinks_rebuilt_when_a_dump_stops_having_them(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Records are decoded without subreddit and link id while all have permalinks; a later run with a
+    record without one is decoded again with them."""
+    lines = [
+        reddit_comment(f"e{n}", f"comment {n}", 1539202764, permalink=f"/r/sailing/comments/9n2x1a/t/e{n}/")
+        for n in range(40)
+    ]
+    lines += [reddit_comment(f"f{n}", f"comment {n}", 1539202764) for n in range(5)]
+    lines += [reddit_comment("g1", "last", 1539202764, permalink="/r/sailing/comments/9n2x1a/t/g1/")]
+    path = tmp_path / "RC_2018-10.jsonl"
+    path.write_bytes(b"".join(lines))
+    monkeypatch.setattr(base, "BLOCK_BYTES", 1009)
+    urls = dict(zip(*read_all(PostSource(path)).select(["post_id", "url"]).to_pydict().values(), strict=True))
+    assert len(urls) == 46
+    assert urls["e39"] == "https://www.reddit.com/r/sailing/comments/9n2x1a/t/e39/"
+    assert [urls[f"f{n}"] for n in range(5)] == [
+        f"https://www.reddit.com/r/sailing/comments/9n2x1a/_/f{n}/" for n in range(5)
+    ]
+    assert urls["g1"] == "https://www.reddit.com/r/sailing/comments/9n2x1a/t/g1/"

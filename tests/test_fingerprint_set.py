@@ -246,3 +246,37 @@ def test_any_metadata_value_is_read_or_refused_in_one_sentence(
         fingerprint_set.load(output)
     except (InputError, ParameterMismatchError) as error:
         assert "\n" not in str(error) and str(error).startswith(str(output))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.lists(st.sampled_from("abcdefgh"), max_size=6), max_size=5))
+def test_writer_keeps_the_first_post_of_each_id(
+    tmp_path_factory: pytest.TempPathFactory, batches: list[list[str]]
+) -> None:
+    """Ids repeated inside a batch, across batches, or both: the first post of each id is written, in order."""
+    fingerprinter = Fingerprinter()
+    writer = fingerprint_set.FingerprintSetWriter(tmp_path_factory.mktemp("w") / "s.fp.parquet", fingerprinter.schema)
+    written: list[str] = []
+    try:
+        for number, ids in enumerate(batches):
+            texts = [f"{post_id} post {number}.{row}" for row, post_id in enumerate(ids)]
+            posts = pa.RecordBatch.from_pydict(
+                {"post_id": ids, "text": texts}
+                | {name: [None] * len(ids) for name in ("created_at", "author", "url", "platform", "kind")},
+                schema=pa.schema(
+                    [
+                        (name, pa.string())
+                        for name in ("post_id", "text", "created_at", "author", "url", "platform", "kind")
+                    ]
+                ),
+            )
+            out = writer.write(fingerprinter.fingerprint(posts))
+            written += [f"{i}:{number}" for i in out.column("post_id").to_pylist()]
+    finally:
+        writer.abort()
+    expected: dict[str, str] = {}
+    for number, ids in enumerate(batches):
+        for post_id in ids:
+            expected.setdefault(post_id, f"{post_id}:{number}")
+    assert written == list(expected.values())
+    assert writer.duplicates == sum(map(len, batches)) - len(expected) and writer.rows == len(expected)

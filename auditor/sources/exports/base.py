@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import IO, Any, ClassVar, Protocol, cast
 
 import msgspec
+import numpy as np
 import pyarrow as pa
 import zstandard
 from selectolax.lexbor import LexborHTMLParser
@@ -35,6 +36,7 @@ BLOCK_BYTES = 1 << 21  # bytes decoded at a time: small enough to be still in ca
 COMPRESSED_READ = 1 << 17  # compressed bytes decompressed at a time (a dump inflates about tenfold)
 ZSTD_MAX_WINDOW = 1 << 31  # Pushshift and Arctic Shift dumps are compressed with a 2 GiB window
 STDIN = "-"
+NEWLINE = 10
 
 GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
@@ -126,6 +128,14 @@ def post_batch(
         column(kinds),
     ]
     return pa.RecordBatch.from_arrays(arrays, names=list(POST_COLUMNS))
+
+
+class LinesDecoder(Protocol):
+    """What `json_lines` decodes with: a msgspec JSON decoder, or a reader's own choice among several."""
+
+    def decode_lines(self, run: bytes | memoryview, /) -> list[Any]: ...
+
+    def decode(self, line: bytes, /) -> Any: ...
 
 
 class ByteStream(Protocol):
@@ -223,7 +233,7 @@ class ZstdStream:
 
     def read_pieces(self, size: int) -> list[bytes]:
         """At least `size` decompressed bytes (less only at the end) as the decoder produced them, so
-        the caller joins them once with what it kept from the last block."""
+        the caller decodes each in place, without copying them into blocks first."""
         pieces: list[bytes] = []
         have = 0
         while have < size:
@@ -327,6 +337,21 @@ class Reader:
         magic = raw.head[:8] if self.is_stdin else sniff_bytes(self.path)
         return decompressed(hashing, magic), hashing  # type: ignore[arg-type]
 
+    def newlines_before(self, size: int) -> int:
+        """The newlines in the first `size` bytes of the input's (decompressed) stream, read again."""
+        stream, _ = self.open_stream()
+        count = 0
+        try:
+            while size > 0:
+                block = stream.read(min(size, BLOCK_BYTES))[:size]
+                if not block:
+                    break
+                count += newlines(block)
+                size -= len(block)
+        finally:
+            stream.close()
+        return count
+
     def record_stream(self, hashing: HashingReader) -> None:
         self.files.append(FileIdentity(str(self.path), hashing.size, hashing.digest.hexdigest()))
 
@@ -363,57 +388,93 @@ def _decode_error(error: Exception) -> str:
     return f"not valid JSON ({message})"
 
 
+def newlines(data: bytes | memoryview) -> int:
+    """The number of newline bytes in `data`, by numpy's vectorized compare (`bytes.count` of one byte is
+    a plain loop)."""
+    return int(np.count_nonzero(np.frombuffer(data, dtype=np.uint8) == NEWLINE))
+
+
 def json_lines(
-    reader: Reader, stream: ByteStream, decoder: msgspec.json.Decoder[Any], where: str
+    reader: Reader, stream: ByteStream, decoder: LinesDecoder | msgspec.json.Decoder[Any], where: str
 ) -> Iterator[list[Any]]:
-    """Decode newline-delimited JSON a block at a time (blocks end at a newline, so no character is ever
-    split), each block in one call of msgspec; a block that fails is decoded line by line, so a bad line
-    is named by its number, or counted and skipped with --skip-bad-lines."""
-    rest = b""
-    lines_before = 0
-    first = True
+    """Decode newline-delimited JSON piece by piece as the stream hands the bytes out, each run of whole
+    lines in one call of msgspec, in place (no character is ever split: a piece is decoded up to its last
+    newline, and the line it leaves unfinished is joined with the start of the next piece, alone); a run
+    that fails is decoded line by line, so a bad line is named by its number, or counted and skipped with
+    --skip-bad-lines. Lines are not counted as they pass: the number of a bad line is found when one is
+    named, by counting the newlines before it in the input read again (standard input, which cannot be
+    read again, is counted as it passes)."""
     read_pieces = getattr(stream, "read_pieces", None)
-    while True:
+    rest: list[bytes] = []  # the unfinished line: the pieces after the last newline seen
+    counted = reader.is_stdin
+    lines_before = 0  # lines before the next run decoded, when counted
+    offset = 0  # bytes of the stream before the next run decoded
+    first = True
+
+    def first_line_number() -> int:
+        """The number of the first line of the next run decoded."""
+        if counted:
+            return lines_before + 1
         try:
-            if read_pieces is not None:  # one copy: what was kept and the new pieces, joined once
-                pieces = read_pieces(BLOCK_BYTES)
-                more = bool(pieces)
-                data = b"".join([rest, *pieces]) if pieces else rest
-            else:
-                block = stream.read(BLOCK_BYTES)
-                more = bool(block)
-                data = rest + block if rest else block
+            return reader.newlines_before(offset) + 1
         except STREAM_ERRORS as error:
             raise stream_errors(where)(error) from None
-        if first:
-            data = data.removeprefix(b"\xef\xbb\xbf")
-            first = False
-        if more:
-            cut = data.rfind(b"\n") + 1
-            if cut == 0:
-                rest = data
-                continue
-            chunk, rest = memoryview(data)[:cut], data[cut:]
-        else:
-            cut = len(data)
-            chunk, rest = memoryview(data), b""
-            if not data.strip():
-                return
+
+    def decode(run: bytes | memoryview) -> list[Any]:
+        nonlocal lines_before, offset
         try:
-            items = decoder.decode_lines(chunk)
+            items: list[Any] = decoder.decode_lines(run)
         except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
             items = []
-            for number, line in enumerate(bytes(chunk).split(b"\n"), start=lines_before + 1):
+            number = 0  # of the run's first line, found when a line is named (--skip-bad-lines names none)
+            for index, line in enumerate(bytes(run).split(b"\n")):
                 if not line.strip():
                     continue
                 try:
                     items.append(decoder.decode(line))
                 except (msgspec.DecodeError, msgspec.ValidationError, RecursionError) as error:
-                    reader.bad_record(f"{where} line {number}", _decode_error(error), "fix or remove that line")
-        lines_before += data.count(b"\n", 0, cut)
-        yield items
-        if not more:
-            return
+                    if not number and not reader.options.skip_bad_lines:
+                        number = first_line_number()
+                    reader.bad_record(f"{where} line {number + index}", _decode_error(error), "fix or remove that line")
+        if counted:
+            lines_before += newlines(run)
+        offset += len(run)
+        return items
+
+    while True:
+        try:
+            if read_pieces is not None:  # the decoder's own pieces: no copy to join them into blocks
+                pieces = [piece for piece in read_pieces(BLOCK_BYTES) if piece]
+            else:
+                block = stream.read(BLOCK_BYTES)
+                pieces = [block] if block else []
+        except STREAM_ERRORS as error:
+            raise stream_errors(where)(error) from None
+        if not pieces:
+            break
+        if first:  # the byte order mark, if any, is in the first block read (never split from it)
+            joined = b"".join(pieces)
+            pieces = [joined.removeprefix(b"\xef\xbb\xbf")]
+            offset = len(joined) - len(pieces[0])
+            first = False
+        for piece in pieces:
+            cut = piece.rfind(b"\n") + 1
+            if cut == 0:
+                rest.append(piece)
+                continue
+            start = 0
+            if rest:
+                start = piece.find(b"\n") + 1
+                rest.append(piece[:start])
+                line, rest = b"".join(rest), []
+                yield decode(line)
+            if start < cut:
+                yield decode(memoryview(piece)[start:cut])
+            if cut < len(piece):
+                rest = [piece[cut:]]
+    tail = b"".join(rest)
+    if tail.strip():
+        yield decode(tail)
 
 
 def field_path(name: str) -> tuple[str, ...]:

@@ -4,13 +4,15 @@ Newline-delimited JSON, zstd-compressed with a 2 GiB window (decoded with that w
 it decoding fails), or uncompressed. Comments give `body`; submissions `title`, a blank line and
 `selftext`. `created_utc` is a number or a numeric string; `permalink` is optional (built from the
 subreddit and ids when missing). Left out: bodies `[deleted]` or `[removed]`, as `deleted`. Authors
-`[deleted]` become null. Lines are decoded by msgspec into a struct of the wanted fields only.
+`[deleted]` become null. Lines are decoded by msgspec into a struct of the wanted fields only
+(`ThingDecoder`).
 """
 
 from __future__ import annotations
 
 import operator
 from collections.abc import Iterator
+from typing import Any
 
 import msgspec
 import pyarrow as pa
@@ -27,18 +29,49 @@ _ID, _BODY, _AUTHOR, _CREATED, _PERMALINK = (
 
 
 class Thing(msgspec.Struct, gc=False):
-    id: str | int | None = None
-    body: str | None = None
-    title: str | None = None
-    selftext: str | None = None
+    """The fields of a record that the post record needs (in the order the dumps write their keys, the
+    order msgspec looks for them in first)."""
+
     author: str | None = None
+    body: str | None = None
     created_utc: int | float | str | None = None
+    id: str | int | None = None
     permalink: str | None = None
-    subreddit: str | None = None
+    selftext: str | None = None
+    title: str | None = None
+
+
+class Located(Thing, gc=False):
+    """A record with what rebuilds a permalink it lacks."""
+
     link_id: str | None = None
+    subreddit: str | None = None
 
 
-_DECODER = msgspec.json.Decoder(Thing)
+_THINGS = msgspec.json.Decoder(Thing)
+_LOCATED = msgspec.json.Decoder(Located)
+
+
+class ThingDecoder:
+    """Decodes a run of lines into `Thing`s while every record has its permalink, and into `Located`
+    records from the first run with a record without one on (older dumps have none): every string
+    decoded is a Python object made and freed, and the two fields only a missing permalink needs would
+    be made for every record of a dump that has them all. A record without a permalink is always
+    `Located`."""
+
+    def __init__(self) -> None:
+        self.located = False
+
+    def decode_lines(self, run: bytes | memoryview) -> list[Any]:
+        if not self.located:
+            things = _THINGS.decode_lines(run)
+            if None not in map(_PERMALINK, things):
+                return things
+            self.located = True
+        return _LOCATED.decode_lines(run)
+
+    def decode(self, line: bytes) -> Thing:
+        return _LOCATED.decode(line)
 
 
 class PushshiftReader(Reader):
@@ -48,7 +81,7 @@ class PushshiftReader(Reader):
     def batches(self) -> Iterator[pa.RecordBatch]:
         stream, hashing = self.open_stream()
         pending: list[Thing] = []
-        for items in json_lines(self, stream, _DECODER, str(self.path)):
+        for items in json_lines(self, stream, ThingDecoder(), str(self.path)):
             pending.extend(items)
             size = self.options.batch_rows
             while len(pending) >= size:
@@ -109,7 +142,7 @@ class PushshiftReader(Reader):
     def _permalink(thing: Thing, kind: str) -> str | None:
         if thing.permalink:
             return REDDIT + thing.permalink if thing.permalink.startswith("/") else thing.permalink
-        if thing.subreddit is None or thing.id is None:
+        if not isinstance(thing, Located) or thing.subreddit is None or thing.id is None:
             return None
         if kind == "submission":
             return f"{REDDIT}/r/{thing.subreddit}/comments/{thing.id}/"
