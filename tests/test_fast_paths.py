@@ -363,3 +363,31 @@ def test_the_partitioned_probe_finds_the_hits_of_the_probe(
     assert rows_by.tolist() == rows_of.tolist()  # grouped by row, in row order
     by_row = sorted(zip(rows_by.tolist(), keys_by.tolist(), strict=True))
     assert by_row == sorted(zip(rows_of.tolist(), keys_of.tolist(), strict=True))
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    posts=st.integers(1, 6),
+    rows=st.integers(1, 6),
+    threshold=st.sampled_from([0.5, 0.8]),
+)
+def test_scores_of_full_signatures_match_the_reference(seed: int, posts: int, rows: int, threshold: float) -> None:
+    # 128 slots: a post's prefix is a part of its counted hashes, so pairs below their floor are scored too.
+    rng = np.random.default_rng(seed)
+    slot_hashes = rng.integers(0, 400, size=(posts, 128), dtype=np.uint32) * np.uint32(0x9E3779B1)
+    index = ContainmentIndex.build(slot_hashes.copy(), threshold)
+    row_values = []
+    for _ in range(rows):
+        source = index.slot_hashes[rng.integers(posts)]
+        kept = source[rng.random(128) < rng.random()]
+        noise = rng.integers(0, 2**32, size=rng.integers(0, 40), dtype=np.uint64).astype(np.uint32)
+        row = np.concatenate([kept, noise, kept[: rng.integers(0, len(kept) + 1)]])
+        row_values.append(rng.permutation(row))
+    mixed = np.concatenate(row_values).astype(np.uint32)
+    offsets = np.zeros(rows + 1, dtype=np.int64)
+    np.cumsum([len(r) for r in row_values], out=offsets[1:])
+    pairs = CandidatePairs(np.repeat(np.arange(rows), posts), np.tile(np.arange(posts), rows))
+    fast, reference = index.score(pairs, mixed, offsets), index.score_reference(pairs, mixed, offsets)
+    for name in ("matched_slots", "matched_specific_slots", "matched_distinct", "matched_specific_distinct", "covered"):
+        assert getattr(fast, name).tolist() == getattr(reference, name).tolist(), name

@@ -36,7 +36,7 @@ def score_pairs(
     (each post's slots are sorted, so a repeat follows its hash), counted once; and the characters a
     stretch of the row as long as the post covers with windows of the post's specific slot hashes (all
     of them for a generic post) that are lone (containment.lone_windows_reference, then
-    best_cover_reference).
+    best_cover_reference), for the pairs that reach their floor (`required`; 0 for the others).
 
     Each row is read once for all its pairs (_row_pair_windows); each pair then sees only the windows of
     its own post's slot hashes, in order, for its counts and its cover."""
@@ -73,9 +73,6 @@ def score_pairs(
                     positions[found] = w
                     found_keys[found] = key
                     found += 1
-            reach = max(lengths[posts[p]], window)
-            lone = _lone_windows(positions[:found], found_keys[:found], reach)
-            covers[p] = _best_cover(positions[:found][lone], lengths[posts[p]], window)
             run_present = False
             for j in range(num_perm):
                 first = j == 0 or own[j] != own[j - 1]
@@ -88,6 +85,11 @@ def score_pairs(
                     if specific:
                         matched_specific[p] += 1
                         specific_distinct[p] += first
+            if (specific_distinct[p] if not every else distinct[p]) < required[posts[p]]:
+                continue  # under the floor: the rule rejects it, its cover is not computed (as the reference)
+            reach = max(lengths[posts[p]], window)
+            lone = _lone_windows(positions[:found], found_keys[:found], reach)
+            covers[p] = _best_cover(positions[:found][lone], lengths[posts[p]], window)
         a = b
     return matched, matched_specific, distinct, specific_distinct, covers
 
