@@ -91,7 +91,7 @@ def prepare_process(arguments: Sequence[str]) -> None:
     if not arguments or any(a in ("-h", "--help", "--version") for a in arguments):
         return
     numba_without_blas()
-    if "fingerprint" in arguments:
+    if arguments[0] == "fingerprint":  # the command, not a file of that name
         arrow_keeps_freed_pages()
     if any("spark" in a for a in arguments):
         return

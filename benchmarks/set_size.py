@@ -57,6 +57,8 @@ def main() -> None:
     parser.add_argument("--scale", type=int, default=4, help="times the real-text corpus is repeated")
     parser.add_argument("--repeat", type=int, default=3, help="runs of each audit; the least time counts")
     args = parser.parse_args()
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
     real_posts, corpus, text_bytes = real_corpus(args.scale)
     work = DATA / "set-size-out"
     shutil.rmtree(work, ignore_errors=True)

@@ -7,6 +7,8 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 SCRIPT = textwrap.dedent(
     """
     import sys
@@ -29,6 +31,7 @@ SCRIPT = textwrap.dedent(
 
 
 def test_cli_start_leaves_out_pandas_and_scipy_linalg() -> None:
+    pytest.importorskip("scipy.linalg")  # not a dependency of ours; datasketch brings it
     result = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, check=True)
     assert result.stdout.split("\n")[:2] == ["True False False", "2.0"]
 
@@ -46,4 +49,5 @@ def purge_delay(arguments: list[str], env: dict[str, str]) -> str:
 def test_arrow_keeps_freed_pages_in_a_fingerprint_run_only() -> None:
     assert purge_delay(["fingerprint", "posts.jsonl"], {}) == "-1"
     assert purge_delay(["audit", "set.fp.parquet", "corpus.parquet"], {}) == "None"
+    assert purge_delay(["audit", "set.fp.parquet", "fingerprint"], {}) == "None"  # a corpus of that name
     assert purge_delay(["fingerprint", "posts.jsonl"], {"MIMALLOC_PURGE_DELAY": "10"}) == "10"  # the user's own

@@ -536,6 +536,8 @@ class ContainmentIndex:
 
     def candidates(self, mixed: Hashes, window_offsets: Offsets, scratch: Scratch | None = None) -> CandidatePairs:
         """(row, post) pairs whose hits on the post's prefix cover enough slots to reach the threshold."""
+        if len(window_offsets) == 0 or window_offsets[0] != 0:
+            raise ValueError("window offsets start at 0, one more than the rows")
         work = scratch or Scratch()
         windows = int(window_offsets[-1])
         passing, bounds = work.buffer("passing", windows, np.int64), work.buffer("bounds", 2 * windows, np.uint32)
