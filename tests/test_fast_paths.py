@@ -356,7 +356,7 @@ def test_the_partitioned_probe_finds_the_hits_of_the_probe(
     np.cumsum([len(r) for r in rows], out=offsets[1:])
     windows = int(offsets[-1])
     common = (index.filter_words, index.filter_shift, index.prefix_entries, index.radix, index.radix_shift)
-    passing, bounds = np.empty(windows, np.int64), np.empty(2 * windows, np.uint32)
+    passing, bounds = np.empty(windows, np.uint64), np.empty(2 * windows, np.uint32)
     rows_of, keys_of = compiled_probe.probe(mixed, offsets, *common, passing, bounds)
     order = np.empty(windows, np.uint64)
     rows_by, keys_by = probe_partitioned(mixed, offsets, *common, part_bits, order, passing, bounds)

@@ -34,12 +34,13 @@ def probe(
     prefix_entries: npt.NDArray[np.uint64],
     radix: npt.NDArray[np.uint32],
     radix_shift: int,
-    passing: npt.NDArray[np.int64],
+    passing: npt.NDArray[np.uint64],
     bounds: npt.NDArray[np.uint32],
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint64]]:  # pragma: no cover - compiled
     """Every (row, prefix entry) whose hash a window of the row has, with repeats: rows, and keys
     entry index << 32 | the entry's low 32 bits (post and slots), so the count filter need not look
-    the entry up again. `passing` (one per window) and `bounds` (two per window) are work space.
+    the entry up again. `passing` (one per window) and `bounds` (two per window) are work space; rows
+    are numbered in 32 bits (a batch holds far fewer).
 
     A blocked Bloom filter (containment.blocked_filter) turns most windows away; the radix table
     (containment.radix_table) leads the rest to their few entries. In three passes (5 instead of 8.6
@@ -52,20 +53,38 @@ def probe(
         mask = (np.uint64(1) << (low & np.uint64(63))) | (np.uint64(1) << ((low >> np.uint64(6)) & np.uint64(63)))
         passing[passed] = w
         passed += (filter_words[low >> np.uint64(shift)] & mask) == mask
+    row = 0
+    for t in range(passed):  # each passing window as its hash << 32 | its row
+        window = np.int64(passing[t])
+        while window_offsets[row + 1] <= window:
+            row += 1
+        passing[t] = (np.uint64(mixed[window]) << np.uint64(32)) | np.uint64(row)
+    return _passing_hits(passing, passed, prefix_entries, radix, radix_shift, bounds)
+
+
+@njit(cache=True, nogil=True)
+def _passing_hits(
+    passing: npt.NDArray[np.uint64],
+    passed: int,
+    prefix_entries: npt.NDArray[np.uint64],
+    radix: npt.NDArray[np.uint32],
+    radix_shift: int,
+    bounds: npt.NDArray[np.uint32],
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint64]]:  # pragma: no cover - compiled
+    """The last two passes of both probes: the first `passed` windows of `passing` (each its hash << 32 |
+    its row) through the radix table, all of them first so that the misses overlap, then to their
+    entries; the hits (rows, keys as `probe` gives them) in the order of `passing`."""
     for t in range(passed):
-        bucket = np.uint64(mixed[passing[t]]) >> np.uint64(radix_shift)
+        bucket = (passing[t] >> np.uint64(32)) >> np.uint64(radix_shift)
         bounds[2 * t] = radix[bucket]
         bounds[2 * t + 1] = radix[bucket + np.uint64(1)]
     capacity = passed + 1024
     hit_rows = np.empty(capacity, dtype=np.int64)
     hit_keys = np.empty(capacity, dtype=np.uint64)
     hits = 0
-    row = 0
     for t in range(passed):
-        w = passing[t]
-        while window_offsets[row + 1] <= w:
-            row += 1
-        low = np.uint64(mixed[w])
+        low = passing[t] >> np.uint64(32)
+        row = np.int64(passing[t] & np.uint64(0xFFFFFFFF))
         for k in range(np.int64(bounds[2 * t]), np.int64(bounds[2 * t + 1])):
             entry = prefix_entries[k]
             if entry >> np.uint64(32) != low:
@@ -155,7 +174,7 @@ def probe_partitioned(
     radix_shift: int,
     part_bits: int,
     order: npt.NDArray[np.uint64],
-    passing: npt.NDArray[np.int64],
+    passing: npt.NDArray[np.uint64],
     bounds: npt.NDArray[np.uint32],
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint64]]:  # pragma: no cover - compiled
     """`probe`'s hits, grouped by row, found partition by partition (see the module).
@@ -185,28 +204,9 @@ def probe_partitioned(
         passing[passed] = i
         passed += (filter_words[low >> np.uint64(shift)] & mask) == mask
     for t in range(passed):
-        bucket = (order[passing[t]] >> np.uint64(32)) >> np.uint64(radix_shift)
-        bounds[2 * t] = radix[bucket]
-        bounds[2 * t + 1] = radix[bucket + np.uint64(1)]
-    capacity = passed + 1024
-    found_rows = np.empty(capacity, dtype=np.int64)
-    found_keys = np.empty(capacity, dtype=np.uint64)
-    hits = 0
-    for t in range(passed):
-        value = order[passing[t]]
-        low = value >> np.uint64(32)
-        window_row = np.int64(value & np.uint64(0xFFFFFFFF))
-        for k in range(np.int64(bounds[2 * t]), np.int64(bounds[2 * t + 1])):
-            entry = prefix_entries[k]
-            if entry >> np.uint64(32) != low:
-                continue
-            if hits == capacity:
-                capacity *= 2
-                found_rows = _grown(found_rows, capacity)
-                found_keys = _grown(found_keys, capacity)
-            found_rows[hits] = window_row
-            found_keys[hits] = (np.uint64(k) << np.uint64(32)) | (entry & np.uint64(0xFFFFFFFF))
-            hits += 1
+        passing[t] = order[passing[t]]
+    found_rows, found_keys = _passing_hits(passing, passed, prefix_entries, radix, radix_shift, bounds)
+    hits = len(found_rows)
     # Back in row order: a counting sort on the row.
     starts = np.zeros(rows + 1, dtype=np.int64)
     for i in range(hits):

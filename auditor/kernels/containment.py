@@ -540,7 +540,7 @@ class ContainmentIndex:
             raise ValueError("window offsets start at 0, one more than the rows")
         work = scratch or Scratch()
         windows = int(window_offsets[-1])
-        passing, bounds = work.buffer("passing", windows, np.int64), work.buffer("bounds", 2 * windows, np.uint32)
+        passing, bounds = work.buffer("passing", windows, np.uint64), work.buffer("bounds", 2 * windows, np.uint32)
         index = (self.filter_words, self.filter_shift, self.prefix_entries, self.radix, self.radix_shift)
         part_bits = self.partition_bits()
         if part_bits:
