@@ -53,7 +53,8 @@ from auditor.outputs import flush_to_disk, replace_atomically
 from auditor.scan import PostShingles, Prebuilt
 
 INDEX_FORMAT = "provenance-auditor/containment-index"
-INDEX_FORMAT_VERSION = 3  # 2: post lengths and the shingle size, for the cover rule; 3: floor over specific hashes
+# 2: post lengths and the shingle size, for the cover rule; 3: floor over specific hashes; 4: heavy prefix hashes
+INDEX_FORMAT_VERSION = 4
 HEADER = "header.json"
 POSTS = "posts.arrow"
 
@@ -69,6 +70,9 @@ _INDEX_ARRAYS = (
     "prefix_entries",
     "filter_words",
     "radix",
+    "heavy_hashes",
+    "heavy_offsets",
+    "heavy_ids",
 )
 _INDEX_SCALARS = ("min_slots", "slot_bits", "filter_shift", "radix_shift", "shingle_size")
 _DTYPES = {
@@ -85,6 +89,9 @@ _DTYPES = {
     "prefix_entries": np.uint64,
     "filter_words": np.uint64,
     "radix": np.uint32,
+    "heavy_hashes": np.uint32,
+    "heavy_offsets": np.int64,
+    "heavy_ids": np.uint32,
     "post_shingle_hashes": np.uint32,
     "post_shingle_offsets": np.int64,
 }
@@ -249,6 +256,11 @@ def open_index(directory: Path, expected_sha256: str | None, threshold: float) -
     for name in ("shingle_counts", "normalized_lengths", *_INDEX_ARRAYS[:7]):
         if len(loaded[name]) != posts:
             raise IndexMismatch(f"has {len(loaded[name]):,} values of {name} for {posts:,} posts")
+    heavy_offsets, heavy_ids = loaded["heavy_offsets"], loaded["heavy_ids"]
+    if len(heavy_offsets) != posts + 1 or int(heavy_offsets[0]) != 0 or int(heavy_offsets[-1]) != len(heavy_ids):
+        raise IndexMismatch("has heavy offsets that do not fit its posts and heavy ids")
+    if len(heavy_ids) and int(heavy_ids.max()) >= len(loaded["heavy_hashes"]):
+        raise IndexMismatch("has heavy ids beyond its heavy hashes")
     try:
         values = {name: int(scalars[name]) for name in _INDEX_SCALARS}
     except (KeyError, TypeError, ValueError):
@@ -271,6 +283,9 @@ def open_index(directory: Path, expected_sha256: str | None, threshold: float) -
         filter_shift=values["filter_shift"],
         radix=loaded["radix"],
         radix_shift=values["radix_shift"],
+        heavy_hashes=loaded["heavy_hashes"],
+        heavy_offsets=heavy_offsets,
+        heavy_ids=heavy_ids,
     )
     post_shingles = None
     if "post_shingle_hashes" in loaded and "post_shingle_offsets" in loaded:

@@ -91,15 +91,16 @@ def test_signatures_match_the_reference(groups: list[list[int]]) -> None:
     rows=st.lists(st.lists(st.integers(0, 50), max_size=50), min_size=1, max_size=6),
     threshold=st.sampled_from([0.3, 0.5, 0.7]),
     slot_bits=st.sampled_from([None, 1, 2]),
+    heavy_group=st.sampled_from([2, 3, containment.HEAVY_GROUP]),
 )
 def test_candidates_are_the_count_filter_and_lose_no_match(
-    posts: list[list[int]], rows: list[list[int]], threshold: float, slot_bits: int | None
+    posts: list[list[int]], rows: list[list[int]], threshold: float, slot_bits: int | None, heavy_group: int
 ) -> None:
     slot_hashes = np.array(posts, dtype=np.uint32)
     # A forced narrow slot field caps the slots an entry records, as in sets of over 2^24 posts.
     layout = (lambda posts: slot_bits) if slot_bits is not None else containment.entry_layout
     with patch.object(containment, "entry_layout", layout):
-        index = ContainmentIndex.build(slot_hashes, threshold)
+        index = ContainmentIndex.build(slot_hashes, threshold, heavy_group=heavy_group)
     mixed = np.array([v for r in rows for v in r], dtype=np.uint32)
     offsets = np.zeros(len(rows) + 1, dtype=np.int64)
     np.cumsum([len(r) for r in rows], out=offsets[1:])
@@ -107,6 +108,12 @@ def test_candidates_are_the_count_filter_and_lose_no_match(
     found = list(zip(pairs.rows.tolist(), pairs.posts.tolist(), strict=True))
     compiled_pairs = index.candidates(mixed, offsets)
     assert list(zip(compiled_pairs.rows.tolist(), compiled_pairs.posts.tolist(), strict=True)) == found
+    # The count filter's own reference, on the probe's hits (heavy hashes as their markers).
+    common = (index.filter_words, index.filter_shift, index.prefix_entries, index.radix, index.radix_shift)
+    work = np.empty(int(offsets[-1]), np.uint64), np.empty(2 * int(offsets[-1]), np.uint32)
+    hit_rows, hit_keys = compiled_probe.probe(mixed, offsets, *common, *work)
+    from_hits = index.candidates_from_hits(hit_rows, (hit_keys >> np.uint64(32)).astype(np.int64))
+    assert list(zip(from_hits.rows.tolist(), from_hits.posts.tolist(), strict=True)) == found
     with patch.object(containment, "PARTITIONED_FILTER_BYTES", 0):  # the probe of large sets, on this one
         assert index.partition_bits() > 0
         partitioned = index.candidates(mixed, offsets)
@@ -350,7 +357,7 @@ def test_the_partitioned_probe_finds_the_hits_of_the_probe(
 ) -> None:
     # Hashes spread over all 32 bits, so that every partition can be reached.
     spread = np.uint32(0x9E3779B1)
-    index = ContainmentIndex.build(np.array(posts, dtype=np.uint32) * spread, 0.5)
+    index = ContainmentIndex.build(np.array(posts, dtype=np.uint32) * spread, 0.5, heavy_group=2)
     mixed = np.array([v for r in rows for v in r], dtype=np.uint32) * spread
     offsets = np.zeros(len(rows) + 1, dtype=np.int64)
     np.cumsum([len(r) for r in rows], out=offsets[1:])

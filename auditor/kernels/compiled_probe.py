@@ -106,13 +106,21 @@ def count_filter(
     slot_bits: int,
     required: npt.NDArray[np.int16],
     covered: npt.NDArray[np.int32],
+    heavy_offsets: npt.NDArray[np.int64],
+    heavy_ids: npt.NDArray[np.uint32],
+    heavy_present: npt.NDArray[np.uint8],
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:  # pragma: no cover - compiled
     """ContainmentIndex.candidates_from_hits on the hits of `probe`, compiled: per row (hits come in
     row order), each prefix entry counted once, slots summed per post, posts whose sum reaches their
     requirement kept, in post order.
 
-    `covered` (one per post) is all zeros and is left so. A small hash set per row drops repeated
-    entries, and only the posts that pass are sorted, not the row's hits or the posts it touched.
+    A hit of a heavy hash's marker (a slot count of 0) marks that heavy id present in the row; a post the
+    row's light hits leave short of its requirement by no more than its heavy entries then counts those
+    of them present (`containment.split_heavy`: a post that can pass has light hits in the row).
+
+    `covered` (one per post) and `heavy_present` (one per heavy id) are all zeros and are left so. A small
+    hash set per row drops repeated entries, and only the posts that pass are sorted, not the row's hits or
+    the posts it touched.
     """
     out_rows = np.empty(len(hit_rows), dtype=np.int64)
     out_posts = np.empty(len(hit_rows), dtype=np.int64)
@@ -130,12 +138,23 @@ def count_filter(
     seen = np.zeros(size, dtype=np.int64)  # entry index + 1, stamped with the row's first hit + 1
     seen_stamp = np.zeros(size, dtype=np.int64)
     touched = np.empty(longest, dtype=np.int64)
+    marked = np.empty(longest, dtype=np.int64)  # heavy ids the row holds
     a = 0
     while a < len(hit_rows):
         b = _run_end(hit_rows, a)
         stamp = a + 1
         posts = 0
+        heavy = 0
         for i in range(a, b):
+            value = hit_keys[i] & np.uint64(0xFFFFFFFF)
+            slots = value & slot_mask
+            if slots == 0:  # a heavy hash's marker
+                marker = np.int64(value >> np.uint64(slot_bits))
+                if heavy_present[marker] == 0:
+                    heavy_present[marker] = 1
+                    marked[heavy] = marker
+                    heavy += 1
+                continue
             entry = np.int64(hit_keys[i] >> np.uint64(32))
             slot = entry & (size - 1)  # entries of one row are near-random indices
             while seen_stamp[slot] == stamp and seen[slot] != entry + 1:
@@ -144,20 +163,26 @@ def count_filter(
                 continue  # this entry again: count it once
             seen_stamp[slot] = stamp
             seen[slot] = entry + 1
-            value = hit_keys[i] & np.uint64(0xFFFFFFFF)
             post = np.int64(value >> np.uint64(slot_bits))
             if covered[post] == 0:
                 touched[posts] = post
                 posts += 1
-            covered[post] += np.int32(value & slot_mask)
+            covered[post] += np.int32(slots)
         first = found
         for i in range(posts):  # few of the touched posts pass: only those are sorted
             post = touched[i]
-            if covered[post] >= required[post]:
+            total = np.int64(covered[post])
+            need = np.int64(required[post])
+            if total < need and total + heavy_offsets[post + 1] - heavy_offsets[post] >= need:
+                for j in range(heavy_offsets[post], heavy_offsets[post + 1]):
+                    total += heavy_present[heavy_ids[j]]
+            if total >= need:
                 out_rows[found] = hit_rows[a]
                 out_posts[found] = post
                 found += 1
             covered[post] = 0
+        for i in range(heavy):
+            heavy_present[marked[i]] = 0
         out_posts[first:found].sort()
         a = b
     return out_rows[:found], out_posts[:found]

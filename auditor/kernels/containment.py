@@ -29,6 +29,13 @@ k - R + 1 + PREFIX_EXTRA_SLOTS are indexed, so one chance hit of a common shingl
 a candidate, and common shingles are in no prefix. Every candidate is then scored on all slots. Neither
 filter can lose a pair the rule accepts (`accepts` needs R matched counted hashes; the other conditions
 only remove pairs).
+
+In a set of millions of posts many prefix hashes are shared by several posts (a phrase frequent in text,
+though in fewer posts than common ones): a row holding one would hit every post sharing it. Up to half of
+a post's required prefix hashes are held apart when shared (`split_heavy`); the probe then finds one
+marker per such hash in a row, and the count filter counts a post's held-apart hashes only when the
+row's other hits leave it short by no more than those. A pair reaching its requirement always has other
+hits, so the split loses nothing either.
 """
 
 from __future__ import annotations
@@ -67,6 +74,13 @@ PARTITION_SLICE_BYTES = 128 << 10
 # Distinct hashes the prefix holds beyond the least that prefix filtering needs; a row must then hold
 # this many + 1 of them.
 PREFIX_EXTRA_SLOTS = 16
+
+# A prefix hash shared by this many posts' prefixes or more is "heavy": text that holds it (a phrase frequent in
+# text though rarer than common in the set) would make one hit per post. Up to HEAVY_SHARE of a post's
+# required prefix hashes may be held apart as heavy (`split_heavy`): the probe then finds one marker per
+# heavy hash, and the count filter tests a post's heavy hashes only when its other hits leave it short.
+HEAVY_GROUP = 4
+HEAVY_SHARE = 0.5
 
 # Matched distinct slot hashes a match needs at the least (all of a post's when it has fewer).
 MIN_EVIDENCE_SHINGLES = 5
@@ -316,6 +330,80 @@ def entry_layout(posts: int) -> int:
     return 32 - max(24, (max(posts, 1) - 1).bit_length())
 
 
+@dataclass(frozen=True)
+class HeavySplit:
+    """Prefix entries with the heavy ones held apart (`split_heavy`).
+
+    `entries` are the light entries and one marker per heavy hash (hash << 32 | heavy id << slot_bits, a
+    slot count of 0, which no entry has), sorted; `hashes` is the hash of each heavy id (ascending); post
+    p's heavy entries are the ids `ids[offsets[p] : offsets[p + 1]]`, each counting one slot.
+    """
+
+    entries: Keys
+    hashes: Hashes
+    offsets: Indices
+    ids: npt.NDArray[np.uint32]
+
+
+def split_heavy(
+    entries: Keys, required_prefix_slots: npt.NDArray[np.int16], slot_bits: int, heavy_group: int = HEAVY_GROUP
+) -> HeavySplit:
+    """Hold apart, per post, the prefix entries whose hash `heavy_group` or more entries share, the most
+    shared first, while their count stays at most `required_prefix_slots - ceil(HEAVY_SHARE x it)`.
+
+    Lossless: a (row, post) pair reaching its requirement holds at least ceil(HEAVY_SHARE x it) >= 1 of the
+    post's light entries, so the count filter meets every post that can pass among the light hits, and adds
+    its heavy entries whose markers the row's hits hold only when the light ones leave it short. A row
+    holding a heavy hash then costs one hit instead of one per post, and most posts touched only through
+    heavy hashes are never counted. Ties are broken by entry order, so the split is deterministic.
+    """
+    posts = len(required_prefix_slots)
+    hashes = entries >> np.uint64(32)
+    starts = np.flatnonzero(first_of_runs(hashes))
+    sizes = np.diff(np.append(starts, len(entries)))
+    shared = np.repeat(sizes.astype(np.uint32), sizes)
+    del hashes
+    chosen = np.flatnonzero(shared >= heavy_group)
+    owners = ((entries[chosen] & np.uint64(0xFFFFFFFF)) >> np.uint64(slot_bits)).astype(np.int64)
+    # Per post, the most shared first; then entry order (hash, post), for determinism.
+    order = np.lexsort((chosen, -shared[chosen].astype(np.int64), owners))
+    del shared
+    chosen, owners = chosen[order], owners[order]
+    first = np.searchsorted(owners, owners, side="left")  # where each post's run of candidates starts
+    rank = np.arange(len(chosen)) - first
+    required = required_prefix_slots.astype(np.int64)
+    budget = np.maximum(required - np.ceil(required * HEAVY_SHARE - 1e-9).astype(np.int64), 0)
+    take = rank < budget[owners]
+    chosen, owners = chosen[take], owners[take]
+    heavy_of = (entries[chosen] >> np.uint64(32)).astype(np.uint32)
+    heavy_hashes = unique_sorted(heavy_of)
+    room = 1 << (32 - slot_bits)  # heavy ids share the post field of an entry
+    if len(heavy_hashes) > room:
+        raise ValueError(
+            f"an index holds at most {room:,} shared prefix hashes, got {len(heavy_hashes):,}; split the set of posts"
+        )
+    ids = np.searchsorted(heavy_hashes, heavy_of).astype(np.uint32)
+    offsets = np.zeros(posts + 1, dtype=np.int64)
+    np.cumsum(np.bincount(owners, minlength=posts), out=offsets[1:])
+    light = np.ones(len(entries), dtype=np.bool_)
+    light[chosen] = False
+    del chosen, owners
+    # In place, a chunk at a time: the light entries to the front, then the markers (no more of them than
+    # heavy entries, each heavy hash having one at the least), so no second copy of the entries is made.
+    kept = 0
+    for start in range(0, len(entries), 1 << 22):
+        piece = entries[start : start + (1 << 22)][light[start : start + (1 << 22)]]
+        entries[kept : kept + len(piece)] = piece
+        kept += len(piece)
+    del light
+    entries[kept : kept + len(heavy_hashes)] = (heavy_hashes.astype(np.uint64) << np.uint64(32)) | (
+        np.arange(len(heavy_hashes), dtype=np.uint64) << np.uint64(slot_bits)
+    )
+    split = entries[: kept + len(heavy_hashes)]
+    split.sort()
+    return HeavySplit(split, heavy_hashes, offsets, ids)
+
+
 def _concatenated(parts: list[Keys]) -> Keys:
     """The parts end to end, each freed once copied: the untouched pages of the result cost no memory,
     so the peak is the entries once plus one part instead of twice the entries."""
@@ -395,22 +483,36 @@ class ContainmentIndex:
     # The entries of hash h lie in prefix_entries[radix[h >> radix_shift] : radix[(h >> radix_shift) + 1]].
     radix: npt.NDArray[np.uint32]
     radix_shift: int
+    # Heavy prefix entries (split_heavy): prefix_entries holds one marker per heavy hash in their stead.
+    heavy_hashes: Hashes  # per heavy id
+    heavy_offsets: Indices  # per post and one more: post p's heavy ids are heavy_ids[offsets[p] : offsets[p + 1]]
+    heavy_ids: npt.NDArray[np.uint32]
 
     @property
     def num_perm(self) -> int:
         return int(self.slot_hashes.shape[1])
 
+    def whole_prefix(self) -> Keys:
+        """Every prefix entry, the heavy ones included, sorted: what the prefix filter counts
+        (`prefix_entries` holds one marker per heavy hash in place of its heavy entries)."""
+        entries = self.prefix_entries
+        light = entries[(entries & np.uint64((1 << self.slot_bits) - 1)) != 0]
+        owners = np.repeat(np.arange(len(self.heavy_offsets) - 1, dtype=np.uint64), np.diff(self.heavy_offsets))
+        hashes = self.heavy_hashes[self.heavy_ids].astype(np.uint64)
+        heavy = (hashes << np.uint64(32)) | (owners << np.uint64(self.slot_bits)) | np.uint64(1)
+        return np.sort(np.concatenate([light, heavy]))
+
     @property
     def prefix_hashes(self) -> Hashes:
-        return (self.prefix_entries >> np.uint64(32)).astype(np.uint32)
+        return (self.whole_prefix() >> np.uint64(32)).astype(np.uint32)
 
     @property
     def prefix_posts(self) -> Indices:
-        return ((self.prefix_entries & np.uint64(0xFFFFFFFF)) >> np.uint64(self.slot_bits)).astype(np.int64)
+        return ((self.whole_prefix() & np.uint64(0xFFFFFFFF)) >> np.uint64(self.slot_bits)).astype(np.int64)
 
     @property
     def prefix_slots(self) -> Indices:
-        return (self.prefix_entries & np.uint64((1 << self.slot_bits) - 1)).astype(np.int64)
+        return (self.whole_prefix() & np.uint64((1 << self.slot_bits) - 1)).astype(np.int64)
 
     @classmethod
     def build(
@@ -422,13 +524,15 @@ class ContainmentIndex:
         lengths: npt.NDArray[np.integer[Any]] | None = None,
         shingle_size: int = DEFAULT_SHINGLE_SIZE,
         population: Hashes | None = None,
+        heavy_group: int = HEAVY_GROUP,
     ) -> ContainmentIndex:
         """Index posts' slots; a shingle in the slots of `common_posts` or more posts is common.
 
         `lengths` are the posts' normalized characters (when not given, the least a post of its distinct
         slot hashes spans: distinct + shingle_size - 1). `population` is the slots of the whole set the
         posts were sampled from: commonness is counted there (and `common_posts` defaults from its size),
-        so a sample finds the same templates as the whole set.
+        so a sample finds the same templates as the whole set. Prefix hashes shared by `heavy_group` or
+        more posts' prefixes are held apart (`split_heavy`).
 
         Sorts each post's slots in place (their order does not matter to containment) and works on
         blocks of posts, so memory beyond the slots and the entries stays bounded while millions of
@@ -512,26 +616,31 @@ class ContainmentIndex:
         del counts
         prefix_entries = _concatenated(parts)
         prefix_entries.sort()  # in place: hash, then post
-        filter_words, shift = blocked_filter(prefix_entries)
-        radix, radix_shift = radix_table(prefix_entries)
+        required_prefix_slots = (prefix_cover - (floor_distinct - required)).astype(np.int16)
+        heavy = split_heavy(prefix_entries, required_prefix_slots, slot_bits, heavy_group)
+        filter_words, shift = blocked_filter(heavy.entries)
+        radix, radix_shift = radix_table(heavy.entries)
         return cls(
             slot_hashes=slot_hashes,
             specific_bits=specific_bits,
             specific_slots=specific_slots,
             threshold=threshold,
             min_slots=min_slots,
-            prefix_entries=prefix_entries,
+            prefix_entries=heavy.entries,
             slot_bits=slot_bits,
             distinct=distinct,
             specific_distinct=specific_distinct,
             lengths=np.asarray(lengths, dtype=np.int32),
             shingle_size=shingle_size,
             required=required,
-            required_prefix_slots=(prefix_cover - (floor_distinct - required)).astype(np.int16),
+            required_prefix_slots=required_prefix_slots,
             filter_words=filter_words,
             filter_shift=shift,
             radix=radix,
             radix_shift=radix_shift,
+            heavy_hashes=heavy.hashes,
+            heavy_offsets=heavy.offsets,
+            heavy_ids=heavy.ids,
         )
 
     def candidates(self, mixed: Hashes, window_offsets: Offsets, scratch: Scratch | None = None) -> CandidatePairs:
@@ -552,8 +661,9 @@ class ContainmentIndex:
             hit_rows, hit_keys = compiled_probe.probe(mixed, window_offsets, *index, passing, bounds)
         covered = work.zeroed("covered", len(self.required_prefix_slots), np.int32)
         rows, posts = compiled_probe.count_filter(
-            hit_rows, hit_keys, self.slot_bits, self.required_prefix_slots, covered
-        )
+            hit_rows, hit_keys, self.slot_bits, self.required_prefix_slots, covered,
+            self.heavy_offsets, self.heavy_ids, work.zeroed("heavy_present", len(self.heavy_hashes), np.uint8),
+        )  # fmt: skip
         return CandidatePairs(rows, posts)
 
     def partition_bits(self) -> int:
@@ -564,30 +674,53 @@ class ContainmentIndex:
         return int(np.clip(math.ceil(math.log2(size / PARTITION_SLICE_BYTES)), 1, 12))
 
     def candidates_reference(self, mixed: Hashes, window_offsets: Offsets) -> CandidatePairs:
-        """The numpy reference of `candidates`."""
-        prefix_hashes = self.prefix_hashes
+        """The numpy reference of `candidates`: the count filter over the whole prefix, heavy entries
+        included, so that it also tests the split."""
+        whole = self.whole_prefix()
+        prefix_hashes = (whole >> np.uint64(32)).astype(np.uint32)
         left = np.searchsorted(prefix_hashes, mixed, side="left")
         counts = np.searchsorted(prefix_hashes, mixed, side="right") - left
         rows = np.repeat(window_groups(window_offsets), counts)
-        entries = expand_ranges(left, counts)
-        return self.candidates_from_hits(rows, entries)
+        return self._pairs_reaching(rows, whole[expand_ranges(left, counts)])
 
     def candidates_from_hits(self, hit_rows: Indices, hit_entries: Indices) -> CandidatePairs:
-        """Apply the count filter to (row, prefix entry) hits: the numpy reference of compiled_probe.count_filter."""
-        # A row may hold a shingle many times: count each (row, prefix entry) once.
-        hits = unique_sorted(group_keys(hit_rows, hit_entries.astype(np.uint32)))
-        entries = self.prefix_entries[(hits & np.uint64(0xFFFFFFFF)).astype(np.int64)] & np.uint64(0xFFFFFFFF)
+        """Apply the count filter to (row, index into prefix_entries) hits, a heavy hash's marker standing for
+        the heavy entries of that hash: the numpy reference of compiled_probe.count_filter."""
+        values = self.prefix_entries[hit_entries]
+        marker = (values & np.uint64((1 << self.slot_bits) - 1)) == 0
+        ids = ((values[marker] & np.uint64(0xFFFFFFFF)) >> np.uint64(self.slot_bits)).astype(np.int64)
+        by_id = np.argsort(self.heavy_ids, kind="stable")
+        owners = np.repeat(np.arange(len(self.heavy_offsets) - 1, dtype=np.uint64), np.diff(self.heavy_offsets))[by_id]
+        sorted_ids = self.heavy_ids[by_id]
+        low, high = np.searchsorted(sorted_ids, ids, side="left"), np.searchsorted(sorted_ids, ids, side="right")
+        holders = owners[expand_ranges(low, high - low)]
+        heavy = (
+            (np.repeat(values[marker], high - low) & np.uint64(0xFFFFFFFF00000000))
+            | (holders << np.uint64(self.slot_bits))
+            | np.uint64(1)
+        )
+        rows = np.concatenate([hit_rows[~marker], np.repeat(hit_rows[marker], high - low)])
+        return self._pairs_reaching(rows, np.concatenate([values[~marker], heavy]))
+
+    def _pairs_reaching(self, rows: Indices, entries: Keys) -> CandidatePairs:
+        """The (row, post) pairs whose distinct entries (of the whole prefix) a row holds sum to the post's
+        required prefix slots."""
+        # A row may hold a shingle many times: count each (row, entry) once.
+        order = np.lexsort((entries, rows))
+        rows, entries = rows[order], entries[order]
+        once = first_of_runs(rows) | first_of_runs(entries)
+        rows, entries = rows[once], entries[once]
         # Row in the high 32 bits, post << slot_bits | slots in the low: sorted, runs are (row, post) pairs.
-        pair_keys = (hits & np.uint64(0xFFFFFFFF00000000)) | entries
+        pair_keys = (rows.astype(np.uint64) << np.uint64(32)) | (entries & np.uint64(0xFFFFFFFF))
         pair_keys.sort()
         slots = (pair_keys & np.uint64((1 << self.slot_bits) - 1)).astype(np.int64)
         pair_keys >>= np.uint64(self.slot_bits)
         starts = np.flatnonzero(first_of_runs(pair_keys))
-        rows = (pair_keys[starts] >> np.uint64(32 - self.slot_bits)).astype(np.int64)
+        pair_rows = (pair_keys[starts] >> np.uint64(32 - self.slot_bits)).astype(np.int64)
         posts = (pair_keys[starts] & np.uint64((1 << (32 - self.slot_bits)) - 1)).astype(np.int64)
         covered = np.add.reduceat(slots, starts) if len(starts) else slots[:0]
         enough = covered >= self.required_prefix_slots[posts]
-        return CandidatePairs(rows[enough], posts[enough])
+        return CandidatePairs(pair_rows[enough], posts[enough])
 
     def score(self, pairs: CandidatePairs, mixed: Hashes, window_offsets: Offsets) -> PairScores:
         """Count, for each pair, the post's slots (and specific slots) whose shingle occurs in the row."""
