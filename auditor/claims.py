@@ -314,11 +314,19 @@ def _flags(values: pa.Array | pa.ChunkedArray) -> npt.NDArray[np.bool_]:
 
 
 def _grouped(keys: pa.Array, found: npt.NDArray[np.bool_], counted: npt.NDArray[np.bool_]) -> pa.Table:
-    """Per key (nulls and posts not counted left out): hits (posts found) and total (posts counted)."""
-    keep = pa.array(counted & _flags(pc.is_valid(keys)))
-    table = pa.table({"key": keys.filter(keep), "hit": pa.array(found.astype(np.int64)).filter(keep)})
-    grouped = table.group_by("key").aggregate([("hit", "sum"), ("hit", "count")])
-    return grouped.rename_columns({"hit_sum": "hits", "hit_count": "total"})
+    """Per key (nulls and posts not counted left out): hits (posts found) and total (posts counted).
+
+    Counted over the keys' dictionary codes: Arrow's group_by would import its query engine (acero), a
+    noticeable part of every audit's start for two small tables."""
+    if isinstance(keys, pa.ChunkedArray):
+        keys = keys.combine_chunks()
+    keep = counted & _flags(pc.is_valid(keys))
+    encoded = pc.dictionary_encode(keys.filter(pa.array(keep)))
+    codes = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+    distinct = len(encoded.dictionary)
+    hits = np.bincount(codes, weights=found[keep].astype(np.float64), minlength=distinct).astype(np.int64)
+    total = np.bincount(codes, minlength=distinct).astype(np.int64)
+    return pa.table({"key": encoded.dictionary, "hits": hits, "total": total})
 
 
 def _rates(grouped: pa.Table) -> tuple[tuple[str, Rate], ...]:

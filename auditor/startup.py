@@ -12,6 +12,11 @@ start, for the linear algebra (`np.dot` and the like) that no kernel of this too
 `numba_without_blas` refuses that one import, so numba records BLAS as absent; scipy.linalg imports as
 usual afterwards. CLI processes only, again.
 
+numba, loading a cached function, first "refreshes" its target context: it imports every implementation
+module it has (array math, typed containers, random generators, ...), about a quarter of a second,
+which only compiling needs. `numba_loads_cache_lean` has a cache load initialize numba's runtime only,
+and refresh the context when nothing was cached (compiling refreshes it anyway). CLI processes only.
+
 Arrow's allocator (mimalloc) gives the pages of freed memory back to the system after a short delay,
 and the next batch of a fingerprint run, tens of megabytes of Arrow memory, faults fresh pages in again.
 `arrow_keeps_freed_pages` tells mimalloc to keep them (the next batches reuse them, so the run holds
@@ -20,9 +25,13 @@ about its peak of live memory), for `auditor fingerprint` only, and unless the u
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from importlib.machinery import ModuleSpec
+from types import ModuleType
+from typing import Any
 
 MIMALLOC_PURGE_DELAY = "MIMALLOC_PURGE_DELAY"
 
@@ -56,6 +65,57 @@ def numba_without_blas() -> None:
     sys.meta_path.insert(0, _NoBlasCheck())
 
 
+class _AfterImport:
+    """An import finder that runs `then` on module `name` right after it is first imported."""
+
+    def __init__(self, name: str, then: Callable[[ModuleType], None]) -> None:
+        self.name, self.then = name, then
+
+    def find_spec(self, name: str, path: object = None, target: object = None) -> ModuleSpec | None:
+        if name != self.name:
+            return None
+        sys.meta_path.remove(self)
+        spec = importlib.util.find_spec(name)
+        loader: Any = spec.loader if spec is not None else None
+        if loader is None or not hasattr(loader, "exec_module"):
+            return spec
+        run, then = loader.exec_module, self.then
+
+        def exec_module(module: ModuleType) -> None:
+            run(module)
+            then(module)
+
+        loader.exec_module = exec_module
+        return spec
+
+
+def _lean_cache_loads(caching: ModuleType) -> None:
+    cache = getattr(caching, "Cache", None)
+    if cache is None or not all(hasattr(cache, n) for n in ("_load_overload", "_guard_against_spurious_io_errors")):
+        return  # another numba: leave it as it is
+
+    def load_overload(self: Any, sig: Any, target_context: Any) -> Any:
+        from numba.core.runtime.nrt import rtsys
+
+        rtsys.initialize(target_context)  # what running compiled code needs of the context's refresh
+        with self._guard_against_spurious_io_errors():
+            loaded = self._load_overload(sig, target_context)
+        if loaded is None:
+            target_context.refresh()
+        return loaded
+
+    cache.load_overload = load_overload
+
+
+def numba_loads_cache_lean() -> None:
+    """Let numba load cached functions without importing its implementation modules (see the module).
+
+    A no-op when numba is already imported."""
+    if "numba.core.caching" in sys.modules or any(isinstance(f, _AfterImport) for f in sys.meta_path):
+        return
+    sys.meta_path.insert(0, _AfterImport("numba.core.caching", _lean_cache_loads))
+
+
 class _NoPandas:
     """An import finder that refuses `pandas` (used only while pyarrow first asks for it)."""
 
@@ -85,12 +145,13 @@ def arrow_without_pandas() -> None:
 
 
 def prepare_process(arguments: Sequence[str]) -> None:
-    """Before the CLI runs `arguments`: keep pandas and scipy.linalg out of a command's start, unless the
-    command only prints help or the version (pyarrow is not even loaded then) or may run Spark (pandas
-    then); Arrow keeps its freed pages in a fingerprint run."""
+    """Before the CLI runs `arguments`: keep pandas, scipy.linalg and numba's implementation modules out of
+    a command's start, unless the command only prints help or the version (pyarrow is not even loaded
+    then) or may run Spark (pandas then); Arrow keeps its freed pages in a fingerprint run."""
     if not arguments or any(a in ("-h", "--help", "--version") for a in arguments):
         return
     numba_without_blas()
+    numba_loads_cache_lean()
     if arguments[0] == "fingerprint":  # the command, not a file of that name
         arrow_keeps_freed_pages()
     if any("spark" in a for a in arguments):

@@ -1,4 +1,5 @@
-"""What a CLI process does at start: pyarrow without pandas, numba without its scipy BLAS check."""
+"""What a CLI process does at start: pyarrow without pandas, numba without its scipy BLAS check and without
+its implementation modules when it only loads cached functions."""
 
 from __future__ import annotations
 
@@ -51,3 +52,28 @@ def test_arrow_keeps_freed_pages_in_a_fingerprint_run_only() -> None:
     assert purge_delay(["audit", "set.fp.parquet", "corpus.parquet"], {}) == "None"
     assert purge_delay(["audit", "set.fp.parquet", "fingerprint"], {}) == "None"  # a corpus of that name
     assert purge_delay(["fingerprint", "posts.jsonl"], {"MIMALLOC_PURGE_DELAY": "10"}) == "10"  # the user's own
+
+
+LEAN = textwrap.dedent(
+    """
+    import sys
+    from auditor.startup import prepare_process
+    prepare_process(["audit", "set.fp.parquet", "corpus.parquet"])
+    import pyarrow as pa
+    from auditor.kernels.normalize import prenormalize, prenormalize_reference
+
+    texts = pa.array(["Caf\\u00e9 &amp; ｆｕｌｌ https://t.co/x @someone", None, "plain"])
+    assert prenormalize(texts).equals(prenormalize_reference(texts))
+    print("numba.np.arraymath" in sys.modules)
+    """
+)
+
+
+def test_cached_kernels_load_without_numbas_implementation_modules() -> None:
+    # The first run may compile the kernels (a fresh checkout), which loads them; the next loads the cache.
+    subprocess.run([sys.executable, "-c", LEAN], capture_output=True, text=True, check=True)
+    result = subprocess.run([sys.executable, "-c", LEAN], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"
+    plain = LEAN.replace('prepare_process(["audit", "set.fp.parquet", "corpus.parquet"])', "")
+    result = subprocess.run([sys.executable, "-c", plain], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "True"  # a library user's process: numba as it is
