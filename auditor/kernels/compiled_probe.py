@@ -104,8 +104,8 @@ def count_filter(
     hit_rows: npt.NDArray[np.int64],
     hit_keys: npt.NDArray[np.uint64],
     slot_bits: int,
-    required: npt.NDArray[np.int16],
-    covered: npt.NDArray[np.int32],
+    needs: npt.NDArray[np.int32],
+    covered: npt.NDArray[np.int16],
     heavy_offsets: npt.NDArray[np.int64],
     heavy_ids: npt.NDArray[np.uint32],
     heavy_present: npt.NDArray[np.uint8],
@@ -114,9 +114,10 @@ def count_filter(
     row order), each prefix entry counted once, slots summed per post, posts whose sum reaches their
     requirement kept, in post order.
 
-    A hit of a heavy hash's marker (a slot count of 0) marks that heavy id present in the row; a post the
-    row's light hits leave short of its requirement by no more than its heavy entries then counts those
-    of them present (`containment.split_heavy`: a post that can pass has light hits in the row).
+    `needs` holds per post its required prefix slots << 16 | those less its heavy entries. A hit of a
+    heavy hash's marker (a slot count of 0) marks that heavy id present in the row; a post whose light
+    hits reach the second then counts its heavy entries present (`containment.split_heavy`: a post that
+    can pass has light hits in the row). One look-up of `needs` decides most posts a row touches.
 
     `covered` (one per post) and `heavy_present` (one per heavy id) are all zeros and are left so. A small
     hash set per row drops repeated entries, and only the posts that pass are sorted, not the row's hits or
@@ -167,13 +168,13 @@ def count_filter(
             if covered[post] == 0:
                 touched[posts] = post
                 posts += 1
-            covered[post] += np.int32(slots)
+            covered[post] += np.int16(slots)
         first = found
         for i in range(posts):  # few of the touched posts pass: only those are sorted
             post = touched[i]
             total = np.int64(covered[post])
-            need = np.int64(required[post])
-            if total < need and total + heavy_offsets[post + 1] - heavy_offsets[post] >= need:
+            need = np.int64(needs[post] >> 16)
+            if need > total >= np.int64(needs[post] & 0xFFFF):
                 for j in range(heavy_offsets[post], heavy_offsets[post + 1]):
                     total += heavy_present[heavy_ids[j]]
             if total >= need:

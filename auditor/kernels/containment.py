@@ -43,6 +43,7 @@ from __future__ import annotations
 import math
 import unicodedata
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -659,12 +660,20 @@ class ContainmentIndex:
             )
         else:
             hit_rows, hit_keys = compiled_probe.probe(mixed, window_offsets, *index, passing, bounds)
-        covered = work.zeroed("covered", len(self.required_prefix_slots), np.int32)
+        covered = work.zeroed("covered", len(self.required_prefix_slots), np.int16)
         rows, posts = compiled_probe.count_filter(
-            hit_rows, hit_keys, self.slot_bits, self.required_prefix_slots, covered,
+            hit_rows, hit_keys, self.slot_bits, self._count_needs, covered,
             self.heavy_offsets, self.heavy_ids, work.zeroed("heavy_present", len(self.heavy_hashes), np.uint8),
         )  # fmt: skip
         return CandidatePairs(rows, posts)
+
+    @cached_property
+    def _count_needs(self) -> npt.NDArray[np.int32]:
+        """Per post, for the count filter: required prefix slots << 16 | those less its heavy entries."""
+        required = self.required_prefix_slots.astype(np.int32)
+        light = required - np.diff(self.heavy_offsets).astype(np.int32)
+        needs: npt.NDArray[np.int32] = (required << 16) | np.maximum(light, 0)
+        return needs
 
     def partition_bits(self) -> int:
         """How many top bits of a hash partition the probe's windows: none while the filter fits in cache."""
