@@ -22,7 +22,7 @@ import numpy as np
 import numpy.typing as npt
 from numba import njit
 
-from auditor.kernels.compiled import _grown, _run_end
+from auditor.kernels.compiled import _run_end
 
 
 @njit(cache=True, nogil=True)
@@ -74,11 +74,13 @@ def _passing_hits(
     """The last two passes of both probes: the first `passed` windows of `passing` (each its hash << 32 |
     its row) through the radix table, all of them first so that the misses overlap, then to their
     entries; the hits (rows, keys as `probe` gives them) in the order of `passing`."""
+    capacity = 0  # the entries the windows' buckets hold: no more hits than that
     for t in range(passed):
         bucket = (passing[t] >> np.uint64(32)) >> np.uint64(radix_shift)
         bounds[2 * t] = radix[bucket]
         bounds[2 * t + 1] = radix[bucket + np.uint64(1)]
-    capacity = passed + 1024
+        capacity += np.int64(bounds[2 * t + 1]) - np.int64(bounds[2 * t])
+    # Pages of the room never written are never touched: an upper bound costs no memory.
     hit_rows = np.empty(capacity, dtype=np.int64)
     hit_keys = np.empty(capacity, dtype=np.uint64)
     hits = 0
@@ -89,10 +91,6 @@ def _passing_hits(
             entry = prefix_entries[k]
             if entry >> np.uint64(32) != low:
                 continue
-            if hits == capacity:
-                capacity *= 2
-                hit_rows = _grown(hit_rows, capacity)
-                hit_keys = _grown(hit_keys, capacity)
             hit_rows[hits] = row
             hit_keys[hits] = (np.uint64(k) << np.uint64(32)) | (entry & np.uint64(0xFFFFFFFF))
             hits += 1
