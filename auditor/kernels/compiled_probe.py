@@ -74,7 +74,7 @@ def _passing_hits(
     """The last two passes of both probes: the first `passed` windows of `passing` (each its hash << 32 |
     its row) through the radix table, all of them first so that the misses overlap, then to their
     entries; the hits (rows, keys as `probe` gives them) in the order of `passing`."""
-    capacity = 0  # the entries the windows' buckets hold: no more hits than that
+    capacity = np.int64(0)  # the entries the windows' buckets hold: no more hits than that
     for t in range(passed):
         bucket = (passing[t] >> np.uint64(32)) >> np.uint64(radix_shift)
         bounds[2 * t] = radix[bucket]
