@@ -346,6 +346,32 @@ def test_words_start_after_separators_not_inside_words() -> None:
     assert np.flatnonzero(starts).tolist() == [0, 2, 8, 16, 20, 23, 24, 25]
 
 
+# Eight posts, each sharing 8 hashes with the next (post i holds blocks i and i + 1): every hash is in two
+# posts' prefixes, and each post holds apart 2 of its own, so about 16 hashes would be heavy.
+SHARING_POSTS = np.array([[100 * b + j for b in (i, (i + 1) % 8) for j in range(8)] for i in range(8)], np.uint32)
+
+
+@settings(max_examples=40, deadline=None)
+@given(rows=st.lists(st.lists(st.sampled_from([*SHARING_POSTS.ravel().tolist(), 1, 2]), max_size=50), max_size=6))
+def test_heavy_hashes_beyond_the_room_of_their_ids_stay_light(rows: list[list[int]]) -> None:
+    assert len(ContainmentIndex.build(SHARING_POSTS.copy(), 0.5, heavy_group=2).heavy_hashes) > 8
+    # A 29-bit slot field leaves 3 bits of post field: 8 posts, and 8 heavy ids at the most.
+    with patch.object(containment, "entry_layout", lambda posts: 29):
+        index = ContainmentIndex.build(SHARING_POSTS.copy(), 0.5, heavy_group=2)
+    assert len(index.heavy_hashes) == 8
+    whole = ContainmentIndex.build(SHARING_POSTS.copy(), 0.5, heavy_group=9)
+    assert len(whole.heavy_hashes) == 0
+    assert index.whole_prefix().tolist() == [
+        (int(e) & ~((1 << 32) - 1)) | ((int(e) >> 8 & 0xFFFFFF) << 29) | (int(e) & 0xFF) for e in whole.whole_prefix()
+    ]  # the same prefix, in the other layout
+    mixed = np.array([v for r in rows for v in r], dtype=np.uint32)
+    offsets = np.zeros(len(rows) + 1, dtype=np.int64)
+    np.cumsum([len(r) for r in rows], out=offsets[1:])
+    found = whole.candidates(mixed, offsets)
+    capped = index.candidates(mixed, offsets)
+    assert (capped.rows.tolist(), capped.posts.tolist()) == (found.rows.tolist(), found.posts.tolist())
+
+
 @settings(max_examples=60, deadline=None)
 @given(
     posts=st.lists(st.lists(st.integers(0, 60), min_size=16, max_size=16), min_size=1, max_size=12),

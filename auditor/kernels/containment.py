@@ -356,7 +356,8 @@ def split_heavy(
     post's light entries, so the count filter meets every post that can pass among the light hits, and adds
     its heavy entries whose markers the row's hits hold only when the light ones leave it short. A row
     holding a heavy hash then costs one hit instead of one per post, and most posts touched only through
-    heavy hashes are never counted. Ties are broken by entry order, so the split is deterministic.
+    heavy hashes are never counted. Ties are broken by entry order, so the split is deterministic. Heavy
+    ids share an entry's post field: beyond its room, only the most shared hashes are held apart.
     """
     posts = len(required_prefix_slots)
     hashes = entries >> np.uint64(32)
@@ -366,23 +367,24 @@ def split_heavy(
     del hashes
     chosen = np.flatnonzero(shared >= heavy_group)
     owners = ((entries[chosen] & np.uint64(0xFFFFFFFF)) >> np.uint64(slot_bits)).astype(np.int64)
-    # Per post, the most shared first; then entry order (hash, post), for determinism.
-    order = np.lexsort((chosen, -shared[chosen].astype(np.int64), owners))
+    sharing = shared[chosen].astype(np.int64)
     del shared
-    chosen, owners = chosen[order], owners[order]
+    # Per post, the most shared first; then entry order (hash, post), for determinism.
+    order = np.lexsort((chosen, -sharing, owners))
+    chosen, owners, sharing = chosen[order], owners[order], sharing[order]
     first = np.searchsorted(owners, owners, side="left")  # where each post's run of candidates starts
     rank = np.arange(len(chosen)) - first
     required = required_prefix_slots.astype(np.int64)
     budget = np.maximum(required - np.ceil(required * HEAVY_SHARE - 1e-9).astype(np.int64), 0)
     take = rank < budget[owners]
-    chosen, owners = chosen[take], owners[take]
+    chosen, owners, sharing = chosen[take], owners[take], sharing[take]
     heavy_of = (entries[chosen] >> np.uint64(32)).astype(np.uint32)
-    heavy_hashes = unique_sorted(heavy_of)
+    heavy_hashes, first_of = np.unique(heavy_of, return_index=True)
     room = 1 << (32 - slot_bits)  # heavy ids share the post field of an entry
-    if len(heavy_hashes) > room:
-        raise ValueError(
-            f"an index holds at most {room:,} shared prefix hashes, got {len(heavy_hashes):,}; split the set of posts"
-        )
+    if len(heavy_hashes) > room:  # the most shared hashes stay heavy, the others light
+        kept = np.sort(heavy_hashes[np.lexsort((heavy_hashes, -sharing[first_of]))[:room]])
+        stays = contains(kept, heavy_of)
+        chosen, owners, heavy_of, heavy_hashes = chosen[stays], owners[stays], heavy_of[stays], kept
     ids = np.searchsorted(heavy_hashes, heavy_of).astype(np.uint32)
     offsets = np.zeros(posts + 1, dtype=np.int64)
     np.cumsum(np.bincount(owners, minlength=posts), out=offsets[1:])
