@@ -382,9 +382,9 @@ def split_heavy(
     heavy_hashes, first_of = np.unique(heavy_of, return_index=True)
     room = 1 << (32 - slot_bits)  # heavy ids share the post field of an entry
     if len(heavy_hashes) > room:  # the most shared hashes stay heavy, the others light
-        kept = np.sort(heavy_hashes[np.lexsort((heavy_hashes, -sharing[first_of]))[:room]])
-        stays = contains(kept, heavy_of)
-        chosen, owners, heavy_of, heavy_hashes = chosen[stays], owners[stays], heavy_of[stays], kept
+        most = np.sort(heavy_hashes[np.lexsort((heavy_hashes, -sharing[first_of]))[:room]])
+        stays = contains(most, heavy_of)
+        chosen, owners, heavy_of, heavy_hashes = chosen[stays], owners[stays], heavy_of[stays], most
     ids = np.searchsorted(heavy_hashes, heavy_of).astype(np.uint32)
     offsets = np.zeros(posts + 1, dtype=np.int64)
     np.cumsum(np.bincount(owners, minlength=posts), out=offsets[1:])
