@@ -2,6 +2,7 @@
 
     python -m benchmarks.set_size                       # 20k, 100k and 1M posts; the corpus 4 times over
     python -m benchmarks.set_size --sizes 20000 100000 1000000 10000000 --scale 4
+    python -m benchmarks.set_size --sizes 20000 10000000 --reuse-sets   # sets and indexes of an earlier run
 
 Each set holds the 10,000 real-text posts of the accuracy benchmark (so the corpus carries the same
 matches whatever the size) and generated tweet-length posts to fill it (benchmarks/synthetic.py, as
@@ -56,13 +57,20 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[20_000, 100_000, 1_000_000])
     parser.add_argument("--scale", type=int, default=4, help="times the real-text corpus is repeated")
     parser.add_argument("--repeat", type=int, default=3, help="runs of each audit; the least time counts")
+    parser.add_argument(
+        "--reuse-sets",
+        action="store_true",
+        help="keep the sets (and stored indexes) of an earlier run instead of fingerprinting again: a 10M-post "
+        "set takes minutes to write and its index longer to build",
+    )
     args = parser.parse_args()
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
     real_posts, corpus, text_bytes = real_corpus(args.scale)
     work = DATA / "set-size-out"
-    shutil.rmtree(work, ignore_errors=True)
-    (work / "one-row").mkdir(parents=True)
+    if not args.reuse_sets:
+        shutil.rmtree(work, ignore_errors=True)
+    (work / "one-row").mkdir(parents=True, exist_ok=True)
     first = pq.read_table(sorted(corpus.glob("*.parquet"))[0]).slice(0, 1)
     pq.write_table(pa.table({"id": first.column("id"), "text": first.column("text")}), work / "one-row" / "r.parquet")
     mb = text_bytes / 1e6
@@ -70,7 +78,8 @@ def main() -> None:
     rows = []
     for size in args.sizes:
         fingerprints = work / f"s{size}.fp.parquet"
-        cli("fingerprint", str(posts_file(size, real_posts)), "-o", str(fingerprints), "--public", "-q")
+        if not (args.reuse_sets and fingerprints.exists()):
+            cli("fingerprint", str(posts_file(size, real_posts)), "-o", str(fingerprints), "--public", "-q")
         cli("index", str(fingerprints), "-q")
         outputs = ["--workers", "1", "-q", "--evidence", str(work / "e.parquet"), "--json", str(work / "r.json")]
         whole = least(cli("audit", str(fingerprints), str(corpus), *outputs) for _ in range(args.repeat))
