@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from auditor import fingerprint_set
 from auditor.build import build_fingerprint_set
 from auditor.fingerprint import Fingerprinter, shingle_texts, shingle_texts_reference
-from auditor.kernels import compiled, compiled_match, compiled_probe, containment
+from auditor.kernels import compiled, compiled_index, compiled_match, compiled_probe, containment
 from auditor.kernels.codepoints import utf8_view
 from auditor.kernels.compiled_probe import probe_partitioned
 from auditor.kernels.containment import (
@@ -344,6 +344,19 @@ def test_words_start_after_separators_not_inside_words() -> None:
     starts = word_starts(text, fold_table())
     # reenable examples cafe now 2 0: at 0 (re), 2 (enable), 8 (examples), 16 (cafe), 20 (now), 23, 24; the end
     assert np.flatnonzero(starts).tolist() == [0, 2, 8, 16, 20, 23, 24, 25]
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    hashes=st.lists(st.integers(0, 12), max_size=60),
+    low=st.lists(st.integers(0, 2**32 - 1), min_size=60, max_size=60),
+    least=st.integers(1, 5),
+)
+def test_shared_runs_are_the_reference(hashes: list[int], low: list[int], least: int) -> None:
+    entries = np.sort((np.array(hashes, dtype=np.uint64) << np.uint64(40)) | np.array(low[: len(hashes)], np.uint64))
+    indices, sizes = compiled_index.shared_runs(entries, least)
+    expected_indices, expected_sizes = containment.shared_runs_reference(entries, least)
+    assert indices.tolist() == expected_indices.tolist() and sizes.tolist() == expected_sizes.tolist()
 
 
 # Eight posts, each sharing 8 hashes with the next (post i holds blocks i and i + 1): every hash is in two

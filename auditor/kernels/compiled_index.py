@@ -39,3 +39,36 @@ def count_low_bits(
         slot = v & mask
         if counts[slot] < 65535:
             counts[slot] += 1
+
+
+@njit(cache=True, nogil=True)
+def shared_runs(
+    entries: npt.NDArray[np.uint64], least: int
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint32]]:  # pragma: no cover - compiled
+    """The indices of sorted `entries` whose hash (top 32 bits) `least` or more entries share, with how
+    many share it: containment.shared_runs_reference, in two passes and no temporaries the size of the
+    entries (millions of posts hold hundreds of millions of them)."""
+    total = 0
+    i = 0
+    while i < len(entries):
+        j = i + 1
+        while j < len(entries) and entries[j] >> np.uint64(32) == entries[i] >> np.uint64(32):
+            j += 1
+        if j - i >= least:
+            total += j - i
+        i = j
+    indices = np.empty(total, dtype=np.int64)
+    sizes = np.empty(total, dtype=np.uint32)
+    filled = 0
+    i = 0
+    while i < len(entries):
+        j = i + 1
+        while j < len(entries) and entries[j] >> np.uint64(32) == entries[i] >> np.uint64(32):
+            j += 1
+        if j - i >= least:
+            for k in range(i, j):
+                indices[filled] = k
+                sizes[filled] = j - i
+                filled += 1
+        i = j
+    return indices, sizes

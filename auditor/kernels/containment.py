@@ -331,6 +331,17 @@ def entry_layout(posts: int) -> int:
     return 32 - max(24, (max(posts, 1) - 1).bit_length())
 
 
+def shared_runs_reference(entries: Keys, least: int) -> tuple[Indices, npt.NDArray[np.uint32]]:
+    """The indices of sorted `entries` whose hash (top 32 bits) `least` or more entries share, and how many
+    share it (the numpy reference of compiled_index.shared_runs)."""
+    hashes = entries >> np.uint64(32)
+    starts = np.flatnonzero(first_of_runs(hashes))
+    sizes = np.diff(np.append(starts, len(entries)))
+    shared = np.repeat(sizes.astype(np.uint32), sizes)
+    chosen = np.flatnonzero(shared >= least)
+    return chosen, shared[chosen]
+
+
 @dataclass(frozen=True)
 class HeavySplit:
     """Prefix entries with the heavy ones held apart (`split_heavy`).
@@ -360,29 +371,24 @@ def split_heavy(
     ids share an entry's post field: beyond its room, only the most shared hashes are held apart.
     """
     posts = len(required_prefix_slots)
-    hashes = entries >> np.uint64(32)
-    starts = np.flatnonzero(first_of_runs(hashes))
-    sizes = np.diff(np.append(starts, len(entries)))
-    shared = np.repeat(sizes.astype(np.uint32), sizes)
-    del hashes
-    chosen = np.flatnonzero(shared >= heavy_group)
-    owners = ((entries[chosen] & np.uint64(0xFFFFFFFF)) >> np.uint64(slot_bits)).astype(np.int64)
-    sharing = shared[chosen].astype(np.int64)
-    del shared
+    # Narrow types throughout: at ten million posts the candidates are tens of millions.
+    chosen, sharing = compiled_index.shared_runs(entries, heavy_group)
+    owners = ((entries[chosen] & np.uint64(0xFFFFFFFF)) >> np.uint64(slot_bits)).astype(np.uint32)
     # Per post, the most shared first; then entry order (hash, post), for determinism.
-    order = np.lexsort((chosen, -sharing, owners))
+    order = np.lexsort((chosen, np.uint32(0xFFFFFFFF) - sharing, owners))
     chosen, owners, sharing = chosen[order], owners[order], sharing[order]
-    first = np.searchsorted(owners, owners, side="left")  # where each post's run of candidates starts
-    rank = np.arange(len(chosen)) - first
+    del order
+    rank = np.arange(len(chosen)) - np.searchsorted(owners, owners, side="left")  # within the post's run
     required = required_prefix_slots.astype(np.int64)
     budget = np.maximum(required - np.ceil(required * HEAVY_SHARE - 1e-9).astype(np.int64), 0)
     take = rank < budget[owners]
+    del rank
     chosen, owners, sharing = chosen[take], owners[take], sharing[take]
     heavy_of = (entries[chosen] >> np.uint64(32)).astype(np.uint32)
     heavy_hashes, first_of = np.unique(heavy_of, return_index=True)
     room = 1 << (32 - slot_bits)  # heavy ids share the post field of an entry
     if len(heavy_hashes) > room:  # the most shared hashes stay heavy, the others light
-        most = np.sort(heavy_hashes[np.lexsort((heavy_hashes, -sharing[first_of]))[:room]])
+        most = np.sort(heavy_hashes[np.lexsort((heavy_hashes, np.uint32(0xFFFFFFFF) - sharing[first_of]))[:room]])
         stays = contains(most, heavy_of)
         chosen, owners, heavy_of, heavy_hashes = chosen[stays], owners[stays], heavy_of[stays], most
     ids = np.searchsorted(heavy_hashes, heavy_of).astype(np.uint32)
