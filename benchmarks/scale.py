@@ -132,6 +132,7 @@ def child_touch(directory: Path) -> None:
     index = stored.prebuilt.index
     arrays: list[npt.NDArray[Any]] = [stored.fingerprints.slot_hashes, index.prefix_entries, index.radix]
     arrays += [index.filter_words, index.specific_bits, index.distinct, index.required, index.required_prefix_slots]
+    arrays += [index.heavy_hashes, index.heavy_offsets, index.heavy_ids]
     arrays += [stored.fingerprints.shingle_counts, stored.fingerprints.normalized_lengths]
     for array in arrays:
         flat = array.reshape(-1)

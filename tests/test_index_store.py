@@ -163,6 +163,10 @@ def test_a_damaged_or_mismatched_index_is_rebuilt_with_a_note_never_used(tmp_pat
     header["format_version"] = 99
     (leaf / "header.json").write_text(json.dumps(header))
     assert damage_and_reload("index format version 99")
+    offsets = np.load(leaf / "heavy_offsets.npy")
+    offsets[1] = offsets[-1] + 5  # the ends still fit
+    np.save(leaf / "heavy_offsets.npy", offsets)
+    assert damage_and_reload("heavy offsets that go down")
     (leaf / "posts.arrow").unlink()
     assert damage_and_reload("lacks its file posts.arrow")
     (leaf / "header.json").unlink()

@@ -75,10 +75,12 @@ def _passing_hits(
     its row) through the radix table, all of them first so that the misses overlap, then to their
     entries; the hits (rows, keys as `probe` gives them) in the order of `passing`."""
     capacity = np.int64(0)  # the entries the windows' buckets hold: no more hits than that
+    entries = np.uint32(len(prefix_entries))
     for t in range(passed):
         bucket = (passing[t] >> np.uint64(32)) >> np.uint64(radix_shift)
-        bounds[2 * t] = radix[bucket]
-        bounds[2 * t + 1] = radix[bucket + np.uint64(1)]
+        low_end = min(radix[bucket], entries)  # a damaged table reads and writes nothing out of bounds
+        bounds[2 * t] = low_end
+        bounds[2 * t + 1] = max(min(radix[bucket + np.uint64(1)], entries), low_end)
         capacity += np.int64(bounds[2 * t + 1]) - np.int64(bounds[2 * t])
     # Pages of the room never written are never touched: an upper bound costs no memory.
     hit_rows = np.empty(capacity, dtype=np.int64)
@@ -149,6 +151,8 @@ def count_filter(
             slots = value & slot_mask
             if slots == 0:  # a heavy hash's marker
                 marker = np.int64(value >> np.uint64(slot_bits))
+                if marker >= len(heavy_present):
+                    continue  # only a damaged index has such a marker: nothing is written out of bounds
                 if heavy_present[marker] == 0:
                     heavy_present[marker] = 1
                     marked[heavy] = marker
