@@ -374,24 +374,31 @@ def split_heavy(
     # Narrow types throughout: at ten million posts the candidates are tens of millions.
     chosen, sharing = compiled_index.shared_runs(entries, heavy_group)
     owners = ((entries[chosen] & np.uint64(0xFFFFFFFF)) >> np.uint64(slot_bits)).astype(np.uint32)
-    # Per post, the most shared first; then entry order (hash, post), for determinism.
-    order = np.lexsort((chosen, np.uint32(0xFFFFFFFF) - sharing, owners))
+    # Per post, the most shared first; then entry order (hash, post), for determinism: a stable sort of
+    # post << 32 | (most - sharing), the candidates being in entry order.
+    order = np.argsort(
+        (owners.astype(np.uint64) << np.uint64(32)) | (np.uint32(0xFFFFFFFF) - sharing).astype(np.uint64), kind="stable"
+    )
     chosen, owners, sharing = chosen[order], owners[order], sharing[order]
     del order
-    rank = np.arange(len(chosen)) - np.searchsorted(owners, owners, side="left")  # within the post's run
+    positions = np.arange(len(chosen))
+    rank = positions - np.maximum.accumulate(np.where(first_of_runs(owners), positions, 0))  # within the post
+    del positions
     required = required_prefix_slots.astype(np.int64)
     budget = np.maximum(required - np.ceil(required * HEAVY_SHARE - 1e-9).astype(np.int64), 0)
     take = rank < budget[owners]
     del rank
     chosen, owners, sharing = chosen[take], owners[take], sharing[take]
     heavy_of = (entries[chosen] >> np.uint64(32)).astype(np.uint32)
-    heavy_hashes, first_of = np.unique(heavy_of, return_index=True)
+    heavy_hashes, first_of, inverse = np.unique(heavy_of, return_index=True, return_inverse=True)
+    ids = inverse.astype(np.uint32)
+    del inverse
     room = 1 << (32 - slot_bits)  # heavy ids share the post field of an entry
     if len(heavy_hashes) > room:  # the most shared hashes stay heavy, the others light
         most = np.sort(heavy_hashes[np.lexsort((heavy_hashes, np.uint32(0xFFFFFFFF) - sharing[first_of]))[:room]])
         stays = contains(most, heavy_of)
         chosen, owners, heavy_of, heavy_hashes = chosen[stays], owners[stays], heavy_of[stays], most
-    ids = np.searchsorted(heavy_hashes, heavy_of).astype(np.uint32)
+        ids = np.searchsorted(heavy_hashes, heavy_of).astype(np.uint32)
     offsets = np.zeros(posts + 1, dtype=np.int64)
     np.cumsum(np.bincount(owners, minlength=posts), out=offsets[1:])
     light = np.ones(len(entries), dtype=np.bool_)
@@ -409,7 +416,7 @@ def split_heavy(
         np.arange(len(heavy_hashes), dtype=np.uint64) << np.uint64(slot_bits)
     )
     split = entries[: kept + len(heavy_hashes)]
-    split.sort()
+    split.sort(kind="stable")  # two sorted runs (light entries, markers): a merge
     return HeavySplit(split, heavy_hashes, offsets, ids)
 
 
