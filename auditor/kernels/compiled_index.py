@@ -42,6 +42,15 @@ def count_low_bits(
 
 
 @njit(cache=True, nogil=True)
+def _hash_run_end(entries: npt.NDArray[np.uint64], i: int) -> int:  # pragma: no cover - compiled
+    """One past the last of the sorted entries from i on that share entry i's hash (top 32 bits)."""
+    j = i + 1
+    while j < len(entries) and entries[j] >> np.uint64(32) == entries[i] >> np.uint64(32):
+        j += 1
+    return j
+
+
+@njit(cache=True, nogil=True)
 def shared_runs(
     entries: npt.NDArray[np.uint64], least: int
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint32]]:  # pragma: no cover - compiled
@@ -51,20 +60,15 @@ def shared_runs(
     total = 0
     i = 0
     while i < len(entries):
-        j = i + 1
-        while j < len(entries) and entries[j] >> np.uint64(32) == entries[i] >> np.uint64(32):
-            j += 1
-        if j - i >= least:
-            total += j - i
+        j = _hash_run_end(entries, i)
+        total += j - i if j - i >= least else 0
         i = j
     indices = np.empty(total, dtype=np.int64)
     sizes = np.empty(total, dtype=np.uint32)
     filled = 0
     i = 0
     while i < len(entries):
-        j = i + 1
-        while j < len(entries) and entries[j] >> np.uint64(32) == entries[i] >> np.uint64(32):
-            j += 1
+        j = _hash_run_end(entries, i)
         if j - i >= least:
             for k in range(i, j):
                 indices[filled] = k
