@@ -359,6 +359,25 @@ def test_shared_runs_are_the_reference(hashes: list[int], low: list[int], least:
     assert indices.tolist() == expected_indices.tolist() and sizes.tolist() == expected_sizes.tolist()
 
 
+@settings(max_examples=80, deadline=None)
+@given(
+    hashes=st.lists(st.integers(0, 12), max_size=60),
+    posts=st.lists(st.integers(0, 5), min_size=60, max_size=60),
+    budget=st.lists(st.integers(0, 4), min_size=6, max_size=6),
+    least=st.integers(1, 4),
+)
+def test_heavy_selection_is_the_reference(hashes: list[int], posts: list[int], budget: list[int], least: int) -> None:
+    entries = np.sort(
+        (np.array(hashes, np.uint64) << np.uint64(32)) | (np.array(posts[: len(hashes)], np.uint64) << 8) | 1
+    )
+    limits = np.array(budget, dtype=np.int64)
+    picked, shared, counts = compiled_index.select_heavy(entries, least, 8, limits, int(limits.max()))
+    taken = np.arange(picked.shape[1])[None, :] < counts[:, None]
+    chosen, sharing, owners = containment.select_heavy_reference(entries, least, 8, limits)
+    assert picked[taken].tolist() == chosen.tolist() and shared[taken].tolist() == sharing.tolist()
+    assert np.repeat(np.arange(6), counts).tolist() == owners.tolist()
+
+
 # Eight posts, each sharing 8 hashes with the next (post i holds blocks i and i + 1): every hash is in two
 # posts' prefixes, and each post holds apart 2 of its own, so about 16 hashes would be heavy.
 SHARING_POSTS = np.array([[100 * b + j for b in (i, (i + 1) % 8) for j in range(8)] for i in range(8)], np.uint32)

@@ -76,3 +76,41 @@ def shared_runs(
                 filled += 1
         i = j
     return indices, sizes
+
+
+@njit(cache=True, nogil=True)
+def select_heavy(
+    entries: npt.NDArray[np.uint64], least: int, slot_bits: int, budget: npt.NDArray[np.int64], width: int
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint32], npt.NDArray[np.int64]]:  # pragma: no cover - compiled
+    """Per post, the indices of its sorted `entries` whose hash `least` or more entries share, at most
+    budget[post] of them (`width` at the least), the most shared first, then in entry order; with how many
+    share each and how many each post has: containment.select_heavy_reference, in one pass over the
+    entries and memory of `width` a post (no sort of the candidates, which number hundreds of millions
+    in a set of ten million posts)."""
+    posts = len(budget)
+    picked = np.empty((posts, max(width, 1)), dtype=np.int64)
+    shared = np.empty((posts, max(width, 1)), dtype=np.uint32)
+    counts = np.zeros(posts, dtype=np.int64)
+    i = 0
+    while i < len(entries):
+        j = _hash_run_end(entries, i)
+        size = np.uint32(j - i)
+        if j - i >= least:
+            for k in range(i, j):
+                post = np.int64((entries[k] & np.uint64(0xFFFFFFFF)) >> np.uint64(slot_bits))
+                keep = budget[post]
+                count = counts[post]
+                at = count  # after every candidate shared as much or more: entry order breaks ties
+                while at > 0 and shared[post, at - 1] < size:
+                    at -= 1
+                if at >= keep:
+                    continue
+                last = min(count, keep - 1)
+                for m in range(last, at, -1):
+                    picked[post, m] = picked[post, m - 1]
+                    shared[post, m] = shared[post, m - 1]
+                picked[post, at] = k
+                shared[post, at] = size
+                counts[post] = min(count + 1, keep)
+        i = j
+    return picked, shared, counts

@@ -342,6 +342,20 @@ def shared_runs_reference(entries: Keys, least: int) -> tuple[Indices, npt.NDArr
     return chosen, shared[chosen]
 
 
+def select_heavy_reference(
+    entries: Keys, least: int, slot_bits: int, budget: Indices
+) -> tuple[Indices, npt.NDArray[np.uint32], Indices]:
+    """The numpy reference of compiled_index.select_heavy, flattened: the chosen entry indices, post by post
+    (the most shared first, then entry order), how many entries share each, and each one's post."""
+    chosen, sharing = shared_runs_reference(entries, least)
+    owners = ((entries[chosen] & np.uint64(0xFFFFFFFF)) >> np.uint64(slot_bits)).astype(np.int64)
+    order = np.lexsort((chosen, -sharing.astype(np.int64), owners))
+    chosen, owners, sharing = chosen[order], owners[order], sharing[order]
+    rank = np.arange(len(chosen)) - np.searchsorted(owners, owners, side="left")
+    take = rank < budget[owners]
+    return chosen[take], sharing[take], owners[take]
+
+
 @dataclass(frozen=True)
 class HeavySplit:
     """Prefix entries with the heavy ones held apart (`split_heavy`).
@@ -371,24 +385,14 @@ def split_heavy(
     ids share an entry's post field: beyond its room, only the most shared hashes are held apart.
     """
     posts = len(required_prefix_slots)
-    # Narrow types throughout: at ten million posts the candidates are tens of millions.
-    chosen, sharing = compiled_index.shared_runs(entries, heavy_group)
-    owners = ((entries[chosen] & np.uint64(0xFFFFFFFF)) >> np.uint64(slot_bits)).astype(np.uint32)
-    # Per post, the most shared first; then entry order (hash, post), for determinism: a stable sort of
-    # post << 32 | (most - sharing), the candidates being in entry order.
-    order = np.argsort(
-        (owners.astype(np.uint64) << np.uint64(32)) | (np.uint32(0xFFFFFFFF) - sharing).astype(np.uint64), kind="stable"
-    )
-    chosen, owners, sharing = chosen[order], owners[order], sharing[order]
-    del order
-    positions = np.arange(len(chosen))
-    rank = positions - np.maximum.accumulate(np.where(first_of_runs(owners), positions, 0))  # within the post
-    del positions
     required = required_prefix_slots.astype(np.int64)
     budget = np.maximum(required - np.ceil(required * HEAVY_SHARE - 1e-9).astype(np.int64), 0)
-    take = rank < budget[owners]
-    del rank
-    chosen, owners, sharing = chosen[take], owners[take], sharing[take]
+    width = int(budget.max()) if posts else 0
+    picked, shared, counts = compiled_index.select_heavy(entries, heavy_group, slot_bits, budget, width)
+    taken = np.arange(picked.shape[1])[None, :] < counts[:, None]
+    chosen, sharing = picked[taken], shared[taken]
+    owners = np.repeat(np.arange(posts, dtype=np.uint32), counts)
+    del picked, shared, taken
     heavy_of = (entries[chosen] >> np.uint64(32)).astype(np.uint32)
     heavy_hashes, first_of, inverse = np.unique(heavy_of, return_index=True, return_inverse=True)
     ids = inverse.astype(np.uint32)
@@ -396,7 +400,7 @@ def split_heavy(
     room = 1 << (32 - slot_bits)  # heavy ids share the post field of an entry
     if len(heavy_hashes) > room:  # the most shared hashes stay heavy, the others light
         most = np.sort(heavy_hashes[np.lexsort((heavy_hashes, np.uint32(0xFFFFFFFF) - sharing[first_of]))[:room]])
-        stays = contains(most, heavy_of)
+        stays = contains(most.astype(np.uint64), heavy_of.astype(np.uint64))
         chosen, owners, heavy_of, heavy_hashes = chosen[stays], owners[stays], heavy_of[stays], most
         ids = np.searchsorted(heavy_hashes, heavy_of).astype(np.uint32)
     offsets = np.zeros(posts + 1, dtype=np.int64)
