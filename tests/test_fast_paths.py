@@ -409,9 +409,10 @@ def test_heavy_hashes_beyond_the_room_of_their_ids_stay_light(rows: list[list[in
     posts=st.lists(st.lists(st.integers(0, 60), min_size=16, max_size=16), min_size=1, max_size=12),
     rows=st.lists(st.lists(st.integers(0, 80), max_size=60), min_size=1, max_size=8),
     part_bits=st.integers(1, 12),
+    fold=st.integers(0, 6),
 )
 def test_the_partitioned_probe_finds_the_hits_of_the_probe(
-    posts: list[list[int]], rows: list[list[int]], part_bits: int
+    posts: list[list[int]], rows: list[list[int]], part_bits: int, fold: int
 ) -> None:
     # Hashes spread over all 32 bits, so that every partition can be reached.
     spread = np.uint32(0x9E3779B1)
@@ -424,7 +425,8 @@ def test_the_partitioned_probe_finds_the_hits_of_the_probe(
     passing, bounds = np.empty(windows, np.uint64), np.empty(2 * windows, np.uint32)
     rows_of, keys_of = compiled_probe.probe(mixed, offsets, *common, passing, bounds)
     order = np.empty(windows, np.uint64)
-    rows_by, keys_by = probe_partitioned(mixed, offsets, *common, part_bits, order, passing, bounds)
+    coarse = containment.coarse_filter(index.filter_words, fold)
+    rows_by, keys_by = probe_partitioned(mixed, offsets, *common, part_bits, coarse, fold, order, passing, bounds)
     assert rows_by.tolist() == rows_of.tolist()  # grouped by row, in row order
     by_row = sorted(zip(rows_by.tolist(), keys_by.tolist(), strict=True))
     assert by_row == sorted(zip(rows_of.tolist(), keys_of.tolist(), strict=True))

@@ -201,11 +201,19 @@ def probe_partitioned(
     radix: npt.NDArray[np.uint32],
     radix_shift: int,
     part_bits: int,
+    coarse_words: npt.NDArray[np.uint64],
+    coarse_fold: int,
     order: npt.NDArray[np.uint64],
     passing: npt.NDArray[np.uint64],
     bounds: npt.NDArray[np.uint32],
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint64]]:  # pragma: no cover - compiled
     """`probe`'s hits, grouped by row, found partition by partition (see the module).
+
+    `coarse_words` is the filter folded by OR, word w of it holding filter words w << coarse_fold ..
+    ((w + 1) << coarse_fold) - 1 (`containment.coarse_filter`): a hash the filter holds has its bits
+    there too, so a window it turns away is one the filter would. A batch touches most lines of a filter
+    of hundreds of megabytes, a memory access a window; the coarse filter, a fraction of the size, turns
+    most windows away from the lines it shares among neighbours, and the filter is read for the rest.
 
     `order` (one per window), `passing` (one per window) and `bounds` (two per window) are work space;
     rows are numbered in 32 bits (a batch holds far fewer)."""
@@ -224,13 +232,21 @@ def probe_partitioned(
             part = value >> part_shift
             order[fill[part]] = (value << np.uint64(32)) | np.uint64(row)
             fill[part] += 1
-    # The three passes of `probe`, now over neighbouring slices of the filter, radix and entries.
+    # The three passes of `probe`, now over neighbouring slices of the filter, radix and entries; the
+    # filter's pass in two, the coarse filter first.
     passed = 0
     for i in range(windows):
         low = order[i] >> np.uint64(32)
         mask = (np.uint64(1) << (low & np.uint64(63))) | (np.uint64(1) << ((low >> np.uint64(6)) & np.uint64(63)))
         passing[passed] = i
-        passed += (filter_words[low >> np.uint64(shift)] & mask) == mask
+        passed += (coarse_words[(low >> np.uint64(shift)) >> np.uint64(coarse_fold)] & mask) == mask
+    kept = 0
+    for t in range(passed):
+        low = order[passing[t]] >> np.uint64(32)
+        mask = (np.uint64(1) << (low & np.uint64(63))) | (np.uint64(1) << ((low >> np.uint64(6)) & np.uint64(63)))
+        passing[kept] = passing[t]
+        kept += (filter_words[low >> np.uint64(shift)] & mask) == mask
+    passed = kept
     for t in range(passed):
         passing[t] = order[passing[t]]
     found_rows, found_keys = _passing_hits(passing, passed, prefix_entries, radix, radix_shift, bounds)

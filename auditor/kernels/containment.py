@@ -72,6 +72,9 @@ _VERIFY_CHUNK = 1 << 16
 PARTITIONED_FILTER_BYTES = 8 << 20
 PARTITION_SLICE_BYTES = 128 << 10
 
+# The partitioned probe first tests a filter folded to 1 / 2**COARSE_FOLD of the size (`coarse_filter`).
+COARSE_FOLD = 3
+
 # Distinct hashes the prefix holds beyond the least that prefix filtering needs; a row must then hold
 # this many + 1 of them.
 PREFIX_EXTRA_SLOTS = 16
@@ -153,6 +156,13 @@ def blocked_filter(entries: Keys) -> tuple[npt.NDArray[np.uint64], int]:
         chunk = (entries[start : start + (1 << 22)] >> np.uint64(32)).astype(np.uint32)
         np.bitwise_or.at(words, (chunk >> np.uint32(shift)).astype(np.int64), filter_mask(chunk))
     return words, shift
+
+
+def coarse_filter(filter_words: npt.NDArray[np.uint64], fold: int) -> npt.NDArray[np.uint64]:
+    """The blocked Bloom filter folded by OR: word w holds filter words w << fold .. ((w + 1) << fold) - 1,
+    so it holds every bit a member hash sets (no false negatives) in 1 / 2**fold of the memory."""
+    folded: npt.NDArray[np.uint64] = np.bitwise_or.reduce(np.asarray(filter_words).reshape(-1, 1 << fold), axis=1)
+    return folded  # a filter has at least 64 words (blocked_filter), a power of two
 
 
 def radix_table(entries: Keys) -> tuple[npt.NDArray[np.uint32], int]:
@@ -675,7 +685,7 @@ class ContainmentIndex:
         if part_bits:
             order = work.buffer("order", windows, np.uint64)
             hit_rows, hit_keys = compiled_probe.probe_partitioned(
-                mixed, window_offsets, *index, part_bits, order, passing, bounds
+                mixed, window_offsets, *index, part_bits, self._coarse_filter, COARSE_FOLD, order, passing, bounds
             )
         else:
             hit_rows, hit_keys = compiled_probe.probe(mixed, window_offsets, *index, passing, bounds)
@@ -685,6 +695,11 @@ class ContainmentIndex:
             self.heavy_offsets, self.heavy_ids, work.zeroed("heavy_present", len(self.heavy_hashes), np.uint8),
         )  # fmt: skip
         return CandidatePairs(rows, posts)
+
+    @cached_property
+    def _coarse_filter(self) -> npt.NDArray[np.uint64]:
+        """The Bloom filter folded for the partitioned probe (`coarse_filter`), made once an index."""
+        return coarse_filter(self.filter_words, COARSE_FOLD)
 
     @cached_property
     def _count_needs(self) -> npt.NDArray[np.int32]:
