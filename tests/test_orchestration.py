@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -20,9 +22,10 @@ from auditor.audit import AuditOutputs, AuditRequest, CorpusSpec, audit_files, r
 from auditor.batch import CorpusBatch, PartResult, ScanOptions, scan_batch
 from auditor.build import build_fingerprint_set
 from auditor.engine import ScanJob
+from auditor.engine import processes as processes_module
 from auditor.engine.local import LocalEngine
 from auditor.engine.processes import ProcessEngine
-from auditor.errors import UsageError
+from auditor.errors import EngineError, UsageError
 from auditor.fingerprint import Fingerprinter
 from auditor.formats.json_report import render_json
 from auditor.sampling import RowSample
@@ -212,3 +215,25 @@ def test_requests_validate_on_creation(world: tuple[Path, Path, Path]) -> None:
 def test_a_batch_without_text_column_is_refused() -> None:
     with pytest.raises(ValueError, match="text"):
         CorpusBatch.of("f", 0, pa.record_batch({"body": ["x"]}))
+
+
+def test_a_pool_broken_while_parts_are_handed_out_is_an_engine_error(
+    world: tuple[Path, Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A worker that dies before every part is submitted breaks the pool under `submit` itself: the audit
+    # still ends with the engine's one-sentence error, not a traceback (seen under CI's timing).
+    first, _, corpus = world
+    monkeypatch.setattr(corpus_source, "TARGET_PART_BYTES", 1)
+    files = open_corpus([str(corpus)])
+    submitted: list[int] = []
+    original = processes_module.ProcessPoolExecutor.submit
+
+    def failing_submit(self: Any, *args: Any, **kwargs: Any) -> Any:
+        submitted.append(1)
+        if len(submitted) == 2:
+            raise BrokenProcessPool("a child process terminated abruptly")
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(processes_module.ProcessPoolExecutor, "submit", failing_submit)
+    with pytest.raises(EngineError, match="a worker process died; rerun the same command"):
+        audit_files([_scanner(first)], files, ProcessEngine(2))

@@ -101,7 +101,10 @@ class ProcessEngine:
         with stopping.deferred():
             executor = ProcessPoolExecutor(min(self.workers, len(parts)), mp_context=context, initializer=_worker_init)
             try:
-                pending: dict[Future[PartResult], int] = {executor.submit(_scan, i): i for i in range(len(parts))}
+                try:
+                    pending: dict[Future[PartResult], int] = {executor.submit(_scan, i): i for i in range(len(parts))}
+                except BrokenProcessPool:  # a worker died before every part was handed out
+                    raise self._broken(executor, job, started, processes) from None
                 processes = dict(getattr(executor, "_processes", None) or {})
                 while pending:
                     stopping.check()
@@ -111,13 +114,7 @@ class ProcessEngine:
                         try:
                             result = future.result()
                         except BrokenProcessPool:
-                            processes.update(getattr(executor, "_processes", None) or {})
-                            # The pool's own thread reaps the workers; polling them from here at the same time
-                            # can lose an exit status to it (waitpid answers one caller), so let it finish first.
-                            manager = getattr(executor, "_executor_manager_thread", None)
-                            if manager is not None:
-                                manager.join(timeout=5)
-                            raise self._death(job, started, processes) from None
+                            raise self._broken(executor, job, started, processes) from None
                         if on_rows is not None:
                             on_rows(parts[index].rows)
                         yield parts[index], result
@@ -130,6 +127,18 @@ class ProcessEngine:
                 executor.shutdown(wait=True, cancel_futures=True)
                 for process in processes.values():
                     process.join(timeout=5)
+
+    def _broken(
+        self, executor: ProcessPoolExecutor, job: ScanJob, started: Any, processes: dict[int, BaseProcess]
+    ) -> EngineError:
+        """The error of a pool broken by a dead worker, once the pool has reaped it."""
+        processes.update(getattr(executor, "_processes", None) or {})
+        # The pool's own thread reaps the workers; polling them from here at the same time can lose an exit
+        # status to it (waitpid answers one caller), so let it finish first.
+        manager = getattr(executor, "_executor_manager_thread", None)
+        if manager is not None:
+            manager.join(timeout=5)
+        return self._death(job, started, processes)
 
     @staticmethod
     def _death(job: ScanJob, started: Any, processes: dict[int, BaseProcess]) -> EngineError:
