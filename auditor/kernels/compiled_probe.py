@@ -25,6 +25,12 @@ from numba import njit
 from auditor.kernels.compiled import _run_end
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _filter_mask(low: np.uint64) -> np.uint64:  # pragma: no cover - compiled
+    """The two bits a hash sets in its filter word (containment.filter_mask, one hash)."""
+    return (np.uint64(1) << (low & np.uint64(63))) | (np.uint64(1) << ((low >> np.uint64(6)) & np.uint64(63)))
+
+
 @njit(cache=True, nogil=True)
 def probe(
     mixed: npt.NDArray[np.uint32],
@@ -50,7 +56,7 @@ def probe(
     passed = 0
     for w in range(window_offsets[len(window_offsets) - 1]):
         low = np.uint64(mixed[w])
-        mask = (np.uint64(1) << (low & np.uint64(63))) | (np.uint64(1) << ((low >> np.uint64(6)) & np.uint64(63)))
+        mask = _filter_mask(low)
         passing[passed] = w
         passed += (filter_words[low >> np.uint64(shift)] & mask) == mask
     row = 0
@@ -237,13 +243,13 @@ def probe_partitioned(
     passed = 0
     for i in range(windows):
         low = order[i] >> np.uint64(32)
-        mask = (np.uint64(1) << (low & np.uint64(63))) | (np.uint64(1) << ((low >> np.uint64(6)) & np.uint64(63)))
+        mask = _filter_mask(low)
         passing[passed] = i
         passed += (coarse_words[(low >> np.uint64(shift)) >> np.uint64(coarse_fold)] & mask) == mask
     kept = 0
     for t in range(passed):
         low = order[passing[t]] >> np.uint64(32)
-        mask = (np.uint64(1) << (low & np.uint64(63))) | (np.uint64(1) << ((low >> np.uint64(6)) & np.uint64(63)))
+        mask = _filter_mask(low)
         passing[kept] = passing[t]
         kept += (filter_words[low >> np.uint64(shift)] & mask) == mask
     passed = kept
