@@ -259,7 +259,7 @@ def open_index(directory: Path, expected_sha256: str | None, threshold: float) -
     heavy_offsets, heavy_ids = loaded["heavy_offsets"], loaded["heavy_ids"]
     if len(heavy_offsets) != posts + 1 or int(heavy_offsets[0]) != 0 or int(heavy_offsets[-1]) != len(heavy_ids):
         raise IndexMismatch("has heavy offsets that do not fit its posts and heavy ids")
-    if posts and bool((heavy_offsets[1:] < heavy_offsets[:-1]).any()):
+    if bool((np.diff(heavy_offsets) < 0).any()):
         raise IndexMismatch("has heavy offsets that go down")
     if len(heavy_ids) and int(heavy_ids.max()) >= len(loaded["heavy_hashes"]):
         raise IndexMismatch("has heavy ids beyond its heavy hashes")

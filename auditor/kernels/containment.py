@@ -401,7 +401,6 @@ def split_heavy(
     picked, shared, counts = compiled_index.select_heavy(entries, heavy_group, slot_bits, budget, width)
     taken = np.arange(picked.shape[1])[None, :] < counts[:, None]
     chosen, sharing = picked[taken], shared[taken]
-    owners = np.repeat(np.arange(posts, dtype=np.uint32), counts)
     del picked, shared, taken
     heavy_of = (entries[chosen] >> np.uint64(32)).astype(np.uint32)
     heavy_hashes, first_of, inverse = np.unique(heavy_of, return_index=True, return_inverse=True)
@@ -411,13 +410,14 @@ def split_heavy(
     if len(heavy_hashes) > room:  # the most shared hashes stay heavy, the others light
         most = np.sort(heavy_hashes[np.lexsort((heavy_hashes, np.uint32(0xFFFFFFFF) - sharing[first_of]))[:room]])
         stays = contains(most.astype(np.uint64), heavy_of.astype(np.uint64))
-        chosen, owners, heavy_of, heavy_hashes = chosen[stays], owners[stays], heavy_of[stays], most
+        counts = np.bincount(np.repeat(np.arange(posts), counts)[stays], minlength=posts)
+        chosen, heavy_of, heavy_hashes = chosen[stays], heavy_of[stays], most
         ids = np.searchsorted(heavy_hashes, heavy_of).astype(np.uint32)
     offsets = np.zeros(posts + 1, dtype=np.int64)
-    np.cumsum(np.bincount(owners, minlength=posts), out=offsets[1:])
+    np.cumsum(counts, out=offsets[1:])
     light = np.ones(len(entries), dtype=np.bool_)
     light[chosen] = False
-    del chosen, owners
+    del chosen
     # In place, a chunk at a time: the light entries to the front, then the markers (no more of them than
     # heavy entries, each heavy hash having one at the least), so no second copy of the entries is made.
     kept = 0
@@ -527,10 +527,14 @@ class ContainmentIndex:
         (`prefix_entries` holds one marker per heavy hash in place of its heavy entries)."""
         entries = self.prefix_entries
         light = entries[(entries & np.uint64((1 << self.slot_bits) - 1)) != 0]
+        return np.sort(np.concatenate([light, self._heavy_entries()]))
+
+    def _heavy_entries(self) -> Keys:
+        """The held-apart prefix entries, as entries (hash << 32 | post << slot_bits | 1), sorted."""
         owners = np.repeat(np.arange(len(self.heavy_offsets) - 1, dtype=np.uint64), np.diff(self.heavy_offsets))
         hashes = self.heavy_hashes[self.heavy_ids].astype(np.uint64)
-        heavy = (hashes << np.uint64(32)) | (owners << np.uint64(self.slot_bits)) | np.uint64(1)
-        return np.sort(np.concatenate([light, heavy]))
+        heavy: Keys = np.sort((hashes << np.uint64(32)) | (owners << np.uint64(self.slot_bits)) | np.uint64(1))
+        return heavy
 
     @property
     def prefix_hashes(self) -> Hashes:
@@ -731,19 +735,14 @@ class ContainmentIndex:
         the heavy entries of that hash: the numpy reference of compiled_probe.count_filter."""
         values = self.prefix_entries[hit_entries]
         marker = (values & np.uint64((1 << self.slot_bits) - 1)) == 0
-        ids = ((values[marker] & np.uint64(0xFFFFFFFF)) >> np.uint64(self.slot_bits)).astype(np.int64)
-        by_id = np.argsort(self.heavy_ids, kind="stable")
-        owners = np.repeat(np.arange(len(self.heavy_offsets) - 1, dtype=np.uint64), np.diff(self.heavy_offsets))[by_id]
-        sorted_ids = self.heavy_ids[by_id]
-        low, high = np.searchsorted(sorted_ids, ids, side="left"), np.searchsorted(sorted_ids, ids, side="right")
-        holders = owners[expand_ranges(low, high - low)]
-        heavy = (
-            (np.repeat(values[marker], high - low) & np.uint64(0xFFFFFFFF00000000))
-            | (holders << np.uint64(self.slot_bits))
-            | np.uint64(1)
+        heavy = self._heavy_entries()  # a marker's hash is its heavy id's: it stands for the entries of that hash
+        heavy_hashes, marked = heavy >> np.uint64(32), values[marker] >> np.uint64(32)
+        low, high = (
+            np.searchsorted(heavy_hashes, marked, side="left"),
+            np.searchsorted(heavy_hashes, marked, side="right"),
         )
         rows = np.concatenate([hit_rows[~marker], np.repeat(hit_rows[marker], high - low)])
-        return self._pairs_reaching(rows, np.concatenate([values[~marker], heavy]))
+        return self._pairs_reaching(rows, np.concatenate([values[~marker], heavy[expand_ranges(low, high - low)]]))
 
     def _pairs_reaching(self, rows: Indices, entries: Keys) -> CandidatePairs:
         """The (row, post) pairs whose distinct entries (of the whole prefix) a row holds sum to the post's
