@@ -349,19 +349,6 @@ def test_words_start_after_separators_not_inside_words() -> None:
 @settings(max_examples=80, deadline=None)
 @given(
     hashes=st.lists(st.integers(0, 12), max_size=60),
-    low=st.lists(st.integers(0, 2**32 - 1), min_size=60, max_size=60),
-    least=st.integers(1, 5),
-)
-def test_shared_runs_are_the_reference(hashes: list[int], low: list[int], least: int) -> None:
-    entries = np.sort((np.array(hashes, dtype=np.uint64) << np.uint64(40)) | np.array(low[: len(hashes)], np.uint64))
-    indices, sizes = compiled_index.shared_runs(entries, least)
-    expected_indices, expected_sizes = containment.shared_runs_reference(entries, least)
-    assert indices.tolist() == expected_indices.tolist() and sizes.tolist() == expected_sizes.tolist()
-
-
-@settings(max_examples=80, deadline=None)
-@given(
-    hashes=st.lists(st.integers(0, 12), max_size=60),
     posts=st.lists(st.integers(0, 5), min_size=60, max_size=60),
     budget=st.lists(st.integers(0, 4), min_size=6, max_size=6),
     least=st.integers(1, 4),

@@ -1,5 +1,5 @@
 """Compiled passes of building the prefix index (containment.ContainmentIndex.build): hash counts by
-low bits, radix bucket starts.
+low bits, radix bucket starts, the choice of each post's held-apart (heavy) prefix entries.
 
 Each function here has a numpy reference elsewhere in kernels/ that defines its result; tests hold the
 two equal on random and Unicode edge-case inputs. numba caches the machine code beside this file, so
@@ -48,34 +48,6 @@ def _hash_run_end(entries: npt.NDArray[np.uint64], i: int) -> int:  # pragma: no
     while j < len(entries) and entries[j] >> np.uint64(32) == entries[i] >> np.uint64(32):
         j += 1
     return j
-
-
-@njit(cache=True, nogil=True)
-def shared_runs(
-    entries: npt.NDArray[np.uint64], least: int
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint32]]:  # pragma: no cover - compiled
-    """The indices of sorted `entries` whose hash (top 32 bits) `least` or more entries share, with how
-    many share it: containment.shared_runs_reference, in two passes and no temporaries the size of the
-    entries (millions of posts hold hundreds of millions of them)."""
-    total = 0
-    i = 0
-    while i < len(entries):
-        j = _hash_run_end(entries, i)
-        total += j - i if j - i >= least else 0
-        i = j
-    indices = np.empty(total, dtype=np.int64)
-    sizes = np.empty(total, dtype=np.uint32)
-    filled = 0
-    i = 0
-    while i < len(entries):
-        j = _hash_run_end(entries, i)
-        if j - i >= least:
-            for k in range(i, j):
-                indices[filled] = k
-                sizes[filled] = j - i
-                filled += 1
-        i = j
-    return indices, sizes
 
 
 @njit(cache=True, nogil=True)

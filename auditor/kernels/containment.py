@@ -341,23 +341,17 @@ def entry_layout(posts: int) -> int:
     return 32 - max(24, (max(posts, 1) - 1).bit_length())
 
 
-def shared_runs_reference(entries: Keys, least: int) -> tuple[Indices, npt.NDArray[np.uint32]]:
-    """The indices of sorted `entries` whose hash (top 32 bits) `least` or more entries share, and how many
-    share it (the numpy reference of compiled_index.shared_runs)."""
-    hashes = entries >> np.uint64(32)
-    starts = np.flatnonzero(first_of_runs(hashes))
-    sizes = np.diff(np.append(starts, len(entries)))
-    shared = np.repeat(sizes.astype(np.uint32), sizes)
-    chosen = np.flatnonzero(shared >= least)
-    return chosen, shared[chosen]
-
-
 def select_heavy_reference(
     entries: Keys, least: int, slot_bits: int, budget: Indices
 ) -> tuple[Indices, npt.NDArray[np.uint32], Indices]:
     """The numpy reference of compiled_index.select_heavy, flattened: the chosen entry indices, post by post
     (the most shared first, then entry order), how many entries share each, and each one's post."""
-    chosen, sharing = shared_runs_reference(entries, least)
+    hashes = entries >> np.uint64(32)
+    starts = np.flatnonzero(first_of_runs(hashes))
+    sizes = np.diff(np.append(starts, len(entries)))
+    shared = np.repeat(sizes.astype(np.uint32), sizes)  # per entry, how many entries share its hash
+    chosen = np.flatnonzero(shared >= least)
+    sharing = shared[chosen]
     owners = ((entries[chosen] & np.uint64(0xFFFFFFFF)) >> np.uint64(slot_bits)).astype(np.int64)
     order = np.lexsort((chosen, -sharing.astype(np.int64), owners))
     chosen, owners, sharing = chosen[order], owners[order], sharing[order]
