@@ -15,7 +15,11 @@ usual afterwards. CLI processes only, again.
 numba, loading a cached function, first "refreshes" its target context: it imports every implementation
 module it has (array math, typed containers, random generators, ...), about a quarter of a second,
 which only compiling needs. `numba_loads_cache_lean` has a cache load initialize numba's runtime only,
-and refresh the context when nothing was cached (compiling refreshes it anyway). CLI processes only.
+and refresh the context when nothing was cached (compiling refreshes it anyway). A cached function also
+names the module of every function inlined into it (numba's array implementations among them), and
+numba imports each to give the function's environment that module's globals, which only object-mode code
+reads: those environments get the module's name alone, and the rest when numba compiles after all (it
+then imports the modules anyway). CLI processes only.
 
 Arrow's allocator (mimalloc) gives the pages of freed memory back to the system after a short delay,
 and the next batch of a fingerprint run, tens of megabytes of Arrow memory, faults fresh pages in again.
@@ -89,10 +93,44 @@ class _AfterImport:
         return spec
 
 
+def _lean_environments() -> Callable[[], None] | None:
+    """Have cached functions' environments built without importing the modules they name; returns what
+    completes them (imports those modules into them) for when numba compiles after all, or None for a
+    numba without the internals this replaces."""
+    from numba.core import environment
+
+    rebuild, make = getattr(environment, "_rebuild_env", None), getattr(environment, "Environment", None)
+    lookup: Callable[[str], Any] | None = getattr(environment, "lookup_environment", None)
+    if rebuild is None or make is None or lookup is None:
+        return None
+    pending: list[Any] = []
+
+    def rebuild_env(modname: str | None, consts: list[Any], env_name: str) -> Any:
+        if modname is None or modname in sys.modules:
+            return rebuild(modname, consts, env_name)
+        env = lookup(env_name)
+        if env is None:
+            env = make({"__name__": modname})
+            env.consts[:] = consts
+            env.env_name = env_name
+            make._memo[env_name] = env
+            pending.append(env)
+        return env
+
+    def complete() -> None:
+        while pending:
+            env = pending.pop()
+            env.globals.update(importlib.import_module(env.globals["__name__"]).__dict__)
+
+    environment._rebuild_env = rebuild_env  # what the pickled cache data names
+    return complete
+
+
 def _lean_cache_loads(caching: ModuleType) -> None:
     cache = getattr(caching, "Cache", None)
     if cache is None or not all(hasattr(cache, n) for n in ("_load_overload", "_guard_against_spurious_io_errors")):
         return  # another numba: leave it as it is
+    complete_environments = _lean_environments()
 
     def load_overload(self: Any, sig: Any, target_context: Any) -> Any:
         from numba.core.runtime.nrt import rtsys
@@ -102,6 +140,8 @@ def _lean_cache_loads(caching: ModuleType) -> None:
             loaded = self._load_overload(sig, target_context)
         if loaded is None:
             target_context.refresh()
+            if complete_environments is not None:
+                complete_environments()
         return loaded
 
     cache.load_overload = load_overload

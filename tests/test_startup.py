@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -64,7 +65,7 @@ LEAN = textwrap.dedent(
 
     texts = pa.array(["Caf\\u00e9 &amp; ｆｕｌｌ https://t.co/x @someone", None, "plain"])
     assert prenormalize(texts).equals(prenormalize_reference(texts))
-    print("numba.np.arraymath" in sys.modules)
+    print("numba.np.arraymath" in sys.modules, "numba.np.arrayobj" in sys.modules)
     """
 )
 
@@ -73,7 +74,42 @@ def test_cached_kernels_load_without_numbas_implementation_modules() -> None:
     # The first run may compile the kernels (a fresh checkout), which loads them; the next loads the cache.
     subprocess.run([sys.executable, "-c", LEAN], capture_output=True, text=True, check=True)
     result = subprocess.run([sys.executable, "-c", LEAN], capture_output=True, text=True, check=True)
-    assert result.stdout.strip() == "False"
+    assert result.stdout.strip() == "False False"
     plain = LEAN.replace('prepare_process(["audit", "set.fp.parquet", "corpus.parquet"])', "")
     result = subprocess.run([sys.executable, "-c", plain], capture_output=True, text=True, check=True)
-    assert result.stdout.strip() == "True"  # a library user's process: numba as it is
+    assert result.stdout.strip() == "True True"  # a library user's process: numba as it is
+
+
+MISS = textwrap.dedent(
+    """
+    import sys
+    from auditor.startup import prepare_process
+    prepare_process(["audit", "set.fp.parquet", "corpus.parquet"])
+    import pyarrow as pa
+    from auditor.kernels.normalize import prenormalize
+    from numba.core.environment import Environment
+
+    prenormalize(pa.array(["Caf\\u00e9 https://t.co/x"]))  # cached: environments of modules not imported
+    stubs = [e for e in list(Environment._memo.values()) if len(e.globals) == 1]
+    print(len(stubs) > 0, "numba.np.arrayobj" in sys.modules)
+    import fresh  # a cache=True function with nothing cached: numba compiles, importing its modules
+
+    assert fresh.total(3) == 6
+    print(all(len(e.globals) > 1 for e in stubs), "numba.np.arrayobj" in sys.modules)
+    """
+)
+
+
+def test_compiling_after_lean_cache_loads_completes_their_environments(tmp_path: Path) -> None:
+    (tmp_path / "fresh.py").write_text(
+        "import numpy as np\nimport numba\n\n"
+        "@numba.njit(cache=True)\ndef total(n):\n    return np.arange(n + 1).sum()\n"
+    )
+    environment = os.environ | {"PYTHONPATH": f"{tmp_path}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    subprocess.run([sys.executable, "-c", MISS], capture_output=True, text=True, env=environment, cwd=tmp_path)
+    for cached in tmp_path.glob("__pycache__/fresh.*"):  # only the auditor's kernels stay cached
+        cached.unlink()
+    result = subprocess.run(
+        [sys.executable, "-c", MISS], capture_output=True, text=True, check=True, env=environment, cwd=tmp_path
+    )
+    assert result.stdout.split("\n")[:2] == ["True False", "True True"]
