@@ -4,7 +4,10 @@
     python -m benchmarks.end_to_end --scale 8 --posts 1000000
 
 Every auditor figure is a fresh `python -m auditor ...` process pinned to one core (core 0): interpreter
-start, imports, reading, writing and, for audits, loading the set and its index are all included.
+start, imports, reading, writing and, for audits, loading the set and its index are all included. The
+package's modules are compiled to bytecode first, as `pip install` does and as Python does on a first
+import (unless PYTHONDONTWRITEBYTECODE is set, as it is in some sandboxes: then every run would compile
+the package's source again, which no installed copy does).
 
 - Fingerprinting: a JSONL of N tweet-length posts with `id`, `text`, `created_at` (ISO 8601) and
   `author`, fingerprinted by `auditor fingerprint`; plain datasketch fingerprints a sample of the same
@@ -21,6 +24,7 @@ Data is built once and cached in benchmarks/data/.
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
 import random
 import resource
@@ -33,6 +37,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
+import auditor
 from benchmarks.accuracy import write_dataset
 from benchmarks.realtext import generate_real
 from benchmarks.synthetic import Writer
@@ -97,6 +102,7 @@ def main() -> None:
     parser.add_argument("--scale", type=int, default=4, help="times the real-text corpus is repeated")
     parser.add_argument("--posts", type=int, default=1_000_000, help="posts in the fingerprinting JSONL")
     args = parser.parse_args()
+    compileall.compile_dir(Path(auditor.__file__).parent, quiet=1)
     work = DATA / "e2e-out"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
