@@ -20,6 +20,7 @@ from auditor.errors import ParameterMismatchError
 from auditor.excerpts import EXCERPT_TYPE, excerpts
 from auditor.fingerprint import ShingledTexts, shingle_prenormalized, shingle_texts
 from auditor.fingerprint_set import FingerprintSet
+from auditor.kernels.codepoints import utf8_view
 from auditor.kernels.containment import (
     CandidatePairs,
     ContainmentIndex,
@@ -248,9 +249,14 @@ class CorpusScanner:
 
 
 def _row_digests(texts: pa.Array, rows: npt.NDArray[np.int64]) -> tuple[str, ...]:
-    """SHA-256 of the UTF-8 text of each of `rows`; only matched rows come here, so per row is cheap."""
-    digests: dict[int, str] = {}
-    for row in unique_sorted(rows):
-        value = texts[int(row)].as_py()
-        digests[int(row)] = hashlib.sha256((value or "").encode("utf-8")).hexdigest()
-    return tuple(digests[int(row)] for row in rows)
+    """SHA-256 of the UTF-8 text of each of `rows` (a null's is the empty text's), hashed from Arrow's buffer:
+    a page's text made a Python string and encoded back costs more than hashing it."""
+    data, offsets = utf8_view(texts)
+    text, ends = data.data, offsets.tolist()
+    digests = {row: hashlib.sha256(text[ends[row] : ends[row + 1]]).hexdigest() for row in unique_sorted(rows).tolist()}
+    return tuple(digests[row] for row in rows.tolist())
+
+
+def row_digests_reference(texts: pa.Array, rows: npt.NDArray[np.int64]) -> tuple[str, ...]:
+    """_row_digests one Python string at a time: its definition."""
+    return tuple(hashlib.sha256((texts[int(row)].as_py() or "").encode("utf-8")).hexdigest() for row in rows)

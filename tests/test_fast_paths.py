@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from auditor import fingerprint_set
+from auditor import fingerprint_set, scan
 from auditor.build import build_fingerprint_set
 from auditor.fingerprint import Fingerprinter, shingle_texts, shingle_texts_reference
 from auditor.kernels import compiled, compiled_index, compiled_match, compiled_probe, containment
@@ -445,3 +445,16 @@ def test_scores_of_full_signatures_match_the_reference(seed: int, posts: int, ro
     fast, reference = index.score(pairs, mixed, offsets), index.score_reference(pairs, mixed, offsets)
     for name in ("matched_slots", "matched_specific_slots", "matched_distinct", "matched_specific_distinct", "covered"):
         assert getattr(fast, name).tolist() == getattr(reference, name).tolist(), name
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.one_of(st.none(), st.text(max_size=30)), min_size=1, max_size=12),
+    st.integers(0, 3),
+    st.booleans(),
+    st.data(),
+)
+def test_row_digests_hash_each_rows_text(texts: list[str | None], cut: int, large: bool, data: st.DataObject) -> None:
+    array = pa.array(["dropped"] * cut + texts, type=pa.large_string() if large else pa.string())[cut:]
+    rows = np.array(data.draw(st.lists(st.integers(0, len(texts) - 1), max_size=20)), dtype=np.int64)
+    assert scan._row_digests(array, rows) == scan.row_digests_reference(array, rows)
