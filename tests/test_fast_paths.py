@@ -220,6 +220,18 @@ def test_compiled_removals_match_the_regex(texts: list[str | None]) -> None:
     assert prenormalize(large).to_pylist() == prenormalize_reference(large).to_pylist()
 
 
+quiet = st.integers(0, 80).map(lambda n: "lorem ipsum dolor sit amet "[: n % 27] * (n // 27 + 1))
+
+
+@settings(max_examples=200, deadline=None)
+@given(texts=st.lists(st.tuples(quiet, removal_pieces, quiet).map("".join), min_size=1, max_size=6))
+def test_compiled_removals_find_starts_after_long_quiet_stretches(texts: list[str]) -> None:
+    # The removal pass passes over 32-byte blocks where nothing may start: starts at every place in a
+    # block, at block and string ends, must still be found.
+    array = pa.array(texts, type=pa.string())
+    assert prenormalize(array).to_pylist() == prenormalize_reference(array).to_pylist()
+
+
 # Pieces normalization changes, composes, reorders or leaves alone, and entities (some made by NFKC).
 normalization_pieces = st.lists(
     st.sampled_from(

@@ -130,10 +130,6 @@ for _byte in b"@<[":
     _MAY_START[_byte << 8 : (_byte + 1) << 8] = True
 for _pair in (b"ht", b"hT", b"Ht", b"HT", b"ww", b"wW", b"Ww", b"WW"):
     _MAY_START[(_pair[0] << 8) | _pair[1]] = True
-# The first bytes _MAY_START may hold: most bytes are none of them, and this smaller table answers first.
-_MAY_START_FIRST = np.zeros(256, dtype=np.bool_)
-for _byte in b"@<[hHwW":
-    _MAY_START_FIRST[_byte] = True
 _ASCII_WORD = np.array([chr(c).isascii() and (chr(c).isalnum() or c == 95) for c in range(256)], dtype=np.bool_)
 
 
@@ -224,6 +220,51 @@ def _removal_at(
     return -1
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _may_start(b0: np.uint8, b1: np.uint8) -> bool:  # pragma: no cover - compiled
+    """_MAY_START[b0 << 8 | b1] in comparisons, which the compiler turns into vector instructions."""
+    l0, l1 = b0 | 0x20, b1 | 0x20
+    return bool((b0 == 64) | (b0 == 60) | (b0 == 91) | ((l0 == 104) & (l1 == 116)) | ((l0 == 119) & (l1 == 119)))
+
+
+@njit(cache=True, nogil=True)
+def _start_blocks(data: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:  # pragma: no cover - compiled
+    """For each 32-byte block of `data`, whether one of its bytes may start a match (_may_start with the
+    byte after it, across string ends: a superset). Computed block by block without a branch, which the
+    compiler turns into vector instructions; most blocks hold none, and the scan passes them over whole
+    (a test of each byte's pair in turn cost most of the removal pass)."""
+    n = len(data)
+    flags = np.zeros((n >> 5) + 1, dtype=np.uint8)
+    full = max(n - 1, 0) >> 5  # the blocks whose every byte has a byte after it
+    for block in range(full):
+        found = False
+        for i in range(block << 5, (block << 5) + 32):
+            found |= _may_start(data[i], data[i + 1])
+        flags[block] = found
+    for i in range(full << 5, n):
+        flags[i >> 5] |= _may_start(data[i], data[i + 1] if i + 1 < n else np.uint8(0))
+    return flags
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _next_may_start(
+    data: npt.NDArray[np.uint8], blocks: npt.NDArray[np.uint8], q: int, end: int
+) -> int:  # pragma: no cover - compiled
+    """The first byte from q before `end` that _MAY_START holds with the byte after it (0 past the end), or
+    `end`; `blocks` from _start_blocks."""
+    while q < end:
+        block = q >> 5
+        if blocks[block] == 0:
+            q = (block + 1) << 5
+            continue
+        stop = min((block + 1) << 5, end)
+        while q < stop:
+            if _may_start(data[q], data[q + 1] if q + 1 < end else np.uint8(0)):
+                return q
+            q += 1
+    return end
+
+
 @njit(cache=True, nogil=True)
 def remove_links_mentions(
     data: npt.NDArray[np.uint8],
@@ -240,6 +281,7 @@ def remove_links_mentions(
     and the text between matches is copied in runs.
     """
     written = 0
+    blocks = _start_blocks(data)
     for s in range(len(offsets) - 1):
         out_offsets[s] = written
         start = offsets[s]
@@ -254,9 +296,10 @@ def remove_links_mentions(
                 first = False
                 at = start
                 match_end = _removal_at(data, start, start, end, fold)
-            elif (
-                _MAY_START_FIRST[data[q]] and _MAY_START[(np.int64(data[q]) << 8) | (data[q + 1] if q + 1 < end else 0)]
-            ):
+            else:
+                q = _next_may_start(data, blocks, q, end)
+                if q == end:
+                    break
                 b = data[q]
                 if b == 64:  # "@": the character before it may start a mention, then the "@" itself
                     before = q - 1
