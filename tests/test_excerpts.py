@@ -23,6 +23,23 @@ texts = st.lists(st.sampled_from(WORDS) | st.text(max_size=6), min_size=0, max_s
 @given(rows=st.lists(texts, min_size=1, max_size=5), picks=st.lists(st.integers(0, 10**6), min_size=1, max_size=8),
        data=st.data())  # fmt: skip
 def test_compiled_excerpts_equal_the_reference(rows: list[str], picks: list[int], data: st.DataObject) -> None:
+    check_excerpts(rows, picks, data)
+
+
+long_texts = st.lists(st.sampled_from(WORDS) | st.text(max_size=6), min_size=150, max_size=400).map(" ".join)
+
+
+@settings(max_examples=60, deadline=None)
+@given(rows=st.lists(long_texts, min_size=1, max_size=3), picks=st.lists(st.integers(0, 10**6), min_size=1, max_size=6),
+       data=st.data())  # fmt: skip
+def test_compiled_excerpts_of_rows_longer_than_an_excerpt_equal_the_reference(
+    rows: list[str], picks: list[int], data: st.DataObject
+) -> None:
+    # Rows are decoded only as far as their excerpts reach: rows of more than EXCERPT_MAX characters.
+    check_excerpts(rows, picks, data)
+
+
+def check_excerpts(rows: list[str], picks: list[int], data: st.DataObject) -> None:
     prenormalized = prenormalize(pa.array(rows))
     shingled = shingle_prenormalized(prenormalized, HASHER)
     fold, offsets = fold_table(), shingled.window_offsets

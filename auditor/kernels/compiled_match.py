@@ -259,8 +259,8 @@ def excerpt_spans(
     marks = np.empty(64, dtype=np.int32)
     count = 0
     mark_offsets[0] = 0
-    cp_byte = np.empty(1, dtype=np.int64)  # byte offset of each code point in the row
-    kept = np.empty(1, dtype=np.int64)  # code point index of each normalized character
+    cp_byte = np.empty(1, dtype=np.int32)  # byte offset of each code point in the row
+    kept = np.empty(1, dtype=np.int32)  # code point index of each normalized character
     ncp, nk = 0, 0
     pair_windows = np.empty(1, dtype=np.int64)  # the matched windows of the row's pairs, pair by pair
     pair_starts = np.zeros(2, dtype=np.int64)
@@ -270,9 +270,20 @@ def excerpt_spans(
         b0, b1 = offsets[row], offsets[row + 1]
         if p >= run_end:
             run_start, run_end = p, _run_end(rows, p)
+            pair_windows, pair_starts = _row_pair_windows(
+                windows[window_offsets[row] : window_offsets[row + 1]], post_hashes[run_start:run_end]
+            )
+            # The row is decoded only as far as its excerpts reach: past the last character of the last
+            # matched window of its pairs, by the margin, and to max_chars for a pair with none.
+            last_kept, least_cps = -1, 0
+            for q in range(run_end - run_start):
+                if pair_starts[q + 1] > pair_starts[q]:
+                    last_kept = max(last_kept, pair_windows[pair_starts[q + 1] - 1] + size - 1)
+                else:
+                    least_cps = max_chars
             if len(cp_byte) < b1 - b0 + 1:  # grown, not made anew a row: large fresh arrays cost page faults
-                cp_byte = np.empty(2 * (b1 - b0 + 1), dtype=np.int64)
-                kept = np.empty(2 * (b1 - b0 + 1), dtype=np.int64)
+                cp_byte = np.empty(2 * (b1 - b0 + 1), dtype=np.int32)
+                kept = np.empty(2 * (b1 - b0 + 1), dtype=np.int32)
             i, ncp, nk = b0, 0, 0
             while i < b1:
                 c = _codepoint(data, i)
@@ -282,10 +293,9 @@ def excerpt_spans(
                     nk += 1
                 ncp += 1
                 i += _width(data[i])
-            cp_byte[ncp] = b1 - b0
-            pair_windows, pair_starts = _row_pair_windows(
-                windows[window_offsets[row] : window_offsets[row + 1]], post_hashes[run_start:run_end]
-            )
+                if nk > last_kept and ncp >= least_cps and (last_kept < 0 or ncp > kept[last_kept] + margin):
+                    break
+            cp_byte[ncp] = i - b0
         matched = pair_windows[pair_starts[p - run_start] : pair_starts[p - run_start + 1]]
         nm = len(matched)
         if nm == 0 or nk < size:
