@@ -75,9 +75,18 @@ def excerpts(
     post_lengths: npt.NDArray[np.int64],
     fold: npt.NDArray[np.uint32],
     size: int,
+    covered: npt.NDArray[np.int64] | None = None,
 ) -> pa.Array:
     """The excerpts (EXCERPT_TYPE) of the matched pairs (rows[i], the post with slot hashes
-    post_hashes[i] and normalized length post_lengths[i]) of one prenormalized batch."""
+    post_hashes[i] and normalized length post_lengths[i]) of one prenormalized batch.
+
+    With `covered` (one per row of the batch, zeros), also the characters of each matched row inside a
+    window it shares with a post matched in it (coverage.covered_lengths_reference), found from the
+    same windows; the pairs must then be sorted by row."""
+    if covered is None:
+        covered = np.zeros(len(window_offsets) - 1, dtype=np.int64)
+    elif len(rows) > 1 and bool(np.any(np.diff(rows) < 0)):
+        raise ValueError("covered lengths need the pairs sorted by row")
     data, offsets = utf8_view(prenormalized)
     count = len(rows)
     byte_starts, byte_ends = np.empty(count, dtype=np.int64), np.empty(count, dtype=np.int64)
@@ -97,6 +106,7 @@ def excerpts(
         byte_starts,
         byte_ends,
         mark_offsets,
+        covered,
     )
     text_bytes, text_offsets = compiled_text.gather_bytes(data, byte_starts, byte_ends)
     texts = pa.LargeStringArray.from_buffers(count, pa.py_buffer(text_offsets), pa.py_buffer(text_bytes))

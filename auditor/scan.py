@@ -30,7 +30,6 @@ from auditor.kernels.containment import (
     group_keys,
     present_keys,
 )
-from auditor.kernels.coverage import covered_lengths
 from auditor.kernels.normalize import fold_table, prenormalize
 from auditor.kernels.scratch import Scratch
 from auditor.kernels.shingle_hash import ShingleHasher
@@ -183,6 +182,8 @@ class CorpusScanner:
         exact = np.full(len(rows), np.nan)
         if self.post_shingles is not None and len(rows):
             exact = self._exact_containment(rows, posts, shingled)
+        covered = np.zeros(len(shingled.window_offsets) - 1, dtype=np.int64)
+        found_excerpts = self._excerpts(prenormalized, shingled, rows, posts, covered)
         return BatchMatches(
             rows=rows,
             posts=posts,
@@ -192,20 +193,15 @@ class CorpusScanner:
             row_shingles=np.diff(shingled.window_offsets)[rows],
             row_lengths=shingled.normalized_lengths[rows],
             exact_containment=exact,
-            excerpts=self._excerpts(prenormalized, shingled, rows, posts),
-            text_share=self._text_share(texts, shingled, rows, posts),
+            excerpts=found_excerpts,
+            text_share=self._text_share(texts, shingled, covered),
             row_sha256=_row_digests(texts, rows),
         )
 
-    def _text_share(
-        self, texts: pa.Array, shingled: ShingledTexts, rows: npt.NDArray[np.int64], posts: npt.NDArray[np.int64]
-    ) -> TextShare:
+    def _text_share(self, texts: pa.Array, shingled: ShingledTexts, covered: npt.NDArray[np.int64]) -> TextShare:
         """Sums over the batch's rows with text of x = normalized length and y = characters covered by a
-        window shared with a post matched in that row."""
+        window shared with a post matched in that row (`covered`, one per row)."""
         lengths = shingled.normalized_lengths[np.asarray(pc.is_valid(texts).to_numpy(zero_copy_only=False))]
-        covered = covered_lengths(
-            shingled.mixed, shingled.window_offsets, rows, self.fingerprints.slot_hashes[posts], self.hasher.size
-        )
         x, y = lengths.astype(np.int64), covered
         return TextShare(
             rows=len(x),
@@ -222,7 +218,9 @@ class CorpusScanner:
         shingled: ShingledTexts,
         rows: npt.NDArray[np.int64],
         posts: npt.NDArray[np.int64],
+        covered: npt.NDArray[np.int64],
     ) -> pa.Array:
+        """The matches' excerpts, and into `covered` each matched row's characters inside its posts' windows."""
         return excerpts(
             prenormalized,
             shingled.mixed,
@@ -232,6 +230,7 @@ class CorpusScanner:
             self.fingerprints.normalized_lengths[posts].astype(np.int64),
             fold_table(),
             self.hasher.size,
+            covered,
         )
 
     def _exact_containment(

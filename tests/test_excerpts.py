@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from auditor.excerpts import EXCERPT_MAX, excerpt_reference, excerpts
 from auditor.fingerprint import shingle_prenormalized
-from auditor.kernels.coverage import covered_lengths, covered_lengths_reference
+from auditor.kernels.coverage import covered_lengths_reference
 from auditor.kernels.normalize import fold_table, prenormalize
 from auditor.kernels.shingle_hash import ShingleHasher
 
@@ -81,8 +82,9 @@ def test_no_pairs_give_an_empty_array() -> None:
 
 @settings(max_examples=100, deadline=None)
 @given(rows=st.lists(texts, min_size=1, max_size=6), data=st.data())
-def test_compiled_covered_lengths_equal_the_reference(rows: list[str], data: st.DataObject) -> None:
-    shingled = shingle_prenormalized(prenormalize(pa.array(rows)), HASHER)
+def test_covered_lengths_found_with_the_excerpts_equal_the_reference(rows: list[str], data: st.DataObject) -> None:
+    prenormalized = prenormalize(pa.array(rows))
+    shingled = shingle_prenormalized(prenormalized, HASHER)
     offsets = shingled.window_offsets
     pair_rows = sorted(data.draw(st.lists(st.integers(0, len(rows) - 1), max_size=10)))
     hashes = []
@@ -93,4 +95,35 @@ def test_compiled_covered_lengths_equal_the_reference(rows: list[str], data: st.
     matched = np.array(pair_rows, dtype=np.int64)
     post_hashes = np.array(hashes, dtype=np.uint32).reshape(len(pair_rows), 6)
     expected = covered_lengths_reference(shingled.mixed, offsets, matched, post_hashes, 12)
-    assert np.array_equal(covered_lengths(shingled.mixed, offsets, matched, post_hashes, 12), expected)
+    covered = np.zeros(len(rows), dtype=np.int64)
+    lengths = np.array(data.draw(st.lists(st.integers(0, 300), min_size=len(pair_rows), max_size=len(pair_rows))))
+    excerpts(
+        prenormalized,
+        shingled.mixed,
+        offsets,
+        matched,
+        post_hashes,
+        lengths.astype(np.int64),
+        fold_table(),
+        12,
+        covered,
+    )
+    assert np.array_equal(covered, expected)
+
+
+def test_covered_lengths_need_pairs_sorted_by_row() -> None:
+    prenormalized = prenormalize(pa.array(["one row of some length here", "and another row of text"]))
+    shingled = shingle_prenormalized(prenormalized, HASHER)
+    rows, hashes = np.array([1, 0]), np.zeros((2, 8), np.uint32)
+    with pytest.raises(ValueError, match="sorted by row"):
+        excerpts(
+            prenormalized,
+            shingled.mixed,
+            shingled.window_offsets,
+            rows,
+            hashes,
+            rows,
+            fold_table(),
+            12,
+            np.zeros(2, np.int64),
+        )

@@ -12,7 +12,7 @@ import numpy as np
 import numpy.typing as npt
 from numba import njit
 
-from auditor.kernels.compiled import _codepoint, _grown, _in_bitmap, _key_table, _run_end, _slot, _sparse_bitmap, _width
+from auditor.kernels.compiled import _codepoint, _grown, _in_bitmap, _run_end, _slot, _sparse_bitmap, _width
 
 
 @njit(cache=True, nogil=True)
@@ -252,10 +252,15 @@ def excerpt_spans(
     byte_starts: npt.NDArray[np.int64],
     byte_ends: npt.NDArray[np.int64],
     mark_offsets: npt.NDArray[np.int64],
+    covered: npt.NDArray[np.int64],
 ) -> npt.NDArray[np.int32]:  # pragma: no cover - compiled
     """Every matched (row, post) pair's excerpt, as excerpts.excerpt_reference defines it: the bytes of
     the excerpt in `data` (byte_starts, byte_ends) and its marks, flat [start, end) code point pairs
-    relative to the excerpt, pair p's at mark_offsets[p] .. mark_offsets[p + 1] (returned)."""
+    relative to the excerpt, pair p's at mark_offsets[p] .. mark_offsets[p + 1] (returned).
+
+    And covered[row], for each row of the pairs, the characters of the row inside a window of its
+    pairs' windows (coverage.covered_lengths_reference): from the windows the excerpts find anyway. A
+    row's value is that of its last run of pairs, so the pairs must be sorted by row for it."""
     marks = np.empty(64, dtype=np.int32)
     count = 0
     mark_offsets[0] = 0
@@ -273,6 +278,11 @@ def excerpt_spans(
             pair_windows, pair_starts = _row_pair_windows(
                 windows[window_offsets[row] : window_offsets[row + 1]], post_hashes[run_start:run_end]
             )
+            total, reach = 0, 0
+            for w in np.sort(pair_windows):  # the union of the pairs' windows, each `size` characters
+                total += w + size - max(w, reach)
+                reach = w + size
+            covered[row] = total
             # The row is decoded only as far as its excerpts reach: past the last character of the last
             # matched window of its pairs, by the margin, and to max_chars for a pair with none.
             last_kept, least_cps = -1, 0
@@ -338,31 +348,3 @@ def excerpt_spans(
         byte_ends[p] = b0 + cp_byte[end]
         mark_offsets[p + 1] = count // 2
     return marks[:count]
-
-
-@njit(cache=True, nogil=True)
-def covered_lengths(
-    windows: npt.NDArray[np.uint32],
-    window_offsets: npt.NDArray[np.int64],
-    rows: npt.NDArray[np.int64],
-    post_hashes: npt.NDArray[np.uint32],
-    size: int,
-    covered: npt.NDArray[np.int64],
-) -> None:  # pragma: no cover - compiled
-    """covered[row]: characters of each matched row covered by a window whose hash is a slot hash of any
-    post matched in that row (pairs sorted by row; post_hashes[i] are pair i's), as
-    kernels.coverage.covered_lengths_reference defines it."""
-    start = 0
-    while start < len(rows):
-        end = _run_end(rows, start)
-        row = rows[start]
-        table, used, mask = _key_table(post_hashes[start:end].ravel())
-        w0, w1 = window_offsets[row], window_offsets[row + 1]
-        total, reach = 0, 0
-        for w in range(w1 - w0):
-            h = windows[w0 + w]
-            if used[_slot(table, used, h, mask)]:
-                total += w + size - max(w, reach)
-                reach = w + size
-        covered[row] = total
-        start = end

@@ -1,26 +1,11 @@
 """How much of a matched row its posts cover: the characters of the row inside a window it shares with a
-post matched in it (the `y` of the share of corpus text from posts). Pure."""
+post matched in it (the `y` of the share of corpus text from posts). Pure. The scan finds these with the
+excerpts, from the same windows (excerpts.excerpts with `covered`); this is their definition."""
 
 from __future__ import annotations
 
 import numpy as np
 import numpy.typing as npt
-
-from auditor.kernels import compiled_match
-
-
-def covered_lengths(
-    windows: npt.NDArray[np.uint32],
-    window_offsets: npt.NDArray[np.int64],
-    rows: npt.NDArray[np.int64],
-    post_hashes: npt.NDArray[np.uint32],
-    size: int,
-) -> npt.NDArray[np.int64]:
-    """Covered characters of every row of the batch (0 where nothing matched); pairs sorted by row."""
-    covered = np.zeros(len(window_offsets) - 1, dtype=np.int64)
-    if len(rows):
-        compiled_match.covered_lengths(windows, window_offsets, rows.astype(np.int64), post_hashes, size, covered)
-    return covered
 
 
 def covered_lengths_reference(
