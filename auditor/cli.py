@@ -23,8 +23,6 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Annotated, Any, ParamSpec, TextIO, TypeVar, cast
 
 import typer
-from rich.console import Console
-from rich.text import Text
 from typer.core import TyperCommand, TyperGroup
 
 from auditor import __version__
@@ -44,6 +42,9 @@ from auditor.errors import AuditorError, InputError, UsageError
 from auditor.formats.safe import printable
 
 if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.text import Text
+
     from auditor.audit import AuditOutputs
     from auditor.fingerprint_set import FingerprintSetInfo
     from auditor.gate import GateOutcome
@@ -224,6 +225,8 @@ _ERR = _PipeSafe("stderr")
 
 
 def _console(stream: _PipeSafe) -> Console:
+    from rich.console import Console  # imported when something is printed: a quiet run never loads rich
+
     if stream.isatty() or "COLUMNS" in os.environ:
         return Console(file=cast(IO[str], stream))
     return Console(file=cast(IO[str], stream), width=LOG_WIDTH)
@@ -239,6 +242,8 @@ def _stderr() -> Console:
 
 def _error_line(message: object) -> None:
     # Messages echo paths and ids: printed as plain text, never parsed as markup or passed raw.
+    from rich.text import Text
+
     _stderr().print(Text.assemble(("error:", "bold red"), " ", printable(message)), highlight=False, soft_wrap=True)
 
 
@@ -619,6 +624,8 @@ def fingerprint(
 
 def fingerprint_summary(output: Path, info: FingerprintSetInfo) -> Text:
     """What `auditor fingerprint` says it did: posts kept and left out, each input's format, undated posts."""
+    from rich.text import Text
+
     from auditor.formats.wording import describe_reasons
 
     lines = [

@@ -14,13 +14,11 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
-from rich.console import Console
-from rich.text import Text
-
 from auditor.formats.safe import printable
 from auditor.progress import NoProgress
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # rich is imported where bars are drawn: a quiet or logged run never loads it
+    from rich.console import Console
     from rich.progress import Progress as RichProgressBars
     from rich.progress import TaskID
 
@@ -172,6 +170,7 @@ class BarProgress:
             TimeElapsedColumn,
             TimeRemainingColumn,
         )
+        from rich.text import Text
 
         class Description(TextColumn):
             """The task's description (it names files) as plain printable text, never parsed as markup."""
@@ -210,6 +209,8 @@ class BarProgress:
         self._bars.update(self._task, rate=f"{speed:,.0f} {self._unit}/s" if speed and self._unit else "")
 
     def note(self, message: str) -> None:
+        from rich.text import Text
+
         self._bars.console.print(
             Text.assemble(("note:", "yellow"), " ", printable(message)), highlight=False, soft_wrap=True
         )
@@ -221,6 +222,8 @@ class BarProgress:
         if task.total is None:
             self._bars.update(self._task, total=1, completed=1)
         if self._verbose:
+            from rich.text import Text
+
             took = _duration(time.monotonic() - self._started)
             self._bars.console.print(
                 Text(printable(f"{task.description}: done in {took}"), style="dim"), highlight=False, soft_wrap=True
