@@ -199,8 +199,12 @@ def scan_batch(scanners: Sequence[CorpusScanner], batch: CorpusBatch, options: S
         skipped["not_sampled"] = int((~keep).sum())
         sampled = np.flatnonzero(keep)
         texts = texts.take(pa.array(sampled))
-    too_large = pc.fill_null(pc.greater(pc.utf8_length(texts), options.max_row_chars), False)
-    skipped["too_large"] = pc.sum(too_large).as_py() or 0
+    # A row has no more characters than bytes: only a batch with a row of more bytes than the limit is
+    # counted in characters (a pass over all its text).
+    too_large = None
+    if (pc.max(pc.binary_length(texts)).as_py() or 0) > options.max_row_chars:
+        too_large = pc.fill_null(pc.greater(pc.utf8_length(texts), options.max_row_chars), False)
+    skipped["too_large"] = (pc.sum(too_large).as_py() or 0) if too_large is not None else 0
     if skipped["too_large"]:
         texts = pc.if_else(too_large, pa.scalar(None, texts.type), texts)
     skipped["null_text"] = texts.null_count - skipped["too_large"]

@@ -155,10 +155,12 @@ def test_a_changed_corpus_file_starts_afresh(
 def test_rows_too_large_are_skipped_and_counted(world: tuple[Path, Path], tmp_path: Path) -> None:
     fp, _ = world
     big = FILLER.page(20_000, 30_000, quoted=[POSTS[1]])
-    corpus = write_parquet(tmp_path / "c.parquet", [{"text": POSTS[0]}, {"text": big}, {"text": None}])
+    wide = POSTS[2] + " " + "東京" * 3_000  # more bytes than the limit, fewer characters: scanned
+    rows = [{"text": POSTS[0]}, {"text": big}, {"text": None}, {"text": wide}]
+    corpus = write_parquet(tmp_path / "c.parquet", rows)
     result = run_audit(_request(fp, corpus, tmp_path, max_row_chars=10_000))
     assert result.rows_skipped == {"null_text": 1, "too_large": 1}
-    assert result.evidence.column("corpus_row").to_pylist() == [0]
+    assert result.evidence.column("corpus_row").to_pylist() == [0, 3]
     report = json.loads((tmp_path / "r.json").read_text())
     assert report["parameters"]["max_row_chars"] == 10_000
     assert report["counts"]["corpus_rows_skipped"] == {"null_text": 1, "too_large": 1}
