@@ -21,6 +21,12 @@ numba imports each to give the function's environment that module's globals, whi
 reads: those environments get the module's name alone, and the rest when numba compiles after all (it
 then imports the modules anyway). CLI processes only.
 
+Python's cyclic garbage collector runs every few hundred allocations, and a start imports hundreds of
+thousands of objects that live as long as the process: it scanned them again and again, a large share
+of every start, and each later full collection scanned them once more. `prepare_process` imports the
+command's modules with the collector paused, then freezes what exists (`gc.freeze`: never scanned
+again) and resumes it. CLI processes only, as the rest.
+
 Arrow's allocator (mimalloc) gives the pages of freed memory back to the system after a short delay,
 and the next batch of a fingerprint run, tens of megabytes of Arrow memory, faults fresh pages in again.
 `arrow_keeps_freed_pages` tells mimalloc to keep them (the next batches reuse them, so the run holds
@@ -29,10 +35,13 @@ about its peak of live memory), for `auditor fingerprint` only, and unless the u
 
 from __future__ import annotations
 
+import contextlib
+import gc
+import importlib
 import importlib.util
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from importlib.machinery import ModuleSpec
 from types import ModuleType
 from typing import Any
@@ -184,16 +193,51 @@ def arrow_without_pandas() -> None:
         sys.meta_path.remove(finder)
 
 
+# What each long-running command imports before its work (the rest import little): loaded at start,
+# while the collector rests. typer._adapters is where typer coerces parameters (it imports pydantic).
+_COMMAND_MODULES = {
+    "audit": ("auditor.audit",),
+    "check": ("auditor.audit", "auditor.config"),
+    "demo": ("auditor.audit",),
+    "fingerprint": ("auditor.build", "auditor.fingerprint", "auditor.sources.posts"),
+    "index": ("auditor.indexing",),
+}
+_PARSING_MODULES = ("typer._adapters",)
+
+
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """The cyclic garbage collector paused for the block; then every object made so far moves to its
+    permanent generation (`gc.freeze`) and collection resumes.
+
+    Imports make hundreds of thousands of objects that live as long as the process and no garbage; the
+    collector, run every few hundred allocations, scanned them again and again (a large share of a
+    command's start), and every later full collection would scan them once more."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        if enabled:
+            gc.enable()
+
+
 def prepare_process(arguments: Sequence[str]) -> None:
     """Before the CLI runs `arguments`: keep pandas, scipy.linalg and numba's implementation modules out of
     a command's start, unless the command only prints help or the version (pyarrow is not even loaded
-    then) or may run Spark (pandas then); Arrow keeps its freed pages in a fingerprint run."""
+    then) or may run Spark (pandas then); Arrow keeps its freed pages in a fingerprint run. All of it,
+    and the import of the command's modules, with the collector paused (`collector_paused`); a module
+    that fails to import is left for the command to import and report as it does."""
     if not arguments or any(a in ("-h", "--help", "--version") for a in arguments):
         return
-    numba_without_blas()
-    numba_loads_cache_lean()
-    if arguments[0] == "fingerprint":  # the command, not a file of that name
-        arrow_keeps_freed_pages()
-    if any("spark" in a for a in arguments):
-        return
-    arrow_without_pandas()
+    with collector_paused():
+        numba_without_blas()
+        numba_loads_cache_lean()
+        if arguments[0] == "fingerprint":  # the command, not a file of that name
+            arrow_keeps_freed_pages()
+        if not any("spark" in a for a in arguments):
+            arrow_without_pandas()
+        for name in _COMMAND_MODULES.get(arguments[0], ()) + _PARSING_MODULES:
+            with contextlib.suppress(ImportError):
+                importlib.import_module(name)

@@ -113,3 +113,29 @@ def test_compiling_after_lean_cache_loads_completes_their_environments(tmp_path:
         [sys.executable, "-c", MISS], capture_output=True, text=True, check=True, env=environment, cwd=tmp_path
     )
     assert result.stdout.split("\n")[:2] == ["True False", "True True"]
+
+
+COLLECTOR = textwrap.dedent(
+    """
+    import gc, sys
+    from auditor import startup
+    startup._COMMAND_MODULES["demo"] = ("no_such_module_here",)  # a module that fails to import: left be
+    startup.prepare_process(sys.argv[1:])
+    print(gc.isenabled(), gc.get_freeze_count() > 10_000, "auditor.audit" in sys.modules)
+    """
+)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "expected"),
+    [
+        (["audit", "set.fp.parquet", "corpus.parquet"], "True True True"),
+        (["demo"], "True True False"),
+        (["audit", "--help"], "True False False"),
+    ],
+)
+def test_commands_import_their_modules_with_the_collector_paused_then_frozen(
+    arguments: list[str], expected: str
+) -> None:
+    result = subprocess.run([sys.executable, "-c", COLLECTOR, *arguments], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == expected
