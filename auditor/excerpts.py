@@ -76,13 +76,19 @@ def excerpts(
     fold: npt.NDArray[np.uint32],
     size: int,
     covered: npt.NDArray[np.int64] | None = None,
+    pair_windows: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]] | None = None,
 ) -> pa.Array:
     """The excerpts (EXCERPT_TYPE) of the matched pairs (rows[i], the post with slot hashes
     post_hashes[i] and normalized length post_lengths[i]) of one prenormalized batch.
 
     With `covered` (one per row of the batch, zeros), also the characters of each matched row inside a
     window it shares with a post matched in it (coverage.covered_lengths_reference), found from the
-    same windows; the pairs must then be sorted by row."""
+    same windows; the pairs must then be sorted by row. `pair_windows`: each pair's windows (whose hash
+    is one of its post's) as scoring found them (`PairScores.windows_of`); found here when not given."""
+    if pair_windows is None:
+        pair_windows = compiled_match.windows_of_pairs(
+            window_hashes, window_offsets, rows.astype(np.int64), np.ascontiguousarray(post_hashes, dtype=np.uint32)
+        )
     if covered is None:
         covered = np.zeros(len(window_offsets) - 1, dtype=np.int64)
     elif len(rows) > 1 and bool(np.any(np.diff(rows) < 0)):
@@ -95,10 +101,8 @@ def excerpts(
         data,
         offsets,
         fold,
-        window_hashes,
-        window_offsets,
         rows.astype(np.int64),
-        np.ascontiguousarray(post_hashes, dtype=np.uint32),
+        *pair_windows,
         post_lengths.astype(np.int64),
         size,
         EXCERPT_MARGIN,

@@ -178,12 +178,13 @@ class CorpusScanner:
         if len(look):
             pairs = CandidatePairs(scores.rows[look], scores.posts[look])
             keep[look] = index.whole_words(pairs, shingled.mixed, shingled.window_offsets, prenormalized)
-        rows, posts = scores.rows[keep], scores.posts[keep]
+        kept = np.flatnonzero(keep)
+        rows, posts = scores.rows[kept], scores.posts[kept]
         exact = np.full(len(rows), np.nan)
         if self.post_shingles is not None and len(rows):
             exact = self._exact_containment(rows, posts, shingled)
         covered = np.zeros(len(shingled.window_offsets) - 1, dtype=np.int64)
-        found_excerpts = self._excerpts(prenormalized, shingled, rows, posts, covered)
+        found_excerpts = self._excerpts(prenormalized, shingled, rows, posts, covered, scores.windows_of(kept))
         return BatchMatches(
             rows=rows,
             posts=posts,
@@ -219,8 +220,10 @@ class CorpusScanner:
         rows: npt.NDArray[np.int64],
         posts: npt.NDArray[np.int64],
         covered: npt.NDArray[np.int64],
+        pair_windows: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]],
     ) -> pa.Array:
-        """The matches' excerpts, and into `covered` each matched row's characters inside its posts' windows."""
+        """The matches' excerpts, and into `covered` each matched row's characters inside its posts' windows;
+        `pair_windows` as scoring found them."""
         return excerpts(
             prenormalized,
             shingled.mixed,
@@ -231,6 +234,7 @@ class CorpusScanner:
             fold_table(),
             self.hasher.size,
             covered,
+            pair_windows,
         )
 
     def _exact_containment(

@@ -124,6 +124,8 @@ def test_candidates_are_the_count_filter_and_lose_no_match(
     assert scores.matched_distinct.tolist() == reference_scores.matched_distinct.tolist()
     assert scores.matched_specific_distinct.tolist() == reference_scores.matched_specific_distinct.tolist()
     assert scores.covered.tolist() == reference_scores.covered.tolist()
+    assert scores.windows.tolist() == reference_scores.windows.tolist()
+    assert scores.window_starts.tolist() == reference_scores.window_starts.tolist()
     # Brute force: prefix slots each row covers, per post.
     covered: dict[tuple[int, int], int] = {}
     for h, p, n in zip(index.prefix_hashes, index.prefix_posts, index.prefix_slots, strict=True):
@@ -455,8 +457,14 @@ def test_scores_of_full_signatures_match_the_reference(seed: int, posts: int, ro
     np.cumsum([len(r) for r in row_values], out=offsets[1:])
     pairs = CandidatePairs(np.repeat(np.arange(rows), posts), np.tile(np.arange(posts), rows))
     fast, reference = index.score(pairs, mixed, offsets), index.score_reference(pairs, mixed, offsets)
-    for name in ("matched_slots", "matched_specific_slots", "matched_distinct", "matched_specific_distinct", "covered"):
+    names = ("matched_slots", "matched_specific_slots", "matched_distinct", "matched_specific_distinct", "covered")
+    for name in (*names, "windows", "window_starts"):
         assert getattr(fast, name).tolist() == getattr(reference, name).tolist(), name
+    some = np.flatnonzero(rng.random(len(pairs.rows)) < 0.5)
+    windows, starts = fast.windows_of(some)
+    for i, pair in enumerate(some.tolist()):
+        own = reference.windows[reference.window_starts[pair] : reference.window_starts[pair + 1]]
+        assert windows[starts[i] : starts[i + 1]].tolist() == own.tolist()
 
 
 @settings(max_examples=60, deadline=None)

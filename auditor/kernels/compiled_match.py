@@ -29,7 +29,13 @@ def score_pairs(
     min_specific: int,
     required: npt.NDArray[np.int16],
 ) -> tuple[
-    npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]
+    npt.NDArray[np.int64],
+    npt.NDArray[np.int64],
+    npt.NDArray[np.int64],
+    npt.NDArray[np.int64],
+    npt.NDArray[np.int64],
+    npt.NDArray[np.int64],
+    npt.NDArray[np.int64],
 ]:  # pragma: no cover - compiled
     """ContainmentIndex.score_reference, compiled: for pairs sorted by row, the post's slots (and its
     specific slots) whose hash is among the row's windows, repeats counted and, over its distinct hashes
@@ -39,7 +45,8 @@ def score_pairs(
     best_cover_reference), for the pairs that reach their floor (`required`; 0 for the others).
 
     Each row is read once for all its pairs (_row_pair_windows); each pair then sees only the windows of
-    its own post's slot hashes, in order, for its counts and its cover."""
+    its own post's slot hashes, in order, for its counts and its cover. Those windows are returned too
+    (pair p's at windows[window_starts[p]:window_starts[p + 1]]): the excerpts of the matches need them."""
     num_perm = slot_hashes.shape[1]
     matched = np.zeros(len(rows), dtype=np.int64)
     matched_specific = np.zeros(len(rows), dtype=np.int64)
@@ -49,12 +56,20 @@ def score_pairs(
     positions = np.empty(64, dtype=np.int64)
     found_keys = np.empty(64, dtype=np.uint32)
     present = np.zeros(num_perm, dtype=np.bool_)  # per slot of the pair's post: its hash is in the row
+    windows = np.empty(64, dtype=np.int64)
+    window_starts = np.zeros(len(rows) + 1, dtype=np.int64)
     a = 0
     while a < len(rows):
         b = _run_end(rows, a)
         w0 = window_offsets[rows[a]]
         row_windows = mixed[w0 : window_offsets[rows[a] + 1]]
         pair_windows, pair_starts = _row_pair_windows(row_windows, slot_hashes[posts[a:b]])
+        base = window_starts[a]
+        if base + len(pair_windows) > len(windows):
+            windows = _grown(windows, max(2 * len(windows), base + len(pair_windows)))
+        windows[base : base + len(pair_windows)] = pair_windows
+        for p in range(a, b):
+            window_starts[p + 1] = base + pair_starts[p - a + 1]
         for p in range(a, b):
             own = slot_hashes[posts[p]]
             every = post_specific[posts[p]] < min_specific
@@ -91,7 +106,7 @@ def score_pairs(
             lone = _lone_windows(positions[:found], found_keys[:found], reach)
             covers[p] = _best_cover(positions[:found][lone], lengths[posts[p]], window)
         a = b
-    return matched, matched_specific, distinct, specific_distinct, covers
+    return matched, matched_specific, distinct, specific_distinct, covers, windows[: window_starts[-1]], window_starts
 
 
 @njit(cache=True, nogil=True)
@@ -241,10 +256,9 @@ def excerpt_spans(
     data: npt.NDArray[np.uint8],
     offsets: npt.NDArray[np.int64],
     fold: npt.NDArray[np.uint32],
-    windows: npt.NDArray[np.uint32],
-    window_offsets: npt.NDArray[np.int64],
     rows: npt.NDArray[np.int64],
-    post_hashes: npt.NDArray[np.uint32],
+    hits: npt.NDArray[np.int64],
+    hit_starts: npt.NDArray[np.int64],
     post_lengths: npt.NDArray[np.int64],
     size: int,
     margin: int,
@@ -256,7 +270,9 @@ def excerpt_spans(
 ) -> npt.NDArray[np.int32]:  # pragma: no cover - compiled
     """Every matched (row, post) pair's excerpt, as excerpts.excerpt_reference defines it: the bytes of
     the excerpt in `data` (byte_starts, byte_ends) and its marks, flat [start, end) code point pairs
-    relative to the excerpt, pair p's at mark_offsets[p] .. mark_offsets[p + 1] (returned).
+    relative to the excerpt, pair p's at mark_offsets[p] .. mark_offsets[p + 1] (returned). Pair p's
+    windows (the row's windows whose hash is a slot hash of its post, in order) are
+    hits[hit_starts[p]:hit_starts[p + 1]], as score_pairs and windows_of_pairs give them.
 
     And covered[row], for each row of the pairs, the characters of the row inside a window of its
     pairs' windows (coverage.covered_lengths_reference): from the windows the excerpts find anyway. A
@@ -267,28 +283,23 @@ def excerpt_spans(
     cp_byte = np.empty(1, dtype=np.int32)  # byte offset of each code point in the row
     kept = np.empty(1, dtype=np.int32)  # code point index of each normalized character
     ncp, nk = 0, 0
-    pair_windows = np.empty(1, dtype=np.int64)  # the matched windows of the row's pairs, pair by pair
-    pair_starts = np.zeros(2, dtype=np.int64)
-    run_start, run_end = 0, 0  # the pairs of the row decoded last: one decode and one pass per row
+    run_start, run_end = 0, 0  # the pairs of the row decoded last: one decode a row
     for p in range(len(rows)):
         row = rows[p]
         b0, b1 = offsets[row], offsets[row + 1]
         if p >= run_end:
             run_start, run_end = p, _run_end(rows, p)
-            pair_windows, pair_starts = _row_pair_windows(
-                windows[window_offsets[row] : window_offsets[row + 1]], post_hashes[run_start:run_end]
-            )
             total, reach = 0, 0
-            for w in np.sort(pair_windows):  # the union of the pairs' windows, each `size` characters
+            for w in np.sort(hits[hit_starts[run_start] : hit_starts[run_end]]):  # the union, `size` characters each
                 total += w + size - max(w, reach)
                 reach = w + size
             covered[row] = total
             # The row is decoded only as far as its excerpts reach: past the last character of the last
             # matched window of its pairs, by the margin, and to max_chars for a pair with none.
             last_kept, least_cps = -1, 0
-            for q in range(run_end - run_start):
-                if pair_starts[q + 1] > pair_starts[q]:
-                    last_kept = max(last_kept, pair_windows[pair_starts[q + 1] - 1] + size - 1)
+            for q in range(run_start, run_end):
+                if hit_starts[q + 1] > hit_starts[q]:
+                    last_kept = max(last_kept, hits[hit_starts[q + 1] - 1] + size - 1)
                 else:
                     least_cps = max_chars
             if len(cp_byte) < b1 - b0 + 1:  # grown, not made anew a row: large fresh arrays cost page faults
@@ -306,7 +317,7 @@ def excerpt_spans(
                 if nk > last_kept and ncp >= least_cps and (last_kept < 0 or ncp > kept[last_kept] + margin):
                     break
             cp_byte[ncp] = i - b0
-        matched = pair_windows[pair_starts[p - run_start] : pair_starts[p - run_start + 1]]
+        matched = hits[hit_starts[p] : hit_starts[p + 1]]
         nm = len(matched)
         if nm == 0 or nk < size:
             start, end = 0, min(ncp, max_chars)
@@ -348,3 +359,31 @@ def excerpt_spans(
         byte_ends[p] = b0 + cp_byte[end]
         mark_offsets[p + 1] = count // 2
     return marks[:count]
+
+
+@njit(cache=True, nogil=True)
+def windows_of_pairs(
+    windows: npt.NDArray[np.uint32],
+    window_offsets: npt.NDArray[np.int64],
+    rows: npt.NDArray[np.int64],
+    post_hashes: npt.NDArray[np.uint32],
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:  # pragma: no cover - compiled
+    """For each (rows[p], post with slot hashes post_hashes[p]) pair, the row's windows whose hash is one of
+    the post's, in order: pair p's at out[starts[p]:starts[p + 1]] (what score_pairs also returns). A
+    run of pairs of one row reads the row once."""
+    out = np.empty(64, dtype=np.int64)
+    starts = np.zeros(len(rows) + 1, dtype=np.int64)
+    a = 0
+    while a < len(rows):
+        b = _run_end(rows, a)
+        found, found_starts = _row_pair_windows(
+            windows[window_offsets[rows[a]] : window_offsets[rows[a] + 1]], post_hashes[a:b]
+        )
+        base = starts[a]
+        if base + len(found) > len(out):
+            out = _grown(out, max(2 * len(out), base + len(found)))
+        out[base : base + len(found)] = found
+        for p in range(a, b):
+            starts[p + 1] = base + found_starts[p - a + 1]
+        a = b
+    return out[: starts[-1]], starts

@@ -217,7 +217,9 @@ class PairScores:
     """Scores of candidate pairs: matching slots and matching specific slots (repeats counted), and the
     same over the post's distinct slot hashes; and the post's characters covered in the row
     (`best_cover_reference` of its `lone_windows_reference`; 0 for a pair under the post's `required`
-    distinct hashes)."""
+    distinct hashes). And each pair's windows: the row's windows whose hash is a slot hash of the post,
+    in order (pair p's at windows[window_starts[p]:window_starts[p + 1]]), which the matches' excerpts
+    reuse."""
 
     rows: Indices
     posts: Indices
@@ -226,6 +228,17 @@ class PairScores:
     matched_distinct: npt.NDArray[np.int64]
     matched_specific_distinct: npt.NDArray[np.int64]
     covered: npt.NDArray[np.int64]
+    windows: Indices
+    window_starts: Indices
+
+    def windows_of(self, pairs: Indices) -> tuple[Indices, Indices]:
+        """The windows of the pairs at `pairs` (indices into these scores), with their starts, as above."""
+        starts, ends = self.window_starts[pairs], self.window_starts[pairs + 1]
+        counts = ends - starts
+        out_starts = np.zeros(len(pairs) + 1, dtype=np.int64)
+        np.cumsum(counts, out=out_starts[1:])
+        at = np.arange(out_starts[-1], dtype=np.int64) + np.repeat(starts - out_starts[:-1], counts)
+        return self.windows[at], out_starts
 
 
 def best_cover_reference(positions: Indices, length: int, size: int) -> int:
@@ -760,11 +773,11 @@ class ContainmentIndex:
 
     def score(self, pairs: CandidatePairs, mixed: Hashes, window_offsets: Offsets) -> PairScores:
         """Count, for each pair, the post's slots (and specific slots) whose shingle occurs in the row."""
-        matched, matched_specific, distinct, specific_distinct, covered = compiled_match.score_pairs(
+        scores = compiled_match.score_pairs(
             mixed, window_offsets, pairs.rows, pairs.posts, self.slot_hashes, self.specific_bits, self.lengths,
             self.shingle_size, self.specific_distinct, MIN_SPECIFIC_SLOTS, self.required,
         )  # fmt: skip
-        return PairScores(pairs.rows, pairs.posts, matched, matched_specific, distinct, specific_distinct, covered)
+        return PairScores(pairs.rows, pairs.posts, *scores)
 
     def score_reference(self, pairs: CandidatePairs, mixed: Hashes, window_offsets: Offsets) -> PairScores:
         """The numpy reference of `score`."""
@@ -796,7 +809,16 @@ class ContainmentIndex:
             length = int(self.lengths[post])
             positions = positions[lone_windows_reference(positions, windows[positions], max(length, self.shingle_size))]
             covered[p] = best_cover_reference(positions, length, self.shingle_size)
-        return PairScores(pairs.rows, pairs.posts, matched, matched_specific, distinct, specific_distinct, covered)
+        pair_windows = [
+            np.flatnonzero(np.isin(mixed[window_offsets[row] : window_offsets[row + 1]], self.slot_hashes[post]))
+            for row, post in zip(pairs.rows.tolist(), pairs.posts.tolist(), strict=True)
+        ]
+        starts = np.zeros(len(pair_windows) + 1, dtype=np.int64)
+        np.cumsum([len(w) for w in pair_windows], out=starts[1:])
+        flat = np.concatenate(pair_windows).astype(np.int64) if pair_windows else np.zeros(0, dtype=np.int64)
+        return PairScores(
+            pairs.rows, pairs.posts, matched, matched_specific, distinct, specific_distinct, covered, flat, starts
+        )
 
     def containment(self, scores: PairScores) -> npt.NDArray[np.float64]:
         """Estimated containment: the share of the post's distinct slot hashes found in the row."""
