@@ -1100,16 +1100,14 @@ def _report_check(
     quiet: bool,
 ) -> None:
     from auditor.formats.github import render_annotations
-    from auditor.formats.json_report import gate_dict
+    from auditor.formats.json_report import dumps_indented, gate_dict
     from auditor.formats.junit import render_junit
     from auditor.formats.markdown import render_gate_markdown
     from auditor.formats.sarif import render_sarif
 
     markdown = render_gate_markdown(outcome)
     if output_format is CheckFormat.json:
-        import json
-
-        _print_text(json.dumps(gate_dict(outcome), indent=2))
+        _print_text(dumps_indented(gate_dict(outcome)))
     elif output_format is CheckFormat.sarif:
         _print_text(render_sarif(outcome))
     elif output_format in (CheckFormat.markdown, CheckFormat.md):

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import errno
+import json
 import os
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from auditor import outputs
 from auditor.cli import app
 from auditor.errors import InputError, UsageError
+from auditor.formats.json_report import LONG_LIST, dumps_indented
 from auditor.outputs import check_outputs, staged_outputs
 from tests.conftest import POSTS, write_parquet
 
@@ -97,3 +101,20 @@ def test_staged_outputs_appear_together(tmp_path: Path) -> None:
         staged.text(second, "two", "second")
     assert first.read_text() == "one" and second.read_text() == "two"
     assert oct(first.stat().st_mode & 0o777) != oct(0o600)  # the umask's mode, not mkstemp's private one
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=5),
+        lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=3), inner, max_size=3),
+        max_leaves=12,
+    ),
+    st.lists(st.text(max_size=4) | st.integers(), min_size=LONG_LIST, max_size=LONG_LIST + 5),
+)
+def test_long_lists_are_written_on_one_line_with_the_same_json_value(value: object, long: list[object]) -> None:
+    document = {"value": value, "ids": long, "nested": [{"ids": long}]}
+    text = dumps_indented(document)
+    assert json.loads(text) == document
+    assert text.count("\n") < 40 + json.dumps(value, indent=2).count("\n")  # the long lists on one line each
+    assert dumps_indented({"value": value}) == json.dumps({"value": value}, indent=2)  # short ones as before

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
 
 from auditor.claims import Claims
@@ -168,7 +169,34 @@ def claims_dict(claims: Claims, testable: int) -> dict[str, Any]:
 
 
 def render_json(result: AuditResult) -> str:
-    return json.dumps(report_dict(result), indent=2, sort_keys=False) + "\n"
+    return dumps_indented(report_dict(result)) + "\n"
+
+
+LONG_LIST = 1_000  # items from which a list of plain values is written on one line
+
+
+def dumps_indented(value: Any) -> str:
+    """`json.dumps(value, indent=2)`, except that a list of LONG_LIST or more strings or numbers is written
+    on one line. The same JSON value; indented output is encoded by json's pure-Python encoder, and a
+    set of millions of posts lists millions of ids (the posts not found), which took seconds per million:
+    such lists go through its compiled encoder, in place of a placeholder no text can hold."""
+    long_lists: list[list[Any]] = []
+    token = uuid.uuid4().hex
+
+    def shortened(node: Any) -> Any:
+        if isinstance(node, dict):
+            return {key: shortened(item) for key, item in node.items()}
+        if isinstance(node, list):
+            if len(node) >= LONG_LIST and all(isinstance(item, (str, int, float)) for item in node):
+                long_lists.append(node)
+                return f"{token}-{len(long_lists) - 1}"
+            return [shortened(item) for item in node]
+        return node
+
+    text = json.dumps(shortened(value), indent=2)
+    for number, items in enumerate(long_lists):
+        text = text.replace(f'"{token}-{number}"', json.dumps(items), 1)
+    return text
 
 
 def gate_dict(outcome: GateOutcome) -> dict[str, Any]:
