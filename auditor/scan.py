@@ -177,7 +177,9 @@ class CorpusScanner:
         look = np.flatnonzero(keep & index.near_threshold(scores))
         if len(look):
             pairs = CandidatePairs(scores.rows[look], scores.posts[look])
-            keep[look] = index.whole_words(pairs, shingled.mixed, shingled.window_offsets, prenormalized)
+            keep[look] = index.whole_words(
+                pairs, shingled.mixed, shingled.window_offsets, prenormalized, scores.windows_of(look)
+            )
         kept = np.flatnonzero(keep)
         rows, posts = scores.rows[kept], scores.posts[kept]
         exact = np.full(len(rows), np.nan)

@@ -38,6 +38,7 @@ from auditor.kernels.normalize import (
     compute_tables,
     fold_table,
     inert_table,
+    joiner_table,
     normalized_utf8,
     prenormalize,
     prenormalize_reference,
@@ -291,8 +292,10 @@ def test_normalization_tables_are_cached_in_the_user_cache_when_the_package_is_r
 
 
 def test_the_cached_normalization_tables_are_the_computed_ones() -> None:
-    fold, inert = compute_tables()
+    fold, inert, joiner = compute_tables()
     assert np.array_equal(fold_table(), fold) and np.array_equal(inert_table(), inert)
+    assert np.array_equal(joiner_table(), joiner)
+    assert joiner[0x301] and joiner[0x2019] and joiner[ord("'")] and not (joiner[ord("-")] or joiner[ord("a")])
     # What inert means, on a few code points: ASCII and a curly quote are; a combining accent, a
     # precomposed letter, a composing Hangul vowel, a compatibility ligature and an unassigned one are not.
     assert inert[:0x80].all() and inert[0x2019] and inert[0x4E2D]
@@ -478,3 +481,44 @@ def test_row_digests_hash_each_rows_text(texts: list[str | None], cut: int, larg
     array = pa.array(["dropped"] * cut + texts, type=pa.large_string() if large else pa.string())[cut:]
     rows = np.array(data.draw(st.lists(st.integers(0, len(texts) - 1), max_size=20)), dtype=np.int64)
     assert scan._row_digests(array, rows) == scan.row_digests_reference(array, rows)
+
+
+@pytest.fixture(scope="module")
+def quoting_scanner(tmp_path_factory: pytest.TempPathFactory) -> tuple[CorpusScanner, list[str]]:
+    folder = tmp_path_factory.mktemp("words")
+    writer = Writer(seed=11)
+    posts = [writer.post() for _ in range(200)]
+    path = write_jsonl(folder / "p.jsonl", [{"id": f"p{i}", "text": t} for i, t in enumerate(posts)])
+    build_fingerprint_set([PostSource(path)], folder / "s.fp.parquet", Fingerprinter())
+    return CorpusScanner(fingerprint_set.load(folder / "s.fp.parquet")), posts
+
+
+@settings(max_examples=25, deadline=None)
+@given(data=st.data())
+def test_whole_words_compiled_is_the_reference(
+    quoting_scanner: tuple[CorpusScanner, list[str]], data: st.DataObject
+) -> None:
+    # Posts quoted in rows whose words are cut, joined and split by marks, apostrophes and punctuation,
+    # so that covers end inside words; every candidate pair is looked at, not only those near the threshold.
+    scanner, posts = quoting_scanner
+    glue = st.sampled_from([" ", "'", "\u2019", "-", "\u0301", "", ", ", "\u00e9", "日"])
+    rows = []
+    for _ in range(data.draw(st.integers(1, 6))):
+        chosen = data.draw(st.lists(st.sampled_from(posts), min_size=1, max_size=3))
+        words = " ".join(chosen).split(" ")
+        cut = data.draw(st.integers(0, len(words) // 2))
+        rows.append("".join(word + data.draw(glue) for word in words[cut:]))
+    prenormalized = prenormalize(pa.array(rows))
+    shingled = scanner.shingle(prenormalized)
+    index = scanner.index
+    pairs = index.candidates(shingled.mixed, shingled.window_offsets)
+    scores = index.score(pairs, shingled.mixed, shingled.window_offsets)
+    expected = index.whole_word_covers_reference(pairs, shingled.mixed, shingled.window_offsets, prenormalized)
+    found = index.whole_word_covers(pairs, shingled.mixed, shingled.window_offsets, prenormalized)
+    assert found.tolist() == expected.tolist()
+    every = np.arange(len(pairs.rows))
+    windows = scores.windows_of(every)
+    reused = index.whole_word_covers(pairs, shingled.mixed, shingled.window_offsets, prenormalized, windows)
+    assert reused.tolist() == expected.tolist()
+    kept = index.whole_words(pairs, shingled.mixed, shingled.window_offsets, prenormalized, windows)
+    assert kept.tolist() == index.covers(pairs.posts, expected).tolist()

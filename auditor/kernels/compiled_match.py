@@ -387,3 +387,74 @@ def windows_of_pairs(
             starts[p + 1] = base + found_starts[p - a + 1]
         a = b
     return out[: starts[-1]], starts
+
+
+@njit(cache=True, nogil=True)
+def whole_word_covers(
+    data: npt.NDArray[np.uint8],
+    offsets: npt.NDArray[np.int64],
+    fold: npt.NDArray[np.uint32],
+    joiner: npt.NDArray[np.bool_],
+    mixed: npt.NDArray[np.uint32],
+    window_offsets: npt.NDArray[np.int64],
+    rows: npt.NDArray[np.int64],
+    posts: npt.NDArray[np.int64],
+    hits: npt.NDArray[np.int64],
+    hit_starts: npt.NDArray[np.int64],
+    slot_hashes: npt.NDArray[np.uint32],
+    specific_bits: npt.NDArray[np.uint8],
+    post_specific: npt.NDArray[np.int16],
+    min_specific: int,
+    lengths: npt.NDArray[np.int32],
+    size: int,
+    partial: int,
+) -> npt.NDArray[np.int64]:  # pragma: no cover - compiled
+    """ContainmentIndex.whole_word_covers_reference, compiled: for each (row, post) pair (a row's pairs side by side),
+    the characters its lone windows of the post's specific slot hashes (all of a generic post's) cover in
+    one post-long stretch, counted in whole words (trimmed_cover). Pair p's windows whose hash is any of
+    its post's are hits[hit_starts[p]:hit_starts[p + 1]] (score_pairs); the row's word starts come from
+    its prenormalized UTF-8 (`data`, `offsets`; containment.word_starts: a code point the fold drops and
+    `joiner` does not hold separates words), decoded once for the row's pairs."""
+    covered = np.zeros(len(rows), dtype=np.int64)
+    word_start = np.ones(64, dtype=np.bool_)
+    positions = np.empty(64, dtype=np.int64)
+    keys = np.empty(64, dtype=np.uint32)
+    run_end = 0
+    for p in range(len(rows)):
+        row = rows[p]
+        if p >= run_end:
+            run_end = _run_end(rows, p)
+            b0, b1 = offsets[row], offsets[row + 1]
+            if len(word_start) < b1 - b0 + 1:
+                word_start = np.ones(2 * (b1 - b0 + 1), dtype=np.bool_)
+            kept, apart, i = 0, False, b0
+            while i < b1:
+                c = _codepoint(data, i)
+                i += _width(data[i])
+                if fold[c] != 0:
+                    word_start[kept] = kept == 0 or apart
+                    kept += 1
+                    apart = False
+                elif not joiner[c]:
+                    apart = True
+            word_start[kept] = True
+        post = posts[p]
+        own = slot_hashes[post]
+        every = post_specific[post] < min_specific
+        first, last = hit_starts[p], hit_starts[p + 1]
+        if len(positions) < last - first:
+            positions = np.empty(last - first, dtype=np.int64)
+            keys = np.empty(last - first, dtype=np.uint32)
+        w0 = window_offsets[row]
+        found = 0
+        for h in range(first, last):
+            key = mixed[w0 + hits[h]]
+            at = np.searchsorted(own, key)  # the first slot of the hash: the post's slots are sorted
+            if every or (specific_bits[post, at >> 3] >> (7 - (at & 7))) & 1:
+                positions[found] = hits[h]
+                keys[found] = key
+                found += 1
+        length = lengths[post]
+        lone = _lone_windows(positions[:found], keys[:found], max(length, size))
+        covered[p] = trimmed_cover(positions[:found][lone], length, size, word_start, partial)
+    return covered

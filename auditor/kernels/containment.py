@@ -51,8 +51,8 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from auditor.kernels import compiled, compiled_index, compiled_match, compiled_probe
-from auditor.kernels.codepoints import Offsets
-from auditor.kernels.normalize import fold_table
+from auditor.kernels.codepoints import Offsets, utf8_view
+from auditor.kernels.normalize import APOSTROPHES, fold_table, joiner_table
 from auditor.kernels.scratch import Scratch
 from auditor.kernels.shingle_hash import Hashes
 from auditor.kernels.sorting import first_of_runs, unique_sorted
@@ -312,10 +312,6 @@ def trimmed_cover_reference(positions: Indices, length: int, size: int, word_sta
             characters[position - start : position - start + size] = True
         best = max(best, _stretch_trimmed(characters, start, word_start))
     return best
-
-
-# Apostrophes join the letters around them into one word ("example's").
-APOSTROPHES = frozenset("'\u2019\u02bc")
 
 
 def word_starts(prenormalized: str, fold: npt.NDArray[np.uint32]) -> npt.NDArray[np.bool_]:
@@ -872,13 +868,48 @@ class ContainmentIndex:
         return close
 
     def whole_words(
-        self, pairs: CandidatePairs, mixed: Hashes, window_offsets: Offsets, prenormalized: pa.Array
+        self,
+        pairs: CandidatePairs,
+        mixed: Hashes,
+        window_offsets: Offsets,
+        prenormalized: pa.Array,
+        pair_windows: tuple[Indices, Indices] | None = None,
     ) -> npt.NDArray[np.bool_]:
         """The second look near the threshold: for each pair, whether its cover counted in whole words
-        of the row (`trimmed_cover_reference`, compiled) still passes. Per pair: only pairs
-        `near_threshold` come here, a few of the matches."""
+        of the row (`trimmed_cover_reference`) still passes (`whole_word_covers_reference`, compiled). Only pairs
+        `near_threshold` come here, a few of the matches (all of them where a corpus is the platform's
+        own dump, hence compiled). `pair_windows`: each pair's windows whose hash is one of its post's,
+        as scoring found them (`PairScores.windows_of`); found here when not given."""
+        covered = self.whole_word_covers(pairs, mixed, window_offsets, prenormalized, pair_windows)
+        return self.covers(pairs.posts, covered)
+
+    def whole_word_covers(
+        self,
+        pairs: CandidatePairs,
+        mixed: Hashes,
+        window_offsets: Offsets,
+        prenormalized: pa.Array,
+        pair_windows: tuple[Indices, Indices] | None = None,
+    ) -> npt.NDArray[np.int64]:
+        """Each pair's cover counted in whole words (what `whole_words` tests)."""
+        rows, posts = pairs.rows.astype(np.int64), pairs.posts.astype(np.int64)
+        if pair_windows is None:
+            pair_windows = compiled_match.windows_of_pairs(mixed, window_offsets, rows, self.slot_hashes[posts])
+        data, offsets = utf8_view(prenormalized)
+        covered = compiled_match.whole_word_covers(
+            data, offsets, fold_table(), joiner_table(), mixed, window_offsets, rows, posts, *pair_windows,
+            self.slot_hashes, self.specific_bits, self.specific_distinct, MIN_SPECIFIC_SLOTS, self.lengths,
+            self.shingle_size, PARTIAL_WORD_CHARS,
+        )  # fmt: skip
+        return covered
+
+    def whole_word_covers_reference(
+        self, pairs: CandidatePairs, mixed: Hashes, window_offsets: Offsets, prenormalized: pa.Array
+    ) -> npt.NDArray[np.int64]:
+        """`whole_word_covers` pair by pair: word_starts of the row's text, the post's lone windows, and
+        trimmed_cover (its compiled form, tested against trimmed_cover_reference)."""
         fold = fold_table()
-        keep = np.zeros(len(pairs.rows), dtype=np.bool_)
+        covered = np.zeros(len(pairs.rows), dtype=np.int64)
         starts = np.ones(1, dtype=np.bool_)
         starts_of = -1  # the row whose word starts `starts` holds: pairs come by row
         for p, (row, post) in enumerate(zip(pairs.rows.tolist(), pairs.posts.tolist(), strict=True)):
@@ -893,9 +924,8 @@ class ContainmentIndex:
             ]
             if starts_of != row:
                 starts, starts_of = word_starts(prenormalized[row].as_py() or "", fold), row
-            covered = compiled_match.trimmed_cover(positions, length, self.shingle_size, starts, PARTIAL_WORD_CHARS)
-            keep[p] = bool(self.covers(np.array([post]), np.array([covered]))[0])
-        return keep
+            covered[p] = compiled_match.trimmed_cover(positions, length, self.shingle_size, starts, PARTIAL_WORD_CHARS)
+        return covered
 
 
 def contains(sorted_keys: Keys, wanted: Keys) -> npt.NDArray[np.bool_]:

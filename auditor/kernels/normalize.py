@@ -148,13 +148,26 @@ def inert_table() -> npt.NDArray[np.bool_]:
     return _tables()[1]
 
 
+# Apostrophes join the letters around them into one word ("example's").
+APOSTROPHES = frozenset("'\u2019\u02bc")
+
+
+def joiner_table() -> npt.NDArray[np.bool_]:
+    """For every code point, whether it joins the letters around it into one word where normalization
+    drops it: a combining mark (category M) or an apostrophe. Any other code point the letters-and-digits
+    filter drops separates words (containment.word_starts)."""
+    return _tables()[2]
+
+
 # Bump when the tables' definition changes: cached tables of another version are recomputed.
-_TABLES_VERSION = 1
+_TABLES_VERSION = 2
+
+Tables = tuple[npt.NDArray[np.uint32], npt.NDArray[np.bool_], npt.NDArray[np.bool_]]
 
 
 @lru_cache(maxsize=1)
-def _tables() -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.bool_]]:
-    """The fold and inert tables, from a cache when one holds them for this Arrow and Unicode version
+def _tables() -> Tables:
+    """The fold, inert and joiner tables, from a cache when one holds them for this Arrow and Unicode version
     (computing them asks Arrow about every code point, a cost every process would pay at start), else
     computed and cached: beside the compiled kernels, or in the user's cache folder when the package's
     folder is read-only."""
@@ -165,27 +178,28 @@ def _tables() -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.bool_]]:
     for place in places:
         with contextlib.suppress(OSError, ValueError, KeyError):
             with np.load(place / name, allow_pickle=False) as cached:
-                fold, inert = cached["fold"], cached["inert"]
-            if fold.shape == inert.shape == (0x110000,) and fold.dtype == np.uint32 and inert.dtype == np.bool_:
-                return fold, inert
-    fold, inert = compute_tables()
+                fold, inert, joiner = cached["fold"], cached["inert"], cached["joiner"]
+            shapes = fold.shape == inert.shape == joiner.shape == (0x110000,)
+            if shapes and fold.dtype == np.uint32 and inert.dtype == joiner.dtype == np.bool_:
+                return fold, inert, joiner
+    fold, inert, joiner = compute_tables()
     for place in places:
         temporary = None
         try:
             place.mkdir(parents=True, exist_ok=True)
             with tempfile.NamedTemporaryFile(dir=place, suffix=".tmp", delete=False) as handle:
                 temporary = Path(handle.name)
-                np.savez(handle, fold=fold, inert=inert)
+                np.savez(handle, fold=fold, inert=inert, joiner=joiner)
             os.replace(temporary, place / name)
             break
         except OSError:
             if temporary is not None:
                 temporary.unlink(missing_ok=True)
-    return fold, inert
+    return fold, inert, joiner
 
 
-def compute_tables() -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.bool_]]:
-    """fold_table and inert_table computed afresh (what the cache holds)."""
+def compute_tables() -> Tables:
+    """fold_table, inert_table and joiner_table computed afresh (what the cache holds)."""
     codepoints = np.concatenate([np.arange(1, 0xD800), np.arange(0xE000, 0x110000)]).astype(np.uint32)
     singles = _strings_of(codepoints)
     kept = pc.match_substring_regex(singles, pattern=r"^[\p{L}\p{N}]$").to_numpy(zero_copy_only=False)
@@ -213,7 +227,11 @@ def compute_tables() -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.bool_]]:
         ):
             inert[codepoint] = True
     inert[0] = True  # NUL: ASCII, and never decoded from a string by the kernels
-    return fold, inert
+    joiner = np.zeros(0x110000, dtype=np.bool_)
+    for codepoint in range(0x110000):
+        character = chr(codepoint)
+        joiner[codepoint] = unicodedata.category(character).startswith("M") or character in APOSTROPHES
+    return fold, inert, joiner
 
 
 def _canonical_pairs() -> list[str]:
