@@ -522,3 +522,11 @@ def test_whole_words_compiled_is_the_reference(
     assert reused.tolist() == expected.tolist()
     kept = index.whole_words(pairs, shingled.mixed, shingled.window_offsets, prenormalized, windows)
     assert kept.tolist() == index.covers(pairs.posts, expected).tolist()
+
+
+def test_may_start_is_its_table() -> None:
+    # The removal pass's test of a byte pair, in comparisons, against the table that defines it.
+    from auditor.kernels.compiled_text import _MAY_START, _may_start
+
+    pairs = [bool(_may_start(np.uint8(pair >> 8), np.uint8(pair & 0xFF))) for pair in range(1 << 16)]
+    assert pairs == _MAY_START.tolist()

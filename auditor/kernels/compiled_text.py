@@ -124,7 +124,8 @@ _RT, _HTTP, _HTTP_LINK, _HTTPS_LINK, _WWW, _URL_ANGLE, _URL_SQUARE, _LINK_SQUARE
     np.frombuffer(pattern, dtype=np.uint8)
     for pattern in (b"rt", b"http", b"http://", b"https://", b"www.", b"<url>", b"[url]", b"[link]")
 )
-# For each pair of bytes (this one << 8 | the next): "@", "<", "[", "ht" or "ww" in either case.
+# For each pair of bytes (this one << 8 | the next): "@", "<", "[", "ht" or "ww" in either case; the
+# definition of _may_start, which the removal pass uses (tested equal).
 _MAY_START = np.zeros(1 << 16, dtype=np.bool_)
 for _byte in b"@<[":
     _MAY_START[_byte << 8 : (_byte + 1) << 8] = True
