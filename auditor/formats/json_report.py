@@ -173,6 +173,7 @@ def render_json(result: AuditResult) -> str:
 
 
 LONG_LIST = 1_000  # items from which a list of plain values is written on one line
+_PLAIN = {str, int, float, bool}
 
 
 def dumps_indented(value: Any) -> str:
@@ -187,7 +188,7 @@ def dumps_indented(value: Any) -> str:
         if isinstance(node, dict):
             return {key: shortened(item) for key, item in node.items()}
         if isinstance(node, list):
-            if len(node) >= LONG_LIST and all(isinstance(item, (str, int, float)) for item in node):
+            if len(node) >= LONG_LIST and set(map(type, node)) <= _PLAIN:
                 long_lists.append(node)
                 return f"{token}-{len(long_lists) - 1}"
             return [shortened(item) for item in node]
