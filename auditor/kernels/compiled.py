@@ -104,7 +104,8 @@ def _key_table(
 @njit(cache=True, nogil=True)
 def _grown(values: npt.NDArray[Any], capacity: int) -> npt.NDArray[Any]:  # pragma: no cover - compiled
     out = np.empty(capacity, dtype=values.dtype)
-    out[: len(values)] = values
+    for i in range(len(values)):  # a loop, not a slice assignment: far less machine code in every caller
+        out[i] = values[i]
     return out
 
 
