@@ -64,12 +64,7 @@ def score_pairs(
         w0 = window_offsets[rows[a]]
         row_windows = mixed[w0 : window_offsets[rows[a] + 1]]
         pair_windows, pair_starts = _row_pair_windows(row_windows, slot_hashes[posts[a:b]])
-        base = window_starts[a]
-        if base + len(pair_windows) > len(windows):
-            windows = _grown(windows, max(2 * len(windows), base + len(pair_windows)))
-        windows[base : base + len(pair_windows)] = pair_windows
-        for p in range(a, b):
-            window_starts[p + 1] = base + pair_starts[p - a + 1]
+        windows = _appended(windows, window_starts, a, b, pair_windows, pair_starts)
         for p in range(a, b):
             own = slot_hashes[posts[p]]
             every = post_specific[posts[p]] < min_specific
@@ -362,6 +357,27 @@ def excerpt_spans(
 
 
 @njit(cache=True, nogil=True)
+def _appended(
+    out: npt.NDArray[np.int64],
+    starts: npt.NDArray[np.int64],
+    a: int,
+    b: int,
+    found: npt.NDArray[np.int64],
+    found_starts: npt.NDArray[np.int64],
+) -> npt.NDArray[np.int64]:  # pragma: no cover - compiled
+    """Pairs a .. b - 1's windows (as _row_pair_windows gives them) written into `out` from starts[a], and
+    starts[a + 1 .. b] set; `out`, grown when it has no room."""
+    base = starts[a]
+    if base + len(found) > len(out):
+        out = _grown(out, max(2 * len(out), base + len(found)))
+    for i in range(len(found)):
+        out[base + i] = found[i]
+    for p in range(a, b):
+        starts[p + 1] = base + found_starts[p - a + 1]
+    return out
+
+
+@njit(cache=True, nogil=True)
 def windows_of_pairs(
     windows: npt.NDArray[np.uint32],
     window_offsets: npt.NDArray[np.int64],
@@ -379,12 +395,7 @@ def windows_of_pairs(
         found, found_starts = _row_pair_windows(
             windows[window_offsets[rows[a]] : window_offsets[rows[a] + 1]], post_hashes[a:b]
         )
-        base = starts[a]
-        if base + len(found) > len(out):
-            out = _grown(out, max(2 * len(out), base + len(found)))
-        out[base : base + len(found)] = found
-        for p in range(a, b):
-            starts[p + 1] = base + found_starts[p - a + 1]
+        out = _appended(out, starts, a, b, found, found_starts)
         a = b
     return out[: starts[-1]], starts
 
