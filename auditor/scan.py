@@ -30,7 +30,7 @@ from auditor.kernels.containment import (
     group_keys,
     present_keys,
 )
-from auditor.kernels.normalize import fold_table, prenormalize
+from auditor.kernels.normalize import fold_table, prenormalize, string_array
 from auditor.kernels.scratch import Scratch
 from auditor.kernels.shingle_hash import ShingleHasher
 from auditor.kernels.sorting import unique_sorted
@@ -256,7 +256,9 @@ class CorpusScanner:
 def _row_digests(texts: pa.Array, rows: npt.NDArray[np.int64]) -> tuple[str, ...]:
     """SHA-256 of the UTF-8 text of each of `rows` (a null's is the empty text's), hashed from Arrow's buffer:
     a page's text made a Python string and encoded back costs more than hashing it."""
-    data, offsets = utf8_view(texts)
+    if len(rows) == 0:
+        return ()
+    data, offsets = utf8_view(string_array(texts))
     text, ends = data.data, offsets.tolist()
     digests = {row: hashlib.sha256(text[ends[row] : ends[row + 1]]).hexdigest() for row in unique_sorted(rows).tolist()}
     return tuple(digests[row] for row in rows.tolist())

@@ -24,6 +24,7 @@ from auditor.kernels.containment import (
     FLOOR_SHARE,
     MIN_EVIDENCE_SHINGLES,
     MIN_FLOOR_SHARE,
+    MIN_SPECIFIC_SLOTS,
     PARTIAL_WORD_CHARS,
     CandidatePairs,
     ContainmentIndex,
@@ -516,12 +517,17 @@ def test_whole_words_compiled_is_the_reference(
     expected = index.whole_word_covers_reference(pairs, shingled.mixed, shingled.window_offsets, prenormalized)
     found = index.whole_word_covers(pairs, shingled.mixed, shingled.window_offsets, prenormalized)
     assert found.tolist() == expected.tolist()
-    every = np.arange(len(pairs.rows))
-    windows = scores.windows_of(every)
-    reused = index.whole_word_covers(pairs, shingled.mixed, shingled.window_offsets, prenormalized, windows)
-    assert reused.tolist() == expected.tolist()
-    kept = index.whole_words(pairs, shingled.mixed, shingled.window_offsets, prenormalized, windows)
-    assert kept.tolist() == index.covers(pairs.posts, expected).tolist()
+    # Scoring keeps the windows of the pairs that reach their floor (the others cannot be accepted).
+    posts = pairs.posts
+    specific = index.specific_distinct[posts] >= MIN_SPECIFIC_SLOTS
+    counted = np.where(specific, scores.matched_specific_distinct, scores.matched_distinct)
+    floor = np.flatnonzero(counted >= index.required[posts])
+    reaching = CandidatePairs(pairs.rows[floor], posts[floor])
+    windows = scores.windows_of(floor)
+    reused = index.whole_word_covers(reaching, shingled.mixed, shingled.window_offsets, prenormalized, windows)
+    assert reused.tolist() == expected[floor].tolist()
+    kept = index.whole_words(reaching, shingled.mixed, shingled.window_offsets, prenormalized, windows)
+    assert kept.tolist() == index.covers(reaching.posts, expected[floor]).tolist()
 
 
 def test_may_start_is_its_table() -> None:
@@ -530,3 +536,13 @@ def test_may_start_is_its_table() -> None:
 
     pairs = [bool(_may_start(np.uint8(pair >> 8), np.uint8(pair & 0xFF))) for pair in range(1 << 16)]
     assert pairs == _MAY_START.tolist()
+
+
+def test_the_scanner_takes_chunked_and_all_null_text(quoting_scanner: tuple[CorpusScanner, list[str]]) -> None:
+    # A table's column is chunked, and a batch of nulls only is typed null: the library API takes both.
+    scanner, posts = quoting_scanner
+    plain = scanner.scan(pa.array([posts[0], None, "nothing here at all " * 5, posts[1]]))
+    chunked = scanner.scan(pa.chunked_array([[posts[0], None], ["nothing here at all " * 5, posts[1]]]))
+    assert chunked.rows.tolist() == plain.rows.tolist() and len(plain.rows) == 2
+    assert chunked.row_sha256 == plain.row_sha256
+    assert len(scanner.scan(pa.array([None, None])).rows) == 0

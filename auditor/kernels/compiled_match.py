@@ -46,7 +46,9 @@ def score_pairs(
 
     Each row is read once for all its pairs (_row_pair_windows); each pair then sees only the windows of
     its own post's slot hashes, in order, for its counts and its cover. Those windows are returned too
-    (pair p's at windows[window_starts[p]:window_starts[p + 1]]): the excerpts of the matches need them."""
+    for the pairs that reach their floor (pair p's at windows[window_starts[p]:window_starts[p + 1]],
+    none for the others, which the rule rejects): the excerpts of the matches need them, and keeping
+    every candidate's would hold a batch of template-like rows' many windows for nothing."""
     num_perm = slot_hashes.shape[1]
     matched = np.zeros(len(rows), dtype=np.int64)
     matched_specific = np.zeros(len(rows), dtype=np.int64)
@@ -64,8 +66,8 @@ def score_pairs(
         w0 = window_offsets[rows[a]]
         row_windows = mixed[w0 : window_offsets[rows[a] + 1]]
         pair_windows, pair_starts = _row_pair_windows(row_windows, slot_hashes[posts[a:b]])
-        windows = _appended(windows, window_starts, a, b, pair_windows, pair_starts)
         for p in range(a, b):
+            window_starts[p + 1] = window_starts[p]
             own = slot_hashes[posts[p]]
             every = post_specific[posts[p]] < min_specific
             first_hit, last_hit = pair_starts[p - a], pair_starts[p - a + 1]
@@ -97,6 +99,12 @@ def score_pairs(
                         specific_distinct[p] += first
             if (specific_distinct[p] if not every else distinct[p]) < required[posts[p]]:
                 continue  # under the floor: the rule rejects it, its cover is not computed (as the reference)
+            base, count = window_starts[p], last_hit - first_hit
+            if base + count > len(windows):
+                windows = _grown(windows, max(2 * len(windows), base + count))
+            for i in range(count):
+                windows[base + i] = pair_windows[first_hit + i]
+            window_starts[p + 1] = base + count
             reach = max(lengths[posts[p]], window)
             lone = _lone_windows(positions[:found], found_keys[:found], reach)
             covers[p] = _best_cover(positions[:found][lone], lengths[posts[p]], window)

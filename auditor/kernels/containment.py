@@ -217,9 +217,9 @@ class PairScores:
     """Scores of candidate pairs: matching slots and matching specific slots (repeats counted), and the
     same over the post's distinct slot hashes; and the post's characters covered in the row
     (`best_cover_reference` of its `lone_windows_reference`; 0 for a pair under the post's `required`
-    distinct hashes). And each pair's windows: the row's windows whose hash is a slot hash of the post,
-    in order (pair p's at windows[window_starts[p]:window_starts[p + 1]]), which the matches' excerpts
-    reuse."""
+    distinct hashes). And the windows of each pair that reaches that floor: the row's windows whose hash
+    is a slot hash of the post, in order (pair p's at windows[window_starts[p]:window_starts[p + 1]];
+    none for a pair under it), which the matches' excerpts and the whole-words look reuse."""
 
     rows: Indices
     posts: Indices
@@ -807,7 +807,10 @@ class ContainmentIndex:
             covered[p] = best_cover_reference(positions, length, self.shingle_size)
         pair_windows = [
             np.flatnonzero(np.isin(mixed[window_offsets[row] : window_offsets[row + 1]], self.slot_hashes[post]))
-            for row, post in zip(pairs.rows.tolist(), pairs.posts.tolist(), strict=True)
+            if (specific_distinct[p] if self.specific_distinct[post] >= MIN_SPECIFIC_SLOTS else distinct[p])
+            >= self.required[post]
+            else np.zeros(0, dtype=np.int64)
+            for p, (row, post) in enumerate(zip(pairs.rows.tolist(), pairs.posts.tolist(), strict=True))
         ]
         starts = np.zeros(len(pair_windows) + 1, dtype=np.int64)
         np.cumsum([len(w) for w in pair_windows], out=starts[1:])

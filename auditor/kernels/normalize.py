@@ -54,7 +54,7 @@ def prenormalize(texts: pa.Array | pa.ChunkedArray) -> pa.Array:
     faster: Arrow normalizes only the stretches of text that normalization may change (see
     `inert_table`; most corpus text holds none), and the entity and removal regexes run compiled.
     """
-    texts = _string_array(texts)
+    texts = string_array(texts)
     data, offsets = normalized_utf8(*utf8_view(texts), "NFKC")
     amps = np.flatnonzero(data == 38)  # "&": an entity may start there
     if len(amps):
@@ -91,13 +91,15 @@ def normalized_utf8(
 def prenormalize_reference(texts: pa.Array | pa.ChunkedArray) -> pa.Array:
     """prenormalize as regexes run by RE2 and Arrow's normalization of every row: the definition the
     compiled passes are tested against."""
-    out = pc.utf8_normalize(_string_array(texts), form="NFKC")
+    out = pc.utf8_normalize(string_array(texts), form="NFKC")
     out = pc.replace_substring_regex(out, pattern=_HTML_ENTITIES, replacement=" ")
     out = pc.replace_substring_regex(out, pattern=_REMOVALS, replacement=" ")
     return pc.utf8_normalize(out, form="NFKD")
 
 
-def _string_array(texts: pa.Array | pa.ChunkedArray) -> pa.Array:
+def string_array(texts: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """`texts` as one string (or large string) array: chunks combined, other types (all-null arrays among
+    them) cast."""
     if isinstance(texts, pa.ChunkedArray):
         texts = texts.combine_chunks()
     if not (pa.types.is_string(texts.type) or pa.types.is_large_string(texts.type)):
