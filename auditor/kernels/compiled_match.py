@@ -81,7 +81,7 @@ def score_pairs(
                 key = row_windows[w]
                 at = np.searchsorted(own, key)  # the first slot of the hash: the post's slots are sorted
                 present[at] = True
-                if every or (specific_bits[posts[p], at >> 3] >> (7 - (at & 7))) & 1:
+                if every or _is_specific(specific_bits, posts[p], at):
                     positions[found] = w
                     found_keys[found] = key
                     found += 1
@@ -91,7 +91,7 @@ def score_pairs(
                 if first:
                     run_present = present[j]
                 if run_present:
-                    specific = (specific_bits[posts[p], j >> 3] >> (7 - (j & 7))) & 1  # np.packbits order
+                    specific = _is_specific(specific_bits, posts[p], j)
                     matched[p] += 1
                     distinct[p] += first
                     if specific:
@@ -99,12 +99,8 @@ def score_pairs(
                         specific_distinct[p] += first
             if (specific_distinct[p] if not every else distinct[p]) < required[posts[p]]:
                 continue  # under the floor: the rule rejects it, its cover is not computed (as the reference)
-            base, count = window_starts[p], last_hit - first_hit
-            if base + count > len(windows):
-                windows = _grown(windows, max(2 * len(windows), base + count))
-            for i in range(count):
-                windows[base + i] = pair_windows[first_hit + i]
-            window_starts[p + 1] = base + count
+            windows = _put(windows, window_starts[p], pair_windows[first_hit:last_hit])
+            window_starts[p + 1] = window_starts[p] + last_hit - first_hit
             reach = max(lengths[posts[p]], window)
             lone = _lone_windows(positions[:found], found_keys[:found], reach)
             covers[p] = _best_cover(positions[:found][lone], lengths[posts[p]], window)
@@ -365,24 +361,22 @@ def excerpt_spans(
 
 
 @njit(cache=True, nogil=True)
-def _appended(
-    out: npt.NDArray[np.int64],
-    starts: npt.NDArray[np.int64],
-    a: int,
-    b: int,
-    found: npt.NDArray[np.int64],
-    found_starts: npt.NDArray[np.int64],
+def _put(
+    out: npt.NDArray[np.int64], base: int, values: npt.NDArray[np.int64]
 ) -> npt.NDArray[np.int64]:  # pragma: no cover - compiled
-    """Pairs a .. b - 1's windows (as _row_pair_windows gives them) written into `out` from starts[a], and
-    starts[a + 1 .. b] set; `out`, grown when it has no room."""
-    base = starts[a]
-    if base + len(found) > len(out):
-        out = _grown(out, max(2 * len(out), base + len(found)))
-    for i in range(len(found)):
-        out[base + i] = found[i]
-    for p in range(a, b):
-        starts[p + 1] = base + found_starts[p - a + 1]
+    """`values` written into `out` from `base`, in a loop (a slice assignment is far more machine code);
+    `out`, grown when it has no room."""
+    if base + len(values) > len(out):
+        out = _grown(out, max(2 * len(out), base + len(values)))
+    for i in range(len(values)):
+        out[base + i] = values[i]
     return out
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _is_specific(specific_bits: npt.NDArray[np.uint8], post: int, slot: int) -> bool:  # pragma: no cover
+    """Whether the post's slot is specific: its bit in specific_bits (np.packbits order)."""
+    return bool((specific_bits[post, slot >> 3] >> (7 - (slot & 7))) & 1)
 
 
 @njit(cache=True, nogil=True)
@@ -403,7 +397,9 @@ def windows_of_pairs(
         found, found_starts = _row_pair_windows(
             windows[window_offsets[rows[a]] : window_offsets[rows[a] + 1]], post_hashes[a:b]
         )
-        out = _appended(out, starts, a, b, found, found_starts)
+        out = _put(out, starts[a], found)
+        for p in range(a, b):
+            starts[p + 1] = starts[a] + found_starts[p - a + 1]
         a = b
     return out[: starts[-1]], starts
 
@@ -469,7 +465,7 @@ def whole_word_covers(
         for h in range(first, last):
             key = mixed[w0 + hits[h]]
             at = np.searchsorted(own, key)  # the first slot of the hash: the post's slots are sorted
-            if every or (specific_bits[post, at >> 3] >> (7 - (at & 7))) & 1:
+            if every or _is_specific(specific_bits, post, at):
                 positions[found] = hits[h]
                 keys[found] = key
                 found += 1
