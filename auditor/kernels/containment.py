@@ -41,7 +41,6 @@ hits, so the split loses nothing either.
 from __future__ import annotations
 
 import math
-import unicodedata
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -52,7 +51,7 @@ import pyarrow as pa
 
 from auditor.kernels import compiled, compiled_index, compiled_match, compiled_probe
 from auditor.kernels.codepoints import Offsets, utf8_view
-from auditor.kernels.normalize import APOSTROPHES, fold_table, joiner_table
+from auditor.kernels.normalize import fold_table, joiner_table, joins_words
 from auditor.kernels.scratch import Scratch
 from auditor.kernels.shingle_hash import Hashes
 from auditor.kernels.sorting import first_of_runs, unique_sorted
@@ -323,7 +322,7 @@ def word_starts(prenormalized: str, fold: npt.NDArray[np.uint32]) -> npt.NDArray
     kept = fold[codepoints] != 0
     separator = ~kept
     for value in np.unique(codepoints[separator]).tolist():
-        if unicodedata.category(chr(value)).startswith("M") or chr(value) in APOSTROPHES:
+        if joins_words(chr(value)):
             separator[codepoints == value] = False
     before = np.concatenate([[0], np.cumsum(separator)])  # separators before each code point
     at = np.flatnonzero(kept)
@@ -793,11 +792,13 @@ class ContainmentIndex:
             distinct[lo : lo + _VERIFY_CHUNK] = (found & first).sum(axis=1)
             specific_distinct[lo : lo + _VERIFY_CHUNK] = (found & first & specific).sum(axis=1)
         covered = np.zeros(len(pairs.rows), dtype=np.int64)
+        pair_windows = [np.zeros(0, dtype=np.int64)] * len(pairs.rows)  # kept for the pairs that reach their floor
         for p, (row, post) in enumerate(zip(pairs.rows.tolist(), pairs.posts.tolist(), strict=True)):
             floor = specific_distinct[p] if self.specific_distinct[post] >= MIN_SPECIFIC_SLOTS else distinct[p]
             if floor < self.required[post]:
                 continue  # under the floor: the rule rejects it, its cover is not computed
             windows = mixed[window_offsets[row] : window_offsets[row + 1]]
+            pair_windows[p] = np.flatnonzero(np.isin(windows, self.slot_hashes[post]))
             own = self.slot_hashes[post]
             if self.specific_distinct[post] >= MIN_SPECIFIC_SLOTS:  # a generic post covers with all its slots
                 own = own[np.unpackbits(self.specific_bits[post], count=self.num_perm).astype(np.bool_)]
@@ -805,13 +806,6 @@ class ContainmentIndex:
             length = int(self.lengths[post])
             positions = positions[lone_windows_reference(positions, windows[positions], max(length, self.shingle_size))]
             covered[p] = best_cover_reference(positions, length, self.shingle_size)
-        pair_windows = [
-            np.flatnonzero(np.isin(mixed[window_offsets[row] : window_offsets[row + 1]], self.slot_hashes[post]))
-            if (specific_distinct[p] if self.specific_distinct[post] >= MIN_SPECIFIC_SLOTS else distinct[p])
-            >= self.required[post]
-            else np.zeros(0, dtype=np.int64)
-            for p, (row, post) in enumerate(zip(pairs.rows.tolist(), pairs.posts.tolist(), strict=True))
-        ]
         starts = np.zeros(len(pair_windows) + 1, dtype=np.int64)
         np.cumsum([len(w) for w in pair_windows], out=starts[1:])
         flat = np.concatenate(pair_windows).astype(np.int64) if pair_windows else np.zeros(0, dtype=np.int64)

@@ -154,10 +154,15 @@ def inert_table() -> npt.NDArray[np.bool_]:
 APOSTROPHES = frozenset("'\u2019\u02bc")
 
 
+def joins_words(character: str) -> bool:
+    """Whether `character` joins the letters around it into one word where normalization drops it: a
+    combining mark (category M) or an apostrophe. Any other character the letters-and-digits filter drops
+    separates words (containment.word_starts)."""
+    return unicodedata.category(character).startswith("M") or character in APOSTROPHES
+
+
 def joiner_table() -> npt.NDArray[np.bool_]:
-    """For every code point, whether it joins the letters around it into one word where normalization
-    drops it: a combining mark (category M) or an apostrophe. Any other code point the letters-and-digits
-    filter drops separates words (containment.word_starts)."""
+    """`joins_words` for every code point (the compiled whole-words look asks it)."""
     return _tables()[2]
 
 
@@ -231,8 +236,7 @@ def compute_tables() -> Tables:
     inert[0] = True  # NUL: ASCII, and never decoded from a string by the kernels
     joiner = np.zeros(0x110000, dtype=np.bool_)
     for codepoint in range(0x110000):
-        character = chr(codepoint)
-        joiner[codepoint] = unicodedata.category(character).startswith("M") or character in APOSTROPHES
+        joiner[codepoint] = joins_words(chr(codepoint))
     return fold, inert, joiner
 
 
