@@ -19,7 +19,13 @@ and refresh the context when nothing was cached (compiling refreshes it anyway).
 names the module of every function inlined into it (numba's array implementations among them), and
 numba imports each to give the function's environment that module's globals, which only object-mode code
 reads: those environments get the module's name alone, and the rest when numba compiles after all (it
-then imports the modules anyway). CLI processes only.
+then imports the modules anyway). And each cached function's library comes with LLVM bitcode, which
+numba parses as it loads it, to list the names the library defines and to keep it for linking into a
+function compiled later: the names are read from the machine code's symbol table instead, and the
+bitcode parsed only when such a compile links the library. CLI processes only.
+
+numba's configuration imports yaml, to read a `.numba_config.yaml` in the working directory:
+`numba_without_yaml` refuses that import when there is no such file.
 
 Python's cyclic garbage collector runs every few hundred allocations, and a start imports hundreds of
 thousands of objects that live as long as the process: it scanned them again and again, a large share
@@ -40,6 +46,7 @@ import gc
 import importlib
 import importlib.util
 import os
+import struct
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from importlib.machinery import ModuleSpec
@@ -76,6 +83,28 @@ def numba_without_blas() -> None:
     if "numba.np.arraymath" in sys.modules or any(isinstance(f, _NoBlasCheck) for f in sys.meta_path):
         return
     sys.meta_path.insert(0, _NoBlasCheck())
+
+
+class _NoYamlForNumba:
+    """An import finder that refuses `yaml` to numba's configuration, and to nothing else: only while
+    `numba.core.config` (which imports it to read a `.numba_config.yaml`) has not finished importing, and
+    only when the working directory holds no such file."""
+
+    @staticmethod
+    def find_spec(name: str, path: object = None, target: object = None) -> None:
+        if name == "yaml":
+            config = sys.modules.get("numba.core.config")
+            if config is not None and not hasattr(config, "_HAVE_YAML") and not os.path.exists(".numba_config.yaml"):
+                raise ImportError("no numba configuration file here")
+
+
+def numba_without_yaml() -> None:
+    """Let numba configure itself without importing yaml when there is no configuration file for it to read.
+
+    A no-op when numba's configuration is loaded already."""
+    if "numba.core.config" in sys.modules or any(isinstance(f, _NoYamlForNumba) for f in sys.meta_path):
+        return
+    sys.meta_path.insert(0, _NoYamlForNumba())
 
 
 class _AfterImport:
@@ -131,8 +160,74 @@ def _lean_environments() -> Callable[[], None] | None:
             env = pending.pop()
             env.globals.update(importlib.import_module(env.globals["__name__"]).__dict__)
 
-    environment._rebuild_env = rebuild_env  # what the pickled cache data names
+    # What the pickled cache data names, under numba's own name: a function compiled and cached in this
+    # process pickles its environments with whatever `_rebuild_env` is then, and numba's pickler would
+    # otherwise store this closure by value (its own copy of `pending`, which `complete` never sees)
+    # instead of a reference that a plain process resolves to numba's function.
+    rebuild_env.__module__ = environment.__name__
+    rebuild_env.__name__ = rebuild_env.__qualname__ = "_rebuild_env"
+    environment._rebuild_env = rebuild_env
     return complete
+
+
+def elf_defined_symbols(code: bytes) -> set[str] | None:
+    """The names of the global and weak symbols an ELF64 little-endian object defines (its symbol table's
+    entries with a section), or None for anything else (another format, a damaged object)."""
+    try:
+        if code[:6] != b"\x7fELF\x02\x01":
+            return None
+        (table,) = struct.unpack_from("<Q", code, 0x28)
+        entry_size, sections = struct.unpack_from("<HH", code, 0x3A)
+        for section in range(sections):
+            kind, offset, size, link = struct.unpack_from("<4xI16xQQI", code, table + section * entry_size)
+            if kind != 2:  # SHT_SYMTAB
+                continue
+            (names,) = struct.unpack_from("<Q", code, table + link * entry_size + 0x18)
+            defined = set()
+            for name, info, _, index, _, _ in struct.iter_unpack("<IBBHQQ", code[offset : offset + size]):
+                if index != 0 and info >> 4 in (1, 2):  # defined here; STB_GLOBAL or STB_WEAK
+                    start = names + name
+                    defined.add(code[start : code.index(b"\0", start)].decode())
+            return defined
+    except (struct.error, ValueError, UnicodeDecodeError):
+        return None
+    return None
+
+
+def _lean_libraries() -> None:
+    """Have cached functions' libraries loaded without parsing their LLVM bitcode: numba parses it to list
+    the names the library defines (read from the object code's symbol table instead) and keeps it for
+    linking the library into a function compiled later (parsed then, when that happens)."""
+    from llvmlite import binding
+    from numba.core import codegen
+
+    library = getattr(codegen, "CPUCodeLibrary", None)
+    unserialize, for_linking = getattr(library, "_unserialize", None), getattr(library, "_get_module_for_linking", None)
+    if library is None or unserialize is None or for_linking is None:
+        return  # another numba: leave it as it is
+
+    def lean_unserialize(cls: Any, generator: Any, state: Any) -> Any:
+        name, kind, data = state
+        defined = elf_defined_symbols(data[0]) if kind == "object" else None
+        symbols = getattr(getattr(generator, "_engine", None), "_defined_symbols", None)
+        if defined is None or not isinstance(symbols, set):
+            return unserialize.__func__(cls, generator, state)
+        loaded = generator.create_library(name)
+        loaded.enable_object_caching()
+        loaded._set_compiled_object(data[0])
+        loaded._lean_bitcode = data[1]
+        loaded._finalize_final_module()
+        symbols |= defined
+        return loaded
+
+    def module_for_linking(self: Any) -> Any:
+        bitcode = self.__dict__.pop("_lean_bitcode", None)
+        if bitcode is not None and self._shared_module is None:
+            self._shared_module = binding.parse_bitcode(bitcode)
+        return for_linking(self)
+
+    library._unserialize = classmethod(lean_unserialize)
+    library._get_module_for_linking = module_for_linking
 
 
 def _lean_cache_loads(caching: ModuleType) -> None:
@@ -140,6 +235,7 @@ def _lean_cache_loads(caching: ModuleType) -> None:
     if cache is None or not all(hasattr(cache, n) for n in ("_load_overload", "_guard_against_spurious_io_errors")):
         return  # another numba: leave it as it is
     complete_environments = _lean_environments()
+    _lean_libraries()
 
     def load_overload(self: Any, sig: Any, target_context: Any) -> Any:
         from numba.core.runtime.nrt import rtsys
@@ -233,6 +329,7 @@ def prepare_process(arguments: Sequence[str]) -> None:
         return
     with collector_paused():
         numba_without_blas()
+        numba_without_yaml()
         numba_loads_cache_lean()
         if arguments[0] == "fingerprint":  # the command, not a file of that name
             arrow_keeps_freed_pages()

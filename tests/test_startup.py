@@ -7,8 +7,11 @@ import os
 import subprocess
 import sys
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pytest
 
 SCRIPT = textwrap.dedent(
@@ -100,19 +103,97 @@ MISS = textwrap.dedent(
 )
 
 
+def _runner(directory: Path, fresh: str) -> Callable[[str, bool], str]:
+    """What runs a script in `directory` (its working directory, where module `fresh` has source `fresh`),
+    returning its output (checking its exit status when told)."""
+    (directory / "fresh.py").write_text(fresh)
+    environment = os.environ | {"PYTHONPATH": f"{directory}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+
+    def run(script: str, check: bool) -> str:
+        command = [sys.executable, "-c", script]
+        return subprocess.run(
+            command, capture_output=True, text=True, check=check, env=environment, cwd=directory
+        ).stdout
+
+    return run
+
+
 def test_compiling_after_lean_cache_loads_completes_their_environments(tmp_path: Path) -> None:
-    (tmp_path / "fresh.py").write_text(
+    run = _runner(
+        tmp_path,
         "import numpy as np\nimport numba\n\n"
-        "@numba.njit(cache=True)\ndef total(n):\n    return np.arange(n + 1).sum()\n"
+        "@numba.njit(cache=True)\ndef total(n):\n    return np.arange(n + 1).sum()\n",
     )
-    environment = os.environ | {"PYTHONPATH": f"{tmp_path}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
-    subprocess.run([sys.executable, "-c", MISS], capture_output=True, text=True, env=environment, cwd=tmp_path)
+    run(MISS, False)  # the auditor's kernels compiled and cached, if they were not
     for cached in tmp_path.glob("__pycache__/fresh.*"):  # only the auditor's kernels stay cached
         cached.unlink()
-    result = subprocess.run(
-        [sys.executable, "-c", MISS], capture_output=True, text=True, check=True, env=environment, cwd=tmp_path
+    assert run(MISS, True).split("\n")[:2] == ["True False", "True True"]
+    # What this process cached names numba's own environment rebuilder, which a plain process resolves;
+    # not a copy of the lean one, pickled by value (whose stubs nothing would complete).
+    saved = [cached.read_bytes() for cached in tmp_path.glob("__pycache__/fresh.*.nbc")]
+    assert saved and not any(b"auditor.startup" in data or b"pending" in data for data in saved)
+
+
+LINKED = textwrap.dedent(
+    """
+    import os, sys
+    from auditor.startup import prepare_process
+    prepare_process(["audit", "set.fp.parquet", "corpus.parquet"])
+    import numpy as np
+    from llvmlite import binding
+    parsed = []
+    parse = binding.parse_bitcode
+    binding.parse_bitcode = lambda data: parsed.append(len(data)) or parse(data)
+    from auditor.kernels.compiled import _fmix32
+    from auditor.kernels.shingle_hash import fmix32
+
+    assert _fmix32(np.uint64(123456789)) == fmix32(np.array([123456789], dtype=np.uint32))[0]
+    print(len(parsed), "yaml" in sys.modules)
+    import fresh  # compiled here, calling the cached _fmix32: its library is linked in, its bitcode parsed
+
+    assert fresh.mixed(987654321) == fmix32(np.array([987654321], dtype=np.uint32))[0]
+    print(len(parsed) > 0)
+    """
+)
+
+
+def test_cached_libraries_load_without_their_bitcode_until_a_compile_links_them(tmp_path: Path) -> None:
+    run = _runner(
+        tmp_path,
+        "import numpy as np\nimport numba\nfrom auditor.kernels.compiled import _fmix32\n\n"
+        "@numba.njit\ndef mixed(n):\n    return _fmix32(np.uint64(n))\n",
     )
-    assert result.stdout.split("\n")[:2] == ["True False", "True True"]
+    run(LINKED, False)  # the auditor's kernels compiled and cached, if they were not
+    assert run(LINKED, True).split("\n")[:2] == ["0 False", "True"]
+    (tmp_path / ".numba_config.yaml").write_text("developer_mode: 0\n")  # a file numba reads: yaml is imported
+    assert run(LINKED, True).split("\n")[0] == "0 True"
+
+
+def test_the_symbols_an_object_defines_are_those_its_bitcode_defines_for_linking() -> None:
+    import numba
+    from llvmlite import binding
+
+    from auditor.startup import elf_defined_symbols
+
+    @numba.njit
+    def twice(values: Any) -> Any:
+        return values * 2
+
+    assert twice(np.arange(3)).tolist() == [0, 2, 4]
+    library = next(iter(twice.overloads.values())).library
+    _, kind, (code, bitcode) = library.serialize_using_object_code()  # what numba caches of a function
+    module = binding.parse_bitcode(bitcode)
+    named = {
+        value.name
+        for values in (module.functions, module.global_variables)
+        for value in values
+        if not value.is_declaration and not value.name.startswith(".")  # constants: never looked up by name
+    }
+    defined = elf_defined_symbols(code)
+    assert kind == "object" and defined == named
+    assert next(iter(twice.overloads.values())).fndesc.llvm_func_name in defined
+    assert elf_defined_symbols(b"MZ not an ELF object") is None
+    assert all(elf_defined_symbols(code[:cut]) is None for cut in (0, 6, 0x40, len(code) // 2))
 
 
 COLLECTOR = textwrap.dedent(
