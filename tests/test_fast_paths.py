@@ -17,9 +17,8 @@ from hypothesis import strategies as st
 from auditor import fingerprint_set, scan
 from auditor.build import build_fingerprint_set
 from auditor.fingerprint import Fingerprinter, shingle_texts, shingle_texts_reference
-from auditor.kernels import compiled, compiled_index, compiled_match, compiled_probe, containment
+from auditor.kernels import compiled, compiled_index, compiled_match, containment
 from auditor.kernels.codepoints import utf8_view
-from auditor.kernels.compiled_probe import probe_partitioned
 from auditor.kernels.containment import (
     FLOOR_SHARE,
     MIN_EVIDENCE_SHINGLES,
@@ -111,9 +110,7 @@ def test_candidates_are_the_count_filter_and_lose_no_match(
     compiled_pairs = index.candidates(mixed, offsets)
     assert list(zip(compiled_pairs.rows.tolist(), compiled_pairs.posts.tolist(), strict=True)) == found
     # The count filter's own reference, on the probe's hits (heavy hashes as their markers).
-    common = (index.filter_words, index.filter_shift, index.prefix_entries, index.radix, index.radix_shift)
-    work = np.empty(int(offsets[-1]), np.uint64), np.empty(2 * int(offsets[-1]), np.uint32)
-    hit_rows, hit_keys = compiled_probe.probe(mixed, offsets, *common, *work)
+    hit_rows, hit_keys = index.probe(mixed, offsets, part_bits=0)
     from_hits = index.candidates_from_hits(hit_rows, (hit_keys >> np.uint64(32)).astype(np.int64))
     assert list(zip(from_hits.rows.tolist(), from_hits.posts.tolist(), strict=True)) == found
     with patch.object(containment, "PARTITIONED_FILTER_BYTES", 0):  # the probe of large sets, on this one
@@ -425,13 +422,8 @@ def test_the_partitioned_probe_finds_the_hits_of_the_probe(
     mixed = np.array([v for r in rows for v in r], dtype=np.uint32) * spread
     offsets = np.zeros(len(rows) + 1, dtype=np.int64)
     np.cumsum([len(r) for r in rows], out=offsets[1:])
-    windows = int(offsets[-1])
-    common = (index.filter_words, index.filter_shift, index.prefix_entries, index.radix, index.radix_shift)
-    passing, bounds = np.empty(windows, np.uint64), np.empty(2 * windows, np.uint32)
-    rows_of, keys_of = compiled_probe.probe(mixed, offsets, *common, passing, bounds)
-    order = np.empty(windows, np.uint64)
-    coarse = containment.coarse_filter(index.filter_words, fold)
-    rows_by, keys_by = probe_partitioned(mixed, offsets, *common, part_bits, coarse, fold, order, passing, bounds)
+    rows_of, keys_of = (a.copy() for a in index.probe(mixed, offsets, part_bits=0))
+    rows_by, keys_by = index.probe(mixed, offsets, part_bits=part_bits, fold=fold)
     assert rows_by.tolist() == rows_of.tolist()  # grouped by row, in row order
     by_row = sorted(zip(rows_by.tolist(), keys_by.tolist(), strict=True))
     assert by_row == sorted(zip(rows_of.tolist(), keys_of.tolist(), strict=True))

@@ -1,15 +1,18 @@
 """Compiled probe of the prefix index and its count filter: the (row, prefix entry) hits of a batch's windows,
 then the (row, post) pairs whose hits cover enough of the post's prefix.
 
-`probe` visits windows in text order, so each look-up of the Bloom filter, the radix table and the
-entries lands anywhere in them. That is cheap while they fit in the processor's caches (a set of tens
-of thousands of posts) and bound by memory latency once they do not (millions of posts: hundreds of
-megabytes, one cache and TLB miss per window). `probe_partitioned` first partitions a batch's windows
-by the top bits of their hash (a counting sort, two sequential passes), so the look-ups of one
-partition stay within one small slice of the filter, of the radix table and of the sorted entries, all
-three being laid out by hash; the hits are then put back in row order by a counting sort on the row.
-Its hits are those of `probe`, in row order; within a row their order differs, which nothing
-downstream depends on (`count_filter` counts a row's hits whatever their order).
+The probe runs in passes, each a simple loop over a batch's windows or those still in play, so that the
+cache misses of neighbouring windows overlap: the Bloom filter (`filter_windows`), the radix table
+(`bucket_bounds`), the entries (`passing_hits`). Visiting windows in text order, each look-up lands
+anywhere in the filter, the radix table and the entries: cheap while they fit in the processor's caches
+(a set of tens of thousands of posts), bound by memory latency once they do not (millions of posts:
+hundreds of megabytes, one cache and TLB miss per window). `partition_windows` first partitions a
+batch's windows by the top bits of their hash (a counting sort, two sequential passes), so the look-ups
+of one partition stay within one small slice of the filter, of the radix table and of the sorted
+entries, all three being laid out by hash; `rows_in_order` then puts the hits back in row order by a
+counting sort on the row. Within a row their order differs from the text order, which nothing downstream
+depends on (`count_filter` counts a row's hits whatever their order). The hits go to buffers the caller
+keeps from batch to batch: fresh ones cost a page fault every few hundred hits.
 
 Each function here has a numpy reference elsewhere in kernels/ that defines its result; tests hold the
 two equal on random and Unicode edge-case inputs. numba caches the machine code beside this file, so
@@ -32,77 +35,153 @@ def _filter_mask(low: np.uint64) -> np.uint64:  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True)
-def probe(
+def filter_windows(
     mixed: npt.NDArray[np.uint32],
     window_offsets: npt.NDArray[np.int64],
     filter_words: npt.NDArray[np.uint64],
     shift: int,
-    prefix_entries: npt.NDArray[np.uint64],
-    radix: npt.NDArray[np.uint32],
-    radix_shift: int,
     passing: npt.NDArray[np.uint64],
-    bounds: npt.NDArray[np.uint32],
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint64]]:  # pragma: no cover - compiled
-    """Every (row, prefix entry) whose hash a window of the row has, with repeats: rows, and keys
-    entry index << 32 | the entry's low 32 bits (post and slots), so the count filter need not look
-    the entry up again. `passing` (one per window) and `bounds` (two per window) are work space; rows
-    are numbered in 32 bits (a batch holds far fewer).
-
-    A blocked Bloom filter (containment.blocked_filter) turns most windows away; the radix table
-    (containment.radix_table) leads the rest to their few entries. In three passes (5 instead of 8.6
-    ns a window in one): the filter without a branch, then the radix look-ups, then the entries, so
-    the cache misses of the passing windows, now side by side, overlap.
-    """
+) -> int:  # pragma: no cover - compiled
+    """The windows whose hash the blocked Bloom filter (containment.blocked_filter) holds, in text order,
+    each as its hash << 32 | its row, in `passing` (room for one per window); how many. Without a branch:
+    every window is written, and the next overwrites it unless it passed; then the rows of those kept.
+    Rows are numbered in 32 bits (a batch holds far fewer)."""
     passed = 0
-    for w in range(window_offsets[len(window_offsets) - 1]):
+    for w in range(window_offsets[len(window_offsets) - 1]):  # one flat loop: twice as fast as one per row
         low = np.uint64(mixed[w])
         mask = _filter_mask(low)
         passing[passed] = w
         passed += (filter_words[low >> np.uint64(shift)] & mask) == mask
     row = 0
-    for t in range(passed):  # each passing window as its hash << 32 | its row
+    for t in range(passed):
         window = np.int64(passing[t])
         while window_offsets[row + 1] <= window:
             row += 1
         passing[t] = (np.uint64(mixed[window]) << np.uint64(32)) | np.uint64(row)
-    return _passing_hits(passing, passed, prefix_entries, radix, radix_shift, bounds)
+    return passed
 
 
 @njit(cache=True, nogil=True)
-def _passing_hits(
+def partition_windows(
+    mixed: npt.NDArray[np.uint32],
+    window_offsets: npt.NDArray[np.int64],
+    filter_words: npt.NDArray[np.uint64],
+    shift: int,
+    part_bits: int,
+    coarse_words: npt.NDArray[np.uint64],
+    coarse_fold: int,
+    order: npt.NDArray[np.uint64],
+    passing: npt.NDArray[np.uint64],
+) -> int:  # pragma: no cover - compiled
+    """`filter_windows`' windows, partitioned by the top `part_bits` bits of their hash (see the module):
+    in `passing`, grouped by partition, and in text order within one; how many.
+
+    `coarse_words` is the filter folded by OR, word w of it holding filter words w << coarse_fold ..
+    ((w + 1) << coarse_fold) - 1 (`containment.coarse_filter`): a hash the filter holds has its bits
+    there too, so a window it turns away is one the filter would. A batch touches most lines of a filter
+    of hundreds of megabytes, a memory access a window; the coarse filter, a fraction of the size, turns
+    most windows away from the lines it shares among neighbours, and the filter is read for the rest.
+    `order` (one per window) is work space."""
+    windows = window_offsets[len(window_offsets) - 1]
+    part_shift = np.uint64(32 - part_bits)
+    # Counting sort of the windows by the top bits of their hash: (hash << 32 | row), stable.
+    fill = np.zeros((1 << part_bits) + 1, dtype=np.int64)
+    for w in range(windows):
+        fill[(np.uint64(mixed[w]) >> part_shift) + np.uint64(1)] += 1
+    for p in range(1 << part_bits):
+        fill[p + 1] += fill[p]
+    for row in range(len(window_offsets) - 1):
+        for w in range(window_offsets[row], window_offsets[row + 1]):
+            value = np.uint64(mixed[w])
+            part = value >> part_shift
+            order[fill[part]] = (value << np.uint64(32)) | np.uint64(row)
+            fill[part] += 1
+    # The filter's pass over neighbouring slices of it, in two: the coarse filter first.
+    passed = 0
+    for i in range(windows):
+        low = order[i] >> np.uint64(32)
+        mask = _filter_mask(low)
+        passing[passed] = order[i]
+        passed += (coarse_words[(low >> np.uint64(shift)) >> np.uint64(coarse_fold)] & mask) == mask
+    kept = 0
+    for t in range(passed):
+        low = passing[t] >> np.uint64(32)
+        mask = _filter_mask(low)
+        passing[kept] = passing[t]
+        kept += (filter_words[low >> np.uint64(shift)] & mask) == mask
+    return kept
+
+
+@njit(cache=True, nogil=True)
+def bucket_bounds(
     passing: npt.NDArray[np.uint64],
     passed: int,
-    prefix_entries: npt.NDArray[np.uint64],
+    entries: int,
     radix: npt.NDArray[np.uint32],
     radix_shift: int,
     bounds: npt.NDArray[np.uint32],
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint64]]:  # pragma: no cover - compiled
-    """The last two passes of both probes: the first `passed` windows of `passing` (each its hash << 32 |
-    its row) through the radix table, all of them first so that the misses overlap, then to their
-    entries; the hits (rows, keys as `probe` gives them) in the order of `passing`."""
-    capacity = np.int64(0)  # the entries the windows' buckets hold: no more hits than that
-    entries = np.uint32(len(prefix_entries))
+) -> int:  # pragma: no cover - compiled
+    """Where the entries of the radix bucket of each of the first `passed` windows of `passing` (hash << 32 |
+    row) start and end, in `bounds` (two per window): all of the windows first, so that their cache misses
+    overlap; the total of the buckets' sizes (no more hits than that)."""
+    capacity = 0
+    count = np.uint32(entries)
     for t in range(passed):
         bucket = (passing[t] >> np.uint64(32)) >> np.uint64(radix_shift)
-        low_end = min(radix[bucket], entries)  # a damaged table reads and writes nothing out of bounds
+        low_end = min(radix[bucket], count)  # a damaged table reads and writes nothing out of bounds
         bounds[2 * t] = low_end
-        bounds[2 * t + 1] = max(min(radix[bucket + np.uint64(1)], entries), low_end)
-        capacity += np.int64(bounds[2 * t + 1]) - np.int64(bounds[2 * t])
-    # Pages of the room never written are never touched: an upper bound costs no memory.
-    hit_rows = np.empty(capacity, dtype=np.int64)
-    hit_keys = np.empty(capacity, dtype=np.uint64)
+        bounds[2 * t + 1] = max(min(radix[bucket + np.uint64(1)], count), low_end)
+        capacity += int(bounds[2 * t + 1]) - int(bounds[2 * t])
+    return capacity
+
+
+@njit(cache=True, nogil=True)
+def passing_hits(
+    passing: npt.NDArray[np.uint64],
+    passed: int,
+    prefix_entries: npt.NDArray[np.uint64],
+    bounds: npt.NDArray[np.uint32],
+    hit_rows: npt.NDArray[np.int64],
+    hit_keys: npt.NDArray[np.uint64],
+) -> int:  # pragma: no cover - compiled
+    """Every (row, prefix entry) whose hash a window of the first `passed` of `passing` has, in their order,
+    with repeats: rows in `hit_rows`, and keys entry index << 32 | the entry's low 32 bits (post and slots)
+    in `hit_keys`, so the count filter need not look the entry up again; how many. Each entry of a
+    window's bucket (`bucket_bounds`) is written and kept when its hash is the window's, without a
+    branch: the outputs need room for the buckets' total size + 1."""
     hits = 0
     for t in range(passed):
         low = passing[t] >> np.uint64(32)
         row = np.int64(passing[t] & np.uint64(0xFFFFFFFF))
         for k in range(np.int64(bounds[2 * t]), np.int64(bounds[2 * t + 1])):
             entry = prefix_entries[k]
-            if entry >> np.uint64(32) != low:
-                continue
             hit_rows[hits] = row
             hit_keys[hits] = (np.uint64(k) << np.uint64(32)) | (entry & np.uint64(0xFFFFFFFF))
-            hits += 1
-    return hit_rows[:hits], hit_keys[:hits]
+            hits += (entry >> np.uint64(32)) == low
+    return hits
+
+
+@njit(cache=True, nogil=True)
+def rows_in_order(
+    found_rows: npt.NDArray[np.int64],
+    found_keys: npt.NDArray[np.uint64],
+    rows: int,
+    hit_rows: npt.NDArray[np.int64],
+    hit_keys: npt.NDArray[np.uint64],
+) -> None:  # pragma: no cover - compiled
+    """The hits of partitioned windows back in row order, in `hit_rows` and `hit_keys` (as long as the
+    found ones): a counting sort on the row, stable."""
+    starts = np.zeros(rows + 1, dtype=np.int64)
+    for i in range(len(found_rows)):
+        starts[found_rows[i] + 1] += 1
+    for row in range(rows):
+        starts[row + 1] += starts[row]
+    for i in range(len(found_rows)):
+        row = found_rows[i]
+        at = starts[row]
+        hit_rows[at] = row
+        hit_keys[at] = found_keys[i]
+        starts[row] = at + 1
 
 
 @njit(cache=True, nogil=True)
@@ -116,7 +195,7 @@ def count_filter(
     heavy_ids: npt.NDArray[np.uint32],
     heavy_present: npt.NDArray[np.uint8],
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:  # pragma: no cover - compiled
-    """ContainmentIndex.candidates_from_hits on the hits of `probe`, compiled: per row (hits come in
+    """ContainmentIndex.candidates_from_hits on the hits of `ContainmentIndex.probe`, compiled: per row (hits come in
     row order), each prefix entry counted once, slots summed per post, posts whose sum reaches their
     requirement kept, in post order.
 
@@ -195,80 +274,3 @@ def count_filter(
         out_posts[first:found].sort()
         a = b
     return out_rows[:found], out_posts[:found]
-
-
-@njit(cache=True, nogil=True)
-def probe_partitioned(
-    mixed: npt.NDArray[np.uint32],
-    window_offsets: npt.NDArray[np.int64],
-    filter_words: npt.NDArray[np.uint64],
-    shift: int,
-    prefix_entries: npt.NDArray[np.uint64],
-    radix: npt.NDArray[np.uint32],
-    radix_shift: int,
-    part_bits: int,
-    coarse_words: npt.NDArray[np.uint64],
-    coarse_fold: int,
-    order: npt.NDArray[np.uint64],
-    passing: npt.NDArray[np.uint64],
-    bounds: npt.NDArray[np.uint32],
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint64]]:  # pragma: no cover - compiled
-    """`probe`'s hits, grouped by row, found partition by partition (see the module).
-
-    `coarse_words` is the filter folded by OR, word w of it holding filter words w << coarse_fold ..
-    ((w + 1) << coarse_fold) - 1 (`containment.coarse_filter`): a hash the filter holds has its bits
-    there too, so a window it turns away is one the filter would. A batch touches most lines of a filter
-    of hundreds of megabytes, a memory access a window; the coarse filter, a fraction of the size, turns
-    most windows away from the lines it shares among neighbours, and the filter is read for the rest.
-
-    `order` (one per window), `passing` (one per window) and `bounds` (two per window) are work space;
-    rows are numbered in 32 bits (a batch holds far fewer)."""
-    windows = window_offsets[len(window_offsets) - 1]
-    rows = len(window_offsets) - 1
-    part_shift = np.uint64(32 - part_bits)
-    # Counting sort of the windows by the top bits of their hash: (hash << 32 | row), stable.
-    fill = np.zeros((1 << part_bits) + 1, dtype=np.int64)
-    for w in range(windows):
-        fill[(np.uint64(mixed[w]) >> part_shift) + np.uint64(1)] += 1
-    for p in range(1 << part_bits):
-        fill[p + 1] += fill[p]
-    for row in range(rows):
-        for w in range(window_offsets[row], window_offsets[row + 1]):
-            value = np.uint64(mixed[w])
-            part = value >> part_shift
-            order[fill[part]] = (value << np.uint64(32)) | np.uint64(row)
-            fill[part] += 1
-    # The three passes of `probe`, now over neighbouring slices of the filter, radix and entries; the
-    # filter's pass in two, the coarse filter first.
-    passed = 0
-    for i in range(windows):
-        low = order[i] >> np.uint64(32)
-        mask = _filter_mask(low)
-        passing[passed] = i
-        passed += (coarse_words[(low >> np.uint64(shift)) >> np.uint64(coarse_fold)] & mask) == mask
-    kept = 0
-    for t in range(passed):
-        low = order[passing[t]] >> np.uint64(32)
-        mask = _filter_mask(low)
-        passing[kept] = passing[t]
-        kept += (filter_words[low >> np.uint64(shift)] & mask) == mask
-    passed = kept
-    for t in range(passed):
-        passing[t] = order[passing[t]]
-    found_rows, found_keys = _passing_hits(passing, passed, prefix_entries, radix, radix_shift, bounds)
-    hits = len(found_rows)
-    # Back in row order: a counting sort on the row.
-    starts = np.zeros(rows + 1, dtype=np.int64)
-    for i in range(hits):
-        starts[found_rows[i] + 1] += 1
-    for row in range(rows):
-        starts[row + 1] += starts[row]
-    hit_rows = np.empty(hits, dtype=np.int64)
-    hit_keys = np.empty(hits, dtype=np.uint64)
-    for i in range(hits):
-        row = found_rows[i]
-        at = starts[row]
-        hit_rows[at] = row
-        hit_keys[at] = found_keys[i]
-        starts[row] = at + 1
-    return hit_rows, hit_keys

@@ -681,26 +681,57 @@ class ContainmentIndex:
 
     def candidates(self, mixed: Hashes, window_offsets: Offsets, scratch: Scratch | None = None) -> CandidatePairs:
         """(row, post) pairs whose hits on the post's prefix cover enough slots to reach the threshold."""
-        if len(window_offsets) == 0 or window_offsets[0] != 0:
-            raise ValueError("window offsets start at 0, one more than the rows")
         work = scratch or Scratch()
-        windows = int(window_offsets[-1])
-        passing, bounds = work.buffer("passing", windows, np.uint64), work.buffer("bounds", 2 * windows, np.uint32)
-        index = (self.filter_words, self.filter_shift, self.prefix_entries, self.radix, self.radix_shift)
-        part_bits = self.partition_bits()
-        if part_bits:
-            order = work.buffer("order", windows, np.uint64)
-            hit_rows, hit_keys = compiled_probe.probe_partitioned(
-                mixed, window_offsets, *index, part_bits, self._coarse_filter, COARSE_FOLD, order, passing, bounds
-            )
-        else:
-            hit_rows, hit_keys = compiled_probe.probe(mixed, window_offsets, *index, passing, bounds)
+        hit_rows, hit_keys = self.probe(mixed, window_offsets, work)
         covered = work.zeroed("covered", len(self.required_prefix_slots), np.int16)
         rows, posts = compiled_probe.count_filter(
             hit_rows, hit_keys, self.slot_bits, self._count_needs, covered,
             self.heavy_offsets, self.heavy_ids, work.zeroed("heavy_present", len(self.heavy_hashes), np.uint8),
         )  # fmt: skip
         return CandidatePairs(rows, posts)
+
+    def probe(
+        self,
+        mixed: Hashes,
+        window_offsets: Offsets,
+        scratch: Scratch | None = None,
+        *,
+        part_bits: int | None = None,
+        fold: int = COARSE_FOLD,
+    ) -> tuple[Indices, Keys]:
+        """Every (row, prefix entry) whose hash a window of the row has, with repeats, grouped by row in row
+        order: rows, and keys entry index << 32 | the entry's low 32 bits (post and slots). Views of
+        `scratch`'s buffers, valid until its next probe. The windows are partitioned by the top `part_bits`
+        bits of their hash (by default as many as `partition_bits` asks) and the coarse filter folded
+        `fold` times (compiled_probe)."""
+        if len(window_offsets) == 0 or window_offsets[0] != 0:
+            raise ValueError("window offsets start at 0, one more than the rows")
+        work = scratch or Scratch()
+        windows = int(window_offsets[-1])
+        passing = work.buffer("passing", windows, np.uint64)
+        part_bits = self.partition_bits() if part_bits is None else part_bits
+        if part_bits:
+            coarse = self._coarse_filter if fold == COARSE_FOLD else coarse_filter(self.filter_words, fold)
+            order = work.buffer("order", windows, np.uint64)
+            passed = compiled_probe.partition_windows(
+                mixed, window_offsets, self.filter_words, self.filter_shift, part_bits, coarse, fold, order, passing
+            )
+        else:
+            passed = compiled_probe.filter_windows(mixed, window_offsets, self.filter_words, self.filter_shift, passing)
+        bounds = work.buffer("bounds", 2 * passed, np.uint32)
+        capacity = compiled_probe.bucket_bounds(
+            passing, passed, len(self.prefix_entries), self.radix, self.radix_shift, bounds
+        )
+        found_rows, found_keys = (
+            work.buffer("found_rows", capacity + 1, np.int64),
+            work.buffer("found_keys", capacity + 1, np.uint64),
+        )
+        hits = compiled_probe.passing_hits(passing, passed, self.prefix_entries, bounds, found_rows, found_keys)
+        if not part_bits:
+            return found_rows[:hits], found_keys[:hits]
+        hit_rows, hit_keys = work.buffer("hit_rows", hits, np.int64), work.buffer("hit_keys", hits, np.uint64)
+        compiled_probe.rows_in_order(found_rows[:hits], found_keys[:hits], len(window_offsets) - 1, hit_rows, hit_keys)
+        return hit_rows, hit_keys
 
     @cached_property
     def _coarse_filter(self) -> npt.NDArray[np.uint64]:
