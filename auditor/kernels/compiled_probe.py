@@ -205,7 +205,7 @@ def count_filter(
     can pass has light hits in the row). One look-up of `needs` decides most posts a row touches.
 
     `covered` (one per post) and `heavy_present` (one per heavy id) are all zeros and are left so. A small
-    hash set per row drops repeated entries, and only the posts that pass are sorted, not the row's hits or
+    hash set drops a row's repeated entries, and only the posts that pass are sorted, not the row's hits or
     the posts it touched.
     """
     out_rows = np.empty(len(hit_rows), dtype=np.int64)
@@ -221,14 +221,15 @@ def count_filter(
     size = 16
     while size < 2 * longest:
         size *= 2
-    seen = np.zeros(size, dtype=np.int64)  # entry index + 1, stamped with the row's first hit + 1
-    seen_stamp = np.zeros(size, dtype=np.int64)
+    # Entries seen in the row: (row + 1) << 32 | entry index, so an empty slot or one of another row (row
+    # and entry indices are under 2**32) is told apart in the same look-up, and the set is never cleared.
+    seen = np.zeros(size, dtype=np.uint64)
     touched = np.empty(longest, dtype=np.int64)
     marked = np.empty(longest, dtype=np.int64)  # heavy ids the row holds
     a = 0
     while a < len(hit_rows):
         b = _run_end(hit_rows, a)
-        stamp = a + 1
+        stamp = (np.uint64(hit_rows[a]) + np.uint64(1)) << np.uint64(32)
         posts = 0
         heavy = 0
         for i in range(a, b):
@@ -243,14 +244,13 @@ def count_filter(
                     marked[heavy] = marker
                     heavy += 1
                 continue
-            entry = np.int64(hit_keys[i] >> np.uint64(32))
-            slot = entry & (size - 1)  # entries of one row are near-random indices
-            while seen_stamp[slot] == stamp and seen[slot] != entry + 1:
+            key = stamp | (hit_keys[i] >> np.uint64(32))
+            slot = np.int64(key) & (size - 1)  # entries of one row are near-random indices
+            while seen[slot] >> np.uint64(32) == stamp >> np.uint64(32) and seen[slot] != key:
                 slot = (slot + 1) & (size - 1)
-            if seen_stamp[slot] == stamp:
+            if seen[slot] == key:
                 continue  # this entry again: count it once
-            seen_stamp[slot] = stamp
-            seen[slot] = entry + 1
+            seen[slot] = key
             post = np.int64(value >> np.uint64(slot_bits))
             if covered[post] == 0:
                 touched[posts] = post
