@@ -11,7 +11,8 @@ A stored index is one directory, self-contained (a Spark executor needs nothing 
                       the shape and type of every array, the first ids of posts kept out of matching
     <array>.npy       one file per array (numpy's format, opened with mmap_mode="r"): the slot hashes
                       (sorted per post), the per-post fields of the index and of the set, the packed prefix
-                      entries, the Bloom filter, the radix table, the posts' shingles when the set has texts
+                      entries, the Bloom filter and its coarse fold, the radix table, the posts' shingles when
+                      the set has texts
     posts.arrow       post ids and metadata (and texts) of the usable posts, Arrow IPC, memory-mapped
 
 Its name is its key: `<stem>-<first 16 hex digits of the set's SHA-256>-t<threshold>-v<format version>`,
@@ -48,13 +49,13 @@ from auditor import __version__
 from auditor.errors import InputError
 from auditor.files import remember_sha256, sha256_of
 from auditor.fingerprint_set import SUFFIX, FingerprintSet, FingerprintSetInfo
-from auditor.kernels.containment import ContainmentIndex
+from auditor.kernels.containment import COARSE_FOLD, ContainmentIndex
 from auditor.outputs import flush_to_disk, replace_atomically
 from auditor.scan import PostShingles, Prebuilt
 
 INDEX_FORMAT = "provenance-auditor/containment-index"
 # 2: post lengths and the shingle size, for the cover rule; 3: floor over specific hashes; 4: heavy prefix hashes
-INDEX_FORMAT_VERSION = 4
+INDEX_FORMAT_VERSION = 5
 HEADER = "header.json"
 POSTS = "posts.arrow"
 
@@ -69,6 +70,7 @@ _INDEX_ARRAYS = (
     "required_prefix_slots",
     "prefix_entries",
     "filter_words",
+    "coarse_words",
     "radix",
     "heavy_hashes",
     "heavy_offsets",
@@ -88,6 +90,7 @@ _DTYPES = {
     "required_prefix_slots": np.int16,
     "prefix_entries": np.uint64,
     "filter_words": np.uint64,
+    "coarse_words": np.uint64,
     "radix": np.uint32,
     "heavy_hashes": np.uint32,
     "heavy_offsets": np.int64,
@@ -253,6 +256,8 @@ def open_index(directory: Path, expected_sha256: str | None, threshold: float) -
         raise IndexMismatch("has arrays that do not fit together")
     if int(loaded["radix"][-1]) != len(loaded["prefix_entries"]):
         raise IndexMismatch("has a radix table that does not end at its prefix entries")
+    if len(loaded["coarse_words"]) << COARSE_FOLD != len(loaded["filter_words"]):
+        raise IndexMismatch("has a coarse filter that is not its filter folded")
     for name in ("shingle_counts", "normalized_lengths", *_INDEX_ARRAYS[:7]):
         if len(loaded[name]) != posts:
             raise IndexMismatch(f"has {len(loaded[name]):,} values of {name} for {posts:,} posts")
@@ -283,6 +288,7 @@ def open_index(directory: Path, expected_sha256: str | None, threshold: float) -
         required_prefix_slots=loaded["required_prefix_slots"],
         filter_words=loaded["filter_words"],
         filter_shift=values["filter_shift"],
+        coarse_words=loaded["coarse_words"],
         radix=loaded["radix"],
         radix_shift=values["radix_shift"],
         heavy_hashes=loaded["heavy_hashes"],
@@ -422,11 +428,14 @@ def writable(root: Path) -> str | None:
 
 
 def prune(root: Path, stem: str, set_sha256: str) -> None:
-    """Remove the indexes of earlier versions of a set (another SHA-256) from its own index folder; those of
-    other thresholds of this version stay."""
+    """Remove the indexes of earlier versions of a set (another SHA-256), and those of another index format
+    (which this version of the tool never reads), from the set's own index folder; those of other thresholds
+    of this version stay."""
     keep = set_sha256[:16]
-    pattern = re.compile(rf"{re.escape(stem)}-([0-9a-f]{{16}})-t.*-v[0-9]+")
+    pattern = re.compile(rf"{re.escape(stem)}-([0-9a-f]{{16}})-t.*-v([0-9]+)")
     for other in root.iterdir():
         found = pattern.fullmatch(other.name)
-        if found is not None and found.group(1) != keep and other.is_dir():
+        if found is None or not other.is_dir():
+            continue
+        if found.group(1) != keep or int(found.group(2)) != INDEX_FORMAT_VERSION:
             shutil.rmtree(other, ignore_errors=True)

@@ -19,7 +19,15 @@ from auditor.batch import CorpusBatch, PartResult, ScanOptions, scan_batch
 from auditor.build import build_fingerprint_set
 from auditor.cli import app
 from auditor.fingerprint import Fingerprinter
-from auditor.index_store import IndexMismatch, index_header, index_name, index_root, open_index, set_stem
+from auditor.index_store import (
+    INDEX_FORMAT_VERSION,
+    IndexMismatch,
+    index_header,
+    index_name,
+    index_root,
+    open_index,
+    set_stem,
+)
 from auditor.keys import key_for_new_set, new_key_id
 from auditor.params import FingerprintParams
 from auditor.sampling import RowSample
@@ -182,6 +190,12 @@ def test_open_index_refuses_what_does_not_fit(tmp_path: Path) -> None:
     with pytest.raises(IndexMismatch, match="another version of the set"):
         open_index(leaf, "f" * 64, 0.6)
     header = index_header(leaf)
+    coarse = np.load(leaf / "coarse_words.npy")
+    np.save(leaf / "coarse_words.npy", coarse[: len(coarse) // 2])  # header and file agree, the filter does not
+    header["arrays"]["coarse_words"]["shape"] = [len(coarse) // 2]
+    (leaf / "header.json").write_text(json.dumps(header))
+    with pytest.raises(IndexMismatch, match="coarse filter"):
+        open_index(leaf, None, 0.6)
     header["arrays"]["radix"]["dtype"] = "<i8"
     (leaf / "header.json").write_text(json.dumps(header))
     with pytest.raises(IndexMismatch, match="radix"):
@@ -191,9 +205,11 @@ def test_open_index_refuses_what_does_not_fit(tmp_path: Path) -> None:
 def test_a_rebuilt_set_gets_a_new_index_and_the_old_one_goes(tmp_path: Path) -> None:
     path, key = _set(tmp_path, keep_text=False)
     load_scanner(path, key, 0.6, Notes())
+    earlier_format = _leaf(path).with_name(_leaf(path).name.replace(f"-v{INDEX_FORMAT_VERSION}", "-v1"))
+    earlier_format.mkdir()  # what an earlier version of the tool stored: this one never reads it
     load_scanner(path, key, 0.8, Notes())  # another threshold: an index of its own, beside
     old = _leaf(path)
-    assert old.is_dir() and _leaf(path, 0.8).is_dir()
+    assert old.is_dir() and _leaf(path, 0.8).is_dir() and not earlier_format.exists()
     shutil.copy(path, tmp_path / "copy.parquet")
     records = [{"id": "new", "text": POSTS[0] + " and then some more words"}]
     fingerprinter = Fingerprinter(fingerprint_set.read_info(path).params, key)

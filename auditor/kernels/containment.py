@@ -512,6 +512,7 @@ class ContainmentIndex:
     required_prefix_slots: npt.NDArray[np.int16]  # per post: prefix slots a candidate row must hold
     filter_words: npt.NDArray[np.uint64]  # blocked Bloom filter of the prefix hashes (blocked_filter)
     filter_shift: int
+    coarse_words: npt.NDArray[np.uint64]  # the filter folded COARSE_FOLD times (coarse_filter), for large sets
     # The entries of hash h lie in prefix_entries[radix[h >> radix_shift] : radix[(h >> radix_shift) + 1]].
     radix: npt.NDArray[np.uint32]
     radix_shift: int
@@ -672,6 +673,7 @@ class ContainmentIndex:
             required_prefix_slots=required_prefix_slots,
             filter_words=filter_words,
             filter_shift=shift,
+            coarse_words=coarse_filter(filter_words, COARSE_FOLD),
             radix=radix,
             radix_shift=radix_shift,
             heavy_hashes=heavy.hashes,
@@ -711,7 +713,7 @@ class ContainmentIndex:
         passing = work.buffer("passing", windows, np.uint64)
         part_bits = self.partition_bits() if part_bits is None else part_bits
         if part_bits:
-            coarse = self._coarse_filter if fold == COARSE_FOLD else coarse_filter(self.filter_words, fold)
+            coarse = self.coarse_words if fold == COARSE_FOLD else coarse_filter(self.filter_words, fold)
             order = work.buffer("order", windows, np.uint64)
             passed = compiled_probe.partition_windows(
                 mixed, window_offsets, self.filter_words, self.filter_shift, part_bits, coarse, fold, order, passing
@@ -732,11 +734,6 @@ class ContainmentIndex:
         hit_rows, hit_keys = work.buffer("hit_rows", hits, np.int64), work.buffer("hit_keys", hits, np.uint64)
         compiled_probe.rows_in_order(found_rows[:hits], found_keys[:hits], len(window_offsets) - 1, hit_rows, hit_keys)
         return hit_rows, hit_keys
-
-    @cached_property
-    def _coarse_filter(self) -> npt.NDArray[np.uint64]:
-        """The Bloom filter folded for the partitioned probe (`coarse_filter`), made once an index."""
-        return coarse_filter(self.filter_words, COARSE_FOLD)
 
     @cached_property
     def _count_needs(self) -> npt.NDArray[np.int32]:
