@@ -22,7 +22,10 @@ reads: those environments get the module's name alone, and the rest when numba c
 then imports the modules anyway). And each cached function's library comes with LLVM bitcode, which
 numba parses as it loads it, to list the names the library defines and to keep it for linking into a
 function compiled later: the names are read from the machine code's symbol table instead, and the
-bitcode parsed only when such a compile links the library. CLI processes only.
+bitcode parsed only when such a compile links the library. And numba compiles its runtime library (the
+reference counting its compiled code calls) from LLVM IR in every process: it is cached as the kernels
+are (`runtime_cache_path`, keyed by the numba, LLVM, processor and Python it was compiled for, and
+checked by SHA-256 when read). CLI processes only.
 
 numba's configuration imports yaml, to read a `.numba_config.yaml` in the working directory:
 `numba_without_yaml` refuses that import when there is no such file.
@@ -43,6 +46,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import hashlib
 import importlib
 import importlib.util
 import os
@@ -50,6 +54,7 @@ import struct
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from importlib.machinery import ModuleSpec
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -230,12 +235,89 @@ def _lean_libraries() -> None:
     library._get_module_for_linking = module_for_linking
 
 
+_RUNTIME_MAGIC = b"provenance-auditor numba runtime 1\n"
+
+
+def runtime_cache_path(codegen: Any) -> Path | None:
+    """Where numba's compiled runtime library is cached for this numba, LLVM, processor and Python: beside
+    the kernels' own cache (or in NUMBA_CACHE_DIR); None when that is not known."""
+    import llvmlite
+    import numba
+
+    try:
+        described = "\0".join(
+            (numba.__version__, llvmlite.__version__, codegen._get_host_cpu_name(),
+             codegen._get_host_cpu_features(), sys.version, sys.platform)
+        )  # fmt: skip
+    except (AttributeError, TypeError):
+        return None
+    directory = os.environ.get("NUMBA_CACHE_DIR") or str(Path(__file__).parent / "kernels" / "__pycache__")
+    return Path(directory) / f"numba-runtime-{hashlib.sha256(described.encode()).hexdigest()[:24]}.nbo"
+
+
+def read_runtime(path: Path) -> tuple[bytes, bytes] | None:
+    """The object code and bitcode a runtime cache file holds, or None when it is missing or damaged."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    head = len(_RUNTIME_MAGIC)
+    if data[:head] != _RUNTIME_MAGIC or len(data) < head + 40:
+        return None
+    digest, (size,), payload = data[head : head + 32], struct.unpack_from("<Q", data, head + 32), data[head + 40 :]
+    if hashlib.sha256(payload).digest() != digest or size > len(payload):
+        return None
+    return payload[:size], payload[size:]
+
+
+def write_runtime(path: Path, code: bytes, bitcode: bytes) -> None:
+    """Cache the runtime's object code and bitcode at `path`, whole or not at all (nothing when it cannot
+    be written: the next process compiles the runtime again)."""
+    from auditor.outputs import replace_atomically
+
+    payload = code + bitcode
+    data = _RUNTIME_MAGIC + hashlib.sha256(payload).digest() + struct.pack("<Q", len(code)) + payload
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        replace_atomically(path, lambda temporary: temporary.write_bytes(data))
+    except OSError:
+        pass
+
+
+def _cached_runtime() -> None:
+    """Have numba's runtime library, which every process compiles from LLVM IR before its first compiled
+    call, loaded from a cache of its object code (`runtime_cache_path`) as cached kernels are."""
+    from numba.core.runtime import nrtdynmod
+
+    create = getattr(nrtdynmod, "create_nrt_module", None)
+    if create is None or not hasattr(nrtdynmod, "compile_nrt_functions"):
+        return  # another numba: leave it as it is
+
+    def compile_nrt_functions(context: Any) -> Any:
+        codegen = context.codegen()
+        path = runtime_cache_path(codegen)
+        cached = read_runtime(path) if path is not None else None
+        if cached is not None:
+            return codegen.unserialize_library(("nrt", "object", cached))
+        module, library = create(context)
+        library.enable_object_caching()
+        library.add_ir_module(module)
+        library.finalize()
+        if path is not None:
+            _, _, (code, bitcode) = library.serialize_using_object_code()
+            write_runtime(path, code, bitcode)
+        return library
+
+    nrtdynmod.compile_nrt_functions = compile_nrt_functions
+
+
 def _lean_cache_loads(caching: ModuleType) -> None:
     cache = getattr(caching, "Cache", None)
     if cache is None or not all(hasattr(cache, n) for n in ("_load_overload", "_guard_against_spurious_io_errors")):
         return  # another numba: leave it as it is
     complete_environments = _lean_environments()
     _lean_libraries()
+    _cached_runtime()
 
     def load_overload(self: Any, sig: Any, target_context: Any) -> Any:
         from numba.core.runtime.nrt import rtsys

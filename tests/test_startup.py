@@ -196,6 +196,59 @@ def test_the_symbols_an_object_defines_are_those_its_bitcode_defines_for_linking
     assert all(elf_defined_symbols(code[:cut]) is None for cut in (0, 6, 0x40, len(code) // 2))
 
 
+RUNTIME = textwrap.dedent(
+    """
+    import sys
+    from pathlib import Path
+    from auditor import startup
+    startup.runtime_cache_path = lambda codegen: Path(sys.argv[1])
+    startup.prepare_process(["audit", "set.fp.parquet", "corpus.parquet"])
+    import pyarrow as pa
+    from auditor.kernels.normalize import prenormalize, prenormalize_reference
+    from numba.core.runtime.nrt import rtsys
+
+    texts = pa.array(["Caf\\u00e9 &amp; https://t.co/x @someone", None])
+    assert prenormalize(texts).equals(prenormalize_reference(texts))
+    print(rtsys.library._disable_inspection)  # True when loaded from object code, not compiled here
+    import fresh  # compiled here, allocating arrays: it links the runtime library
+
+    assert fresh.total(3) == 6
+    """
+)
+
+
+def test_numbas_runtime_is_compiled_once_then_loaded_from_its_cache(tmp_path: Path) -> None:
+    run = _runner(
+        tmp_path, "import numpy as np\nimport numba\n\n@numba.njit\ndef total(n):\n    return np.arange(n + 1).sum()\n"
+    )
+    cached = tmp_path / "runtime.nbo"
+    script = RUNTIME.replace("sys.argv[1]", repr(str(cached)))
+    run(script, False)  # the auditor's kernels compiled and cached, if they were not
+    cached.unlink(missing_ok=True)
+    assert run(script, True).strip() == "False" and cached.exists()  # compiled, then cached
+    assert run(script, True).strip() == "True"
+    data = bytearray(cached.read_bytes())
+    data[-1] ^= 0xFF  # damaged: compiled again, and cached again
+    cached.write_bytes(bytes(data))
+    assert run(script, True).strip() == "False"
+    assert run(script, True).strip() == "True"
+
+
+def test_runtime_cache_files_hold_what_was_written_or_nothing(tmp_path: Path) -> None:
+    from auditor.startup import read_runtime, write_runtime
+
+    path = tmp_path / "deeper" / "runtime.nbo"
+    write_runtime(path, b"object code", b"bitcode")
+    assert read_runtime(path) == (b"object code", b"bitcode")
+    whole = path.read_bytes()
+    for cut in (0, 10, len(whole) - 1):
+        path.write_bytes(whole[:cut])
+        assert read_runtime(path) is None
+    assert read_runtime(tmp_path / "missing.nbo") is None
+    (tmp_path / "file").write_text("")
+    write_runtime(tmp_path / "file" / "runtime.nbo", b"x", b"y")  # cannot be written: nothing, no error
+
+
 COLLECTOR = textwrap.dedent(
     """
     import gc, sys
