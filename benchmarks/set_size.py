@@ -13,7 +13,8 @@ same set and index. The audit of the one-row corpus is what start, loading the s
 index and writing the outputs cost; the scan rate is the corpus's text over the difference of the two.
 Both wall-clock and CPU rates are printed: on a shared machine the CPU figure is the steadier one. Each
 audit runs `--repeat` times (3 by default) and the least time counts: the scan rate is a difference of
-two process times, and single runs of the one-row audit alone varied by half a second.
+two process times, and single runs of the one-row audit alone varied by half a second. The runs go round
+by round (every size's audits once, then again), so that a slow phase of the machine falls on all sizes.
 """
 
 from __future__ import annotations
@@ -75,17 +76,24 @@ def main() -> None:
     pq.write_table(pa.table({"id": first.column("id"), "text": first.column("text")}), work / "one-row" / "r.parquet")
     mb = text_bytes / 1e6
 
-    rows = []
+    sets = []
     for size in args.sizes:
         fingerprints = work / f"s{size}.fp.parquet"
         if not (args.reuse_sets and fingerprints.exists()):
             cli("fingerprint", str(posts_file(size, real_posts)), "-o", str(fingerprints), "--public", "-q")
         cli("index", str(fingerprints), "-q")
-        outputs = ["--workers", "1", "-q", "--evidence", str(work / "e.parquet"), "--json", str(work / "r.json")]
-        whole = least(cli("audit", str(fingerprints), str(corpus), *outputs) for _ in range(args.repeat))
-        matches = json.loads((work / "r.json").read_text())["counts"]["matches"]
-        start = least(cli("audit", str(fingerprints), str(work / "one-row"), *outputs) for _ in range(args.repeat))
-        rows.append((size, whole, start, matches))
+        sets.append((size, fingerprints))
+    # Round by round, each size's audit and one-row audit in turn: a slow phase of the machine then slows
+    # every size alike instead of the runs of one size (the ratio compares the sizes).
+    outputs = ["--workers", "1", "-q", "--evidence", str(work / "e.parquet"), "--json", str(work / "r.json")]
+    runs: dict[int, tuple[list[tuple[float, float]], list[tuple[float, float]]]] = {s: ([], []) for s in args.sizes}
+    found: dict[int, int] = {}
+    for _ in range(args.repeat):
+        for size, fingerprints in sets:
+            runs[size][0].append(cli("audit", str(fingerprints), str(corpus), *outputs))
+            found[size] = json.loads((work / "r.json").read_text())["counts"]["matches"]
+            runs[size][1].append(cli("audit", str(fingerprints), str(work / "one-row"), *outputs))
+    rows = [(size, least(runs[size][0]), least(runs[size][1]), found[size]) for size, _ in sets]
 
     print(f"scan of {mb:,.0f} MB of real text ({args.scale} copies of the real-text corpus), stored index opened")
     print()
