@@ -428,14 +428,14 @@ def writable(root: Path) -> str | None:
 
 
 def prune(root: Path, stem: str, set_sha256: str) -> None:
-    """Remove the indexes of earlier versions of a set (another SHA-256), and those of another index format
-    (which this version of the tool never reads), from the set's own index folder; those of other thresholds
-    of this version stay."""
+    """Remove the indexes of earlier versions of a set (another SHA-256), and those of an earlier index
+    format (which this version of the tool never reads), from the set's own index folder; those of other
+    thresholds of this version stay, and those of a later format (a newer tool sharing the set) too."""
     keep = set_sha256[:16]
     pattern = re.compile(rf"{re.escape(stem)}-([0-9a-f]{{16}})-t.*-v([0-9]+)")
     for other in root.iterdir():
         found = pattern.fullmatch(other.name)
         if found is None or not other.is_dir():
             continue
-        if found.group(1) != keep or int(found.group(2)) != INDEX_FORMAT_VERSION:
+        if found.group(1) != keep or int(found.group(2)) < INDEX_FORMAT_VERSION:
             shutil.rmtree(other, ignore_errors=True)

@@ -24,8 +24,8 @@ numba parses as it loads it, to list the names the library defines and to keep i
 function compiled later: the names are read from the machine code's symbol table instead, and the
 bitcode parsed only when such a compile links the library. And numba compiles its runtime library (the
 reference counting its compiled code calls) from LLVM IR in every process: it is cached as the kernels
-are (`runtime_cache_path`, keyed by the numba, LLVM, processor and Python it was compiled for, and
-checked by SHA-256 when read). CLI processes only.
+are (`runtime_cache_path`, keyed by that IR, which numba's settings shape, and by the numba, LLVM,
+processor and Python it was compiled for; checked by SHA-256 when read). CLI processes only.
 
 numba's configuration imports yaml, to read a `.numba_config.yaml` in the working directory:
 `numba_without_yaml` refuses that import when there is no such file.
@@ -194,7 +194,7 @@ def elf_defined_symbols(code: bytes) -> set[str] | None:
                     start = names + name
                     defined.add(code[start : code.index(b"\0", start)].decode())
             return defined
-    except (struct.error, ValueError, UnicodeDecodeError):
+    except (struct.error, ValueError, OverflowError, UnicodeDecodeError):
         return None
     return None
 
@@ -238,21 +238,26 @@ def _lean_libraries() -> None:
 _RUNTIME_MAGIC = b"provenance-auditor numba runtime 1\n"
 
 
-def runtime_cache_path(codegen: Any) -> Path | None:
-    """Where numba's compiled runtime library is cached for this numba, LLVM, processor and Python: beside
-    the kernels' own cache (or in NUMBA_CACHE_DIR); None when that is not known."""
+def runtime_directory() -> Path:
+    """Where numba's runtime library is cached: beside the kernels' own cache, or in NUMBA_CACHE_DIR."""
+    return Path(os.environ.get("NUMBA_CACHE_DIR") or Path(__file__).parent / "kernels" / "__pycache__")
+
+
+def runtime_cache_path(codegen: Any, source: str) -> Path | None:
+    """Where numba's runtime library compiled from LLVM IR `source` (which numba's settings shape: its
+    debugging runtime prints every reference count) is cached for this numba, LLVM, processor and
+    Python; None when that is not known."""
     import llvmlite
     import numba
 
     try:
         described = "\0".join(
             (numba.__version__, llvmlite.__version__, codegen._get_host_cpu_name(),
-             codegen._get_host_cpu_features(), sys.version, sys.platform)
+             codegen._get_host_cpu_features(), sys.version, sys.platform, source)
         )  # fmt: skip
     except (AttributeError, TypeError):
         return None
-    directory = os.environ.get("NUMBA_CACHE_DIR") or str(Path(__file__).parent / "kernels" / "__pycache__")
-    return Path(directory) / f"numba-runtime-{hashlib.sha256(described.encode()).hexdigest()[:24]}.nbo"
+    return runtime_directory() / f"numba-runtime-{hashlib.sha256(described.encode()).hexdigest()[:24]}.nbo"
 
 
 def read_runtime(path: Path) -> tuple[bytes, bytes] | None:
@@ -273,13 +278,18 @@ def read_runtime(path: Path) -> tuple[bytes, bytes] | None:
 def write_runtime(path: Path, code: bytes, bitcode: bytes) -> None:
     """Cache the runtime's object code and bitcode at `path`, whole or not at all (nothing when it cannot
     be written: the next process compiles the runtime again)."""
-    from auditor.outputs import replace_atomically
+    from auditor.outputs import replace_atomically, umask
 
     payload = code + bitcode
     data = _RUNTIME_MAGIC + hashlib.sha256(payload).digest() + struct.pack("<Q", len(code)) + payload
+
+    def write(temporary: Path) -> None:
+        temporary.write_bytes(data)
+        temporary.chmod(0o666 & ~umask())  # as numba's own cache files: others sharing the cache read it
+
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        replace_atomically(path, lambda temporary: temporary.write_bytes(data))
+        replace_atomically(path, write)
     except OSError:
         pass
 
@@ -295,11 +305,11 @@ def _cached_runtime() -> None:
 
     def compile_nrt_functions(context: Any) -> Any:
         codegen = context.codegen()
-        path = runtime_cache_path(codegen)
+        module, library = create(context)  # the IR, made in Python: a fraction of compiling it
+        path = runtime_cache_path(codegen, str(module))
         cached = read_runtime(path) if path is not None else None
         if cached is not None:
             return codegen.unserialize_library(("nrt", "object", cached))
-        module, library = create(context)
         library.enable_object_caching()
         library.add_ir_module(module)
         library.finalize()

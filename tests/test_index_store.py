@@ -207,9 +207,13 @@ def test_a_rebuilt_set_gets_a_new_index_and_the_old_one_goes(tmp_path: Path) -> 
     load_scanner(path, key, 0.6, Notes())
     earlier_format = _leaf(path).with_name(_leaf(path).name.replace(f"-v{INDEX_FORMAT_VERSION}", "-v1"))
     earlier_format.mkdir()  # what an earlier version of the tool stored: this one never reads it
+    later = _leaf(path).with_name(
+        _leaf(path).name.replace(f"-v{INDEX_FORMAT_VERSION}", f"-v{INDEX_FORMAT_VERSION + 1}")
+    )
+    later.mkdir()  # a newer tool's, sharing the set: left alone
     load_scanner(path, key, 0.8, Notes())  # another threshold: an index of its own, beside
     old = _leaf(path)
-    assert old.is_dir() and _leaf(path, 0.8).is_dir() and not earlier_format.exists()
+    assert old.is_dir() and _leaf(path, 0.8).is_dir() and not earlier_format.exists() and later.is_dir()
     shutil.copy(path, tmp_path / "copy.parquet")
     records = [{"id": "new", "text": POSTS[0] + " and then some more words"}]
     fingerprinter = Fingerprinter(fingerprint_set.read_info(path).params, key)

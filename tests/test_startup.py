@@ -4,6 +4,7 @@ its implementation modules when it only loads cached functions."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -194,6 +195,9 @@ def test_the_symbols_an_object_defines_are_those_its_bitcode_defines_for_linking
     assert next(iter(twice.overloads.values())).fndesc.llvm_func_name in defined
     assert elf_defined_symbols(b"MZ not an ELF object") is None
     assert all(elf_defined_symbols(code[:cut]) is None for cut in (0, 6, 0x40, len(code) // 2))
+    damaged = bytearray(code)
+    damaged[0x2F] = 0xFF  # a section table far past the end
+    assert elf_defined_symbols(bytes(damaged)) is None
 
 
 RUNTIME = textwrap.dedent(
@@ -201,7 +205,7 @@ RUNTIME = textwrap.dedent(
     import sys
     from pathlib import Path
     from auditor import startup
-    startup.runtime_cache_path = lambda codegen: Path(sys.argv[1])
+    startup.runtime_directory = lambda: Path(sys.argv[1])
     startup.prepare_process(["audit", "set.fp.parquet", "corpus.parquet"])
     import pyarrow as pa
     from auditor.kernels.normalize import prenormalize, prenormalize_reference
@@ -218,28 +222,44 @@ RUNTIME = textwrap.dedent(
 
 
 def test_numbas_runtime_is_compiled_once_then_loaded_from_its_cache(tmp_path: Path) -> None:
-    run = _runner(
-        tmp_path, "import numpy as np\nimport numba\n\n@numba.njit\ndef total(n):\n    return np.arange(n + 1).sum()\n"
+    (tmp_path / "fresh.py").write_text(
+        "import numpy as np\nimport numba\n\n@numba.njit\ndef total(n):\n    return np.arange(n + 1).sum()\n"
     )
-    cached = tmp_path / "runtime.nbo"
-    script = RUNTIME.replace("sys.argv[1]", repr(str(cached)))
-    run(script, False)  # the auditor's kernels compiled and cached, if they were not
-    cached.unlink(missing_ok=True)
-    assert run(script, True).strip() == "False" and cached.exists()  # compiled, then cached
-    assert run(script, True).strip() == "True"
-    data = bytearray(cached.read_bytes())
-    data[-1] ^= 0xFF  # damaged: compiled again, and cached again
-    cached.write_bytes(bytes(data))
-    assert run(script, True).strip() == "False"
-    assert run(script, True).strip() == "True"
+    cache = tmp_path / "cache"
+    plain = os.environ | {"PYTHONPATH": f"{tmp_path}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    plain.pop("NUMBA_DEBUG_NRT", None)
+
+    def run(environment: dict[str, str] = plain, check: bool = True) -> list[str]:
+        command = [sys.executable, "-c", RUNTIME, str(cache)]
+        result = subprocess.run(command, capture_output=True, text=True, check=check, env=environment, cwd=tmp_path)
+        return result.stdout.split("\n")
+
+    run(check=False)  # the auditor's kernels compiled and cached, if they were not
+    shutil.rmtree(cache, ignore_errors=True)
+    assert run() == ["False", ""] and len(list(cache.iterdir())) == 1  # compiled, then cached
+    assert run() == ["True", ""]
+    # numba's debugging runtime (every reference count printed) is other IR: a cache of its own, never the
+    # plain one's, and the plain runs after it load the plain runtime (nothing printed but the answer).
+    debugging = run(plain | {"NUMBA_DEBUG_NRT": "1"})
+    assert "False" in debugging and any("NRT_" in line for line in debugging) and len(list(cache.iterdir())) == 2
+    assert "True" in run(plain | {"NUMBA_DEBUG_NRT": "1"})
+    assert run() == ["True", ""]
+    for cached in cache.iterdir():  # damaged: compiled again, and cached again
+        data = bytearray(cached.read_bytes())
+        data[-1] ^= 0xFF
+        cached.write_bytes(bytes(data))
+    assert run() == ["False", ""]
+    assert run() == ["True", ""]
 
 
 def test_runtime_cache_files_hold_what_was_written_or_nothing(tmp_path: Path) -> None:
+    from auditor.outputs import umask
     from auditor.startup import read_runtime, write_runtime
 
     path = tmp_path / "deeper" / "runtime.nbo"
     write_runtime(path, b"object code", b"bitcode")
     assert read_runtime(path) == (b"object code", b"bitcode")
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask()  # as numba's cache: readable by who shares it
     whole = path.read_bytes()
     for cut in (0, 10, len(whole) - 1):
         path.write_bytes(whole[:cut])
