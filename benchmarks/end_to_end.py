@@ -20,9 +20,8 @@ the package's source again, which no installed copy does).
 
 Fingerprinting and the later audit run `--repeat` times (3 by default) and the least time counts, as in
 benchmarks/set_size.py: a shared machine's noise only ever adds time (single runs of one audit here
-varied by a third). Plain datasketch's rates are the best of as many runs, on the same core, each run
-just before one of the CLI's (a slow phase of the machine then falls on both; the ratios of those pairs
-of runs are printed too). The first audit runs once (it builds the index).
+varied by a third). Plain datasketch's rates are the best of as many runs, on the same core. The first
+audit runs once (it builds the index).
 
 Data is built once and cached in benchmarks/data/.
 """
@@ -118,33 +117,23 @@ def main() -> None:
 
     posts_file = tweets(args.posts)
     texts = [json.loads(line)["text"] for _, line in zip(range(20_000), posts_file.open(), strict=False)]
-    repeat = max(args.repeat, 1)
+    plain_fingerprint = max(datasketch_fingerprint_rate(texts) for _ in range(max(args.repeat, 1)))
     command = ("fingerprint", str(posts_file), "-o", str(work / "tweets.fp.parquet"), "--public", "-q")
-    # Plain datasketch and the CLI in turn, run by run, so that a slow phase of the machine falls on both.
-    plain_fingerprints, runs = [], []
-    for _ in range(repeat):
-        plain_fingerprints.append(datasketch_fingerprint_rate(texts))
-        runs.append(cli(*command))
-    plain_fingerprint = max(plain_fingerprints)
+    runs = [cli(*command) for _ in range(max(args.repeat, 1))]
     wall, cpu = min(w for w, _ in runs), min(c for _, c in runs)
     auditor_fingerprint = args.posts / wall
-    paired = [args.posts / w / p for (w, _), p in zip(runs, plain_fingerprints, strict=True)]
 
     real_posts, corpus, text_bytes = real_corpus(args.scale)
     fingerprints = work / "real.fp.parquet"
     cli("fingerprint", str(real_posts), "-o", str(fingerprints), "--public", "-q")
     post_texts = [json.loads(line)["text"] for line in real_posts.open()]
+    plain_scan = max(datasketch_scan_rate(post_texts, corpus, budget_bytes=3e6) for _ in range(max(args.repeat, 1)))
     outputs = ["--evidence", str(work / "e.parquet"), "--json", str(work / "r.json"), "--workers", "1", "-q"]
     first = cli("audit", str(fingerprints), str(corpus), *outputs)
-    plain_scans, later = [], []
-    for _ in range(repeat):
-        plain_scans.append(datasketch_scan_rate(post_texts, corpus, budget_bytes=3e6))
-        later.append(cli("audit", str(fingerprints), str(corpus), *outputs))
-    plain_scan = max(plain_scans)
+    later = [cli("audit", str(fingerprints), str(corpus), *outputs) for _ in range(max(args.repeat, 1))]
     second = min(w for w, _ in later), min(c for _, c in later)
     matches = json.loads((work / "r.json").read_text())["counts"]["matches"]
     mb = text_bytes / 1e6
-    paired_scans = [mb / w / p for (w, _), p in zip(later, plain_scans, strict=True)]
 
     print(f"fingerprinting: {args.posts:,} posts from JSONL with ISO dates; scanning: {mb:,.0f} MB of real text")
     print(f"({args.scale} copies of the real-text corpus), {len(post_texts):,} posts, {matches:,} matches")
@@ -164,10 +153,7 @@ def main() -> None:
         )
     print()
     print("Each auditor figure is a fresh `python -m auditor` process pinned to core 0, everything included;")
-    print(f"fingerprinting and the later audit: the least of {repeat} runs, plain datasketch the best of {repeat},")
-    print("each run of plain datasketch just before one of the CLI's. The ratios of those pairs of runs:")
-    print(f"fingerprinting {min(paired):.0f}x to {max(paired):.0f}x, later audit {min(paired_scans):.0f}x to ", end="")
-    print(f"{max(paired_scans):.0f}x.")
+    print(f"fingerprinting and the later audit: the least of {max(args.repeat, 1)} runs.")
 
 
 if __name__ == "__main__":
