@@ -427,15 +427,31 @@ def writable(root: Path) -> str | None:
     return None
 
 
-def prune(root: Path, stem: str, set_sha256: str) -> None:
-    """Remove the indexes of earlier versions of a set (another SHA-256), and those of an earlier index
-    format (which this version of the tool never reads), from the set's own index folder; those of other
-    thresholds of this version stay, and those of a later format (a newer tool sharing the set) too."""
+def prune(root: Path, fingerprints: Path, set_sha256: str) -> None:
+    """Remove the indexes of earlier versions of a set (another SHA-256, built from a file of the set's
+    name), and those of an earlier index format (which this version of the tool never reads), from the
+    set's own index folder. Those of other thresholds of this version stay, and those of a later format
+    (a newer tool sharing the set), and those of another set whose name differs only in its suffix or in
+    characters a directory name cannot hold (`x.fp.parquet` and `x.parquet` share the folder `x.index`)."""
     keep = set_sha256[:16]
-    pattern = re.compile(rf"{re.escape(stem)}-([0-9a-f]{{16}})-t.*-v([0-9]+)")
+    pattern = re.compile(rf"{re.escape(set_stem(fingerprints))}-([0-9a-f]{{16}})-t.*-v([0-9]+)")
     for other in root.iterdir():
         found = pattern.fullmatch(other.name)
         if found is None or not other.is_dir():
             continue
-        if found.group(1) != keep or int(found.group(2)) < INDEX_FORMAT_VERSION:
+        if found.group(1) == keep:
+            stale = int(found.group(2)) < INDEX_FORMAT_VERSION  # this set, an earlier format
+        else:
+            stale = _built_from(other) in (None, fingerprints.name)  # an earlier version of this set
+        if stale:
             shutil.rmtree(other, ignore_errors=True)
+
+
+def _built_from(directory: Path) -> str | None:
+    """The name of the set file a stored index was built from, as its header records it; None when the
+    header cannot tell (missing or damaged: nothing worth keeping)."""
+    try:
+        recorded = json.loads((directory / HEADER).read_text(encoding="utf-8"))["set"]["path"]
+    except (OSError, ValueError, RecursionError, KeyError, TypeError):
+        return None
+    return Path(recorded).name if isinstance(recorded, str) else None

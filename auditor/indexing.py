@@ -142,7 +142,7 @@ def stored_index(
         progress.note(f"could not save the index of {name} in {root} ({reason}): this audit indexes in memory.")
         return loaded, prebuilt
     if index_dir is None:
-        prune(root, set_stem(fingerprints), sha256)
+        prune(root, fingerprints, sha256)
     del loaded, prebuilt
     release_freed_memory()
     return replace(stored.fingerprints, path=fingerprints), stored.prebuilt

@@ -225,6 +225,23 @@ def test_a_rebuilt_set_gets_a_new_index_and_the_old_one_goes(tmp_path: Path) -> 
     assert not old.exists() and _leaf(path).is_dir()
 
 
+def test_sets_whose_names_share_a_stem_keep_their_indexes(tmp_path: Path) -> None:
+    # posts.fp.parquet and posts.parquet: one index folder, posts.index/, for two sets
+    path, key = _set(tmp_path, keep_text=False)
+    (tmp_path / "other").mkdir()
+    other_built, other_key = _set(tmp_path / "other", keep_text=False)
+    other = tmp_path / "posts.parquet"
+    shutil.move(other_built, other)
+    assert index_root(other) == index_root(path) and _leaf(other) != _leaf(path)
+    load_scanner(path, key, 0.6, Notes())
+    load_scanner(other, other_key, 0.6, Notes())
+    assert _leaf(path).is_dir() and _leaf(other).is_dir()  # neither taken for an earlier version of the other
+    damaged = index_root(path) / index_name(set_stem(path), "0" * 64, 0.6)
+    damaged.mkdir()  # an index folder whose header cannot say which set it served: nothing worth keeping
+    load_scanner(path, key, 0.8, Notes())
+    assert not damaged.exists() and _leaf(path).is_dir() and _leaf(other).is_dir()
+
+
 def test_an_unchanged_set_is_not_hashed_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path, key = _set(tmp_path, keep_text=False)
     load_scanner(path, key, 0.6, Notes())
