@@ -71,20 +71,11 @@ def score_pairs(
             own = slot_hashes[posts[p]]
             every = post_specific[posts[p]] < min_specific
             first_hit, last_hit = pair_starts[p - a], pair_starts[p - a + 1]
-            if len(positions) < last_hit - first_hit:
-                positions = np.empty(last_hit - first_hit, dtype=np.int64)
-                found_keys = np.empty(last_hit - first_hit, dtype=np.uint32)
             present[:] = False
-            found = 0
-            for i in range(first_hit, last_hit):
-                w = pair_windows[i]
-                key = row_windows[w]
-                at = np.searchsorted(own, key)  # the first slot of the hash: the post's slots are sorted
-                present[at] = True
-                if every or _is_specific(specific_bits, posts[p], at):
-                    positions[found] = w
-                    found_keys[found] = key
-                    found += 1
+            positions, found_keys, found = _specific_windows(
+                row_windows, pair_windows[first_hit:last_hit], own, every, specific_bits, posts[p], present,
+                positions, found_keys,
+            )  # fmt: skip
             run_present = False
             for j in range(num_perm):
                 first = j == 0 or own[j] != own[j - 1]
@@ -374,6 +365,38 @@ def _put(
 
 
 @njit(cache=True, nogil=True, inline="always")
+def _specific_windows(
+    row_windows: npt.NDArray[np.uint32],
+    hits: npt.NDArray[np.int64],
+    own: npt.NDArray[np.uint32],
+    every: bool,
+    specific_bits: npt.NDArray[np.uint8],
+    post: int,
+    present: npt.NDArray[np.bool_],
+    positions: npt.NDArray[np.int64],
+    keys: npt.NDArray[np.uint32],
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint32], int]:  # pragma: no cover - compiled
+    """A pair's windows (`hits`: positions in its row's `row_windows`, in order, each with a hash among its
+    post's sorted slot hashes `own`) whose hash is one of the post's specific slot hashes (any of them for a
+    generic post: `every`), and those hashes, in `positions` and `keys` (replaced by longer ones when
+    short: returned), and how many; the first slot of each hash found is marked in `present`. What
+    score_pairs and whole_word_covers both take a pair's cover from."""
+    if len(positions) < len(hits):
+        positions = np.empty(len(hits), dtype=np.int64)
+        keys = np.empty(len(hits), dtype=np.uint32)
+    found = 0
+    for w in hits:
+        key = row_windows[w]
+        at = np.searchsorted(own, key)  # the first slot of the hash: the post's slots are sorted
+        present[at] = True
+        if every or _is_specific(specific_bits, post, at):
+            positions[found] = w
+            keys[found] = key
+            found += 1
+    return positions, keys, found
+
+
+@njit(cache=True, nogil=True, inline="always")
 def _is_specific(specific_bits: npt.NDArray[np.uint8], post: int, slot: int) -> bool:  # pragma: no cover
     """Whether the post's slot is specific: its bit in specific_bits (np.packbits order)."""
     return bool((specific_bits[post, slot >> 3] >> (7 - (slot & 7))) & 1)
@@ -434,6 +457,7 @@ def whole_word_covers(
     word_start = np.ones(64, dtype=np.bool_)
     positions = np.empty(64, dtype=np.int64)
     keys = np.empty(64, dtype=np.uint32)
+    present = np.zeros(slot_hashes.shape[1], dtype=np.bool_)  # written by _specific_windows, not read here
     run_end = 0
     for p in range(len(rows)):
         row = rows[p]
@@ -456,19 +480,11 @@ def whole_word_covers(
         post = posts[p]
         own = slot_hashes[post]
         every = post_specific[post] < min_specific
-        first, last = hit_starts[p], hit_starts[p + 1]
-        if len(positions) < last - first:
-            positions = np.empty(last - first, dtype=np.int64)
-            keys = np.empty(last - first, dtype=np.uint32)
-        w0 = window_offsets[row]
-        found = 0
-        for h in range(first, last):
-            key = mixed[w0 + hits[h]]
-            at = np.searchsorted(own, key)  # the first slot of the hash: the post's slots are sorted
-            if every or _is_specific(specific_bits, post, at):
-                positions[found] = hits[h]
-                keys[found] = key
-                found += 1
+        row_windows = mixed[window_offsets[row] : window_offsets[row + 1]]
+        positions, keys, found = _specific_windows(
+            row_windows, hits[hit_starts[p] : hit_starts[p + 1]], own, every, specific_bits, post, present,
+            positions, keys,
+        )  # fmt: skip
         length = lengths[post]
         lone = _lone_windows(positions[:found], keys[:found], max(length, size))
         covered[p] = trimmed_cover(positions[:found][lone], length, size, word_start, partial)
