@@ -11,6 +11,7 @@ Start-up is kept light: this module imports only typer, rich's console and the l
 from __future__ import annotations
 
 import contextlib
+import copy
 import functools
 import io
 import os
@@ -136,7 +137,10 @@ class _Command(TyperCommand):
         super().__init__(*args, **kwargs)
         for param in self.params:
             if getattr(param, "param_type_name", "") == "argument":
-                param.display_type_rich = lambda ctx: None  # type: ignore[attr-defined]
+                param.display_type_rich = lambda ctx: None  # type: ignore[attr-defined]  # typer 0.29 on
+                if hasattr(param, "type"):  # before typer 0.29; types are shared: hide this argument's alone
+                    param.type = copy.copy(param.type)
+                    param.type.get_metavar = lambda param, ctx: ""  # type: ignore[method-assign]
 
     def collect_usage_pieces(self, ctx: Any) -> list[str]:
         pieces = [self.options_metavar] if self.options_metavar else []

@@ -382,7 +382,7 @@ def arrow_without_pandas() -> None:
 
 
 # What each long-running command imports before its work (the rest import little): loaded at start,
-# while the collector rests. typer._adapters is where typer coerces parameters (it imports pydantic).
+# while the collector rests.
 _COMMAND_MODULES = {
     "audit": ("auditor.audit",),
     "check": ("auditor.audit", "auditor.config"),
@@ -390,7 +390,6 @@ _COMMAND_MODULES = {
     "fingerprint": ("auditor.build", "auditor.fingerprint", "auditor.sources.posts"),
     "index": ("auditor.indexing",),
 }
-_PARSING_MODULES = ("typer._adapters",)
 
 
 @contextlib.contextmanager
@@ -427,6 +426,6 @@ def prepare_process(arguments: Sequence[str]) -> None:
             arrow_keeps_freed_pages()
         if not any("spark" in a for a in arguments):
             arrow_without_pandas()
-        for name in _COMMAND_MODULES.get(arguments[0], ()) + _PARSING_MODULES:
+        for name in _COMMAND_MODULES.get(arguments[0], ()):
             with contextlib.suppress(ImportError):
                 importlib.import_module(name)

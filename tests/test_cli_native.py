@@ -50,6 +50,22 @@ def test_help_and_version_load_no_numerical_library() -> None:
     assert _loaded_after(script, ("numba", "pyarrow", "datasketch", "numpy", "scipy")) == []
 
 
+def test_parsing_a_command_loads_no_validation_library(tmp_path: Path) -> None:
+    """typer 0.29 coerces every parameter through pydantic (with asyncio and zoneinfo behind it), a cost every
+    command would pay at start; the pin below 0.29 keeps it out. The audit is refused after its parameters
+    were parsed (its set is missing)."""
+    script = (
+        "from typer.main import get_command\n"
+        "from auditor.cli import app\n"
+        "try:\n"
+        f"    get_command(app).main(['audit', {str(tmp_path / 'missing.fp.parquet')!r}, {str(tmp_path)!r},\n"
+        "                           '--workers', '1', '--threshold', '0.6'], prog_name='auditor')\n"
+        "except SystemExit as exit:\n"
+        "    assert exit.code == 2, exit.code\n"
+    )
+    assert _loaded_after(script, ("pydantic", "asyncio")) == []
+
+
 def test_audit_and_fingerprint_do_not_load_datasketch() -> None:
     """Importing datasketch (its LSH and integration modules) is a cost every audit and fingerprint process
     would pay at start, for permutations the kernels draw themselves (tested equal to datasketch's)."""
