@@ -295,17 +295,23 @@ def excerpt_spans(
             if len(cp_byte) < b1 - b0 + 1:  # grown, not made anew a row: large fresh arrays cost page faults
                 cp_byte = np.empty(2 * (b1 - b0 + 1), dtype=np.int32)
                 kept = np.empty(2 * (b1 - b0 + 1), dtype=np.int32)
+            # Decoded in two loops of simple conditions and no branch on the fold (kept[nk] is written for
+            # every code point and kept only when it folds to a character): up to the last matched window's
+            # last character, then on by the margin (and to least_cps).
             i, ncp, nk = b0, 0, 0
-            while i < b1:
-                c = _codepoint(data, i)
+            while i < b1 and nk <= last_kept:
                 cp_byte[ncp] = i - b0
-                if c < len(fold) and fold[c] != 0:
-                    kept[nk] = ncp
-                    nk += 1
+                kept[nk] = ncp
+                nk += fold[_codepoint(data, i)] != 0
                 ncp += 1
                 i += _width(data[i])
-                if nk > last_kept and ncp >= least_cps and (last_kept < 0 or ncp > kept[last_kept] + margin):
-                    break
+            stop = max(least_cps, kept[last_kept] + margin + 1 if 0 <= last_kept < nk else 0)
+            while i < b1 and ncp < stop:
+                cp_byte[ncp] = i - b0
+                kept[nk] = ncp
+                nk += fold[_codepoint(data, i)] != 0
+                ncp += 1
+                i += _width(data[i])
             cp_byte[ncp] = i - b0
         matched = hits[hit_starts[p] : hit_starts[p + 1]]
         nm = len(matched)
