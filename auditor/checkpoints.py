@@ -6,10 +6,14 @@ columns, row size limit), each corpus file's identity (name, size, modification 
 parts the corpus was cut into. The store lives beside the audit's evidence output, in one folder per
 output (`.<evidence name>.checkpoints/`); `run.json` in it records the identity.
 
-A finished part is written as one Arrow IPC file of evidence per set and a JSON file of its counts,
-written last and renamed into place: the JSON file is the completion marker (as datatrove's), so a part
-killed half-way is simply scanned again. Evidence is read back memory-mapped, so the evidence of any
-number of matches lives on disk, not in the process's heap.
+A finished part is written as one Arrow IPC file of evidence per set and a JSON file of its counts and
+of the SHA-256 of each evidence file, written last and renamed into place: the JSON file is the
+completion marker (as datatrove's), so a part killed half-way is simply scanned again. The files are not
+flushed to disk one by one (a flush each was most of the cost of keeping a part): after a crash of the
+machine a part may have its marker and not all of its evidence, so a rerun takes a part as finished
+only when its marker reads and each evidence file has the SHA-256 it names, and scans any other again.
+Evidence is read back memory-mapped, so the evidence of any number of matches lives on disk, not in the
+process's heap.
 
 Opening a store for a different identity says what changed and starts afresh; a finished audit removes
 its store unless asked to keep it.
@@ -35,7 +39,7 @@ from auditor.evidence import EVIDENCE_SCHEMA
 from auditor.outputs import replace_atomically
 from auditor.sources.corpus import CorpusPart
 
-CHECKPOINT_FORMAT_VERSION = 2  # 2: evidence carries the posts' date, author and URL
+CHECKPOINT_FORMAT_VERSION = 3  # 2: evidence carries the posts' date, author and URL; 3: markers carry SHA-256
 
 
 def checkpoint_folder(evidence: Path) -> Path:
@@ -77,6 +81,7 @@ class PartStore:
     sets: int
     restarted_because: str | None = None  # why an earlier run's parts were dropped, when they were
     _finished: set[str] = field(default_factory=set)
+    _checked: dict[str, PartResult] = field(default_factory=dict)  # finished parts whose files were checked
     _lock_file: IO[bytes] | None = None
 
     @classmethod
@@ -104,7 +109,9 @@ class PartStore:
             folder.mkdir(parents=True, exist_ok=True)
             if not manifest.exists():
                 document = {"digest": identity.digest, "components": dict(identity.components)}
-                replace_atomically(manifest, lambda p: p.write_text(json.dumps(document, sort_keys=True, default=str)))
+                replace_atomically(
+                    manifest, lambda p: p.write_text(json.dumps(document, sort_keys=True, default=str)), durable=False
+                )
         except OSError as error:
             raise InputError(
                 f"{folder}: cannot keep checkpoints there ({error.strerror}); choose another --evidence path."
@@ -122,17 +129,46 @@ class PartStore:
         return data if isinstance(data, dict) else None
 
     def finished(self, part: CorpusPart) -> bool:
-        return _part_name(part) in self._finished
+        """Whether the part was finished by an earlier run, its files whole: a part whose marker does not
+        read or whose evidence files are not the ones the marker names (a crash of the machine before
+        the system wrote them out) is dropped, to be scanned again."""
+        name = _part_name(part)
+        if name not in self._finished:
+            return False
+        if name not in self._checked:
+            result = self._checked_part(name)
+            if result is None:
+                self._finished.discard(name)
+                for path in self.folder.glob(f"{name}.*"):
+                    path.unlink(missing_ok=True)
+                return False
+            self._checked[name] = result
+        return True
+
+    def _checked_part(self, name: str) -> PartResult | None:
+        try:
+            counts = json.loads((self.folder / f"{name}.json").read_text(encoding="utf-8"))
+            digests = counts["evidence_sha256"]
+            if len(digests) != self.sets or len(counts["sets"]) != self.sets:
+                return None
+            for index, digest in enumerate(digests):
+                if _file_sha256(self.folder / f"{name}.set{index}.arrow") != digest:
+                    return None
+            return PartResult.from_counts(counts)
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
 
     def save(self, part: CorpusPart, result: PartResult) -> PartResult:
         """Keep a finished part on disk; returns its counts (the evidence stays on disk)."""
         name = _part_name(part)
         try:
+            digests = []
             for index, set_part in enumerate(result.sets):
                 path = self.folder / f"{name}.set{index}.arrow"
-                replace_atomically(path, functools.partial(_write_ipc, tables=[set_part.evidence]))
-            counts = result.counts()
-            replace_atomically(self.folder / f"{name}.json", lambda p: p.write_text(json.dumps(counts)))
+                replace_atomically(path, functools.partial(_write_ipc, tables=[set_part.evidence]), durable=False)
+                digests.append(_file_sha256(path))
+            counts = {**result.counts(), "evidence_sha256": digests}
+            replace_atomically(self.folder / f"{name}.json", lambda p: p.write_text(json.dumps(counts)), durable=False)
         except OSError as error:
             raise InputError(
                 f"{self.folder}: cannot write a checkpoint ({error.strerror}); free some space and rerun to resume."
@@ -143,6 +179,8 @@ class PartStore:
     def load(self, part: CorpusPart) -> PartResult:
         """A finished part's counts (its evidence stays on disk until `evidence`)."""
         name = _part_name(part)
+        if name in self._checked:
+            return self._checked[name]
         try:
             counts = json.loads((self.folder / f"{name}.json").read_text(encoding="utf-8"))
             result = PartResult.from_counts(counts)
@@ -157,7 +195,7 @@ class PartStore:
         merged = self.folder / f"evidence.set{set_index}.arrow"
         try:
             tables = (_read_ipc(self.folder / f"{_part_name(part)}.set{set_index}.arrow") for part in parts)
-            replace_atomically(merged, lambda p: _write_ipc(p, tables))
+            replace_atomically(merged, lambda p: _write_ipc(p, tables), durable=False)
             return _read_ipc(merged)
         except (OSError, pa.ArrowInvalid) as error:
             raise InputError(
@@ -196,6 +234,14 @@ def _lock(folder: Path) -> IO[bytes]:
             "another --evidence path."
         ) from None
     return handle
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _write_ipc(path: Path, tables: Iterable[pa.Table]) -> None:

@@ -63,15 +63,21 @@ def flush_to_disk(path: Path) -> None:
         os.fsync(stream.fileno())
 
 
-def replace_atomically(path: Path, write: Callable[[Path], object]) -> None:
+def replace_atomically(path: Path, write: Callable[[Path], object], *, durable: bool = True) -> None:
     """Write `path` whole or not at all, now: `write` fills a temporary file in the same directory, which
     is flushed to disk and renamed into place (so it is whole or absent after a crash or a reboot) and
-    removed on any failure. OSError goes to the caller, who knows what the file is."""
+    removed on any failure. OSError goes to the caller, who knows what the file is.
+
+    `durable=False` leaves the flush to the system: the file is still whole or absent for any reader and
+    after the process is killed, but after a crash of the machine it may be there and damaged; for files
+    whose reader checks them and can make them again (checkpoints), where a flush per file is most of
+    the cost of writing many small ones."""
     descriptor, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(descriptor)
     try:
         write(Path(name))
-        flush_to_disk(Path(name))
+        if durable:
+            flush_to_disk(Path(name))
         os.replace(name, path)
     finally:
         Path(name).unlink(missing_ok=True)

@@ -115,6 +115,37 @@ def test_a_crashed_audit_resumes_with_identical_results(
     assert not checkpoint_folder(out / "e.parquet").exists()  # a finished run cleans up
 
 
+@pytest.mark.parametrize("damage", ["evidence", "marker", "missing evidence"])
+def test_a_finished_part_whose_files_did_not_reach_the_disk_is_scanned_again(
+    world: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, damage: str
+) -> None:
+    """Checkpoints are not flushed file by file: after a crash of the machine a part may have its marker and
+    not its evidence. The rerun checks each finished part's files against the SHA-256 its marker names and
+    scans the damaged part again; the results are those of an audit never interrupted."""
+    fp, corpus = world
+    whole = tmp_path / "whole"
+    _run(_request(fp, corpus, whole), Counting(), monkeypatch)
+    out = tmp_path / "out"
+    with pytest.raises(RuntimeError):
+        _run(_request(fp, corpus, out), Counting(5), monkeypatch)
+    folder = checkpoint_folder(out / "e.parquet")
+    markers = sorted(folder.glob("part-*.json"))
+    assert len(markers) == 5
+    evidence = markers[2].with_suffix(".set0.arrow")
+    if damage == "evidence":  # the right size, its last page never written
+        data = bytearray(evidence.read_bytes())
+        data[-64:] = bytes(64)
+        evidence.write_bytes(bytes(data))
+    elif damage == "missing evidence":
+        evidence.unlink()
+    else:
+        markers[2].write_bytes(b"")
+    resumed = Counting()
+    _run(_request(fp, corpus, out), resumed, monkeypatch)
+    assert len(resumed.scanned) == FILES - 4
+    assert _outputs(out) == _outputs(whole)
+
+
 def test_a_changed_input_or_setting_starts_afresh_and_says_why(
     world: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
