@@ -23,7 +23,10 @@ import pyarrow.compute as pc
 
 from auditor.dates import valid_calendar_date
 from auditor.errors import UsageError
+from auditor.kernels import compiled_text
+from auditor.kernels.codepoints import utf8_view
 from auditor.kernels.containment import MIN_SPECIFIC_SLOTS
+from auditor.kernels.normalize import string_array
 from auditor.stats import Rate
 
 SIGNIFICANCE = 0.05
@@ -173,10 +176,32 @@ class Claims:
 TOP_DOMAINS = 20
 
 
+# The host of a URL: after an optional scheme and "www.", up to the first /, :, ?, # or space.
+HOST_PATTERN = r"^(?:[a-z][a-z0-9+.-]*://)?(?:www\.)?(?P<host>[^/:?#\s]+)"
+
+
 def domains_of(urls: pa.Array) -> pa.Array:
-    """The host of each URL, lowercased, without a leading "www."; null where there is none."""
-    hosts = pc.extract_regex(pc.utf8_lower(urls), pattern=r"^(?:[a-z][a-z0-9+.-]*://)?(?:www\.)?(?P<host>[^/:?#\s]+)")
-    return pc.struct_field(hosts, "host")
+    """The host of each URL, lowercased, without a leading "www."; null where there is none: what
+    `domains_of_reference` gives, a compiled pass over the lowercased bytes finding the host instead of
+    the regex (run over every row with a URL, the regex was a visible share of a scan)."""
+    lowered = string_array(pc.utf8_lower(urls))
+    data, offsets = utf8_view(lowered)
+    starts, ends = compiled_text.url_hosts(data, offsets)
+    found = starts >= 0
+    if lowered.null_count:
+        found &= np.asarray(pc.is_valid(lowered).to_numpy(zero_copy_only=False))
+    starts, ends = np.where(found, starts, 0), np.where(found, ends, 0)
+    pieces, piece_offsets = compiled_text.gather_bytes(data, starts, ends)
+    missing = len(found) - int(found.sum())
+    validity = pa.py_buffer(np.packbits(found, bitorder="little")) if missing else None
+    return pa.Array.from_buffers(
+        pa.large_string(), len(found), [validity, pa.py_buffer(piece_offsets), pa.py_buffer(pieces)], missing
+    ).cast(lowered.type)
+
+
+def domains_of_reference(urls: pa.Array) -> pa.Array:
+    """domains_of as the regex defines it (RE2 over the lowercased URLs)."""
+    return pc.struct_field(pc.extract_regex(pc.utf8_lower(urls), pattern=HOST_PATTERN), "host")
 
 
 def domain_rates(rows: dict[str, int], matched: dict[str, int]) -> tuple[tuple[str, Rate], ...]:

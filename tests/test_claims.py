@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from auditor.claims import assess, assess_reference, fisher_greater, parse_cutoff
+from auditor.claims import assess, assess_reference, domains_of, domains_of_reference, fisher_greater, parse_cutoff
 from auditor.errors import UsageError
 from auditor.evidence import EVIDENCE_SCHEMA
 from auditor.formats.html import render_html
@@ -294,3 +294,27 @@ def test_vectorized_claims_are_the_reference(
     texts = pa.array([f"text {i}" for i in range(len(posts))]) if with_texts else None
     args = (evidence, ids, created, authors, cutoff, templated, texts)
     assert assess(*args) == assess_reference(*args)
+
+
+# Pieces of URLs and of what stands in URL columns: schemes (some only almost), "www." and its near misses,
+# host characters, every character the host stops at, upper case and letters that lowercase to ASCII
+# (Kelvin sign, dotted capital I).
+url_pieces = st.lists(
+    st.sampled_from(
+        ["http", "HTTPS", "ftp+s.a-b", "http://", "https://www.", "a", "1a", "://", ":/", ":", "/", "//", "?", "#",
+         "www.", "WWW.", "www", "ww.",
+         ".", "-", "example", "Example.COM", "x", " ", "\t", "\n", "\f", "\r", "\v", "\u212a", "\u0130", "\u00e9",
+         "\U0001f600", "\u00a0", "@", "%20"]
+    ),
+    max_size=8,
+).map("".join)  # fmt: skip
+
+
+@settings(max_examples=400, deadline=None)
+@given(urls=st.lists(st.one_of(url_pieces, st.text(max_size=12), st.none()), min_size=1, max_size=12))
+@example(urls=["http:///x", "http://", "https://www./", "www./x", "://x", " http://x", "\u212a://x", ""])
+def test_compiled_domains_equal_the_regex(urls: list[str | None]) -> None:
+    array = pa.array(urls, type=pa.string())
+    assert domains_of(array).to_pylist() == domains_of_reference(array).to_pylist()
+    large = array.cast(pa.large_string())[1:]
+    assert domains_of(large).to_pylist() == domains_of_reference(large).to_pylist()

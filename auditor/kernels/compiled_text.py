@@ -1,5 +1,5 @@
 """Compiled kernels of text: shingle hashes of normalized UTF-8, the removal pass of links and mentions,
-distinct counts of hashes per text, byte gathering.
+distinct counts of hashes per text, byte gathering, the hosts of URLs.
 
 Each function here has a numpy reference elsewhere in kernels/ that defines its result; tests hold the
 two equal on random and Unicode edge-case inputs. numba caches the machine code beside this file, so
@@ -343,3 +343,64 @@ def gather_bytes(
     for i in range(len(starts)):
         out[offsets[i] : offsets[i + 1]] = data[starts[i] : ends[i]]
     return out, offsets
+
+
+# claims.HOST_PATTERN's classes, byte by byte (UTF-8 bytes of 0x80 and more are all host characters):
+# [a-z] starts a scheme, [a-z0-9+.-] goes on with it, and a host is a run of anything but /:?# and RE2's \s.
+_SCHEME_START = np.array([ord("a") <= c <= ord("z") for c in range(256)], dtype=np.bool_)
+_SCHEME = np.array([chr(c) in "abcdefghijklmnopqrstuvwxyz0123456789+.-" for c in range(256)], dtype=np.bool_)
+_NOT_HOST = np.array([chr(c) in "/:?#\t\n\f\r " for c in range(256)], dtype=np.bool_)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _host_end(data: npt.NDArray[np.uint8], p: int, end: int) -> int:  # pragma: no cover - compiled
+    while p < end and not _NOT_HOST[data[p]]:
+        p += 1
+    return p
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _host_after(data: npt.NDArray[np.uint8], p: int, end: int) -> tuple[int, int]:  # pragma: no cover
+    r"""(?:www\.)?(?P<host>...+) from p: "www." taken when a host follows it, else the host from p; (-1, -1)
+    when no host character is at p."""
+    if (
+        p + 4 <= end
+        and data[p] == 119  # w
+        and data[p + 1] == 119
+        and data[p + 2] == 119
+        and data[p + 3] == 46  # .
+    ):
+        q = _host_end(data, p + 4, end)
+        if q > p + 4:
+            return p + 4, q
+    q = _host_end(data, p, end)
+    if q > p:
+        return p, q
+    return -1, -1
+
+
+@njit(cache=True, nogil=True)
+def url_hosts(
+    data: npt.NDArray[np.uint8], offsets: npt.NDArray[np.int64]
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:  # pragma: no cover - compiled
+    """The byte range [start, end) of claims.HOST_PATTERN's `host` group in each of the (lowercased) strings,
+    -1 and -1 where the pattern does not match: as RE2 matches it, a scheme and "www." are taken only when
+    the rest of the pattern still matches after them."""
+    rows = len(offsets) - 1
+    starts = np.full(rows, -1, dtype=np.int64)
+    ends = np.full(rows, -1, dtype=np.int64)
+    for row in range(rows):
+        begin, end = offsets[row], offsets[row + 1]
+        if begin == end:
+            continue
+        if _SCHEME_START[data[begin]]:
+            p = begin + 1
+            while p < end and _SCHEME[data[p]]:
+                p += 1
+            if p + 3 <= end and data[p] == 58 and data[p + 1] == 47 and data[p + 2] == 47:  # "://"
+                start, stop = _host_after(data, p + 3, end)
+                if start >= 0:
+                    starts[row], ends[row] = start, stop
+                    continue
+        starts[row], ends[row] = _host_after(data, begin, end)
+    return starts, ends
