@@ -120,6 +120,7 @@ def result_from_report(report: dict[str, Any], evidence: pa.Table | None, source
         )
         identities = {item["name"]: item for item in inputs["corpus_files"]}
         files = tuple(_file_summary(item, identities.get(item["name"], {})) for item in report["files"])
+        not_found = report.get("posts_not_found", {})
         return AuditResult(
             tool_version=str(report["tool"]["version"]),
             fingerprint_file=FileIdentity(
@@ -146,9 +147,8 @@ def result_from_report(report: dict[str, Any], evidence: pa.Table | None, source
             untestable_examples={
                 str(reason): tuple(ids) for reason, ids in report.get("detection_limit", {}).get("examples", {}).items()
             },
-            posts_not_found=pa.array(
-                [str(post) for post in report.get("posts_not_found", {}).get("post_ids", [])], type=pa.string()
-            ),
+            posts_not_found=pa.array([str(post) for post in not_found.get("post_ids", [])], type=pa.string()),
+            posts_not_found_count=int(not_found["count"]) if not_found.get("post_ids_omitted") else None,
         )
     except (KeyError, TypeError, ValueError, AttributeError, IndexError, OverflowError) as error:
         raise InputError(
@@ -181,7 +181,8 @@ def load_finished_audit(path: Path) -> AuditResult:
         f"{path} is neither a JSON report nor an evidence file written by `auditor audit`; give one of those."
     )
     try:
-        # The manifest lists every post not found: it may pass Parquet's default limit on metadata strings.
+        # Manifests written before the list of posts not found was capped may pass Parquet's default limit on
+        # metadata strings.
         parquet = pq.ParquetFile(path, thrift_string_size_limit=MANIFEST_LIMIT)
         raw = (parquet.metadata.metadata or {})[EVIDENCE_KEY]
         manifest = json.loads(raw)

@@ -88,6 +88,14 @@ class AuditResult:
     untestable_examples: dict[str, tuple[str, ...]] = field(default_factory=dict)  # first ids, by reason
     # Ids of the testable posts (of the sample, when posts were sampled) found in no scanned row, in set order
     posts_not_found: pa.Array = field(default_factory=lambda: pa.array([], type=pa.string()))
+    # How many there are when posts_not_found lists only the first of them (a report re-rendered from the
+    # evidence file of a large set, whose manifest keeps the first MANIFEST_NOT_FOUND_IDS); None: all listed
+    posts_not_found_count: int | None = None
+
+    @property
+    def not_found_count(self) -> int:
+        """Testable posts found in no scanned row, listed or not."""
+        return len(self.posts_not_found) if self.posts_not_found_count is None else self.posts_not_found_count
 
     @property
     def posts_sampled(self) -> bool:

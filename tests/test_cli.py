@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import re
@@ -181,6 +182,35 @@ def test_report_re_renders_a_finished_audit_without_the_corpus(tmp_path: Path) -
     assert manifest["report"]["inputs"]["fingerprint_set"]["sha256"] and manifest["libraries"]["datasketch"]
     code, output = invoke("report", str(ROOT / "README.md"))
     assert code == 2 and "neither a JSON report nor an evidence file" in one_error_sentence(output)
+
+
+def test_the_evidence_manifest_lists_the_first_posts_not_found_and_is_stored_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A set of millions of posts made a footer of hundreds of megabytes (every post not found, twice: the
+    manifest and the Arrow schema's base64 copy of it), which Parquet readers refuse by default. The
+    manifest keeps the first MANIFEST_NOT_FOUND_IDS ids and their count; the JSON report lists them all."""
+    from auditor.formats import evidence_parquet
+
+    monkeypatch.setattr(evidence_parquet, "MANIFEST_NOT_FOUND_IDS", 10)
+    assert invoke("demo", "--output-dir", str(tmp_path), "-q")[0] == 0
+    evidence, report = tmp_path / "reports" / "demo.evidence.parquet", tmp_path / "reports" / "demo.report.json"
+    every = json.loads(report.read_text())["posts_not_found"]
+    assert every["count"] == len(every["post_ids"]) > 10 and "post_ids_omitted" not in every
+    footer = pq.ParquetFile(evidence).metadata.metadata
+    assert b"provenance_auditor" not in base64.b64decode(footer[b"ARROW:schema"])
+    listed = json.loads(footer[b"provenance_auditor"])["report"]["posts_not_found"]
+    assert listed == {
+        "count": every["count"],
+        "post_ids": every["post_ids"][:10],
+        "post_ids_omitted": every["count"] - 10,
+    }
+    code, output = invoke("report", str(evidence), "--format", "json", "-o", str(tmp_path / "again.json"))
+    again = json.loads((tmp_path / "again.json").read_text())
+    assert code == 0 and again["posts_not_found"] == listed
+    jsonschema.validate(again, REPORT_SCHEMA)
+    code, output = invoke("report", str(evidence), "--format", "markdown")
+    assert code == 0 and f"{every['count']:,} testable posts" in output.replace("\n", " ")
 
 
 def test_report_names_untestable_posts_and_hashes_the_corpus(tmp_path: Path) -> None:

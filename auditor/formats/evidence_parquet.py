@@ -2,13 +2,18 @@
 
 The manifest holds the whole JSON report (inputs with SHA-256, parameters, counts), the versions of the
 libraries that decide results and the time of writing, so a third party can rerun the audit and compare,
-and `auditor report` can re-render the audit from this one file.
+and `auditor report` can re-render the audit from this one file. It is the file's own key-value metadata,
+not the Arrow schema's (which Parquet stores once more, base64-encoded), and of the posts not found it
+lists the first MANIFEST_NOT_FOUND_IDS with their count: every reader of the file reads its footer, and a
+set of millions of posts made one of hundreds of megabytes, past what Parquet readers accept by default.
+The JSON report lists them all.
 """
 
 from __future__ import annotations
 
 import json
 import platform
+from dataclasses import replace
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
@@ -19,8 +24,15 @@ from auditor.errors import InputError
 from auditor.formats.json_report import SCHEMA_VERSION, report_dict
 from auditor.result import AuditResult
 
+# Ids of posts not found the manifest lists at the most (a few megabytes of footer).
+MANIFEST_NOT_FOUND_IDS = 100_000
+
 
 def write_evidence(result: AuditResult, path: Path) -> None:
+    listed = result.posts_not_found
+    if len(listed) > MANIFEST_NOT_FOUND_IDS:
+        first = listed.slice(0, MANIFEST_NOT_FOUND_IDS)
+        result = replace(result, posts_not_found=first, posts_not_found_count=result.not_found_count)
     metadata = {
         b"provenance_auditor": json.dumps(
             {
@@ -35,10 +47,12 @@ def write_evidence(result: AuditResult, path: Path) -> None:
             sort_keys=True,
         ).encode()
     }
-    table = result.evidence.replace_schema_metadata(metadata)
+    table = result.evidence.replace_schema_metadata(None)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        pq.write_table(table, path, compression="zstd")
+        with pq.ParquetWriter(path, table.schema, compression="zstd") as writer:
+            writer.write_table(table)
+            writer.add_key_value_metadata(metadata)
     except OSError as error:
         raise InputError(f"{path}: cannot write the evidence file ({error.strerror}); choose another path.") from None
 

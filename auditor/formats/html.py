@@ -171,9 +171,9 @@ def render_html(result: AuditResult) -> str:
     evidence_table = _evidence_table(shown)
     more = result.matches - min(result.matches, EVIDENCE_ROWS)
     not_found = [str(post) for post in result.posts_not_found.slice(0, NOT_FOUND_SHOWN).to_pylist()]
-    hidden = len(result.posts_not_found) - len(not_found)
+    hidden = result.not_found_count - len(not_found)
     where = " in the sampled rows" if result.rows_sampled else ""
-    not_found_note = f"{len(result.posts_not_found):,} testable posts were not found{where}."
+    not_found_note = f"{result.not_found_count:,} testable posts were not found{where}."
     if hidden:
         not_found_note += (
             f" The first {len(not_found):,} are listed; all of them are in the JSON report and the evidence file's "

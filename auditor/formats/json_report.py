@@ -87,7 +87,7 @@ def report_dict(result: AuditResult) -> dict[str, Any]:
             "statement": detection_statement(result),
         },
         "claims": claims_dict(result.claims, result.posts_testable),
-        "posts_not_found": {"count": len(result.posts_not_found), "post_ids": result.posts_not_found.to_pylist()},
+        "posts_not_found": _not_found(result),
         "explanations": {
             "containment": explain_containment(info.params.shingle_size, result.settings.threshold),
             "normalized_characters": NORMALIZED_CHARACTERS,
@@ -226,3 +226,9 @@ def gate_dict(outcome: GateOutcome) -> dict[str, Any]:
             for verdict in outcome.verdicts
         ],
     }
+
+
+def _not_found(result: AuditResult) -> dict[str, Any]:
+    listed = result.posts_not_found.to_pylist()
+    omitted = result.not_found_count - len(listed)
+    return {"count": result.not_found_count, "post_ids": listed, **({"post_ids_omitted": omitted} if omitted else {})}

@@ -177,7 +177,7 @@ def describe_post(match: dict[str, object]) -> str:
 
 def describe_not_found(result: AuditResult, limit: int, show: Callable[[str], str] = str) -> str:
     """How many testable posts were not found, the first few, and where the rest are listed."""
-    count = len(result.posts_not_found)
+    count = result.not_found_count
     if count == 0:
         return "Every testable post was found."
     ids = [show(str(post)) for post in result.posts_not_found.slice(0, limit).to_pylist()]
