@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from auditor import fingerprint_set, scan
 from auditor.build import build_fingerprint_set
+from auditor.defaults import DEFAULT_SHINGLE_SIZE
 from auditor.fingerprint import Fingerprinter, shingle_texts, shingle_texts_reference
 from auditor.kernels import compiled, compiled_index, compiled_match, containment
 from auditor.kernels.codepoints import utf8_view
@@ -74,6 +75,13 @@ def test_edge_cases_shingle_alike() -> None:
 @given(texts=st.lists(st.one_of(st.none(), text, wordy.map(" ".join)), max_size=8), size=st.integers(3, 16))
 def test_random_texts_shingle_alike(texts: list[str | None], size: int) -> None:
     assert_same_shingles(texts, size, key=b"k" * size)
+
+
+@settings(max_examples=80, deadline=None)
+@given(texts=st.lists(st.one_of(st.none(), text, wordy.map(" ".join)), max_size=8))
+def test_random_texts_shingle_alike_at_the_default_size(texts: list[str | None]) -> None:
+    # The default size has its own hashing loop (compiled_text._hash_default_windows).
+    assert_same_shingles(texts, DEFAULT_SHINGLE_SIZE, key=b"a key")
 
 
 @settings(max_examples=40, deadline=None)
