@@ -7,6 +7,7 @@ it holds the read-only index built once from a fingerprint set and keeps no stat
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import InitVar, dataclass, field
 from pathlib import Path
 
@@ -118,6 +119,8 @@ class CorpusScanner:
     post_shingles: PostShingles | None = field(init=False, repr=False, compare=False)
     stored_at: Path | None = field(init=False, repr=False, compare=False)  # the stored index's directory
     scratch: Scratch = field(init=False, repr=False, compare=False, default_factory=Scratch)
+    # Work space of the shingles of each batch of a probe group (see `probes_in_groups`), by position.
+    group_scratch: list[Scratch] = field(init=False, repr=False, compare=False, default_factory=list)
 
     def __post_init__(self, prebuilt: Prebuilt | None) -> None:
         params = self.fingerprints.params
@@ -158,11 +161,49 @@ class CorpusScanner:
         prenormalized = prenormalize(texts)
         return self.match(texts, prenormalized, self.shingle(prenormalized))
 
-    def shingle(self, prenormalized: pa.Array) -> ShingledTexts:
-        """The corpus side's shingle hashes; any scanner with the same `hasher` may match on them."""
-        return shingle_prenormalized(prenormalized, self.hasher, self.scratch)
+    def shingle(self, prenormalized: pa.Array, position: int = 0) -> ShingledTexts:
+        """The corpus side's shingle hashes; any scanner with the same `hasher` may match on them. They live
+        in work space reused by the next call for the same `position` in a probe group."""
+        if position == 0:
+            return shingle_prenormalized(prenormalized, self.hasher, self.scratch)
+        while len(self.group_scratch) < position:
+            self.group_scratch.append(Scratch())
+        return shingle_prenormalized(prenormalized, self.hasher, self.group_scratch[position - 1])
 
-    def match(self, texts: pa.Array, prenormalized: pa.Array, shingled: ShingledTexts) -> BatchMatches:
+    @property
+    def probes_in_groups(self) -> bool:
+        """Whether this scanner's index is worth probing for several batches at once: a partitioned probe
+        (an index past the processor's caches) reads about its whole filter for a batch however few its
+        windows, so the more windows a probe takes, the more of each cache line read they use."""
+        return self.index.partition_bits() > 0
+
+    def candidates(self, shingled: Sequence[ShingledTexts]) -> list[CandidatePairs]:
+        """The candidate pairs of each of some batches' shingles, from one probe of the index over all of
+        their rows: what a probe of each batch alone finds, rows numbered within each batch."""
+        if len(shingled) == 1:
+            return [self.index.candidates(shingled[0].mixed, shingled[0].window_offsets, self.scratch)]
+        sizes = [len(s.mixed) for s in shingled]
+        mixed = self.scratch.buffer("group_mixed", sum(sizes), np.uint32)
+        np.concatenate([s.mixed for s in shingled], out=mixed)
+        firsts = np.cumsum([0] + [len(s.window_offsets) - 1 for s in shingled])
+        bases = np.cumsum([0, *sizes])
+        offsets = np.concatenate(
+            [s.window_offsets[:-1] + base for s, base in zip(shingled, bases, strict=False)] + [bases[-1:]]
+        )
+        pairs = self.index.candidates(mixed, offsets, self.scratch)
+        bounds = np.searchsorted(pairs.rows, firsts)
+        return [
+            CandidatePairs(pairs.rows[lo:hi] - first, pairs.posts[lo:hi])
+            for lo, hi, first in zip(bounds[:-1], bounds[1:], firsts[:-1], strict=True)
+        ]
+
+    def match(
+        self,
+        texts: pa.Array,
+        prenormalized: pa.Array,
+        shingled: ShingledTexts,
+        candidates: CandidatePairs | None = None,
+    ) -> BatchMatches:
         """Verified matches of a batch already prenormalized and shingled with this scanner's hasher.
 
         Compiled passes hash every shingle, then probe the prefix index (kept apart, and the probe itself
@@ -171,7 +212,7 @@ class CorpusScanner:
         accepted near the threshold take a second look, their cover counted in whole words.
         """
         index = self.index
-        pairs = index.candidates(shingled.mixed, shingled.window_offsets, self.scratch)
+        pairs = candidates if candidates is not None else self.candidates([shingled])[0]
         scores = index.score(pairs, shingled.mixed, shingled.window_offsets)
         keep = index.accepts(scores)
         look = np.flatnonzero(keep & index.near_threshold(scores))

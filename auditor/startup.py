@@ -40,6 +40,16 @@ Arrow's allocator (mimalloc) gives the pages of freed memory back to the system 
 and the next batch of a fingerprint run, tens of megabytes of Arrow memory, faults fresh pages in again.
 `arrow_keeps_freed_pages` tells mimalloc to keep them (the next batches reuse them, so the run holds
 about its peak of live memory), for `auditor fingerprint` only, and unless the user set the option.
+glibc's heap gives back the free memory at its top once it passes a threshold (64 MiB at the most): a
+scan probing a large index for a group of batches at once frees more than that after each group, and
+the next group faulted it all in again, zeroed 2 MiB at a time (transparent huge pages), most of such
+an audit's system time. `heap_keeps_freed_pages` raises the threshold for the commands that scan a
+corpus (glibc only; not when the user tuned malloc). numpy asks for transparent huge pages for every
+array of 4 MiB or more; where the kernel then compacts memory to find them (defrag on madvise, the
+usual setting), a fault of a fresh array could cost more than the work on it, most after another
+process ran: `numpy_without_huge_pages` turns the request off in those commands (NUMPY_MADVISE_HUGEPAGE,
+unless the user set it). Their arrays are streamed, not looked up at random, and gain little from
+huge pages.
 """
 
 from __future__ import annotations
@@ -59,12 +69,47 @@ from types import ModuleType
 from typing import Any
 
 MIMALLOC_PURGE_DELAY = "MIMALLOC_PURGE_DELAY"
+NUMPY_MADVISE_HUGEPAGE = "NUMPY_MADVISE_HUGEPAGE"
+# Commands that scan a corpus.
+_SCANNING_COMMANDS = ("audit", "check", "demo")
+# mallopt parameters (glibc's malloc.h) and the values set: the largest mmap threshold glibc accepts (an
+# array under it comes from the heap and goes back to it), and a trim threshold past any group's work
+# memory. Loading a set calls malloc_trim, which still returns what loading freed.
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+_MMAP_THRESHOLD = 32 << 20
+_TRIM_THRESHOLD = 1 << 30
 
 
 def arrow_keeps_freed_pages() -> None:
     """Make Arrow's mimalloc keep freed pages instead of purging them (read when pyarrow is loaded, so
     call this before; a value the user set is kept)."""
     os.environ.setdefault(MIMALLOC_PURGE_DELAY, "-1")
+
+
+def numpy_without_huge_pages() -> None:
+    """Keep numpy from asking for transparent huge pages (read when numpy is loaded, so call this before;
+    a value the user set is kept)."""
+    os.environ.setdefault(NUMPY_MADVISE_HUGEPAGE, "0")
+
+
+def heap_keeps_freed_pages(libc: Any = None) -> bool:
+    """Make glibc's malloc keep freed memory for reuse (see the module); whether it was set. A no-op
+    without glibc, or when the user tuned malloc (GLIBC_TUNABLES or a MALLOC_*_ variable)."""
+    if "GLIBC_TUNABLES" in os.environ or any(k.startswith("MALLOC_") and k.endswith("_") for k in os.environ):
+        return False
+    if libc is None:
+        import ctypes
+        import ctypes.util
+
+        try:
+            libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        except OSError:
+            return False
+        if not hasattr(libc, "mallopt") or not hasattr(libc, "malloc_trim"):  # glibc only
+            return False
+    return bool(libc.mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD)) and bool(
+        libc.mallopt(_M_TRIM_THRESHOLD, _TRIM_THRESHOLD)
+    )
 
 
 class _NoBlasCheck:
@@ -413,17 +458,21 @@ def collector_paused() -> Iterator[None]:
 def prepare_process(arguments: Sequence[str]) -> None:
     """Before the CLI runs `arguments`: keep pandas, scipy.linalg and numba's implementation modules out of
     a command's start, unless the command only prints help or the version (pyarrow is not even loaded
-    then) or may run Spark (pandas then); Arrow keeps its freed pages in a fingerprint run. All of it,
-    and the import of the command's modules, with the collector paused (`collector_paused`); a module
-    that fails to import is left for the command to import and report as it does."""
+    then) or may run Spark (pandas then); Arrow keeps its freed pages in a fingerprint run, the C heap in a
+    scan, where numpy asks for no huge pages. All of it, and the import of the command's modules, with
+    the collector paused (`collector_paused`); a module that fails to import is left for the command to
+    import and report as it does."""
     if not arguments or any(a in ("-h", "--help", "--version") for a in arguments):
         return
     with collector_paused():
+        if arguments[0] == "fingerprint":  # the command, not a file of that name
+            arrow_keeps_freed_pages()
+        if arguments[0] in _SCANNING_COMMANDS:  # before numpy is loaded
+            heap_keeps_freed_pages()
+            numpy_without_huge_pages()
         numba_without_blas()
         numba_without_yaml()
         numba_loads_cache_lean()
-        if arguments[0] == "fingerprint":  # the command, not a file of that name
-            arrow_keeps_freed_pages()
         if not any("spark" in a for a in arguments):
             arrow_without_pandas()
         for name in _COMMAND_MODULES.get(arguments[0], ()):

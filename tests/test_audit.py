@@ -13,11 +13,14 @@ import pytest
 from auditor import fingerprint_set
 from auditor.audit import audit
 from auditor.build import build_fingerprint_set
+from auditor.engine import local as local_engine
 from auditor.errors import InputError
-from auditor.fingerprint import Fingerprinter
+from auditor.fingerprint import Fingerprinter, ShingledTexts
 from auditor.fingerprint_set import FingerprintSet
 from auditor.formats.json_report import render_json
+from auditor.kernels.containment import CandidatePairs
 from auditor.result import AuditResult
+from auditor.sampling import RowSample
 from auditor.scan import CorpusScanner
 from auditor.sources import corpus as corpus_source
 from auditor.sources.corpus import open_corpus
@@ -91,6 +94,32 @@ def test_same_report_whatever_the_batch_size(
     batched = run(fingerprints, corpus)
     assert batched.evidence.equals(whole.evidence)
     assert render_json(batched) == render_json(whole)
+
+
+def test_same_report_whatever_the_probe_grouping(
+    posts_file: Path, corpus: Path, make_set: Callable[..., FingerprintSet], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A large index is probed for a group of batches at once (engine.local.PROBE_GROUP_BYTES): the matches,
+    rows sampled or not, are those of one probe per batch."""
+    fingerprints = make_set(posts_file)
+    monkeypatch.setattr(corpus_source, "TARGET_BATCH_BYTES", 1)  # 16-row batches
+    files = open_corpus([str(corpus)])
+    singly = [audit(CorpusScanner(fingerprints), files, row_sample=sample) for sample in (None, RowSample(0.6, 3))]
+    probes: list[int] = []
+    probe = CorpusScanner.candidates
+
+    def counted(self: CorpusScanner, shingled: list[ShingledTexts]) -> list[CandidatePairs]:
+        probes.append(len(shingled))
+        return probe(self, shingled)
+
+    monkeypatch.setattr(CorpusScanner, "probes_in_groups", property(lambda self: True))
+    monkeypatch.setattr(CorpusScanner, "candidates", counted)
+    monkeypatch.setattr(local_engine, "PROBE_GROUP_BYTES", 1 << 20)  # each file's batches in one group
+    for sample, alone in zip((None, RowSample(0.6, 3)), singly, strict=True):
+        grouped = audit(CorpusScanner(fingerprints), files, row_sample=sample)
+        assert grouped.evidence.equals(alone.evidence) and render_json(grouped) == render_json(alone)
+        assert len(grouped.evidence) > 0
+    assert max(probes) >= 2
 
 
 def test_template_siblings_do_not_match_each_other(tmp_path: Path) -> None:

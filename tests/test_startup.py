@@ -59,6 +59,52 @@ def test_arrow_keeps_freed_pages_in_a_fingerprint_run_only() -> None:
     assert purge_delay(["fingerprint", "posts.jsonl"], {"MIMALLOC_PURGE_DELAY": "10"}) == "10"  # the user's own
 
 
+def huge_pages(arguments: list[str], env: dict[str, str]) -> str:
+    script = (
+        "import sys\nfrom auditor.startup import prepare_process\n"
+        f"prepare_process({arguments!r})\nimport numpy\n"
+        "core = getattr(numpy, '_core', None) or numpy.core\nprint(core.multiarray._get_madvise_hugepage())"
+    )
+    environment = {k: v for k, v in os.environ.items() if k != "NUMPY_MADVISE_HUGEPAGE"} | env
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, env=environment)
+    return result.stdout.strip()
+
+
+def test_numpy_asks_for_no_huge_pages_in_a_scan() -> None:
+    default = huge_pages(["inspect", "set.fp.parquet"], {})  # numpy's own choice (by kernel version)
+    assert huge_pages(["audit", "set.fp.parquet", "corpus.parquet"], {}) == "False"
+    assert huge_pages(["check", "corpus.parquet"], {}) == "False"
+    assert huge_pages(["inspect", "audit"], {}) == default  # a file of that name
+    assert huge_pages(["audit", "set.fp.parquet", "corpus"], {"NUMPY_MADVISE_HUGEPAGE": "1"}) == "True"  # the user's
+
+
+class _Libc:
+    def __init__(self) -> None:
+        self.calls: list[tuple[int, int]] = []
+
+    def mallopt(self, parameter: int, value: int) -> int:
+        self.calls.append((parameter, value))
+        return 1
+
+
+def test_the_heap_keeps_freed_pages_unless_the_user_tuned_malloc(monkeypatch: pytest.MonkeyPatch) -> None:
+    """glibc's mmap threshold (M_MMAP_THRESHOLD, -3) raised to its largest and the trim threshold (-1) past a
+    group's work memory: each group of batches then reuses the last one's pages instead of faulting in fresh."""
+    from auditor.startup import heap_keeps_freed_pages
+
+    monkeypatch.delenv("GLIBC_TUNABLES", raising=False)
+    for name in [k for k in os.environ if k.startswith("MALLOC_")]:
+        monkeypatch.delenv(name)
+    libc = _Libc()
+    assert heap_keeps_freed_pages(libc) and libc.calls == [(-3, 32 << 20), (-1, 1 << 30)]
+    monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "0")
+    libc = _Libc()
+    assert not heap_keeps_freed_pages(libc) and libc.calls == []
+    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_")
+    monkeypatch.setenv("GLIBC_TUNABLES", "glibc.malloc.trim_threshold=0")
+    assert not heap_keeps_freed_pages(libc) and libc.calls == []
+
+
 LEAN = textwrap.dedent(
     """
     import sys

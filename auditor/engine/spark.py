@@ -3,7 +3,7 @@
 Each part of the corpus (whole row groups of one file, see auditor.sources.corpus) is one task: a
 DataFrame of part numbers, one a partition, goes through `mapInArrow`, whose Python function reads its
 part with the same reader as the local engine (local paths, s3://, gs://, hf://, https://, only the
-needed columns), runs the pure per-batch step (auditor.batch.scan_batch) and returns the part's result
+needed columns), runs the pure per-batch step (engine.local.scan_part) and returns the part's result
 as one row: its counts as JSON and each set's evidence as an Arrow IPC stream. The evidence is thus
 bit-identical to the local engine's, whatever Spark's own Parquet reader would make of the files' types
 (an id column that is a number in one file and text in another), and the audit adds the parts up in
