@@ -337,9 +337,11 @@ def test_best_cover_is_its_definition(positions: set[int], length: int, size: in
 def test_lone_windows_are_their_definition(hits: list[tuple[int, int]], reach: int) -> None:
     hits.sort()
     positions = np.array([p for p, _ in hits], dtype=np.int64)
-    keys = np.array([k for _, k in hits], dtype=np.uint32)
-    lone = compiled_match._lone_windows(positions, keys, reach)
+    keys = np.array([k for _, k in hits], dtype=np.uint32)  # the first slot of each window's hash
+    last = np.full(7, -1, dtype=np.int64)
+    lone = compiled_match._lone_windows(positions, keys, reach, last)
     assert lone.tolist() == lone_windows_reference(positions, keys, reach).tolist()
+    assert (last == -1).all()  # work space left as it was found
 
 
 @settings(max_examples=200, deadline=None)

@@ -56,7 +56,8 @@ def score_pairs(
     specific_distinct = np.zeros(len(rows), dtype=np.int64)
     covers = np.zeros(len(rows), dtype=np.int64)
     positions = np.empty(64, dtype=np.int64)
-    found_keys = np.empty(64, dtype=np.uint32)
+    found_slots = np.empty(64, dtype=np.uint32)
+    last = np.full(num_perm, -1, dtype=np.int64)  # _lone_windows' work space
     present = np.zeros(num_perm, dtype=np.bool_)  # per slot of the pair's post: its hash is in the row
     windows = np.empty(64, dtype=np.int64)
     window_starts = np.zeros(len(rows) + 1, dtype=np.int64)
@@ -72,9 +73,9 @@ def score_pairs(
             every = post_specific[posts[p]] < min_specific
             first_hit, last_hit = pair_starts[p - a], pair_starts[p - a + 1]
             present[:] = False
-            positions, found_keys, found = _specific_windows(
+            positions, found_slots, found = _specific_windows(
                 row_windows, pair_windows[first_hit:last_hit], own, every, specific_bits, posts[p], present,
-                positions, found_keys,
+                positions, found_slots,
             )  # fmt: skip
             run_present = False
             for j in range(num_perm):
@@ -93,7 +94,7 @@ def score_pairs(
             windows = _put(windows, window_starts[p], pair_windows[first_hit:last_hit])
             window_starts[p + 1] = window_starts[p] + last_hit - first_hit
             reach = max(lengths[posts[p]], window)
-            lone = _lone_windows(positions[:found], found_keys[:found], reach)
+            lone = _lone_windows(positions[:found], found_slots[:found], reach, last)
             covers[p] = _best_cover(positions[:found][lone], lengths[posts[p]], window)
         a = b
     return matched, matched_specific, distinct, specific_distinct, covers, windows[: window_starts[-1]], window_starts
@@ -101,17 +102,21 @@ def score_pairs(
 
 @njit(cache=True, nogil=True)
 def _lone_windows(
-    positions: npt.NDArray[np.int64], keys: npt.NDArray[np.uint32], reach: int
+    positions: npt.NDArray[np.int64], slots: npt.NDArray[np.uint32], reach: int, last: npt.NDArray[np.int64]
 ) -> npt.NDArray[np.bool_]:  # pragma: no cover - compiled
-    """containment.lone_windows_reference: sorted by (hash, position), a window is not lone when the next
-    or the previous one has its hash and lies less than `reach` away."""
+    """containment.lone_windows_reference for windows in increasing positions, each with the first slot of
+    its hash (`slots`: equal slots, equal hashes): a window is not lone when the window of its hash before
+    it or after it lies less than `reach` away (the nearest others; no sort). `last` (one per slot, all
+    -1) is work space, left as it was found."""
     lone = np.ones(len(positions), dtype=np.bool_)
-    order = np.argsort(keys.astype(np.int64) * (1 << 32) + positions, kind="mergesort")
-    for k in range(1, len(order)):
-        i, j = order[k - 1], order[k]
-        if keys[i] == keys[j] and positions[j] - positions[i] < reach:
-            lone[i] = False
+    for k in range(len(positions)):
+        j = last[slots[k]]
+        if j >= 0 and positions[k] - positions[j] < reach:
             lone[j] = False
+            lone[k] = False
+        last[slots[k]] = k
+    for k in range(len(positions)):
+        last[slots[k]] = -1
     return lone
 
 
@@ -380,26 +385,25 @@ def _specific_windows(
     post: int,
     present: npt.NDArray[np.bool_],
     positions: npt.NDArray[np.int64],
-    keys: npt.NDArray[np.uint32],
+    slots: npt.NDArray[np.uint32],
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint32], int]:  # pragma: no cover - compiled
     """A pair's windows (`hits`: positions in its row's `row_windows`, in order, each with a hash among its
     post's sorted slot hashes `own`) whose hash is one of the post's specific slot hashes (any of them for a
-    generic post: `every`), and those hashes, in `positions` and `keys` (replaced by longer ones when
-    short: returned), and how many; the first slot of each hash found is marked in `present`. What
-    score_pairs and whole_word_covers both take a pair's cover from."""
+    generic post: `every`), and the first slot of each one's hash (equal for equal hashes), in `positions`
+    and `slots` (replaced by longer ones when short: returned), and how many; those first slots are marked
+    in `present`. What score_pairs and whole_word_covers both take a pair's cover from."""
     if len(positions) < len(hits):
         positions = np.empty(len(hits), dtype=np.int64)
-        keys = np.empty(len(hits), dtype=np.uint32)
+        slots = np.empty(len(hits), dtype=np.uint32)
     found = 0
     for w in hits:
-        key = row_windows[w]
-        at = np.searchsorted(own, key)  # the first slot of the hash: the post's slots are sorted
+        at = np.searchsorted(own, row_windows[w])  # the first slot of the hash: the post's slots are sorted
         present[at] = True
         if every or _is_specific(specific_bits, post, at):
             positions[found] = w
-            keys[found] = key
+            slots[found] = at
             found += 1
-    return positions, keys, found
+    return positions, slots, found
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -462,7 +466,8 @@ def whole_word_covers(
     covered = np.zeros(len(rows), dtype=np.int64)
     word_start = np.ones(64, dtype=np.bool_)
     positions = np.empty(64, dtype=np.int64)
-    keys = np.empty(64, dtype=np.uint32)
+    slots = np.empty(64, dtype=np.uint32)
+    last = np.full(slot_hashes.shape[1], -1, dtype=np.int64)  # _lone_windows' work space
     present = np.zeros(slot_hashes.shape[1], dtype=np.bool_)  # written by _specific_windows, not read here
     run_end = 0
     for p in range(len(rows)):
@@ -487,11 +492,11 @@ def whole_word_covers(
         own = slot_hashes[post]
         every = post_specific[post] < min_specific
         row_windows = mixed[window_offsets[row] : window_offsets[row + 1]]
-        positions, keys, found = _specific_windows(
+        positions, slots, found = _specific_windows(
             row_windows, hits[hit_starts[p] : hit_starts[p + 1]], own, every, specific_bits, post, present,
-            positions, keys,
+            positions, slots,
         )  # fmt: skip
         length = lengths[post]
-        lone = _lone_windows(positions[:found], keys[:found], max(length, size))
+        lone = _lone_windows(positions[:found], slots[:found], max(length, size), last)
         covered[p] = trimmed_cover(positions[:found][lone], length, size, word_start, partial)
     return covered

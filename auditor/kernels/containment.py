@@ -944,9 +944,7 @@ class ContainmentIndex:
             windows = mixed[window_offsets[row] : window_offsets[row + 1]]
             positions = np.flatnonzero(compiled.members(windows, np.ascontiguousarray(own)))  # no sort of the row
             length = int(self.lengths[post])
-            positions = positions[
-                compiled_match._lone_windows(positions, windows[positions], max(length, self.shingle_size))
-            ]
+            positions = positions[lone_windows_reference(positions, windows[positions], max(length, self.shingle_size))]
             if starts_of != row:
                 starts, starts_of = word_starts(prenormalized[row].as_py() or "", fold), row
             covered[p] = compiled_match.trimmed_cover(positions, length, self.shingle_size, starts, PARTIAL_WORD_CHARS)
