@@ -188,7 +188,7 @@ class CorpusScanner:
         firsts = np.cumsum([0] + [len(s.window_offsets) - 1 for s in shingled])
         bases = np.cumsum([0, *sizes])
         offsets = np.concatenate(
-            [s.window_offsets[:-1] + base for s, base in zip(shingled, bases, strict=False)] + [bases[-1:]]
+            [s.window_offsets[:-1] + base for s, base in zip(shingled, bases[:-1], strict=True)] + [bases[-1:]]
         )
         pairs = self.index.candidates(mixed, offsets, self.scratch)
         bounds = np.searchsorted(pairs.rows, firsts)

@@ -12,6 +12,7 @@ import pytest
 
 from auditor import fingerprint_set
 from auditor.audit import audit
+from auditor.batch import CorpusBatch, scan_batch, scan_batches
 from auditor.build import build_fingerprint_set
 from auditor.engine import local as local_engine
 from auditor.errors import InputError
@@ -120,6 +121,29 @@ def test_same_report_whatever_the_probe_grouping(
         assert grouped.evidence.equals(alone.evidence) and render_json(grouped) == render_json(alone)
         assert len(grouped.evidence) > 0
     assert max(probes) >= 2
+
+
+def test_a_group_of_batches_scans_as_each_batch_alone(
+    posts_file: Path, corpus: Path, make_set: Callable[..., FingerprintSet], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """scan_batches with two sets sharing their shingles (two thresholds): each set's part results are the
+    sum of scan_batch's, batch by batch."""
+    fingerprints = make_set(posts_file)
+    monkeypatch.setattr(corpus_source, "TARGET_BATCH_BYTES", 1)  # 16-row batches
+    [first, *_] = open_corpus([str(corpus)])
+    batches, row = [], 0
+    for table in first.batches():
+        batches.append(CorpusBatch.of(first.name, row, table))
+        row += table.num_rows
+    assert len(batches) >= 2
+    scanners = [CorpusScanner(fingerprints, threshold=0.6), CorpusScanner(fingerprints, threshold=0.8)]
+    grouped = scan_batches(scanners, batches)
+    alone = scan_batch(scanners, batches[0])
+    for batch in batches[1:]:
+        alone = alone + scan_batch(scanners, batch)
+    assert grouped.counts() == alone.counts() and grouped.sets[0].matches > 0
+    for ours, theirs in zip(grouped.sets, alone.sets, strict=True):
+        assert ours.evidence.equals(theirs.evidence)
 
 
 def test_template_siblings_do_not_match_each_other(tmp_path: Path) -> None:
