@@ -7,6 +7,7 @@ it holds the read-only index built once from a fingerprint set and keeps no stat
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Sequence
 from dataclasses import InitVar, dataclass, field
 from pathlib import Path
@@ -102,6 +103,11 @@ def build_index(fingerprints: FingerprintSet, threshold: float, hasher: ShingleH
     return Prebuilt(index, post_shingles)
 
 
+# A probe whose hits are this many a window or fewer takes groups of batches (`probes_in_groups`): real text
+# against a large set makes about 0.1, a dump of the set's own posts several.
+GROUP_HITS_PER_WINDOW = 0.5
+
+
 @dataclass(frozen=True)
 class CorpusScanner:
     """Finds the posts of a fingerprint set inside batches of corpus texts.
@@ -121,6 +127,8 @@ class CorpusScanner:
     scratch: Scratch = field(init=False, repr=False, compare=False, default_factory=Scratch)
     # Work space of the shingles of each batch of a probe group (see `probes_in_groups`), by position.
     group_scratch: list[Scratch] = field(init=False, repr=False, compare=False, default_factory=list)
+    # Hits per window of the last probe (none yet: infinite).
+    last_hits_per_window: list[float] = field(init=False, repr=False, compare=False, default_factory=lambda: [math.inf])
 
     def __post_init__(self, prebuilt: Prebuilt | None) -> None:
         params = self.fingerprints.params
@@ -174,14 +182,19 @@ class CorpusScanner:
     def probes_in_groups(self) -> bool:
         """Whether this scanner's index is worth probing for several batches at once: a partitioned probe
         (an index past the processor's caches) reads about its whole filter for a batch however few its
-        windows, so the more windows a probe takes, the more of each cache line read they use."""
-        return self.index.partition_bits() > 0
+        windows, so the more windows a probe takes, the more of each cache line read they use. Not while
+        its hits are dense (the last probe's, or before any): the probe's work memory grows with its hits,
+        and a corpus that is mostly the set's own posts makes several a window, where a group of batches
+        held gigabytes."""
+        return self.index.partition_bits() > 0 and self.last_hits_per_window[0] <= GROUP_HITS_PER_WINDOW
 
     def candidates(self, shingled: Sequence[ShingledTexts]) -> list[CandidatePairs]:
         """The candidate pairs of each of some batches' shingles, from one probe of the index over all of
         their rows: what a probe of each batch alone finds, rows numbered within each batch."""
         if len(shingled) == 1:
-            return [self.index.candidates(shingled[0].mixed, shingled[0].window_offsets, self.scratch)]
+            pairs, hits = self.index.candidates_and_hits(shingled[0].mixed, shingled[0].window_offsets, self.scratch)
+            self.last_hits_per_window[0] = hits / max(len(shingled[0].mixed), 1)
+            return [pairs]
         sizes = [len(s.mixed) for s in shingled]
         mixed = self.scratch.buffer("group_mixed", sum(sizes), np.uint32)
         np.concatenate([s.mixed for s in shingled], out=mixed)
@@ -190,7 +203,8 @@ class CorpusScanner:
         offsets = np.concatenate(
             [s.window_offsets[:-1] + base for s, base in zip(shingled, bases[:-1], strict=True)] + [bases[-1:]]
         )
-        pairs = self.index.candidates(mixed, offsets, self.scratch)
+        pairs, hits = self.index.candidates_and_hits(mixed, offsets, self.scratch)
+        self.last_hits_per_window[0] = hits / max(len(mixed), 1)
         bounds = np.searchsorted(pairs.rows, firsts)
         return [
             CandidatePairs(pairs.rows[lo:hi] - first, pairs.posts[lo:hi])

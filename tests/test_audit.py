@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,10 +20,11 @@ from auditor.errors import InputError
 from auditor.fingerprint import Fingerprinter, ShingledTexts
 from auditor.fingerprint_set import FingerprintSet
 from auditor.formats.json_report import render_json
-from auditor.kernels.containment import CandidatePairs
+from auditor.kernels.containment import CandidatePairs, ContainmentIndex
+from auditor.kernels.normalize import prenormalize
 from auditor.result import AuditResult
 from auditor.sampling import RowSample
-from auditor.scan import CorpusScanner
+from auditor.scan import GROUP_HITS_PER_WINDOW, CorpusScanner
 from auditor.sources import corpus as corpus_source
 from auditor.sources.corpus import open_corpus
 from auditor.sources.posts import PostSource
@@ -121,6 +123,25 @@ def test_same_report_whatever_the_probe_grouping(
         assert grouped.evidence.equals(alone.evidence) and render_json(grouped) == render_json(alone)
         assert len(grouped.evidence) > 0
     assert max(probes) >= 2
+
+
+def test_a_large_index_is_probed_in_groups_only_while_its_hits_are_sparse(
+    posts_file: Path, corpus: Path, make_set: Callable[..., FingerprintSet], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The probe's work memory grows with its hits: a corpus of the set's own posts (several hits a window)
+    took gigabytes in groups. Before any probe, and after a dense one, batches are probed one by one."""
+    monkeypatch.setattr(ContainmentIndex, "partition_bits", lambda self: 3)  # as an index past the caches
+    scanner = CorpusScanner(make_set(posts_file))
+    assert not scanner.probes_in_groups  # nothing known yet
+    [first, *_] = open_corpus([str(corpus)])
+    table = next(iter(first.batches()))
+    shingled = scanner.shingle(prenormalize(table.column("text")))
+    scanner.candidates([shingled])
+    assert 0 <= scanner.last_hits_per_window[0] < math.inf
+    scanner.last_hits_per_window[0] = GROUP_HITS_PER_WINDOW
+    assert scanner.probes_in_groups
+    scanner.last_hits_per_window[0] = 2.5  # a dump of the set's own posts
+    assert not scanner.probes_in_groups
 
 
 def test_a_group_of_batches_scans_as_each_batch_alone(

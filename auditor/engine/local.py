@@ -15,10 +15,9 @@ PROBE_GROUP_BYTES = 32 << 20
 def scan_part(job: ScanJob, part: CorpusPart, on_rows: RowsCallback | None = None) -> PartResult:
     """The result of one part: its batches scanned in row order and added up. With a large index, the
     batches go in groups of about PROBE_GROUP_BYTES of text, each group's windows probing the index at
-    once (`CorpusScanner.probes_in_groups`); the result is the same."""
+    once, while its hits are sparse (`CorpusScanner.probes_in_groups`); the result is the same."""
     corpus_file = job.files[part.file_index]
     result = PartResult.empty(len(job.scanners))
-    grouped = any(scanner.probes_in_groups for scanner in job.scanners)
     group: list[CorpusBatch] = []
     group_bytes = 0
     first_row = part.first_row
@@ -26,6 +25,7 @@ def scan_part(job: ScanJob, part: CorpusPart, on_rows: RowsCallback | None = Non
         group.append(CorpusBatch.of(corpus_file.name, first_row, table))
         group_bytes += table.column("text").nbytes
         first_row += table.num_rows
+        grouped = any(scanner.probes_in_groups for scanner in job.scanners)  # as the last probe found
         if not grouped or group_bytes >= PROBE_GROUP_BYTES:
             result = result + _scanned(job, group, on_rows)
             group, group_bytes = [], 0
