@@ -36,6 +36,7 @@ import pyarrow as pa
 from auditor.batch import PartResult
 from auditor.errors import InputError
 from auditor.evidence import EVIDENCE_SCHEMA
+from auditor.files import file_sha256
 from auditor.outputs import replace_atomically
 from auditor.sources.corpus import CorpusPart
 
@@ -152,7 +153,7 @@ class PartStore:
             if len(digests) != self.sets or len(counts["sets"]) != self.sets:
                 return None
             for index, digest in enumerate(digests):
-                if _file_sha256(self.folder / f"{name}.set{index}.arrow") != digest:
+                if file_sha256(self.folder / f"{name}.set{index}.arrow") != digest:
                     return None
             return PartResult.from_counts(counts)
         except (OSError, ValueError, KeyError, TypeError):
@@ -166,7 +167,7 @@ class PartStore:
             for index, set_part in enumerate(result.sets):
                 path = self.folder / f"{name}.set{index}.arrow"
                 replace_atomically(path, functools.partial(_write_ipc, tables=[set_part.evidence]), durable=False)
-                digests.append(_file_sha256(path))
+                digests.append(file_sha256(path))
             counts = {**result.counts(), "evidence_sha256": digests}
             replace_atomically(self.folder / f"{name}.json", lambda p: p.write_text(json.dumps(counts)), durable=False)
         except OSError as error:
@@ -234,14 +235,6 @@ def _lock(folder: Path) -> IO[bytes]:
             "another --evidence path."
         ) from None
     return handle
-
-
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _write_ipc(path: Path, tables: Iterable[pa.Table]) -> None:

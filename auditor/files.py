@@ -59,13 +59,18 @@ def remember_sha256(path: Path, sha256: str) -> None:
 
 
 def _sha256_uncached(path: Path) -> str:
-    digest = hashlib.sha256()
     try:
-        with path.open("rb") as stream:
-            for block in iter(lambda: stream.read(1 << 20), b""):
-                digest.update(block)
+        return file_sha256(path)
     except OSError as error:
         raise InputError(f"{path}: cannot be read ({error.strerror}); check its permissions.") from None
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a local file's bytes, read now; OSError goes to the caller."""
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
     return digest.hexdigest()
 
 
