@@ -11,11 +11,11 @@ import ctypes
 import ctypes.util
 from functools import lru_cache
 
-import pyarrow as pa
-
 
 @lru_cache(maxsize=1)
-def _libc() -> ctypes.CDLL | None:
+def glibc() -> ctypes.CDLL | None:
+    """The C library when it is glibc (its malloc_trim and mallopt are glibc's), else None. Imports nothing
+    numerical: the CLI calls it before numpy is loaded (startup.heap_keeps_freed_pages)."""
     name = ctypes.util.find_library("c")
     try:
         libc = ctypes.CDLL(name) if name else None
@@ -26,7 +26,9 @@ def _libc() -> ctypes.CDLL | None:
 
 def release_freed_memory() -> None:
     """Return the free pages of Arrow's pool and of the C heap to the system."""
+    import pyarrow as pa
+
     pa.default_memory_pool().release_unused()
-    libc = _libc()
+    libc = glibc()
     if libc is not None:
         libc.malloc_trim(0)

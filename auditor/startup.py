@@ -98,14 +98,10 @@ def heap_keeps_freed_pages(libc: Any = None) -> bool:
     if "GLIBC_TUNABLES" in os.environ or any(k.startswith("MALLOC_") and k.endswith("_") for k in os.environ):
         return False
     if libc is None:
-        import ctypes
-        import ctypes.util
+        from auditor.memory import glibc
 
-        try:
-            libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        except OSError:
-            return False
-        if not hasattr(libc, "mallopt") or not hasattr(libc, "malloc_trim"):  # glibc only
+        libc = glibc()
+        if libc is None:
             return False
     return bool(libc.mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD)) and bool(
         libc.mallopt(_M_TRIM_THRESHOLD, _TRIM_THRESHOLD)
