@@ -290,8 +290,7 @@ def _matched(
         valid = np.asarray(pc.is_valid(texts).to_numpy(zero_copy_only=False))
         scanned[sampled[valid] if sampled is not None else valid] = True
         domain_rows = _counts(domains.filter(pa.array(scanned)))
-    skipped = ready.skipped
-    return PartResult(table.num_rows, {k: v for k, v in sorted(skipped.items()) if v}, domain_rows, tuple(parts))
+    return PartResult(table.num_rows, {k: v for k, v in sorted(ready.skipped.items()) if v}, domain_rows, tuple(parts))
 
 
 def _counts(values: pa.Array) -> dict[str, int]:

@@ -191,20 +191,21 @@ class CorpusScanner:
     def candidates(self, shingled: Sequence[ShingledTexts]) -> list[CandidatePairs]:
         """The candidate pairs of each of some batches' shingles, from one probe of the index over all of
         their rows: what a probe of each batch alone finds, rows numbered within each batch."""
-        if len(shingled) == 1:
-            pairs, hits = self.index.candidates_and_hits(shingled[0].mixed, shingled[0].window_offsets, self.scratch)
-            self.last_hits_per_window[0] = hits / max(len(shingled[0].mixed), 1)
-            return [pairs]
-        sizes = [len(s.mixed) for s in shingled]
-        mixed = self.scratch.buffer("group_mixed", sum(sizes), np.uint32)
-        np.concatenate([s.mixed for s in shingled], out=mixed)
-        firsts = np.cumsum([0] + [len(s.window_offsets) - 1 for s in shingled])
-        bases = np.cumsum([0, *sizes])
-        offsets = np.concatenate(
-            [s.window_offsets[:-1] + base for s, base in zip(shingled, bases[:-1], strict=True)] + [bases[-1:]]
-        )
+        if len(shingled) == 1:  # as they are: no copy
+            mixed, offsets = shingled[0].mixed, shingled[0].window_offsets
+        else:
+            sizes = [len(s.mixed) for s in shingled]
+            mixed = self.scratch.buffer("group_mixed", sum(sizes), np.uint32)
+            np.concatenate([s.mixed for s in shingled], out=mixed)
+            bases = np.cumsum([0, *sizes])
+            offsets = np.concatenate(
+                [s.window_offsets[:-1] + base for s, base in zip(shingled, bases[:-1], strict=True)] + [bases[-1:]]
+            )
         pairs, hits = self.index.candidates_and_hits(mixed, offsets, self.scratch)
         self.last_hits_per_window[0] = hits / max(len(mixed), 1)
+        if len(shingled) == 1:
+            return [pairs]
+        firsts = np.cumsum([0] + [len(s.window_offsets) - 1 for s in shingled])
         bounds = np.searchsorted(pairs.rows, firsts)
         return [
             CandidatePairs(pairs.rows[lo:hi] - first, pairs.posts[lo:hi])
