@@ -11,6 +11,10 @@ from auditor.files import FileIdentity
 from auditor.fingerprint_set import FingerprintSetInfo
 from auditor.stats import Rate, TextShare
 
+# Ids of posts not found an evidence file's manifest lists at the most (formats.evidence_parquet: a few
+# megabytes of footer); the JSON report lists them all.
+MANIFEST_NOT_FOUND_IDS = 100_000
+
 
 @dataclass(frozen=True)
 class CorpusFileSummary:

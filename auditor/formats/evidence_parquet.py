@@ -22,10 +22,7 @@ import pyarrow.parquet as pq
 
 from auditor.errors import InputError
 from auditor.formats.json_report import SCHEMA_VERSION, report_dict
-from auditor.result import AuditResult
-
-# Ids of posts not found the manifest lists at the most (a few megabytes of footer).
-MANIFEST_NOT_FOUND_IDS = 100_000
+from auditor.result import MANIFEST_NOT_FOUND_IDS, AuditResult
 
 
 def write_evidence(result: AuditResult, path: Path) -> None:

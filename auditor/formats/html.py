@@ -13,6 +13,7 @@ from auditor.claims import upper_first
 from auditor.formats.wording import (
     MATCH_RULE,
     NORMALIZED_CHARACTERS,
+    NOT_FOUND_LISTED,
     describe_copies,
     describe_dates,
     describe_figure,
@@ -175,10 +176,7 @@ def render_html(result: AuditResult) -> str:
     where = " in the sampled rows" if result.rows_sampled else ""
     not_found_note = f"{result.not_found_count:,} testable posts were not found{where}."
     if hidden:
-        not_found_note += (
-            f" The first {len(not_found):,} are listed; all of them are in the JSON report and the evidence file's "
-            "manifest."
-        )
+        not_found_note += f" The first {len(not_found):,} are listed; {NOT_FOUND_LISTED}."
     containment = explain_containment(result.fingerprint_info.params.shingle_size, result.settings.threshold)
     explanations = f'<p class="note">{escape(containment)}<br>{escape(NORMALIZED_CHARACTERS)}</p>'
     return f"""<!doctype html>

@@ -15,7 +15,7 @@ import pyarrow.compute as pc
 from auditor.claims import Claims
 from auditor.fingerprint_set import FingerprintSetInfo
 from auditor.kernels.containment import FLOOR_SHARE, MIN_FLOOR_SHARE
-from auditor.result import ESTIMATE, EXACT, AuditResult, FigureReading
+from auditor.result import ESTIMATE, EXACT, MANIFEST_NOT_FOUND_IDS, AuditResult, FigureReading
 from auditor.stats import Rate, TextShare
 
 DUPLICATE_IDS = "corpus ids naming more than one matched row (told apart by the digest of their text)"
@@ -175,6 +175,12 @@ def describe_post(match: dict[str, object]) -> str:
     return " · ".join(parts)
 
 
+# Where the posts not found are listed, every rendering saying it alike.
+NOT_FOUND_LISTED = (
+    f"all of them are listed in the JSON report, and in the evidence file's manifest up to {MANIFEST_NOT_FOUND_IDS:,}"
+)
+
+
 def describe_not_found(result: AuditResult, limit: int, show: Callable[[str], str] = str) -> str:
     """How many testable posts were not found, the first few, and where the rest are listed."""
     count = result.not_found_count
@@ -183,10 +189,7 @@ def describe_not_found(result: AuditResult, limit: int, show: Callable[[str], st
     ids = [show(str(post)) for post in result.posts_not_found.slice(0, limit).to_pylist()]
     where = "in the sampled rows" if result.rows_sampled else "in the corpus"
     more = f" and {count - len(ids):,} more" if count > len(ids) else ""
-    return (
-        f"{count:,} testable posts were not found {where}: {', '.join(ids)}{more} (all of them are listed in the "
-        "JSON report and the evidence file's manifest)."
-    )
+    return f"{count:,} testable posts were not found {where}: {', '.join(ids)}{more} ({NOT_FOUND_LISTED})."
 
 
 def describe_reasons(counts: dict[str, int]) -> str:
