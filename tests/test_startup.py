@@ -42,14 +42,20 @@ def test_cli_start_leaves_out_pandas_and_scipy_linalg() -> None:
     assert result.stdout.split("\n")[:2] == ["True False False", "2.0"]
 
 
-def purge_delay(arguments: list[str], env: dict[str, str]) -> str:
+def after_prepare(arguments: list[str], env: dict[str, str], variable: str, statements: str) -> str:
+    """What `statements` print in a fresh interpreter after prepare_process(arguments), `variable` unset in
+    its environment unless `env` sets it."""
     script = (
-        "import os, sys\nfrom auditor.startup import prepare_process\n"
-        f"prepare_process({arguments!r})\nimport pyarrow\nprint(os.environ.get('MIMALLOC_PURGE_DELAY'))"
+        f"import os, sys\nfrom auditor.startup import prepare_process\nprepare_process({arguments!r})\n{statements}"
     )
-    environment = {k: v for k, v in os.environ.items() if k != "MIMALLOC_PURGE_DELAY"} | env
+    environment = {k: v for k, v in os.environ.items() if k != variable} | env
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, env=environment)
     return result.stdout.strip()
+
+
+def purge_delay(arguments: list[str], env: dict[str, str]) -> str:
+    statements = "import pyarrow\nprint(os.environ.get('MIMALLOC_PURGE_DELAY'))"
+    return after_prepare(arguments, env, "MIMALLOC_PURGE_DELAY", statements)
 
 
 def test_arrow_keeps_freed_pages_in_a_fingerprint_run_only() -> None:
@@ -60,14 +66,11 @@ def test_arrow_keeps_freed_pages_in_a_fingerprint_run_only() -> None:
 
 
 def huge_pages(arguments: list[str], env: dict[str, str]) -> str:
-    script = (
-        "import sys\nfrom auditor.startup import prepare_process\n"
-        f"prepare_process({arguments!r})\nimport numpy\n"
-        "core = getattr(numpy, '_core', None) or numpy.core\nprint(core.multiarray._get_madvise_hugepage())"
+    statements = (
+        "import numpy\ncore = getattr(numpy, '_core', None) or numpy.core\n"
+        "print(core.multiarray._get_madvise_hugepage())"
     )
-    environment = {k: v for k, v in os.environ.items() if k != "NUMPY_MADVISE_HUGEPAGE"} | env
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, env=environment)
-    return result.stdout.strip()
+    return after_prepare(arguments, env, "NUMPY_MADVISE_HUGEPAGE", statements)
 
 
 def test_numpy_asks_for_no_huge_pages_in_a_scan() -> None:
