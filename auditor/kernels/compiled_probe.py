@@ -73,7 +73,6 @@ def partition_windows(
     part_bits: int,
     coarse_words: npt.NDArray[np.uint64],
     coarse_fold: int,
-    order: npt.NDArray[np.uint64],
     passing: npt.NDArray[np.uint64],
 ) -> int:  # pragma: no cover - compiled
     """`filter_windows`' windows, partitioned by the top `part_bits` bits of their hash (see the module):
@@ -84,7 +83,9 @@ def partition_windows(
     there too, so a window it turns away is one the filter would. A batch touches most lines of a filter
     of hundreds of megabytes, a memory access a window; the coarse filter, a fraction of the size, turns
     most windows away from the lines it shares among neighbours, and the filter is read for the rest.
-    `order` (one per window) is work space."""
+    The partitioned windows and those passing share `passing` (room for one per window): each pass keeps
+    windows in place, never writing past the one it reads, so no second array of the windows' size is
+    touched (its first touch, page by page, cost more than the pass)."""
     windows = window_offsets[len(window_offsets) - 1]
     part_shift = np.uint64(32 - part_bits)
     # Counting sort of the windows by the top bits of their hash: (hash << 32 | row), stable.
@@ -97,20 +98,22 @@ def partition_windows(
         for w in range(window_offsets[row], window_offsets[row + 1]):
             value = np.uint64(mixed[w])
             part = value >> part_shift
-            order[fill[part]] = (value << np.uint64(32)) | np.uint64(row)
+            passing[fill[part]] = (value << np.uint64(32)) | np.uint64(row)
             fill[part] += 1
     # The filter's pass over neighbouring slices of it, in two: the coarse filter first.
     passed = 0
     for i in range(windows):
-        low = order[i] >> np.uint64(32)
+        window = passing[i]
+        low = window >> np.uint64(32)
         mask = _filter_mask(low)
-        passing[passed] = order[i]
+        passing[passed] = window
         passed += (coarse_words[(low >> np.uint64(shift)) >> np.uint64(coarse_fold)] & mask) == mask
     kept = 0
     for t in range(passed):
-        low = passing[t] >> np.uint64(32)
+        window = passing[t]
+        low = window >> np.uint64(32)
         mask = _filter_mask(low)
-        passing[kept] = passing[t]
+        passing[kept] = window
         kept += (filter_words[low >> np.uint64(shift)] & mask) == mask
     return kept
 

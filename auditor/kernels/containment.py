@@ -720,9 +720,8 @@ class ContainmentIndex:
         part_bits = self.partition_bits() if part_bits is None else part_bits
         if part_bits:
             coarse = self.coarse_words if fold == COARSE_FOLD else coarse_filter(self.filter_words, fold)
-            order = work.buffer("order", windows, np.uint64)
             passed = compiled_probe.partition_windows(
-                mixed, window_offsets, self.filter_words, self.filter_shift, part_bits, coarse, fold, order, passing
+                mixed, window_offsets, self.filter_words, self.filter_shift, part_bits, coarse, fold, passing
             )
         else:
             passed = compiled_probe.filter_windows(mixed, window_offsets, self.filter_words, self.filter_shift, passing)
