@@ -9,9 +9,6 @@ report does not depend on the engine, the batch size or the number of workers.
 
 A batch's text is prenormalized once and shingled once per distinct hasher, whatever the number of sets
 probed: the `--control` audit and `auditor check` with several sets share one corpus pass.
-`scan_batches` does the same for a group of batches with one probe of each index over all of their
-rows (a large index's probe reads about its whole filter whatever the number of windows: the more
-windows a probe takes, the more of what it reads they use); its result is that of each batch alone.
 """
 
 from __future__ import annotations
@@ -31,7 +28,6 @@ from auditor.defaults import DEFAULT_MAX_ROW_CHARS as DEFAULT_MAX_ROW_CHARS
 from auditor.errors import UsageError
 from auditor.evidence import EVIDENCE_SCHEMA, evidence_batch
 from auditor.fingerprint import ShingledTexts
-from auditor.kernels.containment import CandidatePairs
 from auditor.kernels.normalize import prenormalize
 from auditor.kernels.sorting import unique_sorted
 from auditor.sampling import RowSample
@@ -194,31 +190,12 @@ def scan_batch(scanners: Sequence[CorpusScanner], batch: CorpusBatch, options: S
 
     Rows left out are counted by reason: `not_sampled`, `too_large` (longer than the limit), `null_text`.
     """
-    return scan_batches(scanners, [batch], options)
-
-
-def scan_batches(
-    scanners: Sequence[CorpusScanner], batches: Sequence[CorpusBatch], options: ScanOptions | None = None
-) -> PartResult:
-    """`scan_batch` of each batch, added up in order, with one probe of each scanner's index over all of the
-    batches' rows (`CorpusScanner.candidates`): the same result, whatever the grouping of batches."""
-    options = options or ScanOptions()
-    prepared = [_prepared(batch, options) for batch in batches]
-    shingled: list[dict[tuple[int, str], ShingledTexts]] = [{} for _ in batches]
-    for position, ready in enumerate(prepared):
-        for scanner in scanners:
-            key = scanner.hasher_key
-            if key not in shingled[position]:
-                shingled[position][key] = scanner.shingle(ready.prenormalized, position)
-    candidates = [
-        scanner.candidates([shingled[position][scanner.hasher_key] for position in range(len(batches))])
-        for scanner in scanners
-    ]
-    total: PartResult | None = None
-    for position, (batch, ready) in enumerate(zip(batches, prepared, strict=True)):
-        result = _matched(scanners, batch, ready, shingled[position], [c[position] for c in candidates])
-        total = result if total is None else total + result
-    return total if total is not None else PartResult.empty(len(scanners))
+    ready = _prepared(batch, options or ScanOptions())
+    shingled: dict[tuple[int, str], ShingledTexts] = {}
+    for scanner in scanners:
+        if scanner.hasher_key not in shingled:
+            shingled[scanner.hasher_key] = scanner.shingle(ready.prenormalized)
+    return _matched(scanners, batch, ready, shingled)
 
 
 @dataclass(frozen=True)
@@ -255,13 +232,12 @@ def _matched(
     batch: CorpusBatch,
     ready: _Prepared,
     shingled: dict[tuple[int, str], ShingledTexts],
-    candidates: Sequence[CandidatePairs],
 ) -> PartResult:
     table, texts, sampled = batch.table, ready.texts, ready.sampled
     domains = domains_of(table.column("url")) if "url" in table.schema.names else None
     parts: list[SetPart] = []
-    for scanner, pairs in zip(scanners, candidates, strict=True):
-        matches = scanner.match(texts, ready.prenormalized, shingled[scanner.hasher_key], pairs)
+    for scanner in scanners:
+        matches = scanner.match(texts, ready.prenormalized, shingled[scanner.hasher_key])
         if sampled is not None:
             matches = replace(matches, rows=sampled[matches.rows])
         evidence = _empty_evidence()

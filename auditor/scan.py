@@ -7,8 +7,6 @@ it holds the read-only index built once from a fingerprint set and keeps no stat
 from __future__ import annotations
 
 import hashlib
-import math
-from collections.abc import Sequence
 from dataclasses import InitVar, dataclass, field
 from pathlib import Path
 
@@ -103,11 +101,6 @@ def build_index(fingerprints: FingerprintSet, threshold: float, hasher: ShingleH
     return Prebuilt(index, post_shingles)
 
 
-# A probe whose hits are this many a window or fewer takes groups of batches (`probes_in_groups`): real text
-# against a large set makes about 0.1, a dump of the set's own posts several.
-GROUP_HITS_PER_WINDOW = 0.5
-
-
 @dataclass(frozen=True)
 class CorpusScanner:
     """Finds the posts of a fingerprint set inside batches of corpus texts.
@@ -125,10 +118,6 @@ class CorpusScanner:
     post_shingles: PostShingles | None = field(init=False, repr=False, compare=False)
     stored_at: Path | None = field(init=False, repr=False, compare=False)  # the stored index's directory
     scratch: Scratch = field(init=False, repr=False, compare=False, default_factory=Scratch)
-    # Work space of the shingles of each batch of a probe group (see `probes_in_groups`), by position.
-    group_scratch: list[Scratch] = field(init=False, repr=False, compare=False, default_factory=list)
-    # Hits per window of the last probe (none yet: infinite).
-    last_hits_per_window: list[float] = field(init=False, repr=False, compare=False, default_factory=lambda: [math.inf])
 
     def __post_init__(self, prebuilt: Prebuilt | None) -> None:
         params = self.fingerprints.params
@@ -169,56 +158,11 @@ class CorpusScanner:
         prenormalized = prenormalize(texts)
         return self.match(texts, prenormalized, self.shingle(prenormalized))
 
-    def shingle(self, prenormalized: pa.Array, position: int = 0) -> ShingledTexts:
-        """The corpus side's shingle hashes; any scanner with the same `hasher` may match on them. They live
-        in work space reused by the next call for the same `position` in a probe group."""
-        if position == 0:
-            return shingle_prenormalized(prenormalized, self.hasher, self.scratch)
-        while len(self.group_scratch) < position:
-            self.group_scratch.append(Scratch())
-        return shingle_prenormalized(prenormalized, self.hasher, self.group_scratch[position - 1])
+    def shingle(self, prenormalized: pa.Array) -> ShingledTexts:
+        """The corpus side's shingle hashes; any scanner with the same `hasher` may match on them."""
+        return shingle_prenormalized(prenormalized, self.hasher, self.scratch)
 
-    @property
-    def probes_in_groups(self) -> bool:
-        """Whether this scanner's index is worth probing for several batches at once: a partitioned probe
-        (an index past the processor's caches) reads about its whole filter for a batch however few its
-        windows, so the more windows a probe takes, the more of each cache line read they use. Not while
-        its hits are dense (the last probe's, or before any): the probe's work memory grows with its hits,
-        and a corpus that is mostly the set's own posts makes several a window, where a group of batches
-        held gigabytes."""
-        return self.index.partition_bits() > 0 and self.last_hits_per_window[0] <= GROUP_HITS_PER_WINDOW
-
-    def candidates(self, shingled: Sequence[ShingledTexts]) -> list[CandidatePairs]:
-        """The candidate pairs of each of some batches' shingles, from one probe of the index over all of
-        their rows: what a probe of each batch alone finds, rows numbered within each batch."""
-        if len(shingled) == 1:  # as they are: no copy
-            mixed, offsets = shingled[0].mixed, shingled[0].window_offsets
-        else:
-            sizes = [len(s.mixed) for s in shingled]
-            mixed = self.scratch.buffer("group_mixed", sum(sizes), np.uint32)
-            np.concatenate([s.mixed for s in shingled], out=mixed)
-            bases = np.cumsum([0, *sizes])
-            offsets = np.concatenate(
-                [s.window_offsets[:-1] + base for s, base in zip(shingled, bases[:-1], strict=True)] + [bases[-1:]]
-            )
-        pairs, hits = self.index.candidates_and_hits(mixed, offsets, self.scratch)
-        self.last_hits_per_window[0] = hits / max(len(mixed), 1)
-        if len(shingled) == 1:
-            return [pairs]
-        firsts = np.cumsum([0] + [len(s.window_offsets) - 1 for s in shingled])
-        bounds = np.searchsorted(pairs.rows, firsts)
-        return [
-            CandidatePairs(pairs.rows[lo:hi] - first, pairs.posts[lo:hi])
-            for lo, hi, first in zip(bounds[:-1], bounds[1:], firsts[:-1], strict=True)
-        ]
-
-    def match(
-        self,
-        texts: pa.Array,
-        prenormalized: pa.Array,
-        shingled: ShingledTexts,
-        candidates: CandidatePairs | None = None,
-    ) -> BatchMatches:
+    def match(self, texts: pa.Array, prenormalized: pa.Array, shingled: ShingledTexts) -> BatchMatches:
         """Verified matches of a batch already prenormalized and shingled with this scanner's hasher.
 
         Compiled passes hash every shingle, then probe the prefix index (kept apart, and the probe itself
@@ -227,7 +171,7 @@ class CorpusScanner:
         accepted near the threshold take a second look, their cover counted in whole words.
         """
         index = self.index
-        pairs = candidates if candidates is not None else self.candidates([shingled])[0]
+        pairs = index.candidates(shingled.mixed, shingled.window_offsets, self.scratch)
         scores = index.score(pairs, shingled.mixed, shingled.window_offsets)
         keep = index.accepts(scores)
         look = np.flatnonzero(keep & index.near_threshold(scores))

@@ -40,11 +40,12 @@ Arrow's allocator (mimalloc) gives the pages of freed memory back to the system 
 and the next batch of a fingerprint run, tens of megabytes of Arrow memory, faults fresh pages in again.
 `arrow_keeps_freed_pages` tells mimalloc to keep them (the next batches reuse them, so the run holds
 about its peak of live memory), for `auditor fingerprint` only, and unless the user set the option.
-glibc's heap gives back the free memory at its top once it passes a threshold (64 MiB at the most): a
-scan probing a large index for a group of batches at once frees more than that after each group, and
-the next group faulted it all in again, zeroed 2 MiB at a time (transparent huge pages), most of such
-an audit's system time. `heap_keeps_freed_pages` raises the threshold for the commands that scan a
-corpus (glibc only; not when the user tuned malloc). numpy asks for transparent huge pages for every
+glibc's heap gives back the free memory at its top once it passes a threshold (64 MiB at the most), and
+hands arrays past another threshold to mmap, unmapped when freed: a scan frees tens of megabytes of a
+batch's arrays after each batch, and the next batch faulted them all in again, page by page (four times
+the page faults of an audit that keeps them), most of such an audit's system time.
+`heap_keeps_freed_pages` raises both thresholds for the commands that scan a corpus (glibc only; not when
+the user tuned malloc). numpy asks for transparent huge pages for every
 array of 4 MiB or more; where the kernel then compacts memory to find them (defrag on madvise, the
 usual setting), a fault of a fresh array could cost more than the work on it, most after another
 process ran: `numpy_without_huge_pages` turns the request off in those commands (NUMPY_MADVISE_HUGEPAGE,
@@ -73,7 +74,7 @@ NUMPY_MADVISE_HUGEPAGE = "NUMPY_MADVISE_HUGEPAGE"
 # Commands that scan a corpus.
 _SCANNING_COMMANDS = ("audit", "check", "demo")
 # mallopt parameters (glibc's malloc.h) and the values set: the largest mmap threshold glibc accepts (an
-# array under it comes from the heap and goes back to it), and a trim threshold past any group's work
+# array under it comes from the heap and goes back to it), and a trim threshold past any batch's work
 # memory. Loading a set calls malloc_trim, which still returns what loading freed.
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
 _MMAP_THRESHOLD = 32 << 20

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,18 +12,14 @@ import pytest
 
 from auditor import fingerprint_set
 from auditor.audit import audit
-from auditor.batch import CorpusBatch, scan_batch, scan_batches
+from auditor.batch import CorpusBatch, scan_batch
 from auditor.build import build_fingerprint_set
-from auditor.engine import local as local_engine
 from auditor.errors import InputError
-from auditor.fingerprint import Fingerprinter, ShingledTexts
+from auditor.fingerprint import Fingerprinter
 from auditor.fingerprint_set import FingerprintSet
 from auditor.formats.json_report import render_json
-from auditor.kernels.containment import CandidatePairs, ContainmentIndex
-from auditor.kernels.normalize import prenormalize
 from auditor.result import AuditResult
-from auditor.sampling import RowSample
-from auditor.scan import GROUP_HITS_PER_WINDOW, CorpusScanner
+from auditor.scan import CorpusScanner
 from auditor.sources import corpus as corpus_source
 from auditor.sources.corpus import open_corpus
 from auditor.sources.posts import PostSource
@@ -99,72 +94,20 @@ def test_same_report_whatever_the_batch_size(
     assert render_json(batched) == render_json(whole)
 
 
-def test_same_report_whatever_the_probe_grouping(
-    posts_file: Path, corpus: Path, make_set: Callable[..., FingerprintSet], monkeypatch: pytest.MonkeyPatch
+def test_sets_sharing_their_shingles_scan_as_each_alone(
+    posts_file: Path, corpus: Path, make_set: Callable[..., FingerprintSet]
 ) -> None:
-    """A large index is probed for a group of batches at once (engine.local.PROBE_GROUP_BYTES): the matches,
-    rows sampled or not, are those of one probe per batch."""
+    """scan_batch with two sets sharing their shingles (two thresholds, one shingling of the batch): each
+    set's part result is the one scan_batch gives for it alone."""
     fingerprints = make_set(posts_file)
-    monkeypatch.setattr(corpus_source, "TARGET_BATCH_BYTES", 1)  # 16-row batches
-    files = open_corpus([str(corpus)])
-    singly = [audit(CorpusScanner(fingerprints), files, row_sample=sample) for sample in (None, RowSample(0.6, 3))]
-    probes: list[int] = []
-    probe = CorpusScanner.candidates
-
-    def counted(self: CorpusScanner, shingled: list[ShingledTexts]) -> list[CandidatePairs]:
-        probes.append(len(shingled))
-        return probe(self, shingled)
-
-    monkeypatch.setattr(CorpusScanner, "probes_in_groups", property(lambda self: True))
-    monkeypatch.setattr(CorpusScanner, "candidates", counted)
-    monkeypatch.setattr(local_engine, "PROBE_GROUP_BYTES", 1 << 20)  # each file's batches in one group
-    for sample, alone in zip((None, RowSample(0.6, 3)), singly, strict=True):
-        grouped = audit(CorpusScanner(fingerprints), files, row_sample=sample)
-        assert grouped.evidence.equals(alone.evidence) and render_json(grouped) == render_json(alone)
-        assert len(grouped.evidence) > 0
-    assert max(probes) >= 2
-
-
-def test_a_large_index_is_probed_in_groups_only_while_its_hits_are_sparse(
-    posts_file: Path, corpus: Path, make_set: Callable[..., FingerprintSet], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The probe's work memory grows with its hits: a corpus of the set's own posts (several hits a window)
-    took gigabytes in groups. Before any probe, and after a dense one, batches are probed one by one."""
-    monkeypatch.setattr(ContainmentIndex, "partition_bits", lambda self: 3)  # as an index past the caches
-    scanner = CorpusScanner(make_set(posts_file))
-    assert not scanner.probes_in_groups  # nothing known yet
     [first, *_] = open_corpus([str(corpus)])
-    table = next(iter(first.batches()))
-    shingled = scanner.shingle(prenormalize(table.column("text")))
-    scanner.candidates([shingled])
-    assert 0 <= scanner.last_hits_per_window[0] < math.inf
-    scanner.last_hits_per_window[0] = GROUP_HITS_PER_WINDOW
-    assert scanner.probes_in_groups
-    scanner.last_hits_per_window[0] = 2.5  # a dump of the set's own posts
-    assert not scanner.probes_in_groups
-
-
-def test_a_group_of_batches_scans_as_each_batch_alone(
-    posts_file: Path, corpus: Path, make_set: Callable[..., FingerprintSet], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """scan_batches with two sets sharing their shingles (two thresholds): each set's part results are the
-    sum of scan_batch's, batch by batch."""
-    fingerprints = make_set(posts_file)
-    monkeypatch.setattr(corpus_source, "TARGET_BATCH_BYTES", 1)  # 16-row batches
-    [first, *_] = open_corpus([str(corpus)])
-    batches, row = [], 0
-    for table in first.batches():
-        batches.append(CorpusBatch.of(first.name, row, table))
-        row += table.num_rows
-    assert len(batches) >= 2
+    batch = CorpusBatch.of(first.name, 0, next(iter(first.batches())))
     scanners = [CorpusScanner(fingerprints, threshold=0.6), CorpusScanner(fingerprints, threshold=0.8)]
-    grouped = scan_batches(scanners, batches)
-    alone = scan_batch(scanners, batches[0])
-    for batch in batches[1:]:
-        alone = alone + scan_batch(scanners, batch)
-    assert grouped.counts() == alone.counts() and grouped.sets[0].matches > 0
-    for ours, theirs in zip(grouped.sets, alone.sets, strict=True):
-        assert ours.evidence.equals(theirs.evidence)
+    together = scan_batch(scanners, batch)
+    assert together.sets[0].matches > 0
+    for scanner, ours in zip(scanners, together.sets, strict=True):
+        alone = scan_batch([scanner], batch).sets[0]
+        assert ours.evidence.equals(alone.evidence) and ours.matches == alone.matches
 
 
 def test_template_siblings_do_not_match_each_other(tmp_path: Path) -> None:

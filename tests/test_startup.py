@@ -92,7 +92,7 @@ class _Libc:
 
 def test_the_heap_keeps_freed_pages_unless_the_user_tuned_malloc(monkeypatch: pytest.MonkeyPatch) -> None:
     """glibc's mmap threshold (M_MMAP_THRESHOLD, -3) raised to its largest and the trim threshold (-1) past a
-    group's work memory: each group of batches then reuses the last one's pages instead of faulting in fresh."""
+    batch's work memory: each batch then reuses the last one's pages instead of faulting in fresh."""
     from auditor.startup import heap_keeps_freed_pages
 
     monkeypatch.delenv("GLIBC_TUNABLES", raising=False)

@@ -1,6 +1,5 @@
-"""Engines move corpus batches through the pure per-batch step (auditor.batch.scan_batches, which takes
-a group of batches of one part, probing a large index once for all of them: engine.local.scan_part);
-they decide where work runs, never what it computes.
+"""Engines move corpus batches through the pure per-batch step (auditor.batch.scan_batch); they decide
+where work runs, never what it computes.
 
 An engine takes a ScanJob and yields each part's PartResult, in any order; the audit merges them in file
 and row order, so every engine gives the same report.

@@ -683,12 +683,6 @@ class ContainmentIndex:
 
     def candidates(self, mixed: Hashes, window_offsets: Offsets, scratch: Scratch | None = None) -> CandidatePairs:
         """(row, post) pairs whose hits on the post's prefix cover enough slots to reach the threshold."""
-        return self.candidates_and_hits(mixed, window_offsets, scratch)[0]
-
-    def candidates_and_hits(
-        self, mixed: Hashes, window_offsets: Offsets, scratch: Scratch | None = None
-    ) -> tuple[CandidatePairs, int]:
-        """`candidates`, and how many hits the probe found (what its work memory grows with)."""
         work = scratch or Scratch()
         hit_rows, hit_keys = self.probe(mixed, window_offsets, work)
         covered = work.zeroed("covered", len(self.required_prefix_slots), np.int16)
@@ -696,7 +690,7 @@ class ContainmentIndex:
             hit_rows, hit_keys, self.slot_bits, self._count_needs, covered,
             self.heavy_offsets, self.heavy_ids, work.zeroed("heavy_present", len(self.heavy_hashes), np.uint8),
         )  # fmt: skip
-        return CandidatePairs(rows, posts), len(hit_rows)
+        return CandidatePairs(rows, posts)
 
     def probe(
         self,
