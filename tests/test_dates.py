@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from auditor.claims import parse_cutoff
+from auditor.claims import leading_days, leading_days_reference, parse_cutoff
 from auditor.dates import date_seconds, format_utc_reference, parse_date_reference, parse_dates
 from auditor.errors import UsageError
 from auditor.kernels import compiled_dates as kernel
@@ -143,6 +143,26 @@ def mutated(text: str, position: int, char: str) -> str:
 )
 def test_compiled_parse_equals_reference(texts: list[str | None]) -> None:
     assert compiled_parse(texts) == [parse_date_reference(t) for t in texts]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    texts=st.lists(
+        st.one_of(
+            st.none(),
+            date_strings(),
+            st.builds(mutated, date_strings(), st.integers(0, 12), st.sampled_from("0123456789-:/T é٣")),
+            st.text(alphabet="0123456789-:Té٣", max_size=14),
+        ),
+        max_size=12,
+    ),
+    large=st.booleans(),
+)
+def test_leading_days_equal_reference(texts: list[str | None], large: bool) -> None:
+    """The day a created_at starts with (the claims' dated posts and months): non-ASCII digits (٣) and
+    multi-byte characters before the tenth character are no day."""
+    values = pa.array(texts, pa.large_string() if large else pa.string())
+    assert leading_days(values).tolist() == leading_days_reference(values).tolist()
 
 
 @settings(max_examples=100, deadline=None)

@@ -368,3 +368,29 @@ def format_utc(seconds: npt.NDArray[np.int64]) -> npt.NDArray[np.uint8]:  # prag
             out[at] = (45, 45, 84, 58, 58, 90)[k - 1]
             at += 1
     return out
+
+
+@njit(cache=True, nogil=True)
+def leading_days(
+    data: npt.NDArray[np.uint8], offsets: npt.NDArray[np.int64], days: npt.NDArray[np.int64]
+) -> None:  # pragma: no cover - compiled
+    """Per string (`offsets` into `data`), the day its first ten bytes write as YYYY-MM-DD (ASCII digits), as
+    the number YYYYMMDD, into `days`; -1 when they do not. A day is ASCII, so its first ten bytes are its first
+    ten characters; the numbers order as the days' texts do. `claims.leading_days_reference` defines it."""
+    for i in range(len(offsets) - 1):
+        start = offsets[i]
+        day = -1
+        if offsets[i + 1] - start >= 10:
+            day = 0
+            for k in range(10):
+                c = int(data[start + k])
+                if k == 4 or k == 7:
+                    if c != 45:  # "-"
+                        day = -1
+                        break
+                elif 48 <= c <= 57:
+                    day = day * 10 + c - 48
+                else:
+                    day = -1
+                    break
+        days[i] = day
