@@ -129,35 +129,28 @@ def mutated(text: str, position: int, char: str) -> str:
     return text[:position] + char + text[position + 1 :]
 
 
-@settings(max_examples=300, deadline=None)
-@given(
-    texts=st.lists(
+def date_texts(reach: int, changes: str, alphabet: str, max_size: int) -> st.SearchStrategy[list[str | None]]:
+    """Lists of nulls, dates in every form, dates with one character changed within `reach` (to one of
+    `changes`), and texts of `alphabet`."""
+    return st.lists(
         st.one_of(
             st.none(),
             date_strings(),
-            st.builds(mutated, date_strings(), st.integers(0, 40), st.sampled_from("0123456789 :-+.,TZaW9")),
-            st.text(alphabet="0123456789 -:+.TZtzUTCGMWedOctJanFebSun,", max_size=32),
+            st.builds(mutated, date_strings(), st.integers(0, reach), st.sampled_from(changes)),
+            st.text(alphabet=alphabet, max_size=max_size),
         ),
         max_size=12,
     )
-)
+
+
+@settings(max_examples=300, deadline=None)
+@given(texts=date_texts(40, "0123456789 :-+.,TZaW9", "0123456789 -:+.TZtzUTCGMWedOctJanFebSun,", 32))
 def test_compiled_parse_equals_reference(texts: list[str | None]) -> None:
     assert compiled_parse(texts) == [parse_date_reference(t) for t in texts]
 
 
 @settings(max_examples=300, deadline=None)
-@given(
-    texts=st.lists(
-        st.one_of(
-            st.none(),
-            date_strings(),
-            st.builds(mutated, date_strings(), st.integers(0, 12), st.sampled_from("0123456789-:/T é٣")),
-            st.text(alphabet="0123456789-:Té٣", max_size=14),
-        ),
-        max_size=12,
-    ),
-    large=st.booleans(),
-)
+@given(texts=date_texts(12, "0123456789-:/T é٣", "0123456789-:Té٣", 14), large=st.booleans())
 def test_leading_days_equal_reference(texts: list[str | None], large: bool) -> None:
     """The day a created_at starts with (the claims' dated posts and months): non-ASCII digits (٣) and
     multi-byte characters before the tenth character are no day."""
