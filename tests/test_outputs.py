@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from auditor import outputs
 from auditor.cli import app
 from auditor.errors import InputError, UsageError
-from auditor.formats.json_report import LONG_LIST, dumps_indented
+from auditor.formats.json_report import LONG_LIST, dumps_indented, one_line
 from auditor.outputs import check_outputs, staged_outputs
 from tests.conftest import POSTS, write_parquet
 
@@ -118,3 +118,19 @@ def test_long_lists_are_written_on_one_line_with_the_same_json_value(value: obje
     assert json.loads(text) == document
     assert text.count("\n") < 40 + json.dumps(value, indent=2).count("\n")  # the long lists on one line each
     assert dumps_indented({"value": value}) == json.dumps({"value": value}, indent=2)  # short ones as before
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.text(alphabet=st.characters(min_codepoint=0, max_codepoint=0x80), max_size=4)
+        | st.text(alphabet='abc"\\\x7f\u2028é', max_size=3)
+        | st.integers(),
+        max_size=12,
+    )
+    | st.lists(st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=6), max_size=12)
+)
+def test_a_long_list_on_one_line_is_what_json_writes(items: list[object]) -> None:
+    """The one-line encoding of long lists joins plain ASCII strings directly: byte for byte json.dumps,
+    whatever the strings hold (quotes, backslashes, control characters, DEL, non-ASCII) or the items are."""
+    assert one_line(items) == json.dumps(items)
