@@ -333,8 +333,11 @@ def audit_files(
     results are the same for any engine and any number of workers. With a `store`, parts it holds are
     not scanned again, each part is kept there as it finishes, and the evidence stays on disk
     (memory-mapped) instead of in the heap. `post_samples[i]` records that scanner i's set is a sample
-    of posts. Each corpus file is hashed once, whatever the number of sets.
+    of posts. Each corpus file is hashed once, whatever the number of sets. A `cutoff` is checked before
+    any scanning (a date as YYYY-MM-DD).
     """
+    if cutoff is not None:
+        parse_cutoff(cutoff)
     progress = progress or NoProgress()
     options = options or ScanOptions()
     parts = corpus_parts(files)

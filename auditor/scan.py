@@ -159,7 +159,8 @@ class CorpusScanner:
         return self.match(texts, prenormalized, self.shingle(prenormalized))
 
     def shingle(self, prenormalized: pa.Array) -> ShingledTexts:
-        """The corpus side's shingle hashes; any scanner with the same `hasher` may match on them."""
+        """The corpus side's shingle hashes; any scanner with the same `hasher` may match on them. They live in
+        this scanner's work space, overwritten by its next call."""
         return shingle_prenormalized(prenormalized, self.hasher, self.scratch)
 
     def match(self, texts: pa.Array, prenormalized: pa.Array, shingled: ShingledTexts) -> BatchMatches:

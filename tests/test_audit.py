@@ -14,7 +14,8 @@ from auditor import fingerprint_set
 from auditor.audit import audit
 from auditor.batch import CorpusBatch, scan_batch
 from auditor.build import build_fingerprint_set
-from auditor.errors import InputError
+from auditor.engine import local as local_engine
+from auditor.errors import InputError, UsageError
 from auditor.fingerprint import Fingerprinter
 from auditor.fingerprint_set import FingerprintSet
 from auditor.formats.json_report import render_json
@@ -191,3 +192,18 @@ def test_evidence_carries_an_excerpt_with_the_shared_text_marked(
     marked = "".join(excerpt["text"][start:end] for start, end in excerpt["marks"])
     assert "pineapple on pizza is fine" in marked.lower()
     assert page["post_text"] == POSTS[1]
+
+
+def test_a_cutoff_that_is_no_date_is_refused_before_any_scanning(
+    posts_file: Path, corpus: Path, make_set: Callable[..., FingerprintSet], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The library's audit checks `cutoff` first: the claims compare days as YYYY-MM-DD numbers, and a
+    corpus scanned for nothing would be the cost of finding out at the end."""
+    scanner = CorpusScanner(make_set(posts_file))
+
+    def no_scan(*args: object, **kwargs: object) -> None:
+        raise AssertionError("scanned before the cutoff was checked")
+
+    monkeypatch.setattr(local_engine, "scan_batch", no_scan)
+    with pytest.raises(UsageError, match="YYYY-MM-DD"):
+        audit(scanner, open_corpus([str(corpus)]), cutoff="2024-06")

@@ -2,7 +2,9 @@
 
 `parse_utf8_dates` reads each string of a batch as one of the forms platforms write (ISO 8601, Twitter's
 classic `Wed Oct 10 20:19:24 +0000 2018`, RFC 2822, epoch seconds or milliseconds) into UTC epoch
-seconds and a status; `format_utc` writes epoch seconds as `YYYY-MM-DDTHH:MM:SSZ`. A date is a field of
+seconds and a status; `format_utc` writes epoch seconds as `YYYY-MM-DDTHH:MM:SSZ`; `leading_days` reads the
+day a set's stored date starts with, for the claims' months and cutoff
+(`auditor.claims.leading_days_reference` defines it). A date is a field of
 every post, and a per-row Python parse (strptime) would cost more than fingerprinting the post, so the
 forms platforms write are parsed here, one compiled pass over the batch's UTF-8 bytes.
 `auditor.dates.parse_date_reference` defines the result of `parse_utf8_dates` (the grammar below) and
