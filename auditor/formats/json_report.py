@@ -183,7 +183,7 @@ def dumps_indented(value: Any) -> str:
     """`json.dumps(value, indent=2)`, except that a list of LONG_LIST or more strings or numbers is written
     on one line. The same JSON value; indented output is encoded by json's pure-Python encoder, and a
     set of millions of posts lists millions of ids (the posts not found), which took seconds per million:
-    such lists go through its compiled encoder, in place of a placeholder no text can hold."""
+    such lists are written by `one_line` in place of a placeholder no text can hold."""
     long_lists: list[tuple[list[Any], bool]] = []  # and whether all of the items are strings
     token = uuid.uuid4().hex
 
