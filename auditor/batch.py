@@ -190,24 +190,8 @@ def scan_batch(scanners: Sequence[CorpusScanner], batch: CorpusBatch, options: S
 
     Rows left out are counted by reason: `not_sampled`, `too_large` (longer than the limit), `null_text`.
     """
-    ready = _prepared(batch, options or ScanOptions())
-    shingled: dict[tuple[int, str], ShingledTexts] = {}
-    for scanner in scanners:
-        if scanner.hasher_key not in shingled:
-            shingled[scanner.hasher_key] = scanner.shingle(ready.prenormalized)
-    return _matched(scanners, batch, ready, shingled)
-
-
-@dataclass(frozen=True)
-class _Prepared:
-    texts: pa.Array  # the rows scanned (sampled), a row too large made null
-    prenormalized: pa.Array
-    sampled: npt.NDArray[np.int64] | None  # the sampled rows' positions in the batch, when rows are sampled
-    skipped: Counter[str]
-
-
-def _prepared(batch: CorpusBatch, options: ScanOptions) -> _Prepared:
-    texts = batch.table.column("text")
+    options = options or ScanOptions()
+    table, texts = batch.table, batch.table.column("text")
     skipped: Counter[str] = Counter()
     sampled: npt.NDArray[np.int64] | None = None
     if options.row_sample is not None:
@@ -224,20 +208,15 @@ def _prepared(batch: CorpusBatch, options: ScanOptions) -> _Prepared:
     if skipped["too_large"]:
         texts = pc.if_else(too_large, pa.scalar(None, texts.type), texts)
     skipped["null_text"] = texts.null_count - skipped["too_large"]
-    return _Prepared(texts, prenormalize(texts), sampled, skipped)
-
-
-def _matched(
-    scanners: Sequence[CorpusScanner],
-    batch: CorpusBatch,
-    ready: _Prepared,
-    shingled: dict[tuple[int, str], ShingledTexts],
-) -> PartResult:
-    table, texts, sampled = batch.table, ready.texts, ready.sampled
+    prenormalized = prenormalize(texts)
+    shingled: dict[tuple[int, str], ShingledTexts] = {}
     domains = domains_of(table.column("url")) if "url" in table.schema.names else None
     parts: list[SetPart] = []
     for scanner in scanners:
-        matches = scanner.match(texts, ready.prenormalized, shingled[scanner.hasher_key])
+        key = scanner.hasher_key
+        if key not in shingled:
+            shingled[key] = scanner.shingle(prenormalized)
+        matches = scanner.match(texts, prenormalized, shingled[key])
         if sampled is not None:
             matches = replace(matches, rows=sampled[matches.rows])
         evidence = _empty_evidence()
@@ -266,7 +245,7 @@ def _matched(
         valid = np.asarray(pc.is_valid(texts).to_numpy(zero_copy_only=False))
         scanned[sampled[valid] if sampled is not None else valid] = True
         domain_rows = _counts(domains.filter(pa.array(scanned)))
-    return PartResult(table.num_rows, {k: v for k, v in sorted(ready.skipped.items()) if v}, domain_rows, tuple(parts))
+    return PartResult(table.num_rows, {k: v for k, v in sorted(skipped.items()) if v}, domain_rows, tuple(parts))
 
 
 def _counts(values: pa.Array) -> dict[str, int]:
