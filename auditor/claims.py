@@ -368,10 +368,7 @@ def leading_days(created_at: pa.Array | pa.ChunkedArray) -> npt.NDArray[np.int64
     """Per post, the day its `created_at` starts with, as YYYY-MM-DD, as the number YYYYMMDD (which orders as
     the text does); -1 when it starts with none (null included). One compiled pass over the strings' bytes:
     slicing and matching each string with Arrow took seconds for millions of posts."""
-    if isinstance(created_at, pa.ChunkedArray):
-        created_at = created_at.combine_chunks()
-    text_type = pa.types.is_string(created_at.type) or pa.types.is_large_string(created_at.type)
-    data, offsets = utf8_view(created_at if text_type else created_at.cast(pa.string()))
+    data, offsets = utf8_view(string_array(created_at))
     days = np.empty(len(offsets) - 1, dtype=np.int64)
     compiled_dates.leading_days(data, offsets, days)
     return days
