@@ -214,6 +214,7 @@ def count_filter(
     heavy_offsets: npt.NDArray[np.int64],
     heavy_ids: npt.NDArray[np.uint32],
     heavy_present: npt.NDArray[np.uint8],
+    least_light: int,
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:  # pragma: no cover - compiled
     """ContainmentIndex.candidates_from_hits on the hits of `ContainmentIndex.probe`, compiled: per row (hits come in
     row order), each prefix entry counted once, slots summed per post, posts whose sum reaches their
@@ -226,7 +227,10 @@ def count_filter(
 
     `covered` (one per post) and `heavy_present` (one per heavy id) are all zeros and are left so. A small
     hash set drops a row's repeated entries, and only the posts that pass are sorted, not the row's hits or
-    the posts it touched.
+    the posts it touched. `least_light` is the least second half of `needs` over all posts (no more than
+    any post's requirement): a post with fewer light hits than that cannot pass, and is turned away
+    without a look-up of its `needs`, which in a set of millions of posts misses the cache; most posts a
+    row touches have a hit or two.
     """
     out_rows = np.empty(len(hit_rows), dtype=np.int64)
     out_posts = np.empty(len(hit_rows), dtype=np.int64)
@@ -280,6 +284,9 @@ def count_filter(
         for i in range(posts):  # few of the touched posts pass: only those are sorted
             post = touched[i]
             total = np.int64(covered[post])
+            covered[post] = 0
+            if total < least_light:
+                continue
             need = np.int64(needs[post] >> 16)
             if need > total >= np.int64(needs[post] & 0xFFFF):
                 for j in range(heavy_offsets[post], heavy_offsets[post + 1]):
@@ -288,7 +295,6 @@ def count_filter(
                 out_rows[found] = hit_rows[a]
                 out_posts[found] = post
                 found += 1
-            covered[post] = 0
         for i in range(heavy):
             heavy_present[marked[i]] = 0
         out_posts[first:found].sort()

@@ -689,6 +689,7 @@ class ContainmentIndex:
         rows, posts = compiled_probe.count_filter(
             hit_rows, hit_keys, self.slot_bits, self._count_needs, covered,
             self.heavy_offsets, self.heavy_ids, work.zeroed("heavy_present", len(self.heavy_hashes), np.uint8),
+            self._least_light_need,
         )  # fmt: skip
         return CandidatePairs(rows, posts)
 
@@ -741,6 +742,13 @@ class ContainmentIndex:
         light = required - np.diff(self.heavy_offsets).astype(np.int32)
         needs: npt.NDArray[np.int32] = (required << 16) | np.maximum(light, 0)
         return needs
+
+    @cached_property
+    def _least_light_need(self) -> int:
+        """The least light requirement of `_count_needs` over all posts: a row's post with fewer light hits
+        passes neither its light nor its whole requirement (none is above the whole)."""
+        needs = self._count_needs
+        return int((needs & 0xFFFF).min()) if len(needs) else 0
 
     def partition_bits(self) -> int:
         """How many top bits of a hash partition the probe's windows: none while the filter fits in cache."""
