@@ -210,7 +210,6 @@ def count_filter(
     hit_keys: npt.NDArray[np.uint64],
     slot_bits: int,
     needs: npt.NDArray[np.int32],
-    covered: npt.NDArray[np.int16],
     heavy_offsets: npt.NDArray[np.int64],
     heavy_ids: npt.NDArray[np.uint32],
     heavy_present: npt.NDArray[np.uint8],
@@ -225,12 +224,13 @@ def count_filter(
     hits reach the second then counts its heavy entries present (`containment.split_heavy`: a post that
     can pass has light hits in the row). One look-up of `needs` decides most posts a row touches.
 
-    `covered` (one per post) and `heavy_present` (one per heavy id) are all zeros and are left so. A small
-    hash set drops a row's repeated entries, and only the posts that pass are sorted, not the row's hits or
-    the posts it touched. `least_light` is the least second half of `needs` over all posts (no more than
-    any post's requirement): a post with fewer light hits than that cannot pass, and is turned away
-    without a look-up of its `needs`, which in a set of millions of posts misses the cache; most posts a
-    row touches have a hit or two.
+    A row's entries and posts are counted in small hash tables sized to the batch's longest row (entries
+    seen, to count each once; slots per post), not in an array of the set's size: in a set of millions
+    of posts a per-post counter missed the cache at every hit. Only the posts that pass are sorted, not
+    the row's hits or the posts it touched. `least_light` is the least second half of `needs` over all
+    posts (no more than any post's requirement): a post with fewer light hits than that cannot pass, and
+    is turned away without a look-up of its `needs`, which misses the cache in a large set; most posts a
+    row touches have a hit or two. `heavy_present` (one per heavy id) is all zeros and is left so.
     """
     out_rows = np.empty(len(hit_rows), dtype=np.int64)
     out_posts = np.empty(len(hit_rows), dtype=np.int64)
@@ -238,17 +238,21 @@ def count_filter(
     slot_mask = np.uint64((1 << slot_bits) - 1)
     longest = 0
     a = 0
-    while a < len(hit_rows):  # the most hits of a row, to size the hash set once
+    while a < len(hit_rows):  # the most hits of a row, to size the tables once
         b = _run_end(hit_rows, a)
         longest = max(longest, b - a)
         a = b
     size = 16
+    size_bits = 4
     while size < 2 * longest:
         size *= 2
-    # Entries seen in the row: (row + 1) << 32 | entry index, so an empty slot or one of another row (row
-    # and entry indices are under 2**32) is told apart in the same look-up, and the set is never cleared.
-    seen = np.zeros(size, dtype=np.uint64)
-    touched = np.empty(longest, dtype=np.int64)
+        size_bits += 1
+    # Keys are (row + 1) << 32 | an entry index or a post (both under 2**32), so an empty slot or one of
+    # another row is told apart in the same look-up, and the tables are never cleared.
+    seen = np.zeros(size, dtype=np.uint64)  # entries seen in the row
+    post_keys = np.zeros(size, dtype=np.uint64)  # posts the row touched
+    post_slots = np.zeros(size, dtype=np.int64)  # their slots summed, beside post_keys
+    touched = np.empty(longest, dtype=np.int64)  # where the row's posts are in post_keys
     marked = np.empty(longest, dtype=np.int64)  # heavy ids the row holds
     a = 0
     while a < len(hit_rows):
@@ -275,18 +279,25 @@ def count_filter(
             if seen[slot] == key:
                 continue  # this entry again: count it once
             seen[slot] = key
-            post = np.int64(value >> np.uint64(slot_bits))
-            if covered[post] == 0:
-                touched[posts] = post
+            post = value >> np.uint64(slot_bits)
+            key = stamp | post
+            # Fibonacci hashing: a row's posts may be neighbours (one author's, one day's).
+            slot = np.int64((post * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(64 - size_bits))
+            while post_keys[slot] >> np.uint64(32) == stamp >> np.uint64(32) and post_keys[slot] != key:
+                slot = (slot + 1) & (size - 1)
+            if post_keys[slot] != key:
+                post_keys[slot] = key
+                post_slots[slot] = 0
+                touched[posts] = slot
                 posts += 1
-            covered[post] += np.int16(slots)
+            post_slots[slot] += np.int64(slots)
         first = found
         for i in range(posts):  # few of the touched posts pass: only those are sorted
-            post = touched[i]
-            total = np.int64(covered[post])
-            covered[post] = 0
+            slot = touched[i]
+            total = post_slots[slot]
             if total < least_light:
                 continue
+            post = np.int64(post_keys[slot] & np.uint64(0xFFFFFFFF))
             need = np.int64(needs[post] >> 16)
             if need > total >= np.int64(needs[post] & 0xFFFF):
                 for j in range(heavy_offsets[post], heavy_offsets[post + 1]):

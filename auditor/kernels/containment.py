@@ -685,11 +685,9 @@ class ContainmentIndex:
         """(row, post) pairs whose hits on the post's prefix cover enough slots to reach the threshold."""
         work = scratch or Scratch()
         hit_rows, hit_keys = self.probe(mixed, window_offsets, work)
-        covered = work.zeroed("covered", len(self.required_prefix_slots), np.int16)
         rows, posts = compiled_probe.count_filter(
-            hit_rows, hit_keys, self.slot_bits, self._count_needs, covered,
-            self.heavy_offsets, self.heavy_ids, work.zeroed("heavy_present", len(self.heavy_hashes), np.uint8),
-            self._least_light_need,
+            hit_rows, hit_keys, self.slot_bits, self._count_needs, self.heavy_offsets, self.heavy_ids,
+            work.zeroed("heavy_present", len(self.heavy_hashes), np.uint8), self._least_light_need,
         )  # fmt: skip
         return CandidatePairs(rows, posts)
 
