@@ -67,9 +67,12 @@ _VERIFY_CHUNK = 1 << 16
 
 
 # A filter of this size or more no longer fits in a core's cache: the probe then visits a batch's windows
-# partitioned by hash (compiled_probe), each partition's slice of the filter this size at the most.
+# partitioned by hash (compiled_probe), each partition's slice of the filter this size at the most, in
+# no more than 2**MAX_PARTITION_BITS partitions: past that, scattering a batch's windows to more places
+# costs more than smaller slices save (the filters of the largest sets take larger slices).
 PARTITIONED_FILTER_BYTES = 8 << 20
 PARTITION_SLICE_BYTES = 128 << 10
+MAX_PARTITION_BITS = 10
 
 # The partitioned probe first tests a filter folded to 1 / 2**COARSE_FOLD of the size (`coarse_filter`).
 COARSE_FOLD = 3
@@ -753,7 +756,7 @@ class ContainmentIndex:
         size = self.filter_words.nbytes
         if size < PARTITIONED_FILTER_BYTES:
             return 0
-        return int(np.clip(math.ceil(math.log2(size / PARTITION_SLICE_BYTES)), 1, 12))
+        return int(np.clip(math.ceil(math.log2(size / PARTITION_SLICE_BYTES)), 1, MAX_PARTITION_BITS))
 
     def candidates_reference(self, mixed: Hashes, window_offsets: Offsets) -> CandidatePairs:
         """The numpy reference of `candidates`: the count filter over the whole prefix, heavy entries
