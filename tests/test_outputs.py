@@ -7,6 +7,7 @@ import json
 import os
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -15,7 +16,7 @@ from typer.testing import CliRunner
 from auditor import outputs
 from auditor.cli import app
 from auditor.errors import InputError, UsageError
-from auditor.formats.json_report import LONG_LIST, dumps_indented, one_line
+from auditor.formats.json_report import LONG_LIST, ArrowStrings, dumps_indented, one_line, strings_json
 from auditor.outputs import check_outputs, staged_outputs
 from tests.conftest import POSTS, write_parquet
 
@@ -134,3 +135,28 @@ def test_a_long_list_on_one_line_is_what_json_writes(items: list[object]) -> Non
     """The one-line encoding of long lists joins plain ASCII strings directly: byte for byte json.dumps,
     whatever the strings hold (quotes, backslashes, control characters, DEL, non-ASCII) or the items are."""
     assert one_line(items) == json.dumps(items)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.text(alphabet=st.characters(min_codepoint=0, max_codepoint=0x80), max_size=4)
+        | st.text(alphabet='abc"\\\x7f\u2028é', max_size=3),
+        max_size=12,
+    )
+    | st.lists(st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=6), max_size=12),
+    st.booleans(),
+    st.integers(0, 3),
+)
+def test_an_arrow_string_list_is_what_json_writes(items: list[str], large: bool, cut: int) -> None:
+    """Arrow arrays of strings (post ids not found) are encoded from Arrow's bytes: byte for byte json.dumps of
+    the list, whatever the strings hold, for both string types and for slices of an array."""
+    array = pa.array(["pad"] * cut + items + ["pad"] * cut, type=pa.large_string() if large else pa.string())
+    assert strings_json(array.slice(cut, len(items))) == json.dumps(items)
+    assert strings_json(pa.array([None, *items], type=pa.string())) == json.dumps([None, *items])
+
+
+def test_arrow_string_lists_are_written_as_lists_of_their_length() -> None:
+    short, long = [f"p{i}" for i in range(3)], [f"p{i}" for i in range(LONG_LIST)]
+    for items in (short, long):
+        assert dumps_indented({"ids": ArrowStrings(pa.array(items))}) == dumps_indented({"ids": items})

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import json
 import uuid
+from dataclasses import dataclass
 from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from auditor.claims import Claims
 from auditor.formats.wording import (
@@ -26,7 +30,17 @@ SCHEMA_VERSION = "2.0"
 FIGURES = ("posts_found", "rows_carrying_posts", "corpus_text_from_posts")
 
 
-def report_dict(result: AuditResult) -> dict[str, Any]:
+@dataclass(frozen=True)
+class ArrowStrings:
+    """A list of strings kept as an Arrow string array, in a document for `dumps_indented`, which writes it
+    as json writes the list (`strings_json`) without making each string a Python object first."""
+
+    values: pa.Array
+
+
+def report_dict(result: AuditResult, *, arrow_strings: bool = False) -> dict[str, Any]:
+    """The report as JSON values; with `arrow_strings`, the ids of the posts not found are `ArrowStrings`
+    (for `dumps_indented`: a set of millions of posts lists millions)."""
     info = result.fingerprint_info
     return {
         "schema_version": SCHEMA_VERSION,
@@ -87,7 +101,7 @@ def report_dict(result: AuditResult) -> dict[str, Any]:
             "statement": detection_statement(result),
         },
         "claims": claims_dict(result.claims, result.posts_testable),
-        "posts_not_found": _not_found(result),
+        "posts_not_found": _not_found(result, arrow_strings),
         "explanations": {
             "containment": explain_containment(info.params.shingle_size, result.settings.threshold),
             "normalized_characters": NORMALIZED_CHARACTERS,
@@ -169,7 +183,7 @@ def claims_dict(claims: Claims, testable: int) -> dict[str, Any]:
 
 
 def render_json(result: AuditResult) -> str:
-    return dumps_indented(report_dict(result)) + "\n"
+    return dumps_indented(report_dict(result, arrow_strings=True)) + "\n"
 
 
 LONG_LIST = 1_000  # items from which a list of plain values is written on one line
@@ -183,11 +197,17 @@ def dumps_indented(value: Any) -> str:
     """`json.dumps(value, indent=2)`, except that a list of LONG_LIST or more strings or numbers is written
     on one line. The same JSON value; indented output is encoded by json's pure-Python encoder, and a
     set of millions of posts lists millions of ids (the posts not found), which took seconds per million:
-    such lists are written by `one_line` in place of a placeholder no text can hold."""
-    long_lists: list[tuple[list[Any], bool]] = []  # and whether all of the items are strings
+    such lists are written by `one_line` in place of a placeholder no text can hold, and `ArrowStrings`
+    by `strings_json`."""
+    long_lists: list[tuple[list[Any] | ArrowStrings, bool]] = []  # and whether all of the items are strings
     token = uuid.uuid4().hex
 
     def shortened(node: Any) -> Any:
+        if isinstance(node, ArrowStrings):
+            if len(node.values) < LONG_LIST:
+                return node.values.to_pylist()
+            long_lists.append((node, True))
+            return f"{token}-{len(long_lists) - 1}"
         if isinstance(node, dict):
             return {key: shortened(item) for key, item in node.items()}
         if isinstance(node, list):
@@ -200,7 +220,8 @@ def dumps_indented(value: Any) -> str:
 
     text = json.dumps(shortened(value), indent=2)
     for number, (items, strings) in enumerate(long_lists):
-        text = text.replace(f'"{token}-{number}"', one_line(items, strings), 1)
+        encoded = strings_json(items.values) if isinstance(items, ArrowStrings) else one_line(items, strings)
+        text = text.replace(f'"{token}-{number}"', encoded, 1)
     return text
 
 
@@ -217,6 +238,28 @@ def one_line(items: list[Any], strings: bool | None = None) -> str:
         if joined.isascii() and len(joined.encode("ascii").translate(None, _AS_THEY_ARE)) == 2 * (len(items) - 1):
             return '["' + joined + '"]'
     return json.dumps(items)
+
+
+def strings_json(values: pa.Array) -> str:
+    """`json.dumps(values.to_pylist())` for a string array on one line, as `one_line` writes it. When no
+    string needs escaping (post ids, as a rule: checked on Arrow's bytes), Arrow joins them between
+    quotes; ten million ids made Python strings took most of a second, and their memory as long."""
+    if values.null_count or not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
+        return one_line(values.to_pylist())
+    if len(values) == 0:
+        return "[]"
+    offsets, data = values.buffers()[1], values.buffers()[2]
+    width = 8 if pa.types.is_large_string(values.type) else 4
+    first, last = (
+        int.from_bytes(offsets[width * at : width * (at + 1)], "little", signed=True)
+        for at in (values.offset, values.offset + len(values))
+    )
+    text = b"" if data is None else data[first:last].to_pybytes()
+    if text.translate(None, _AS_THEY_ARE):  # a character json escapes, or one past ASCII
+        return one_line(values.to_pylist(), True)
+    whole = pa.ListArray.from_arrays(pa.array([0, len(values)], type=pa.int32()), values)
+    joined: str = pc.binary_join(whole, pa.scalar('", "', type=values.type))[0].as_py()
+    return '["' + joined + '"]'
 
 
 def gate_dict(outcome: GateOutcome) -> dict[str, Any]:
@@ -240,14 +283,15 @@ def gate_dict(outcome: GateOutcome) -> dict[str, Any]:
                 "duplicate_corpus_ids": list(verdict.duplicate_corpus_ids),
                 "new_posts_found": verdict.post_rate.to_dict(),
                 "new_rows_carrying_posts": verdict.row_rate.to_dict(),
-                "report": report_dict(verdict.result),
+                "report": report_dict(verdict.result, arrow_strings=True),
             }
             for verdict in outcome.verdicts
         ],
     }
 
 
-def _not_found(result: AuditResult) -> dict[str, Any]:
-    listed = result.posts_not_found.to_pylist()
+def _not_found(result: AuditResult, arrow_strings: bool = False) -> dict[str, Any]:
+    listed = result.posts_not_found
     omitted = result.not_found_count - len(listed)
-    return {"count": result.not_found_count, "post_ids": listed, **({"post_ids_omitted": omitted} if omitted else {})}
+    ids = ArrowStrings(listed) if arrow_strings else listed.to_pylist()
+    return {"count": result.not_found_count, "post_ids": ids, **({"post_ids_omitted": omitted} if omitted else {})}
