@@ -37,6 +37,7 @@ from auditor.indexing import index_set as index_set
 from auditor.indexing import load_scanner as load_scanner
 from auditor.indexing import stored_index as stored_index
 from auditor.indexing import validate_scan_settings as validate_scan_settings
+from auditor.kernels.normalize import single_array
 from auditor.keys import key_for_set
 from auditor.outputs import check_outputs, staged_outputs
 from auditor.progress import NoProgress as NoProgress
@@ -491,8 +492,8 @@ def _assemble(
             assess(
                 evidence,
                 fingerprints.post_ids,
-                fingerprints.metadata.column("created_at").combine_chunks(),
-                fingerprints.metadata.column("author").combine_chunks(),
+                single_array(fingerprints.metadata.column("created_at")),
+                single_array(fingerprints.metadata.column("author")),
                 cutoff,
                 templated_posts(scanner.index.distinct, scanner.index.specific_distinct),
                 fingerprints.texts,

@@ -26,7 +26,7 @@ from auditor.errors import UsageError
 from auditor.kernels import compiled_dates, compiled_text
 from auditor.kernels.codepoints import utf8_view
 from auditor.kernels.containment import MIN_SPECIFIC_SLOTS
-from auditor.kernels.normalize import string_array
+from auditor.kernels.normalize import single_array, string_array
 from auditor.stats import Rate
 
 SIGNIFICANCE = 0.05
@@ -348,8 +348,7 @@ def _grouped(keys: pa.Array, found: npt.NDArray[np.bool_], counted: npt.NDArray[
 
     Counted over the keys' dictionary codes: Arrow's group_by would import its query engine (acero), a
     noticeable part of every audit's start for two small tables."""
-    if isinstance(keys, pa.ChunkedArray):
-        keys = keys.combine_chunks()
+    keys = single_array(keys)
     keep = counted & _flags(pc.is_valid(keys))
     encoded = pc.dictionary_encode(keys.filter(pa.array(keep)))
     return _by_code(

@@ -35,6 +35,7 @@ from auditor.errors import InputError, UsageError
 from auditor.files import FileIdentity
 from auditor.kernels.codepoints import utf8_view
 from auditor.kernels.minhash import Permutations
+from auditor.kernels.normalize import single_array
 from auditor.keys import is_key_id
 from auditor.memory import release_freed_memory
 from auditor.outputs import flush_to_disk, umask
@@ -602,11 +603,11 @@ def _read(path: Path) -> FingerprintSet:
     return FingerprintSet(
         path=path,
         info=info,
-        post_ids=table.column("post_id").combine_chunks(),
+        post_ids=single_array(table.column("post_id")),
         slot_hashes=slot_hashes,
         shingle_counts=table.column("shingle_count").to_numpy().astype(np.int64),
         normalized_lengths=table.column("normalized_length").to_numpy().astype(np.int64),
-        texts=table.column("text").combine_chunks() if "text" in table.column_names else None,
+        texts=single_array(table.column("text")) if "text" in table.column_names else None,
         metadata=table.select(metadata_columns),
         untestable_examples={reason: tuple(ids) for reason, ids in sorted(untestable.items())},
     )

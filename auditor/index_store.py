@@ -50,6 +50,7 @@ from auditor.errors import InputError
 from auditor.files import remember_sha256, sha256_of
 from auditor.fingerprint_set import SUFFIX, FingerprintSet, FingerprintSetInfo
 from auditor.kernels.containment import COARSE_FOLD, ContainmentIndex
+from auditor.kernels.normalize import single_array
 from auditor.outputs import flush_to_disk, replace_atomically
 from auditor.scan import PostShingles, Prebuilt
 
@@ -307,19 +308,15 @@ def open_index(directory: Path, expected_sha256: str | None, threshold: float) -
     fingerprints = FingerprintSet(
         path=Path(str(recorded.get("path", directory.name))),
         info=info,
-        post_ids=_single_chunk(table.column("post_id")),
+        post_ids=single_array(table.column("post_id")),
         slot_hashes=slot_hashes,
         shingle_counts=loaded["shingle_counts"],
         normalized_lengths=loaded["normalized_lengths"],
-        texts=_single_chunk(table.column("text")) if has_texts else None,
+        texts=single_array(table.column("text")) if has_texts else None,
         metadata=table.select([name for name in table.column_names if name != "text"]),
         untestable_examples={str(k): tuple(str(i) for i in v) for k, v in sorted(examples.items())},
     )
     return StoredIndex(directory, fingerprints, Prebuilt(index, post_shingles, directory), recorded["sha256"])
-
-
-def _single_chunk(column: pa.ChunkedArray) -> pa.Array:
-    return column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
 
 
 def save_index(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pyarrow as pa
 import pytest
 
-from auditor.kernels.normalize import normalize_texts
+from auditor.kernels.normalize import normalize_texts, single_array, string_array
 
 POST = "RT @news_desk: Café owners say “don't panic” &amp; keep calm! #SmallBusiness https://t.co/AbC123 @mayor"
 
@@ -43,3 +43,14 @@ def test_words_that_only_start_like_links_are_kept() -> None:
 
 def test_scripts_without_spaces_keep_their_letters() -> None:
     assert norm("日本語のテキスト、です。") == "日本語のテキストてす"  # the voicing mark is split off by NFKD
+
+
+def test_a_single_chunk_is_taken_as_it_is_and_several_are_combined() -> None:
+    one = pa.array(["2024-01-02", None, "x"])
+    taken = single_array(pa.chunked_array([one]))
+    assert taken.buffers()[2].address == one.buffers()[2].address  # no copy of a set's column
+    several = pa.chunked_array([one, pa.array(["y"])])
+    assert single_array(several).to_pylist() == ["2024-01-02", None, "x", "y"]
+    assert single_array(pa.chunked_array([], pa.string())).to_pylist() == []
+    assert single_array(one) is one
+    assert string_array(pa.chunked_array([pa.nulls(2)])).type == pa.string()
