@@ -1111,7 +1111,7 @@ def _report_check(
 
     markdown = render_gate_markdown(outcome)
     if output_format is CheckFormat.json:
-        _print_text(dumps_indented(gate_dict(outcome)))
+        _print_text(dumps_indented(gate_dict(outcome, arrow_strings=True)))
     elif output_format is CheckFormat.sarif:
         _print_text(render_sarif(outcome))
     elif output_format in (CheckFormat.markdown, CheckFormat.md):

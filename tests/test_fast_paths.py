@@ -11,14 +11,14 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from auditor import fingerprint_set, scan
 from auditor.build import build_fingerprint_set
 from auditor.defaults import DEFAULT_SHINGLE_SIZE
 from auditor.fingerprint import Fingerprinter, shingle_texts, shingle_texts_reference
-from auditor.kernels import compiled, compiled_index, compiled_match, containment
+from auditor.kernels import compiled, compiled_index, compiled_match, compiled_probe, containment
 from auditor.kernels.codepoints import utf8_view
 from auditor.kernels.containment import (
     FLOOR_SHARE,
@@ -161,6 +161,72 @@ def test_candidates_are_the_count_filter_and_lose_no_match(
             needed = max(math.ceil(share * len(counted) - 1e-9), min(MIN_EVIDENCE_SHINGLES, len(counted)), 1)
             if len(counted & set(row)) >= needed:
                 assert (r, p) in found
+
+
+CountCase = tuple[list[tuple[int, int, int, int]], list[tuple[int, int]], list[list[int]], int]
+
+
+def count_rule(
+    hits: list[tuple[int, int, int, int]], needs: list[tuple[int, int]], heavy: list[list[int]], markers: int
+) -> list[tuple[int, int]]:
+    """The count filter by its definition, on hits (row, entry, post, slots; slots 0: the marker of heavy id
+    `post`): per row, each entry once, slots summed per post; a post passes when its sum reaches its
+    requirement, or its light one and with its heavy ids present in the row the whole one."""
+    passing: list[tuple[int, int]] = []
+    for row in sorted({hit[0] for hit in hits}):
+        entries = {(entry, post, slots) for r, entry, post, slots in hits if r == row and slots}
+        present = {post for r, _, post, slots in hits if r == row and not slots and post < markers}
+        sums = Counter[int]()
+        for _, post, slots in entries:
+            sums[post] += slots
+        for post in sorted(sums):
+            required, light = needs[post]
+            total = sums[post] + (sum(h in present for h in heavy[post]) if sums[post] >= light else 0)
+            if total >= required:
+                passing.append((row, post))
+    return passing
+
+
+@st.composite
+def count_cases(draw: st.DrawFn) -> CountCase:
+    posts, markers = draw(st.integers(1, 30)), draw(st.integers(0, 4))
+    heavy = [
+        draw(st.lists(st.integers(0, markers - 1), max_size=2, unique=True)) if markers else [] for _ in range(posts)
+    ]
+    needs = []
+    for ids in heavy:
+        required = draw(st.integers(1, 6))
+        needs.append((required, max(required - len(ids), 0)))
+    entries = draw(st.lists(st.tuples(st.integers(0, posts - 1), st.integers(1, 3)), min_size=1, max_size=60))
+    hits = []
+    for row in range(draw(st.integers(1, 40))):  # many rows of few hits: the tables keep earlier rows' keys
+        for _ in range(draw(st.integers(0, 12))):
+            if markers and draw(st.integers(0, 5)) == 0:
+                hits.append((row, len(entries), draw(st.integers(0, markers + 1)), 0))  # out-of-range ones too
+            else:
+                entry = draw(st.integers(0, len(entries) - 1))
+                hits.append((row, entry, *entries[entry]))
+    return hits, needs, heavy, markers
+
+
+@settings(max_examples=300, deadline=None)
+@given(count_cases())
+@example(([(0, 0, 0, 1)], [(1, 1)], [[]], 0))  # a total exactly at the requirement
+@example(([(0, 0, 0, 1), (0, 1, 0, 0)], [(2, 1)], [[0]], 1))  # exactly at the light one, then the heavy
+def test_the_count_filter_is_its_rule(case: CountCase) -> None:
+    hits, needs, heavy, markers = case
+    slot_bits = 2
+    rows = np.array([h[0] for h in hits], dtype=np.int64)
+    keys = np.array([(e << 32) | (p << slot_bits) | s for _, e, p, s in hits], dtype=np.uint64)
+    packed = np.array([(r << 16) | light for r, light in needs], dtype=np.int32)
+    offsets = np.zeros(len(heavy) + 1, dtype=np.int64)
+    np.cumsum([len(ids) for ids in heavy], out=offsets[1:])
+    ids = np.array([i for group in heavy for i in group], dtype=np.uint32)
+    present = np.zeros(markers, dtype=np.uint8)
+    least = min(light for _, light in needs)
+    found_rows, found_posts = compiled_probe.count_filter(rows, keys, slot_bits, packed, offsets, ids, present, least)
+    assert list(zip(found_rows.tolist(), found_posts.tolist(), strict=True)) == count_rule(hits, needs, heavy, markers)
+    assert not present.any()  # left all zeros
 
 
 def test_fused_scan_matches_the_reference_composition(tmp_path: Path) -> None:

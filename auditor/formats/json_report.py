@@ -7,6 +7,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -204,8 +205,8 @@ def dumps_indented(value: Any) -> str:
 
     def shortened(node: Any) -> Any:
         if isinstance(node, ArrowStrings):
-            if len(node.values) < LONG_LIST:
-                return node.values.to_pylist()
+            if len(node.values) < LONG_LIST or node.values.null_count:  # written as the list would be
+                return shortened(node.values.to_pylist())
             long_lists.append((node, True))
             return f"{token}-{len(long_lists) - 1}"
         if isinstance(node, dict):
@@ -243,27 +244,26 @@ def one_line(items: list[Any], strings: bool | None = None) -> str:
 def strings_json(values: pa.Array) -> str:
     """`json.dumps(values.to_pylist())` for a string array on one line, as `one_line` writes it. When no
     string needs escaping (post ids, as a rule: checked on Arrow's bytes), Arrow joins them between
-    quotes; ten million ids made Python strings took most of a second, and their memory as long."""
+    quotes, in 64-bit offsets whatever their number: no string is made a Python object first (millions
+    of them, for the posts not found of a large set)."""
     if values.null_count or not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
         return one_line(values.to_pylist())
     if len(values) == 0:
         return "[]"
-    offsets, data = values.buffers()[1], values.buffers()[2]
-    width = 8 if pa.types.is_large_string(values.type) else 4
-    first, last = (
-        int.from_bytes(offsets[width * at : width * (at + 1)], "little", signed=True)
-        for at in (values.offset, values.offset + len(values))
-    )
+    values = values.cast(pa.large_string())
+    offsets = np.frombuffer(values.buffers()[1], dtype=np.int64)
+    first, last = int(offsets[values.offset]), int(offsets[values.offset + len(values)])
+    data = values.buffers()[2]
     text = b"" if data is None else data[first:last].to_pybytes()
     if text.translate(None, _AS_THEY_ARE):  # a character json escapes, or one past ASCII
         return one_line(values.to_pylist(), True)
-    whole = pa.ListArray.from_arrays(pa.array([0, len(values)], type=pa.int32()), values)
-    joined: str = pc.binary_join(whole, pa.scalar('", "', type=values.type))[0].as_py()
+    whole = pa.LargeListArray.from_arrays(pa.array([0, len(values)], type=pa.int64()), values)
+    joined: str = pc.binary_join(whole, pa.scalar('", "', type=pa.large_string()))[0].as_py()
     return '["' + joined + '"]'
 
 
-def gate_dict(outcome: GateOutcome) -> dict[str, Any]:
-    """The check's verdict, with each set's full report."""
+def gate_dict(outcome: GateOutcome, *, arrow_strings: bool = False) -> dict[str, Any]:
+    """The check's verdict, with each set's full report (`report_dict`'s `arrow_strings` for each)."""
     limits = outcome.limits
     return {
         "schema_version": SCHEMA_VERSION,
@@ -283,7 +283,7 @@ def gate_dict(outcome: GateOutcome) -> dict[str, Any]:
                 "duplicate_corpus_ids": list(verdict.duplicate_corpus_ids),
                 "new_posts_found": verdict.post_rate.to_dict(),
                 "new_rows_carrying_posts": verdict.row_rate.to_dict(),
-                "report": report_dict(verdict.result, arrow_strings=True),
+                "report": report_dict(verdict.result, arrow_strings=arrow_strings),
             }
             for verdict in outcome.verdicts
         ],

@@ -67,9 +67,9 @@ _VERIFY_CHUNK = 1 << 16
 
 
 # A filter of this size or more no longer fits in a core's cache: the probe then visits a batch's windows
-# partitioned by hash (compiled_probe), each partition's slice of the filter this size at the most, in
-# no more than 2**MAX_PARTITION_BITS partitions: past that, scattering a batch's windows to more places
-# costs more than smaller slices save (the filters of the largest sets take larger slices).
+# partitioned by hash (compiled_probe), each partition's slice of the filter this size at the most unless
+# that takes more than 2**MAX_PARTITION_BITS partitions: past that, scattering a batch's windows to more
+# places costs more than smaller slices save, and the filters of the largest sets take larger slices.
 PARTITIONED_FILTER_BYTES = 8 << 20
 PARTITION_SLICE_BYTES = 128 << 10
 MAX_PARTITION_BITS = 10

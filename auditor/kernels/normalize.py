@@ -98,16 +98,17 @@ def prenormalize_reference(texts: pa.Array | pa.ChunkedArray) -> pa.Array:
 
 
 def single_array(values: pa.Array | pa.ChunkedArray) -> pa.Array:
-    """`values` as one array: a chunked array's only chunk as it is (`combine_chunks` copies even one: a
-    set's column of ten million dates, every audit), else its chunks combined."""
+    """`values` as one array: a chunked array's only chunk as it is (`combine_chunks` copies even one, a
+    set's whole column in every audit), else its chunks combined. The result may share its buffers (read
+    only, perhaps mapped from a file) and start at an offset: callers read it through its offsets."""
     if not isinstance(values, pa.ChunkedArray):
         return values
     return values.chunk(0) if values.num_chunks == 1 else values.combine_chunks()
 
 
 def string_array(texts: pa.Array | pa.ChunkedArray) -> pa.Array:
-    """`texts` as one string (or large string) array: chunks combined (`single_array`), other types
-    (all-null arrays among them) cast."""
+    """`texts` as one string (or large string) array (`single_array`), other types (all-null arrays
+    among them) cast."""
     texts = single_array(texts)
     if not (pa.types.is_string(texts.type) or pa.types.is_large_string(texts.type)):
         texts = texts.cast(pa.string())
