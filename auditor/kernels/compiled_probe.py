@@ -280,13 +280,13 @@ def count_filter(
                 continue  # this entry again: count it once
             seen[slot] = key
             post = value >> np.uint64(slot_bits)
-            key = stamp | post
+            post_key = stamp | post
             # Fibonacci hashing: a row's posts may be neighbours (one author's, one day's).
             slot = np.int64((post * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(64 - size_bits))
-            while post_keys[slot] >> np.uint64(32) == stamp >> np.uint64(32) and post_keys[slot] != key:
+            while post_keys[slot] >> np.uint64(32) == stamp >> np.uint64(32) and post_keys[slot] != post_key:
                 slot = (slot + 1) & (size - 1)
-            if post_keys[slot] != key:
-                post_keys[slot] = key
+            if post_keys[slot] != post_key:
+                post_keys[slot] = post_key
                 post_slots[slot] = 0
                 touched[posts] = slot
                 posts += 1
