@@ -204,6 +204,22 @@ def rows_in_order(
         starts[row] = at + 1
 
 
+# 2**64 / the golden ratio (odd): the top bits of a key times it depend on all of the key's bits.
+_FIBONACCI = np.uint64(0x9E3779B97F4A7C15)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _stamped_slot(
+    table: npt.NDArray[np.uint64], key: np.uint64, slot: np.int64
+) -> np.int64:  # pragma: no cover - compiled
+    """Where `key` is in `table` (open addressing from `slot`, a power-of-two size), or the first slot
+    holding no key of its row: keys carry their row in their top 32 bits, so a slot of another row, or
+    an empty one (0, no row), is free, and the table is never cleared. The row's keys fill under half."""
+    while table[slot] >> np.uint64(32) == key >> np.uint64(32) and table[slot] != key:
+        slot = (slot + 1) & (len(table) - 1)
+    return slot
+
+
 @njit(cache=True, nogil=True)
 def count_filter(
     hit_rows: npt.NDArray[np.int64],
@@ -273,18 +289,14 @@ def count_filter(
                     heavy += 1
                 continue
             key = stamp | (hit_keys[i] >> np.uint64(32))
-            slot = np.int64(key) & (size - 1)  # entries of one row are near-random indices
-            while seen[slot] >> np.uint64(32) == stamp >> np.uint64(32) and seen[slot] != key:
-                slot = (slot + 1) & (size - 1)
+            slot = _stamped_slot(seen, key, np.int64(key) & (size - 1))  # a row's entries: near-random indices
             if seen[slot] == key:
                 continue  # this entry again: count it once
             seen[slot] = key
             post = value >> np.uint64(slot_bits)
             post_key = stamp | post
             # Fibonacci hashing: a row's posts may be neighbours (one author's, one day's).
-            slot = np.int64((post * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(64 - size_bits))
-            while post_keys[slot] >> np.uint64(32) == stamp >> np.uint64(32) and post_keys[slot] != post_key:
-                slot = (slot + 1) & (size - 1)
+            slot = _stamped_slot(post_keys, post_key, np.int64((post * _FIBONACCI) >> np.uint64(64 - size_bits)))
             if post_keys[slot] != post_key:
                 post_keys[slot] = post_key
                 post_slots[slot] = 0
