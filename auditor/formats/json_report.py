@@ -7,7 +7,6 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -233,33 +232,33 @@ def one_line(items: list[Any], strings: bool | None = None) -> str:
     if strings is None:
         strings = bool(items) and set(map(type, items)) == {str}
     if strings and items:
-        joined = '", "'.join(items)
-        # Only the separators' quotes left once the characters written as they are are deleted: no item
-        # holds a character to escape.
-        if joined.isascii() and len(joined.encode("ascii").translate(None, _AS_THEY_ARE)) == 2 * (len(items) - 1):
-            return '["' + joined + '"]'
+        written = _between_quotes('", "'.join(items), len(items))
+        if written is not None:
+            return written
     return json.dumps(items)
 
 
 def strings_json(values: pa.Array) -> str:
-    """`json.dumps(values.to_pylist())` for a string array on one line, as `one_line` writes it. When no
-    string needs escaping (post ids, as a rule: checked on Arrow's bytes), Arrow joins them between
-    quotes, in 64-bit offsets whatever their number: no string is made a Python object first (millions
-    of them, for the posts not found of a large set)."""
+    """`json.dumps(values.to_pylist())` for a string array on one line, as `one_line` writes it: Arrow joins
+    the strings (in 64-bit offsets, whatever their number), and when none needs escaping (post ids, as a
+    rule) that is the list, no string made a Python object first (millions of them, for the posts not
+    found of a large set)."""
     if values.null_count or not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
         return one_line(values.to_pylist())
     if len(values) == 0:
         return "[]"
-    values = values.cast(pa.large_string())
-    offsets = np.frombuffer(values.buffers()[1], dtype=np.int64)
-    first, last = int(offsets[values.offset]), int(offsets[values.offset + len(values)])
-    data = values.buffers()[2]
-    text = b"" if data is None else data[first:last].to_pybytes()
-    if text.translate(None, _AS_THEY_ARE):  # a character json escapes, or one past ASCII
-        return one_line(values.to_pylist(), True)
-    whole = pa.LargeListArray.from_arrays(pa.array([0, len(values)], type=pa.int64()), values)
-    joined: str = pc.binary_join(whole, pa.scalar('", "', type=pa.large_string()))[0].as_py()
-    return '["' + joined + '"]'
+    whole = pa.LargeListArray.from_arrays(pa.array([0, len(values)], type=pa.int64()), values.cast(pa.large_string()))
+    written = _between_quotes(pc.binary_join(whole, pa.scalar('", "', type=pa.large_string()))[0].as_py(), len(values))
+    return written if written is not None else one_line(values.to_pylist(), True)
+
+
+def _between_quotes(joined: str, items: int) -> str | None:
+    """`joined` (`items` strings joined by '", "') between quotes, when that is what json writes for them;
+    None when a string holds a character json escapes: once the characters it writes as they are are
+    deleted, more is left than the separators' quotes."""
+    if joined.isascii() and len(joined.encode("ascii").translate(None, _AS_THEY_ARE)) == 2 * (items - 1):
+        return '["' + joined + '"]'
+    return None
 
 
 def gate_dict(outcome: GateOutcome, *, arrow_strings: bool = False) -> dict[str, Any]:
