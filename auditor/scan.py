@@ -1,7 +1,9 @@
 """The corpus scan kernel: one batch of corpus texts in, verified (row, post) matches out. Pure; no I/O.
 
 This is the unit a distributed engine runs per Arrow record batch (Spark's mapInArrow, a process pool):
-it holds the read-only index built once from a fingerprint set and keeps no state between batches.
+it holds the read-only index built once from a fingerprint set. The one thing it carries from batch to
+batch is which prefix hashes the corpus holds often (CommonHashes), to skip work that finds nothing: a
+batch's matches are the same whatever came before it.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from auditor.fingerprint_set import FingerprintSet
 from auditor.kernels.codepoints import utf8_view
 from auditor.kernels.containment import (
     CandidatePairs,
+    CommonHashes,
     ContainmentIndex,
     contains,
     distinct_group_keys,
@@ -118,6 +121,9 @@ class CorpusScanner:
     post_shingles: PostShingles | None = field(init=False, repr=False, compare=False)
     stored_at: Path | None = field(init=False, repr=False, compare=False)  # the stored index's directory
     scratch: Scratch = field(init=False, repr=False, compare=False, default_factory=Scratch)
+    # The prefix hashes this scanner's corpus holds often, learned from its first windows, which the probe
+    # then skips; never a change in what it finds (CommonHashes).
+    common: CommonHashes = field(init=False, repr=False, compare=False, default_factory=CommonHashes)
 
     def __post_init__(self, prebuilt: Prebuilt | None) -> None:
         params = self.fingerprints.params
@@ -172,7 +178,7 @@ class CorpusScanner:
         accepted near the threshold take a second look, their cover counted in whole words.
         """
         index = self.index
-        pairs = index.candidates(shingled.mixed, shingled.window_offsets, self.scratch)
+        pairs = index.candidates(shingled.mixed, shingled.window_offsets, self.scratch, self.common)
         scores = index.score(pairs, shingled.mixed, shingled.window_offsets)
         keep = index.accepts(scores)
         look = np.flatnonzero(keep & index.near_threshold(scores))

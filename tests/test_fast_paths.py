@@ -27,6 +27,7 @@ from auditor.kernels.containment import (
     MIN_SPECIFIC_SLOTS,
     PARTIAL_WORD_CHARS,
     CandidatePairs,
+    CommonHashes,
     ContainmentIndex,
     best_cover_reference,
     lone_windows_reference,
@@ -124,6 +125,13 @@ def test_candidates_are_the_count_filter_and_lose_no_match(
     with patch.object(containment, "PARTITIONED_FILTER_BYTES", 0):  # the probe of large sets, on this one
         assert index.partition_bits() > 0
         partitioned = index.candidates(mixed, offsets)
+        # Its hits are the plain probe's in another order within a row, whether they fit in the windows'
+        # buffer (a window hits one or two posts) or not (many posts share these hashes).
+        part_rows, part_keys = index.probe(mixed, offsets)
+        assert part_rows.tolist() == hit_rows.tolist()
+        assert sorted(zip(part_rows.tolist(), part_keys.tolist(), strict=True)) == sorted(
+            zip(hit_rows.tolist(), hit_keys.tolist(), strict=True)
+        )
     assert list(zip(partitioned.rows.tolist(), partitioned.posts.tolist(), strict=True)) == found
     scores, reference_scores = index.score(pairs, mixed, offsets), index.score_reference(pairs, mixed, offsets)
     assert scores.matched_slots.tolist() == reference_scores.matched_slots.tolist()
@@ -161,6 +169,47 @@ def test_candidates_are_the_count_filter_and_lose_no_match(
             needed = max(math.ceil(share * len(counted) - 1e-9), min(MIN_EVIDENCE_SHINGLES, len(counted)), 1)
             if len(counted & set(row)) >= needed:
                 assert (r, p) in found
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    posts=st.lists(st.lists(st.integers(0, 40), min_size=16, max_size=16), min_size=1, max_size=12),
+    rows=st.lists(st.lists(st.integers(0, 50), max_size=50), min_size=1, max_size=6),
+    threshold=st.sampled_from([0.3, 0.5, 0.7]),
+    heavy_group=st.sampled_from([2, 3, containment.HEAVY_GROUP]),
+    common=st.lists(st.integers(0, 50), max_size=30),
+)
+def test_skipping_common_hashes_is_its_reference_and_loses_no_candidate(
+    posts: list[list[int]], rows: list[list[int]], threshold: float, heavy_group: int, common: list[int]
+) -> None:
+    """ContainmentIndex.skip_common against its reference; the probe with a skip finds every hit but the
+    skipped hashes' (partitioned or not); its candidates are the count filter's rule with the lowered
+    requirements (a skipped heavy id counted present in every row), and hold every candidate of the probe
+    without it: skipping loses nothing."""
+    index = ContainmentIndex.build(np.array(posts, dtype=np.uint32), threshold, heavy_group=heavy_group)
+    skip = index.skip_common(np.array(common, dtype=np.uint32))
+    reference = index.skip_common_reference(np.array(common, dtype=np.uint32))
+    assert skip.hashes.tolist() == reference.hashes.tolist()
+    assert skip.needs.tolist() == reference.needs.tolist() and skip.least_light == reference.least_light
+    assert skip.heavy_present.tolist() == reference.heavy_present.tolist()
+    mixed = np.array([v for r in rows for v in r], dtype=np.uint32)
+    offsets = np.zeros(len(rows) + 1, dtype=np.int64)
+    np.cumsum([len(r) for r in rows], out=offsets[1:])
+    hit_rows, hit_keys = (a.copy() for a in index.probe(mixed, offsets, part_bits=0))
+    hashes = index.prefix_entries[(hit_keys >> np.uint64(32)).astype(np.int64)] >> np.uint64(32)
+    kept = ~np.isin(hashes, skip.hashes)
+    expected = sorted(zip(hit_rows[kept].tolist(), hit_keys[kept].tolist(), strict=True))
+    for part_bits in (0, 2):
+        skipped_rows, skipped_keys = index.probe(mixed, offsets, part_bits=part_bits, skip=skip)
+        assert sorted(zip(skipped_rows.tolist(), skipped_keys.tolist(), strict=True)) == expected
+    learned = CommonHashes()
+    learned.skip = skip
+    pairs = index.candidates(mixed, offsets, common=learned)
+    found = set(zip(pairs.rows.tolist(), pairs.posts.tolist(), strict=True))
+    rule = index.candidates_from_hits(hit_rows[kept], (hit_keys[kept] >> np.uint64(32)).astype(np.int64), skip)
+    assert set(zip(rule.rows.tolist(), rule.posts.tolist(), strict=True)) == found
+    plain = index.candidates(mixed, offsets)
+    assert set(zip(plain.rows.tolist(), plain.posts.tolist(), strict=True)) <= found
 
 
 CountCase = tuple[list[tuple[int, int, int, int]], list[tuple[int, int]], list[list[int]], int]

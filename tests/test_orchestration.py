@@ -28,6 +28,7 @@ from auditor.engine.processes import ProcessEngine
 from auditor.errors import EngineError, UsageError
 from auditor.fingerprint import Fingerprinter
 from auditor.formats.json_report import render_json
+from auditor.kernels import containment
 from auditor.sampling import RowSample
 from auditor.scan import CorpusScanner
 from auditor.sources import corpus as corpus_source
@@ -94,6 +95,27 @@ def test_part_results_add_up_to_the_whole_whatever_the_batches(
         batch = CorpusBatch.of(str(corpus), start, table.slice(start, end - start))
         total = total + scan_batch(scanners, batch, ScanOptions(row_sample))
     _same(total, _whole_file(scanners, corpus, row_sample))
+
+
+def test_a_scanner_learns_its_corpus_common_hashes_and_finds_the_same(
+    world: tuple[Path, Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A scanner counts the hits of its first windows and skips the hashes they hit often from then on
+    (containment.CommonHashes): here it learns from the first row (a post), every hash hit once being
+    common, and its results, while learning and after, are those of a scanner that learns nothing."""
+    first, second, corpus = world
+    table = pq.read_table(corpus).combine_chunks().to_batches()[0].slice(2)  # row 2 is the first post
+    batch = CorpusBatch.of(str(corpus), 2, table)
+    scanners = [_scanner(first), _scanner(second)]
+    plain = scan_batch(scanners, batch)
+    monkeypatch.setattr(containment, "COMMON_LEARN_WINDOWS", 1)
+    monkeypatch.setattr(containment, "COMMON_HITS", 1)
+    learning = [_scanner(first), _scanner(second)]
+    _same(scan_batch(learning, batch), plain)
+    skip = learning[0].common.skip
+    assert skip is not None and len(skip.hashes) > 0 and (skip.needs < learning[0].index._count_needs).any()
+    _same(scan_batch(learning, batch), plain)
+    assert plain.sets[0].matches == 3
 
 
 def test_one_batch_scanned_for_two_sets_equals_each_set_alone(world: tuple[Path, Path, Path]) -> None:

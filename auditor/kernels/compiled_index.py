@@ -86,3 +86,72 @@ def select_heavy(
                 counts[post] = min(count + 1, keep)
         i = j
     return picked, shared, counts
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _bucket(
+    radix: npt.NDArray[np.uint32], radix_shift: int, count: int, value: np.uint64
+) -> tuple[int, int]:  # pragma: no cover - compiled
+    """The range of sorted prefix entries whose hash shares `value`'s radix bucket (containment.radix_table)."""
+    bucket = value >> np.uint64(radix_shift)
+    return min(int(radix[bucket]), count), min(int(radix[bucket + np.uint64(1)]), count)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _kept(requirement: int, keep: float) -> int:  # pragma: no cover - compiled
+    """The least of a requirement a skip leaves: the share `keep` of it, rounded up, and one at the least."""
+    return max(1, int(np.ceil(requirement * keep)))
+
+
+@njit(cache=True, nogil=True)
+def skippable(
+    entries: npt.NDArray[np.uint64],
+    radix: npt.NDArray[np.uint32],
+    radix_shift: int,
+    slot_bits: int,
+    hashes: npt.NDArray[np.uint32],
+    needs: npt.NDArray[np.int32],
+    keep: float,
+) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.int32], npt.NDArray[np.int64]]:  # pragma: no cover - compiled
+    """Which of `hashes`, in their order, the probe may skip; the count filter's `needs` (per post, required
+    prefix slots << 16 | those less its heavy entries) less the slots of the skipped light entries; and the
+    heavy ids of the skipped hashes' markers: containment.ContainmentIndex.skip_common_reference. A hash
+    is skipped when each post with a light entry of it keeps at least `keep` of both its first
+    requirements, and one slot (`_kept`), once the entry's slots are taken off both."""
+    chosen = np.zeros(len(hashes), dtype=np.bool_)
+    first = needs
+    needs = needs.copy()
+    markers = np.empty(len(hashes), dtype=np.int64)
+    marked = 0
+    slot_mask = np.uint64((1 << slot_bits) - 1)
+    for i in range(len(hashes)):
+        value = np.uint64(hashes[i])
+        low, high = _bucket(radix, radix_shift, len(entries), value)
+        found = False
+        allowed = True
+        for k in range(low, high):
+            entry = entries[k]
+            if entry >> np.uint64(32) != value:
+                continue
+            found = True
+            slots = np.int32(entry & slot_mask)
+            post = np.int64((entry & np.uint64(0xFFFFFFFF)) >> np.uint64(slot_bits))
+            if slots > 0 and (
+                (needs[post] >> 16) - slots < _kept(first[post] >> 16, keep)
+                or (needs[post] & 0xFFFF) - slots < _kept(first[post] & 0xFFFF, keep)
+            ):
+                allowed = False
+        if not (found and allowed):
+            continue
+        for k in range(low, high):
+            entry = entries[k]
+            if entry >> np.uint64(32) == value:
+                slots = np.int32(entry & slot_mask)
+                owner = np.int64((entry & np.uint64(0xFFFFFFFF)) >> np.uint64(slot_bits))
+                if slots == 0:  # a heavy hash's marker: owner is its heavy id
+                    markers[marked] = owner
+                    marked += 1
+                else:
+                    needs[owner] -= (slots << 16) + slots
+        chosen[i] = True
+    return chosen, needs, markers[:marked]

@@ -37,18 +37,67 @@ def _filter_mask(low: np.uint64) -> np.uint64:  # pragma: no cover - compiled
     return (np.uint64(1) << (low & np.uint64(63))) | (np.uint64(1) << ((low >> np.uint64(6)) & np.uint64(63)))
 
 
+# A free slot of a skip table (`skip_table`): the one hash never skipped.
+SKIP_FREE = np.uint32(0xFFFFFFFF)
+
+
+@njit(cache=True, nogil=True)
+def skip_table(hashes: npt.NDArray[np.uint32]) -> npt.NDArray[np.uint32]:  # pragma: no cover - compiled
+    """An open-addressing set of `hashes` at most half full, the free slots SKIP_FREE (a hash equal to it is
+    left out): one array, a hash's home slot picked by its top bits (`_skip_shift`; mixed hashes are
+    uniform), so that the windows of one partition (compiled_probe.partition_windows) look up one small
+    stretch of it."""
+    size = 16
+    while size < 2 * len(hashes):
+        size *= 2
+    table = np.full(size, SKIP_FREE, dtype=np.uint32)
+    shift = _skip_shift(table)
+    for value in hashes:
+        if value == SKIP_FREE:
+            continue
+        slot = np.int64(np.uint64(value) >> shift)
+        while table[slot] != SKIP_FREE and table[slot] != value:
+            slot = (slot + 1) & (size - 1)
+        table[slot] = value
+    return table
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _skip_shift(skip: npt.NDArray[np.uint32]) -> np.uint64:  # pragma: no cover - compiled
+    """How far a hash is shifted right for its home slot in a skip table (of a power-of-two size)."""
+    bits = 0
+    while (1 << bits) < len(skip):
+        bits += 1
+    return np.uint64(32 - bits)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _skipped(skip: npt.NDArray[np.uint32], shift: np.uint64, value: np.uint64) -> bool:  # pragma: no cover - compiled
+    """Whether a passing window's hash is in a skip table (`skip_table`; `shift` its `_skip_shift`)."""
+    key = np.uint32(value)
+    slot = np.int64(np.uint64(value) >> shift)
+    while skip[slot] != SKIP_FREE:
+        if skip[slot] == key:
+            return True
+        slot = (slot + 1) & (len(skip) - 1)
+    return False
+
+
 @njit(cache=True, nogil=True)
 def filter_windows(
     mixed: npt.NDArray[np.uint32],
     window_offsets: npt.NDArray[np.int64],
     filter_words: npt.NDArray[np.uint64],
     shift: int,
+    skip: npt.NDArray[np.uint32],
     passing: npt.NDArray[np.uint64],
 ) -> int:  # pragma: no cover - compiled
-    """The windows whose hash the blocked Bloom filter (containment.blocked_filter) holds, in text order,
-    each as its hash << 32 | its row, in `passing` (room for one per window); how many. Without a branch:
-    every window is written, and the next overwrites it unless it passed; then the rows of those kept.
-    Rows are numbered in 32 bits (a batch holds far fewer)."""
+    """The windows whose hash the blocked Bloom filter (containment.blocked_filter) holds and the skip table
+    (`skip_table`) does not, in text order, each as its hash << 32
+    | its row, in `passing` (room for one per window); how many. Without a branch: every window is
+    written, and the next overwrites it unless it passed; then the rows of those kept, and the skipped
+    ones (only those the filter passed are looked up) left out. Rows are numbered in 32 bits (a batch
+    holds far fewer)."""
     passed = 0
     for w in range(window_offsets[len(window_offsets) - 1]):  # one flat loop: twice as fast as one per row
         low = np.uint64(mixed[w])
@@ -56,12 +105,16 @@ def filter_windows(
         passing[passed] = w
         passed += (filter_words[low >> np.uint64(shift)] & mask) == mask
     row = 0
+    kept = 0
+    skip_shift = _skip_shift(skip)
     for t in range(passed):
         window = np.int64(passing[t])
         while window_offsets[row + 1] <= window:
             row += 1
-        passing[t] = (np.uint64(mixed[window]) << np.uint64(32)) | np.uint64(row)
-    return passed
+        value = np.uint64(mixed[window])
+        passing[kept] = (value << np.uint64(32)) | np.uint64(row)
+        kept += not _skipped(skip, skip_shift, value)
+    return kept
 
 
 @njit(cache=True, nogil=True)
@@ -115,6 +168,23 @@ def partition_windows(
         mask = _filter_mask(low)
         passing[kept] = window
         kept += (filter_words[low >> np.uint64(shift)] & mask) == mask
+    return kept
+
+
+@njit(cache=True, nogil=True)
+def without_skipped(
+    passing: npt.NDArray[np.uint64],
+    passed: int,
+    skip: npt.NDArray[np.uint32],
+) -> int:  # pragma: no cover - compiled
+    """The first `passed` windows of `passing` (hash << 32 | row) but those whose hash the skip table holds
+    (`skip_table`), in place and in order; how many. Without a branch, as `filter_windows`."""
+    kept = 0
+    shift = _skip_shift(skip)
+    for t in range(passed):
+        window = passing[t]
+        passing[kept] = window
+        kept += not _skipped(skip, shift, window >> np.uint64(32))
     return kept
 
 
@@ -246,7 +316,8 @@ def count_filter(
     the row's hits or the posts it touched. `least_light` is the least second half of `needs` over all
     posts (no more than any post's requirement): a post with fewer light hits than that cannot pass, and
     is turned away without a look-up of its `needs`, which misses the cache in a large set; most posts a
-    row touches have a hit or two. `heavy_present` (one per heavy id) is all zeros and is left so.
+    row touches have a hit or two. `heavy_present` (one per heavy id) is 1 for the heavy ids counted
+    present in every row (containment.ProbeSkip), else 0, and is left so.
     """
     out_rows = np.empty(len(hit_rows), dtype=np.int64)
     out_posts = np.empty(len(hit_rows), dtype=np.int64)

@@ -41,7 +41,7 @@ hits, so the split loses nothing either.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
@@ -80,6 +80,16 @@ COARSE_FOLD = 3
 # Distinct hashes the prefix holds beyond the least that prefix filtering needs; a row must then hold
 # this many + 1 of them.
 PREFIX_EXTRA_SLOTS = 16
+
+# Prefix hashes that a corpus holds often (a phrase frequent in its text, rare among the posts) make a
+# hit at every occurrence, nearly all of them for posts the row does not carry. A scanner counts the hits
+# of each hash over its first COMMON_LEARN_WINDOWS windows; a hash with COMMON_HITS or more is common in
+# the corpus, and the probe skips it where that loses nothing (`CommonHashes`, `ContainmentIndex.
+# skip_common`): each post with a light entry of it keeps at least COMMON_KEEP_SHARE of both its
+# requirements.
+COMMON_LEARN_WINDOWS = 1 << 20
+COMMON_HITS = 2
+COMMON_KEEP_SHARE = 0.5
 
 # A prefix hash shared by this many posts' prefixes or more is "heavy": text that holds it (a phrase frequent in
 # text though rarer than common in the set) would make one hit per post. Up to HEAVY_SHARE of a post's
@@ -212,6 +222,66 @@ class CandidatePairs:
 
     rows: Indices
     posts: Indices
+
+
+@dataclass(frozen=True)
+class ProbeSkip:
+    """Prefix hashes the probe skips, and the count filter's requirements less their slots
+    (`ContainmentIndex.skip_common`): per post, required prefix slots << 16 | those less its heavy
+    entries, as `ContainmentIndex._count_needs`, and the least second half over all posts."""
+
+    hashes: Hashes  # sorted
+    needs: npt.NDArray[np.int32]
+    # A row's post with fewer light hits than this passes neither its light nor its whole requirement
+    # (none is above the whole): the count filter turns it away without reading `needs`.
+    least_light: int
+    table: npt.NDArray[np.uint32] = field(repr=False)  # the hashes as compiled_probe.skip_table
+    # Per heavy id, 1 when its hash is skipped: the count filter counts it present in every row.
+    heavy_present: npt.NDArray[np.uint8] = field(repr=False)
+
+    @classmethod
+    def of(cls, hashes: Hashes, needs: npt.NDArray[np.int32], heavy_skipped: Indices, heavy_ids: int) -> ProbeSkip:
+        """`hashes` (one equal to compiled_probe.SKIP_FREE left out, its heavy id too: skipping fewer loses
+        nothing), of which those of `heavy_skipped` (of `heavy_ids` heavy ids) are heavy."""
+        hashes = np.unique(np.asarray(hashes, dtype=np.uint32))
+        hashes = hashes[hashes != compiled_probe.SKIP_FREE]
+        least = int((needs & 0xFFFF).min()) if len(needs) else 0
+        present = np.zeros(heavy_ids, dtype=np.uint8)
+        present[np.asarray(heavy_skipped, dtype=np.int64)] = 1
+        return cls(hashes, needs, least, compiled_probe.skip_table(hashes), present)
+
+
+class CommonHashes:
+    """What a scanner learns of its corpus: the hits of the prefix hashes over its first
+    COMMON_LEARN_WINDOWS windows, then, once, the hashes to skip from there on (`skip`).
+
+    Skipping them loses no pair that the count filter would pass (`ContainmentIndex.skip_common`), so what
+    is learned, and from which batches, changes the work and never a result: a scan's matches do not
+    depend on the order of its batches or on how they are shared among workers.
+    """
+
+    def __init__(self) -> None:
+        self.skip: ProbeSkip | None = None
+        self._windows = 0
+        self._keys: list[Keys] = []
+
+    def observe(self, index: ContainmentIndex, hit_rows: Indices, hit_keys: Keys, window_offsets: Offsets) -> None:
+        """Count the hits of a batch (as `ContainmentIndex.probe` gives them, in row order) in its rows up to
+        COMMON_LEARN_WINDOWS windows in all (its first row at the least); learn once that many are in."""
+        if self.skip is not None:
+            return
+        rows = max(int(np.searchsorted(window_offsets, COMMON_LEARN_WINDOWS - self._windows, side="right")) - 1, 1)
+        rows = min(rows, len(window_offsets) - 1)
+        counted = int(np.searchsorted(hit_rows, rows, side="left"))
+        self._keys.append(hit_keys[:counted].copy())  # the probe's buffer: the next probe overwrites it
+        self._windows += int(window_offsets[rows])
+        if self._windows >= COMMON_LEARN_WINDOWS or rows < len(window_offsets) - 1:
+            entries = index.prefix_entries[(np.concatenate(self._keys) >> np.uint64(32)).astype(np.int64)]
+            hashes, hits = np.unique((entries >> np.uint64(32)).astype(np.uint32), return_counts=True)
+            often = hits >= COMMON_HITS
+            order = np.lexsort((hashes[often], -hits[often]))  # the most hits first; ties by hash
+            self.skip = index.skip_common(hashes[often][order])
+            self._keys = []
 
 
 @dataclass(frozen=True)
@@ -684,15 +754,72 @@ class ContainmentIndex:
             heavy_ids=heavy.ids,
         )
 
-    def candidates(self, mixed: Hashes, window_offsets: Offsets, scratch: Scratch | None = None) -> CandidatePairs:
-        """(row, post) pairs whose hits on the post's prefix cover enough slots to reach the threshold."""
+    def candidates(
+        self,
+        mixed: Hashes,
+        window_offsets: Offsets,
+        scratch: Scratch | None = None,
+        common: CommonHashes | None = None,
+    ) -> CandidatePairs:
+        """(row, post) pairs whose hits on the post's prefix cover enough slots to reach the threshold. With
+        `common`, the hashes it has learned are skipped (more pairs may pass, none is lost) and the batch's
+        hits counted while it learns."""
         work = scratch or Scratch()
-        hit_rows, hit_keys = self.probe(mixed, window_offsets, work)
+        skip = (common.skip if common is not None else None) or self._no_skip
+        hit_rows, hit_keys = self.probe(mixed, window_offsets, work, skip=skip)
+        if common is not None:
+            common.observe(self, hit_rows, hit_keys, window_offsets)
         rows, posts = compiled_probe.count_filter(
-            hit_rows, hit_keys, self.slot_bits, self._count_needs, self.heavy_offsets, self.heavy_ids,
-            work.zeroed("heavy_present", len(self.heavy_hashes), np.uint8), self._least_light_need,
+            hit_rows, hit_keys, self.slot_bits, skip.needs, self.heavy_offsets, self.heavy_ids,
+            skip.heavy_present, skip.least_light,
         )  # fmt: skip
         return CandidatePairs(rows, posts)
+
+    def skip_common(self, hashes: Hashes) -> ProbeSkip:
+        """The hashes of `hashes` (in order of precedence) the probe may skip, with the count filter's
+        requirements less what they count (compiled_index.skippable; `skip_common_reference` defines it).
+
+        A light entry's slots come off both of its post's requirements, and a hash is skipped only when
+        every post with a light entry of it keeps at least COMMON_KEEP_SHARE of both (and one slot of
+        each). A heavy hash's marker is skipped and its heavy id counted as present in every row: a post
+        holding it still needs its whole light requirement, at least half of the whole (HEAVY_SHARE).
+        A pair the count filter passes has its requirements in the row; the skipped light entries the row
+        holds take off no more than they take off the requirements, and a heavy id counted present adds
+        at least what the row held, so it passes the lowered ones; its post, keeping a light requirement,
+        has a light hit left to be counted at all: nothing is lost.
+        """
+        hashes = np.ascontiguousarray(hashes, dtype=np.uint32)
+        chosen, lowered, markers = compiled_index.skippable(
+            self.prefix_entries, self.radix, self.radix_shift, self.slot_bits, hashes, self._count_needs,
+            COMMON_KEEP_SHARE,
+        )  # fmt: skip
+        return ProbeSkip.of(hashes[chosen], lowered, markers, len(self.heavy_hashes))
+
+    def skip_common_reference(self, hashes: Hashes) -> ProbeSkip:
+        """The definition of `skip_common`: each hash in turn, taken when the rule allows, from the
+        prefix entries sorted by hash."""
+        needs = self._count_needs.copy()
+        whole = np.maximum(1, np.ceil((needs >> 16) * COMMON_KEEP_SHARE)).astype(np.int32)
+        light = np.maximum(1, np.ceil((needs & 0xFFFF) * COMMON_KEEP_SHARE)).astype(np.int32)
+        slot_mask = np.uint64((1 << self.slot_bits) - 1)
+        entry_hashes = self.prefix_entries >> np.uint64(32)
+        chosen, markers = [], []
+        for value in np.asarray(hashes, dtype=np.uint32).tolist():
+            own = self.prefix_entries[entry_hashes == value] & np.uint64(0xFFFFFFFF)
+            slots = (own & slot_mask).astype(np.int32)
+            owners = (own >> np.uint64(self.slot_bits)).astype(np.int64)
+            posts, slots = owners[slots > 0], slots[slots > 0]
+            if (
+                len(own)
+                and ((needs[posts] >> 16) - slots >= whole[posts]).all()
+                and ((needs[posts] & 0xFFFF) - slots >= light[posts]).all()
+            ):
+                needs[posts] -= (slots << 16) + slots
+                markers.extend(owners[(own & slot_mask) == 0].tolist())
+                chosen.append(value)
+        return ProbeSkip.of(
+            np.array(chosen, dtype=np.uint32), needs, np.array(markers, dtype=np.int64), len(self.heavy_hashes)
+        )
 
     def probe(
         self,
@@ -702,25 +829,31 @@ class ContainmentIndex:
         *,
         part_bits: int | None = None,
         fold: int = COARSE_FOLD,
+        skip: ProbeSkip | None = None,
     ) -> tuple[Indices, Keys]:
         """Every (row, prefix entry) whose hash a window of the row has, with repeats, grouped by row in row
-        order: rows, and keys entry index << 32 | the entry's low 32 bits (post and slots). Views of
-        `scratch`'s buffers, valid until its next probe. The windows are partitioned by the top `part_bits`
-        bits of their hash (by default as many as `partition_bits` asks) and the coarse filter folded
-        `fold` times (compiled_probe)."""
+        order: rows, and keys entry index << 32 | the entry's low 32 bits (post and slots); none of the
+        hashes `skip` holds. Views of `scratch`'s buffers, valid until its next probe. The windows are
+        partitioned by the top `part_bits` bits of their hash (by default as many as `partition_bits`
+        asks) and the coarse filter folded `fold` times (compiled_probe)."""
         if len(window_offsets) == 0 or window_offsets[0] != 0:
             raise ValueError("window offsets start at 0, one more than the rows")
         work = scratch or Scratch()
         windows = int(window_offsets[-1])
         passing = work.buffer("passing", windows, np.uint64)
         part_bits = self.partition_bits() if part_bits is None else part_bits
+        skipped = skip or self._no_skip
         if part_bits:
             coarse = self.coarse_words if fold == COARSE_FOLD else coarse_filter(self.filter_words, fold)
             passed = compiled_probe.partition_windows(
                 mixed, window_offsets, self.filter_words, self.filter_shift, part_bits, coarse, fold, passing
             )
+            if len(skipped.hashes):
+                passed = compiled_probe.without_skipped(passing, passed, skipped.table)
         else:
-            passed = compiled_probe.filter_windows(mixed, window_offsets, self.filter_words, self.filter_shift, passing)
+            passed = compiled_probe.filter_windows(
+                mixed, window_offsets, self.filter_words, self.filter_shift, skipped.table, passing
+            )
         bounds = work.buffer("bounds", 2 * passed, np.uint32)
         capacity = compiled_probe.bucket_bounds(
             passing, passed, len(self.prefix_entries), self.radix, self.radix_shift, bounds
@@ -732,7 +865,10 @@ class ContainmentIndex:
         hits = compiled_probe.passing_hits(passing, passed, self.prefix_entries, bounds, found_rows, found_keys)
         if not part_bits:
             return found_rows[:hits], found_keys[:hits]
-        hit_rows, hit_keys = work.buffer("hit_rows", hits, np.int64), work.buffer("hit_keys", hits, np.uint64)
+        if 2 * hits <= len(passing):  # the windows are read: their buffer, in cache and faulted, takes the hits
+            hit_keys, hit_rows = passing[:hits], passing[hits : 2 * hits].view(np.int64)
+        else:
+            hit_rows, hit_keys = work.buffer("hit_rows", hits, np.int64), work.buffer("hit_keys", hits, np.uint64)
         compiled_probe.rows_in_order(found_rows[:hits], found_keys[:hits], len(window_offsets) - 1, hit_rows, hit_keys)
         return hit_rows, hit_keys
 
@@ -745,11 +881,11 @@ class ContainmentIndex:
         return needs
 
     @cached_property
-    def _least_light_need(self) -> int:
-        """The least light requirement of `_count_needs` over all posts: a row's post with fewer light hits
-        passes neither its light nor its whole requirement (none is above the whole)."""
-        needs = self._count_needs
-        return int((needs & 0xFFFF).min()) if len(needs) else 0
+    def _no_skip(self) -> ProbeSkip:
+        """The probe's skip before anything is learned: no hash, the index's own requirements."""
+        return ProbeSkip.of(
+            np.zeros(0, dtype=np.uint32), self._count_needs, np.zeros(0, dtype=np.int64), len(self.heavy_hashes)
+        )
 
     def partition_bits(self) -> int:
         """How many top bits of a hash partition the probe's windows: none while the filter fits in cache."""
@@ -768,9 +904,12 @@ class ContainmentIndex:
         rows = np.repeat(window_groups(window_offsets), counts)
         return self._pairs_reaching(rows, whole[expand_ranges(left, counts)])
 
-    def candidates_from_hits(self, hit_rows: Indices, hit_entries: Indices) -> CandidatePairs:
+    def candidates_from_hits(
+        self, hit_rows: Indices, hit_entries: Indices, skip: ProbeSkip | None = None
+    ) -> CandidatePairs:
         """Apply the count filter to (row, index into prefix_entries) hits, a heavy hash's marker standing for
-        the heavy entries of that hash: the numpy reference of compiled_probe.count_filter."""
+        the heavy entries of that hash: the numpy reference of compiled_probe.count_filter (with `skip`'s
+        lowered requirements and heavy ids counted present, on hits without its hashes)."""
         values = self.prefix_entries[hit_entries]
         marker = (values & np.uint64((1 << self.slot_bits) - 1)) == 0
         heavy = self._heavy_entries()  # a marker's hash is its heavy id's: it stands for the entries of that hash
@@ -780,11 +919,17 @@ class ContainmentIndex:
             np.searchsorted(heavy_hashes, marked, side="right"),
         )
         rows = np.concatenate([hit_rows[~marker], np.repeat(hit_rows[marker], high - low)])
-        return self._pairs_reaching(rows, np.concatenate([values[~marker], heavy[expand_ranges(low, high - low)]]))
+        required = self.required_prefix_slots
+        if skip is not None:  # lowered, less the post's heavy ids counted present in every row
+            owners = np.repeat(np.arange(len(self.heavy_offsets) - 1), np.diff(self.heavy_offsets))
+            present = np.bincount(owners, weights=skip.heavy_present[self.heavy_ids], minlength=len(required))
+            required = (skip.needs >> 16) - present.astype(np.int64)
+        entries = np.concatenate([values[~marker], heavy[expand_ranges(low, high - low)]])
+        return self._pairs_reaching(rows, entries, required)
 
-    def _pairs_reaching(self, rows: Indices, entries: Keys) -> CandidatePairs:
+    def _pairs_reaching(self, rows: Indices, entries: Keys, required: npt.NDArray[Any] | None = None) -> CandidatePairs:
         """The (row, post) pairs whose distinct entries (of the whole prefix) a row holds sum to the post's
-        required prefix slots."""
+        required prefix slots (or `required`)."""
         # A row may hold a shingle many times: count each (row, entry) once.
         order = np.lexsort((entries, rows))
         rows, entries = rows[order], entries[order]
@@ -799,7 +944,7 @@ class ContainmentIndex:
         pair_rows = (pair_keys[starts] >> np.uint64(32 - self.slot_bits)).astype(np.int64)
         posts = (pair_keys[starts] & np.uint64((1 << (32 - self.slot_bits)) - 1)).astype(np.int64)
         covered = np.add.reduceat(slots, starts) if len(starts) else slots[:0]
-        enough = covered >= self.required_prefix_slots[posts]
+        enough = covered >= (self.required_prefix_slots if required is None else required)[posts]
         return CandidatePairs(pair_rows[enough], posts[enough])
 
     def score(self, pairs: CandidatePairs, mixed: Hashes, window_offsets: Offsets) -> PairScores:
