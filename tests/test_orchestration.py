@@ -29,6 +29,7 @@ from auditor.errors import EngineError, UsageError
 from auditor.fingerprint import Fingerprinter
 from auditor.formats.json_report import render_json
 from auditor.kernels import containment
+from auditor.kernels.normalize import prenormalize
 from auditor.sampling import RowSample
 from auditor.scan import CorpusScanner
 from auditor.sources import corpus as corpus_source
@@ -108,13 +109,20 @@ def test_a_scanner_learns_its_corpus_common_hashes_and_finds_the_same(
     batch = CorpusBatch.of(str(corpus), 2, table)
     scanners = [_scanner(first), _scanner(second)]
     plain = scan_batch(scanners, batch)
-    monkeypatch.setattr(containment, "COMMON_LEARN_WINDOWS", 1)
     monkeypatch.setattr(containment, "COMMON_HITS", 1)
-    learning = [_scanner(first), _scanner(second)]
-    _same(scan_batch(learning, batch), plain)
-    skip = learning[0].common.skip
-    assert skip is not None and len(skip.hashes) > 0 and (skip.needs < learning[0].index._count_needs).any()
-    _same(scan_batch(learning, batch), plain)
+    learning_scanner = _scanner(first)
+    windows = int(learning_scanner.shingle(prenormalize(table.column("text"))).window_offsets[-1])
+    # Learnt from the first row (the batch's rest then probed with the skip), or from the whole batch.
+    for budget in (1, windows):
+        monkeypatch.setattr(containment, "COMMON_LEARN_WINDOWS", budget)
+        learning = [_scanner(first), _scanner(second)]
+        _same(scan_batch(learning, batch), plain)
+        skip = learning[0].common.skip
+        assert skip is not None and len(skip.hashes) > 0 and (skip.needs < learning[0].index._count_needs).any()
+        _same(scan_batch(learning, batch), plain)
+    monkeypatch.setattr(containment, "COMMON_LEARN_WINDOWS", windows + 1)  # not yet: nothing learnt
+    scan_batch([learning_scanner], batch)
+    assert learning_scanner.common.skip is None
     assert plain.sets[0].matches == 3
 
 

@@ -265,17 +265,19 @@ class CommonHashes:
         self._windows = 0
         self._keys: list[Keys] = []
 
-    def observe(self, index: ContainmentIndex, hit_rows: Indices, hit_keys: Keys, window_offsets: Offsets) -> None:
-        """Count the hits of a batch (as `ContainmentIndex.probe` gives them, in row order) in its rows up to
-        COMMON_LEARN_WINDOWS windows in all (its first row at the least); learn once that many are in."""
-        if self.skip is not None:
-            return
-        rows = max(int(np.searchsorted(window_offsets, COMMON_LEARN_WINDOWS - self._windows, side="right")) - 1, 1)
-        rows = min(rows, len(window_offsets) - 1)
-        counted = int(np.searchsorted(hit_rows, rows, side="left"))
-        self._keys.append(hit_keys[:counted].copy())  # the probe's buffer: the next probe overwrites it
-        self._windows += int(window_offsets[rows])
-        if self._windows >= COMMON_LEARN_WINDOWS or rows < len(window_offsets) - 1:
+    def counted_rows(self, window_offsets: Offsets) -> int:
+        """How many leading rows of a batch to count (its first at the least) while learning: those whose
+        windows keep the count within COMMON_LEARN_WINDOWS."""
+        rows = len(window_offsets) - 1
+        within = int(np.searchsorted(window_offsets, COMMON_LEARN_WINDOWS - self._windows, side="right")) - 1
+        return min(rows, max(within, 1))
+
+    def observe(self, index: ContainmentIndex, hit_keys: Keys, windows: int, *, last: bool) -> None:
+        """Count the hits (keys as `ContainmentIndex.probe` gives them) of rows of `windows` windows; learn
+        once COMMON_LEARN_WINDOWS are counted, or when this is the `last` of them."""
+        self._keys.append(hit_keys.copy())  # the probe's buffer: the next probe overwrites it
+        self._windows += windows
+        if self._windows >= COMMON_LEARN_WINDOWS or last:
             entries = index.prefix_entries[(np.concatenate(self._keys) >> np.uint64(32)).astype(np.int64)]
             hashes, hits = np.unique((entries >> np.uint64(32)).astype(np.uint32), return_counts=True)
             often = hits >= COMMON_HITS
@@ -762,13 +764,39 @@ class ContainmentIndex:
         common: CommonHashes | None = None,
     ) -> CandidatePairs:
         """(row, post) pairs whose hits on the post's prefix cover enough slots to reach the threshold. With
-        `common`, the hashes it has learned are skipped (more pairs may pass, none is lost) and the batch's
-        hits counted while it learns."""
+        `common`, the hashes it has learned are skipped (more pairs may pass, none is lost); while it
+        learns, the hits of the batch's rows it counts are counted, and once it has learned, the rest of the
+        batch is probed with the skip."""
         work = scratch or Scratch()
-        skip = (common.skip if common is not None else None) or self._no_skip
+        if common is None or common.skip is not None:
+            return self._count_filtered(mixed, window_offsets, work, common.skip if common else None)
+        counted = common.counted_rows(window_offsets)
+        rows = len(window_offsets) - 1
+        if counted == rows:
+            return self._count_filtered(mixed, window_offsets, work, None, common, last=False)
+        cut = int(window_offsets[counted])  # the count ends in this batch: it learns there
+        head = self._count_filtered(mixed[:cut], window_offsets[: counted + 1], work, None, common, last=True)
+        tail = self._count_filtered(mixed[cut:], window_offsets[counted:] - cut, work, common.skip)
+        return CandidatePairs(
+            np.concatenate([head.rows, tail.rows + counted]), np.concatenate([head.posts, tail.posts])
+        )
+
+    def _count_filtered(
+        self,
+        mixed: Hashes,
+        window_offsets: Offsets,
+        work: Scratch,
+        skip: ProbeSkip | None,
+        learner: CommonHashes | None = None,
+        *,
+        last: bool = False,
+    ) -> CandidatePairs:
+        """The count filter of the probe's hits, with `skip`; their keys given to a `learner` to count
+        (CommonHashes.observe; `last`: the last it counts)."""
+        skip = skip or self._no_skip
         hit_rows, hit_keys = self.probe(mixed, window_offsets, work, skip=skip)
-        if common is not None:
-            common.observe(self, hit_rows, hit_keys, window_offsets)
+        if learner is not None:
+            learner.observe(self, hit_keys, int(window_offsets[-1]), last=last)
         rows, posts = compiled_probe.count_filter(
             hit_rows, hit_keys, self.slot_bits, skip.needs, self.heavy_offsets, self.heavy_ids,
             skip.heavy_present, skip.least_light,
