@@ -43,12 +43,12 @@ SKIP_FREE = np.uint32(0xFFFFFFFF)
 
 @njit(cache=True, nogil=True)
 def skip_table(hashes: npt.NDArray[np.uint32]) -> npt.NDArray[np.uint32]:  # pragma: no cover - compiled
-    """An open-addressing set of `hashes` at most half full, the free slots SKIP_FREE (a hash equal to it is
+    """An open-addressing set of `hashes` at most a quarter full, the free slots SKIP_FREE (a hash equal to it is
     left out): one array, a hash's home slot picked by its top bits (`_skip_shift`; mixed hashes are
     uniform), so that the windows of one partition (compiled_probe.partition_windows) look up one small
     stretch of it."""
     size = 16
-    while size < 2 * len(hashes):
+    while size < 4 * len(hashes):
         size *= 2
     table = np.full(size, SKIP_FREE, dtype=np.uint32)
     shift = _skip_shift(table)
@@ -73,14 +73,22 @@ def _skip_shift(skip: npt.NDArray[np.uint32]) -> np.uint64:  # pragma: no cover 
 
 @njit(cache=True, nogil=True, inline="always")
 def _skipped(skip: npt.NDArray[np.uint32], shift: np.uint64, value: np.uint64) -> bool:  # pragma: no cover - compiled
-    """Whether a passing window's hash is in a skip table (`skip_table`; `shift` its `_skip_shift`)."""
+    """Whether a passing window's hash is in a skip table (`skip_table`; `shift` its `_skip_shift`). The
+    home slot and the next are compared without a branch (a table a quarter full holds nearly every key
+    there, and whether a window is skipped is a coin the processor cannot predict); the probe goes on
+    only past two slots holding other keys."""
     key = np.uint32(value)
+    mask = len(skip) - 1
     slot = np.int64(np.uint64(value) >> shift)
-    while skip[slot] != SKIP_FREE:
-        if skip[slot] == key:
-            return True
-        slot = (slot + 1) & (len(skip) - 1)
-    return False
+    first, second = skip[slot], skip[(slot + 1) & mask]
+    found = (first == key) | (second == key)
+    if (first != SKIP_FREE) & (second != SKIP_FREE) & (not found):
+        slot = (slot + 2) & mask
+        while skip[slot] != SKIP_FREE:
+            if skip[slot] == key:
+                return True
+            slot = (slot + 1) & mask
+    return bool(found)
 
 
 @njit(cache=True, nogil=True)
