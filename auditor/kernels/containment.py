@@ -241,8 +241,10 @@ class ProbeSkip:
 
     @classmethod
     def of(cls, hashes: Hashes, needs: npt.NDArray[np.int32], heavy_skipped: Indices, heavy_ids: int) -> ProbeSkip:
-        """`hashes` (one equal to compiled_probe.SKIP_FREE left out, its heavy id too: skipping fewer loses
-        nothing), of which those of `heavy_skipped` (of `heavy_ids` heavy ids) are heavy."""
+        """`hashes`, with `needs` lowered for them and the heavy ids `heavy_skipped` (of `heavy_ids`) counted
+        present. A hash equal to compiled_probe.SKIP_FREE stays out of the table and is probed as before:
+        requirements lowered or a heavy id counted present for a hash the row's hits still count loses
+        nothing."""
         hashes = np.unique(np.asarray(hashes, dtype=np.uint32))
         hashes = hashes[hashes != compiled_probe.SKIP_FREE]
         least = int((needs & 0xFFFF).min()) if len(needs) else 0
