@@ -171,22 +171,33 @@ def test_candidates_are_the_count_filter_and_lose_no_match(
                 assert (r, p) in found
 
 
-@settings(max_examples=80, deadline=None)
+# Hashes at the top of the range too: the skip table's free mark (0xFFFFFFFF), its neighbour, and hashes
+# whose home slot is the table's last (the look-up wraps round).
+EDGE_HASHES = [0xFFFFFFFF, 0xFFFFFFFE, 0xFFFFFF00, 0xFF000001, 0x80000000]
+SMALL_OR_EDGE = st.one_of(st.integers(0, 40), st.sampled_from(EDGE_HASHES))
+
+
+@settings(max_examples=120, deadline=None)
 @given(
-    posts=st.lists(st.lists(st.integers(0, 40), min_size=16, max_size=16), min_size=1, max_size=12),
-    rows=st.lists(st.lists(st.integers(0, 50), max_size=50), min_size=1, max_size=6),
+    posts=st.lists(st.lists(SMALL_OR_EDGE, min_size=16, max_size=16), min_size=1, max_size=12),
+    rows=st.lists(
+        st.lists(st.one_of(st.integers(0, 50), st.sampled_from(EDGE_HASHES)), max_size=50), min_size=1, max_size=6
+    ),
     threshold=st.sampled_from([0.3, 0.5, 0.7]),
     heavy_group=st.sampled_from([2, 3, containment.HEAVY_GROUP]),
-    common=st.lists(st.integers(0, 50), max_size=30),
+    common=st.one_of(st.lists(SMALL_OR_EDGE, max_size=30), st.just(None)),
 )
 def test_skipping_common_hashes_is_its_reference_and_loses_no_candidate(
-    posts: list[list[int]], rows: list[list[int]], threshold: float, heavy_group: int, common: list[int]
+    posts: list[list[int]], rows: list[list[int]], threshold: float, heavy_group: int, common: list[int] | None
 ) -> None:
     """ContainmentIndex.skip_common against its reference; the probe with a skip finds every hit but the
     skipped hashes' (partitioned or not); its candidates are the count filter's rule with the lowered
-    requirements (a skipped heavy id counted present in every row), and hold every candidate of the probe
-    without it: skipping loses nothing."""
+    requirements (a skipped heavy id counted present in every row), and hold every candidate of the rule's
+    definition (`candidates_reference`): skipping loses nothing. `common` None skips every prefix hash
+    the rule allows, held-apart ones included."""
     index = ContainmentIndex.build(np.array(posts, dtype=np.uint32), threshold, heavy_group=heavy_group)
+    if common is None:
+        common = np.unique(index.prefix_entries >> np.uint64(32)).astype(np.uint32).tolist()
     skip = index.skip_common(np.array(common, dtype=np.uint32))
     reference = index.skip_common_reference(np.array(common, dtype=np.uint32))
     assert skip.hashes.tolist() == reference.hashes.tolist()
@@ -208,8 +219,35 @@ def test_skipping_common_hashes_is_its_reference_and_loses_no_candidate(
     found = set(zip(pairs.rows.tolist(), pairs.posts.tolist(), strict=True))
     rule = index.candidates_from_hits(hit_rows[kept], (hit_keys[kept] >> np.uint64(32)).astype(np.int64), skip)
     assert set(zip(rule.rows.tolist(), rule.posts.tolist(), strict=True)) == found
-    plain = index.candidates(mixed, offsets)
+    plain = index.candidates_reference(mixed, offsets)
     assert set(zip(plain.rows.tolist(), plain.posts.tolist(), strict=True)) <= found
+    unskipped = index.candidates(mixed, offsets)  # no skip learnt: the rule's candidates exactly
+    assert list(zip(unskipped.rows.tolist(), unskipped.posts.tolist(), strict=True)) == list(
+        zip(plain.rows.tolist(), plain.posts.tolist(), strict=True)
+    )
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    stored=st.lists(st.one_of(st.integers(0, 2**32 - 1), st.sampled_from(EDGE_HASHES)), max_size=300),
+    looked=st.lists(st.one_of(st.integers(0, 2**32 - 1), st.sampled_from(EDGE_HASHES)), max_size=300),
+)
+def test_a_skip_table_holds_exactly_its_hashes(stored: list[int], looked: list[int]) -> None:
+    """compiled_probe.skip_table and without_skipped against np.isin: a window is left out exactly when
+    its hash is one of the table's (never the free mark's), whatever the slot its look-up starts from
+    (the table's last ones wrap round) and however long the run of taken slots it goes through."""
+    hashes = np.unique(np.array(stored + looked[: len(looked) // 2], dtype=np.uint32))
+    table = compiled_probe.skip_table(hashes)
+    windows = np.array(looked + stored, dtype=np.uint64)
+    passing = (windows << np.uint64(32)) | np.arange(len(windows), dtype=np.uint64)
+    kept = compiled_probe.without_skipped(passing, len(passing), table)
+    expected = windows[~np.isin(windows, hashes) | (windows == 0xFFFFFFFF)]
+    assert (passing[:kept] >> np.uint64(32)).tolist() == expected.tolist()
+    crowded = np.arange(0xFFFFFF00, 0xFFFFFFFF, dtype=np.uint32)  # 255 hashes with the same top bits
+    table = compiled_probe.skip_table(crowded)
+    probe = np.array([0xFFFFFFFF, 0xFFFFFFFE, 0xFFFFFF00, 0xFFFFFEFF, 5], dtype=np.uint64) << np.uint64(32)
+    assert compiled_probe.without_skipped(probe, len(probe), table) == 3
+    assert (probe[:3] >> np.uint64(32)).tolist() == [0xFFFFFFFF, 0xFFFFFEFF, 5]
 
 
 CountCase = tuple[list[tuple[int, int, int, int]], list[tuple[int, int]], list[list[int]], int]

@@ -121,8 +121,12 @@ def test_a_scanner_learns_its_corpus_common_hashes_and_finds_the_same(
         assert skip is not None and len(skip.hashes) > 0 and (skip.needs < learning[0].index._count_needs).any()
         _same(scan_batch(learning, batch), plain)
     monkeypatch.setattr(containment, "COMMON_LEARN_WINDOWS", windows + 1)  # not yet: nothing learnt
-    scan_batch([learning_scanner], batch)
+    _same(scan_batch([learning_scanner, _scanner(second)], batch), plain)
     assert learning_scanner.common.skip is None
+    _same(scan_batch([learning_scanner, _scanner(second)], batch), plain)  # learnt over two batches
+    skip = learning_scanner.common.skip
+    assert skip is not None and len(skip.hashes) > 0
+    _same(scan_batch([learning_scanner, _scanner(second)], batch), plain)
     assert plain.sets[0].matches == 3
 
 

@@ -36,6 +36,15 @@ a post's required prefix hashes are held apart when shared (`split_heavy`); the 
 marker per such hash in a row, and the count filter counts a post's held-apart hashes only when the
 row's other hits leave it short by no more than those. A pair reaching its requirement always has other
 hits, so the split loses nothing either.
+
+A corpus holds some prefix hashes often (a phrase of its text that a few posts happen to hold): each
+occurrence is a hit, and nearly all of them are for posts the row does not carry. A scan learns them
+from its first windows (`CommonHashes`) and the probe then skips them (`ContainmentIndex.skip_common`):
+a skipped light entry's slots come off both of its post's requirements, and a skipped heavy hash counts
+as present in every row. A pair the count filter passed still passes (the row's skipped hashes took off
+no more than the requirements lost, a heavy one counted present adds at least what the row held), and
+its post, keeping a light requirement of one slot or more, still has a light hit to be counted at all.
+So the learned skip loses nothing either, and what a scan learns changes its work, never its matches.
 """
 
 from __future__ import annotations
@@ -83,8 +92,9 @@ PREFIX_EXTRA_SLOTS = 16
 
 # Prefix hashes that a corpus holds often (a phrase frequent in its text, rare among the posts) make a
 # hit at every occurrence, nearly all of them for posts the row does not carry. A scanner counts the hits
-# of each hash over its first COMMON_LEARN_WINDOWS windows; a hash with COMMON_HITS or more is common in
-# the corpus, and the probe skips it where that loses nothing (`CommonHashes`, `ContainmentIndex.
+# of each hash over its first COMMON_LEARN_WINDOWS windows (hits, not occurrences: a hash in two posts'
+# prefixes makes two hits an occurrence, the work a skip saves); a hash with COMMON_HITS or more is
+# common in the corpus, and the probe skips it where that loses nothing (`CommonHashes`, `ContainmentIndex.
 # skip_common`): each post with a light entry of it keeps at least COMMON_KEEP_SHARE of both its
 # requirements.
 COMMON_LEARN_WINDOWS = 1 << 20
@@ -228,9 +238,12 @@ class CandidatePairs:
 class ProbeSkip:
     """Prefix hashes the probe skips, and the count filter's requirements less their slots
     (`ContainmentIndex.skip_common`): per post, required prefix slots << 16 | those less its heavy
-    entries, as `ContainmentIndex._count_needs`, and the least second half over all posts."""
+    entries, as `ContainmentIndex._count_needs`, and the least second half over all posts.
 
-    hashes: Hashes  # sorted
+    A skip serves one scanner at a time: the count filter marks `heavy_present` as it goes through a row
+    and puts it back after it (as it did the scratch array it used before a skip was learned)."""
+
+    hashes: Hashes  # sorted, distinct, none equal to compiled_probe.SKIP_FREE
     needs: npt.NDArray[np.int32]
     # A row's post with fewer light hits than this passes neither its light nor its whole requirement
     # (none is above the whole): the count filter turns it away without reading `needs`.
@@ -239,16 +252,19 @@ class ProbeSkip:
     # Per heavy id, 1 when its hash is skipped: the count filter counts it present in every row.
     heavy_present: npt.NDArray[np.uint8] = field(repr=False)
 
+    def __post_init__(self) -> None:
+        if self.needs.dtype != np.int32 or self.heavy_present.dtype != np.uint8:
+            raise ValueError("a probe skip's needs are int32 and its heavy flags uint8")
+        if len(self.hashes) and (np.any(np.diff(self.hashes.astype(np.int64)) <= 0) or self.hashes[-1] == 0xFFFFFFFF):
+            raise ValueError("a probe skip's hashes are sorted, distinct, and none is the skip table's free mark")
+
     @classmethod
-    def of(cls, hashes: Hashes, needs: npt.NDArray[np.int32], heavy_skipped: Indices, heavy_ids: int) -> ProbeSkip:
-        """`hashes`, with `needs` lowered for them and the heavy ids `heavy_skipped` (of `heavy_ids`) counted
-        present. A hash equal to compiled_probe.SKIP_FREE stays out of the table and is probed as before:
-        requirements lowered or a heavy id counted present for a hash the row's hits still count loses
-        nothing."""
+    def of(cls, hashes: Hashes, needs: npt.NDArray[np.int32], heavy_skipped: Indices, heavy_count: int) -> ProbeSkip:
+        """`hashes` (none equal to compiled_probe.SKIP_FREE), with `needs` lowered for them and the heavy ids
+        `heavy_skipped` (of `heavy_count`) counted present."""
         hashes = np.unique(np.asarray(hashes, dtype=np.uint32))
-        hashes = hashes[hashes != compiled_probe.SKIP_FREE]
         least = int((needs & 0xFFFF).min()) if len(needs) else 0
-        present = np.zeros(heavy_ids, dtype=np.uint8)
+        present = np.zeros(heavy_count, dtype=np.uint8)
         present[np.asarray(heavy_skipped, dtype=np.int64)] = 1
         return cls(hashes, needs, least, compiled_probe.skip_table(hashes), present)
 
@@ -795,19 +811,25 @@ class ContainmentIndex:
     ) -> CandidatePairs:
         """The count filter of the probe's hits, with `skip`; their keys given to a `learner` to count
         (CommonHashes.observe; `last`: the last it counts)."""
-        skip = skip or self._no_skip
         hit_rows, hit_keys = self.probe(mixed, window_offsets, work, skip=skip)
         if learner is not None:
             learner.observe(self, hit_keys, int(window_offsets[-1]), last=last)
+        # Without a skip, the all-zero flags are the worker's own, the index staying read-only.
+        present = (
+            skip.heavy_present if skip is not None else work.zeroed("heavy_present", len(self.heavy_hashes), np.uint8)
+        )
+        skip = skip or self._no_skip
         rows, posts = compiled_probe.count_filter(
-            hit_rows, hit_keys, self.slot_bits, skip.needs, self.heavy_offsets, self.heavy_ids,
-            skip.heavy_present, skip.least_light,
+            hit_rows, hit_keys, self.slot_bits, skip.needs, self.heavy_offsets, self.heavy_ids, present,
+            skip.least_light,
         )  # fmt: skip
         return CandidatePairs(rows, posts)
 
     def skip_common(self, hashes: Hashes) -> ProbeSkip:
-        """The hashes of `hashes` (in order of precedence) the probe may skip, with the count filter's
-        requirements less what they count (compiled_index.skippable; `skip_common_reference` defines it).
+        """The hashes of `hashes` (in order of precedence; the first of each, and never
+        compiled_probe.SKIP_FREE, which a skip table cannot hold) the probe may skip, with the count
+        filter's requirements less what they count (compiled_index.skippable; `skip_common_reference`
+        defines it).
 
         A light entry's slots come off both of its post's requirements, and a hash is skipped only when
         every post with a light entry of it keeps at least COMMON_KEEP_SHARE of both (and one slot of
@@ -818,7 +840,9 @@ class ContainmentIndex:
         at least what the row held, so it passes the lowered ones; its post, keeping a light requirement,
         has a light hit left to be counted at all: nothing is lost.
         """
-        hashes = np.ascontiguousarray(hashes, dtype=np.uint32)
+        hashes = np.asarray(hashes, dtype=np.uint32)
+        hashes = hashes[np.sort(np.unique(hashes, return_index=True)[1])]  # the first of each
+        hashes = np.ascontiguousarray(hashes[hashes != compiled_probe.SKIP_FREE])  # the table cannot hold it
         chosen, lowered, markers = compiled_index.skippable(
             self.prefix_entries, self.radix, self.radix_shift, self.slot_bits, hashes, self._count_needs,
             COMMON_KEEP_SHARE,
@@ -834,7 +858,9 @@ class ContainmentIndex:
         slot_mask = np.uint64((1 << self.slot_bits) - 1)
         entry_hashes = self.prefix_entries >> np.uint64(32)
         chosen, markers = [], []
-        for value in np.asarray(hashes, dtype=np.uint32).tolist():
+        for value in dict.fromkeys(np.asarray(hashes, dtype=np.uint32).tolist()):  # the first of each
+            if value == compiled_probe.SKIP_FREE:
+                continue
             own = self.prefix_entries[entry_hashes == value] & np.uint64(0xFFFFFFFF)
             slots = (own & slot_mask).astype(np.int32)
             owners = (own >> np.uint64(self.slot_bits)).astype(np.int64)
@@ -912,10 +938,9 @@ class ContainmentIndex:
 
     @cached_property
     def _no_skip(self) -> ProbeSkip:
-        """The probe's skip before anything is learned: no hash, the index's own requirements."""
-        return ProbeSkip.of(
-            np.zeros(0, dtype=np.uint32), self._count_needs, np.zeros(0, dtype=np.int64), len(self.heavy_hashes)
-        )
+        """The probe's skip before anything is learned: no hash, the index's own requirements (its heavy
+        flags are none: the count filter takes a worker's own, `_count_filtered`)."""
+        return ProbeSkip.of(np.zeros(0, dtype=np.uint32), self._count_needs, np.zeros(0, dtype=np.int64), 0)
 
     def partition_bits(self) -> int:
         """How many top bits of a hash partition the probe's windows: none while the filter fits in cache."""
