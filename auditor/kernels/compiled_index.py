@@ -1,5 +1,6 @@
 """Compiled passes of building the prefix index (containment.ContainmentIndex.build): hash counts by
-low bits, radix bucket starts, the choice of each post's held-apart (heavy) prefix entries.
+low bits, radix bucket starts, the choice of each post's held-apart (heavy) prefix entries; and which of
+the prefix hashes a corpus holds often a scan may skip (`skippable`, ContainmentIndex.skip_common).
 
 Each function here has a numpy reference elsewhere in kernels/ that defines its result; tests hold the
 two equal on random and Unicode edge-case inputs. numba caches the machine code beside this file, so

@@ -12,7 +12,9 @@ of one partition stay within one small slice of the filter, of the radix table a
 entries, all three being laid out by hash; `rows_in_order` then puts the hits back in row order by a
 counting sort on the row. Within a row their order differs from the text order, which nothing downstream
 depends on (`count_filter` counts a row's hits whatever their order). The hits go to buffers the caller
-keeps from batch to batch: fresh ones cost a page fault every few hundred hits.
+keeps from batch to batch: fresh ones cost a page fault every few hundred hits. Windows whose hash a scan
+has learnt to skip (containment.CommonHashes) leave after the filters, before the radix table: in the row
+pass of `filter_windows`, or in `without_skipped` after `partition_windows`, looked up in a `skip_table`.
 
 Each function here has a numpy reference elsewhere in kernels/ that defines its result; tests hold the
 two equal on random and Unicode edge-case inputs. numba caches the machine code beside this file, so
