@@ -281,7 +281,7 @@ class CommonHashes:
     def __init__(self) -> None:
         self.skip: ProbeSkip | None = None
         self._windows = 0
-        self._keys: list[Keys] = []
+        self._hashes: list[Hashes] = []  # of the hits counted so far
 
     def counted_rows(self, window_offsets: Offsets) -> int:
         """How many leading rows of a batch to count (its first at the least) while learning: those whose
@@ -293,15 +293,15 @@ class CommonHashes:
     def observe(self, index: ContainmentIndex, hit_keys: Keys, windows: int, *, last: bool) -> None:
         """Count the hits (keys as `ContainmentIndex.probe` gives them) of rows of `windows` windows; learn
         once COMMON_LEARN_WINDOWS are counted, or when this is the `last` of them."""
-        self._keys.append(hit_keys.copy())  # the probe's buffer: the next probe overwrites it
+        entries = index.prefix_entries[(hit_keys >> np.uint64(32)).astype(np.int64)]
+        self._hashes.append((entries >> np.uint64(32)).astype(np.uint32))
         self._windows += windows
         if self._windows >= COMMON_LEARN_WINDOWS or last:
-            entries = index.prefix_entries[(np.concatenate(self._keys) >> np.uint64(32)).astype(np.int64)]
-            hashes, hits = np.unique((entries >> np.uint64(32)).astype(np.uint32), return_counts=True)
+            hashes, hits = np.unique(np.concatenate(self._hashes), return_counts=True)
             often = hits >= COMMON_HITS
             order = np.lexsort((hashes[often], -hits[often]))  # the most hits first; ties by hash
             self.skip = index.skip_common(hashes[often][order])
-            self._keys = []
+            self._hashes = []
 
 
 @dataclass(frozen=True)
