@@ -23,9 +23,9 @@ from auditor.excerpts import EXCERPT_TYPE, excerpts
 from auditor.fingerprint import ShingledTexts, shingle_prenormalized, shingle_texts
 from auditor.fingerprint_set import FingerprintSet
 from auditor.kernels.codepoints import utf8_view
+from auditor.kernels.common_hashes import CommonHashes
 from auditor.kernels.containment import (
     CandidatePairs,
-    CommonHashes,
     ContainmentIndex,
     contains,
     distinct_group_keys,

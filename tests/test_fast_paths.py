@@ -20,6 +20,7 @@ from auditor.defaults import DEFAULT_SHINGLE_SIZE
 from auditor.fingerprint import Fingerprinter, shingle_texts, shingle_texts_reference
 from auditor.kernels import compiled, compiled_index, compiled_match, compiled_probe, containment
 from auditor.kernels.codepoints import utf8_view
+from auditor.kernels.common_hashes import CommonHashes
 from auditor.kernels.containment import (
     FLOOR_SHARE,
     MIN_EVIDENCE_SHINGLES,
@@ -27,7 +28,6 @@ from auditor.kernels.containment import (
     MIN_SPECIFIC_SLOTS,
     PARTIAL_WORD_CHARS,
     CandidatePairs,
-    CommonHashes,
     ContainmentIndex,
     best_cover_reference,
     lone_windows_reference,

@@ -28,7 +28,7 @@ from auditor.engine.processes import ProcessEngine
 from auditor.errors import EngineError, UsageError
 from auditor.fingerprint import Fingerprinter
 from auditor.formats.json_report import render_json
-from auditor.kernels import containment
+from auditor.kernels import common_hashes
 from auditor.kernels.normalize import prenormalize
 from auditor.sampling import RowSample
 from auditor.scan import CorpusScanner
@@ -102,25 +102,25 @@ def test_a_scanner_learns_its_corpus_common_hashes_and_finds_the_same(
     world: tuple[Path, Path, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A scanner counts the hits of its first windows and skips the hashes they hit often from then on
-    (containment.CommonHashes): here it learns from the first row (a post), every hash hit once being
+    (common_hashes.CommonHashes): here it learns from the first row (a post), every hash hit once being
     common, and its results, while learning and after, are those of a scanner that learns nothing."""
     first, second, corpus = world
     table = pq.read_table(corpus).combine_chunks().to_batches()[0].slice(2)  # row 2 is the first post
     batch = CorpusBatch.of(str(corpus), 2, table)
     scanners = [_scanner(first), _scanner(second)]
     plain = scan_batch(scanners, batch)
-    monkeypatch.setattr(containment, "COMMON_HITS", 1)
+    monkeypatch.setattr(common_hashes, "COMMON_HITS", 1)
     learning_scanner = _scanner(first)
     windows = int(learning_scanner.shingle(prenormalize(table.column("text"))).window_offsets[-1])
     # Learnt from the first row (the batch's rest then probed with the skip), or from the whole batch.
     for budget in (1, windows):
-        monkeypatch.setattr(containment, "COMMON_LEARN_WINDOWS", budget)
+        monkeypatch.setattr(common_hashes, "COMMON_LEARN_WINDOWS", budget)
         learning = [_scanner(first), _scanner(second)]
         _same(scan_batch(learning, batch), plain)
         skip = learning[0].common.skip
         assert skip is not None and len(skip.hashes) > 0 and (skip.needs < learning[0].index._count_needs).any()
         _same(scan_batch(learning, batch), plain)
-    monkeypatch.setattr(containment, "COMMON_LEARN_WINDOWS", windows + 1)  # not yet: nothing learnt
+    monkeypatch.setattr(common_hashes, "COMMON_LEARN_WINDOWS", windows + 1)  # not yet: nothing learnt
     _same(scan_batch([learning_scanner, _scanner(second)], batch), plain)
     assert learning_scanner.common.skip is None
     _same(scan_batch([learning_scanner, _scanner(second)], batch), plain)  # learnt over two batches

@@ -13,7 +13,7 @@ entries, all three being laid out by hash; `rows_in_order` then puts the hits ba
 counting sort on the row. Within a row their order differs from the text order, which nothing downstream
 depends on (`count_filter` counts a row's hits whatever their order). The hits go to buffers the caller
 keeps from batch to batch: fresh ones cost a page fault every few hundred hits. Windows whose hash a scan
-has learnt to skip (containment.CommonHashes) leave after the filters, before the radix table: in the row
+has learnt to skip (common_hashes.CommonHashes) leave after the filters, before the radix table: in the row
 pass of `filter_windows`, or in `without_skipped` after `partition_windows`, looked up in a `skip_table`.
 
 Each function here has a numpy reference elsewhere in kernels/ that defines its result; tests hold the
@@ -329,7 +329,7 @@ def count_filter(
     posts (no more than any post's requirement): a post with fewer light hits than that cannot pass, and
     is turned away without a look-up of its `needs`, which misses the cache in a large set; most posts a
     row touches have a hit or two. `heavy_present` (one per heavy id) is 1 for the heavy ids counted
-    present in every row (containment.ProbeSkip), else 0, and is left so.
+    present in every row (common_hashes.ProbeSkip), else 0, and is left so.
     """
     out_rows = np.empty(len(hit_rows), dtype=np.int64)
     out_posts = np.empty(len(hit_rows), dtype=np.int64)
