@@ -18,7 +18,7 @@ from auditor import fingerprint_set, scan
 from auditor.build import build_fingerprint_set
 from auditor.defaults import DEFAULT_SHINGLE_SIZE
 from auditor.fingerprint import Fingerprinter, shingle_texts, shingle_texts_reference
-from auditor.kernels import compiled, compiled_index, compiled_match, compiled_probe, containment
+from auditor.kernels import common_hashes, compiled, compiled_index, compiled_match, compiled_probe, containment
 from auditor.kernels.codepoints import utf8_view
 from auditor.kernels.common_hashes import CommonHashes
 from auditor.kernels.containment import (
@@ -225,6 +225,31 @@ def test_skipping_common_hashes_is_its_reference_and_loses_no_candidate(
     assert list(zip(unskipped.rows.tolist(), unskipped.posts.tolist(), strict=True)) == list(
         zip(plain.rows.tolist(), plain.posts.tolist(), strict=True)
     )
+
+
+def test_a_scanner_learns_the_hashes_its_first_windows_hit_often_the_most_hit_first() -> None:
+    """CommonHashes counts the hits (repeats counted) of its first windows: a hash hit exactly COMMON_HITS
+    times is skipped, one hit once is not; where the rule lets only some of a post's hashes go, those hit
+    most go first (here the hash order is the reverse of the hit order), and the one hit least of them is
+    refused by the rule, not by the count."""
+    posts = np.array([np.arange(1000, 1064), np.arange(5000, 5064)], dtype=np.uint32)
+    index = ContainmentIndex.build(posts, 0.5)
+    needs = index._count_needs
+    light = int(needs[0] & 0xFFFF)
+    allowed = light - max(1, math.ceil(light * common_hashes.COMMON_KEEP_SHARE))  # post 0's entries that may go
+    assert allowed >= 2 and not len(index.heavy_hashes)
+    entries = index.prefix_entries
+    owners = (entries & np.uint64(0xFFFFFFFF)) >> np.uint64(index.slot_bits)
+    first, second = (np.sort(entries[owners == post] >> np.uint64(32)).astype(np.uint32) for post in (0, 1))
+    offered = first[: allowed + 1]  # hit more and more: the smallest hash the least
+    hits = common_hashes.COMMON_HITS
+    windows = [int(h) for i, h in enumerate(offered.tolist()) for _ in range(i + hits + 1)]
+    row = np.array([*windows, *[int(second[0])] * hits, int(second[1]), 777], dtype=np.uint32)
+    _, hit_keys = index.probe(row, np.array([0, len(row)], dtype=np.int64))
+    learner = CommonHashes()
+    learner.observe(index, hit_keys, len(row), last=True)
+    assert learner.skip is not None
+    assert learner.skip.hashes.tolist() == sorted([*offered[1:].tolist(), int(second[0])])
 
 
 @settings(max_examples=200, deadline=None)
