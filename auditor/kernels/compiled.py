@@ -1,5 +1,5 @@
 """Compiled (numba) primitives the compiled kernels share: hash mixing, UTF-8 decoding, runs, open-addressing
-tables, bitmaps, growing arrays; and `members`.
+tables, bitmaps, growing arrays, a prefetch hint; and `members`.
 
 The kernels themselves live by idea, each loop shaped for the processor (branch-free where a branch would
 be mispredicted, split in passes where cache misses should overlap): compiled_text (shingling, the
@@ -14,11 +14,15 @@ only the first run on a machine pays the compile time (a few seconds).
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
-from numba import njit
+from llvmlite import ir
+from numba import njit, types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 # MurmurHash3 fmix32 constants, as datasketch applies them.
 _M1 = np.uint64(0x85EBCA6B)
@@ -36,6 +40,36 @@ def _fmix32(value: np.uint64) -> np.uint32:  # pragma: no cover - compiled
     h = (h * _M2) & _MASK32
     h ^= h >> np.uint64(16)
     return np.uint32(h)
+
+
+@intrinsic
+def _prefetch(typingctx: Any, array: Any, index: Any) -> Any:  # pragma: no cover - compiled
+    """prefetch(array, index) in compiled code: a hint to bring the cache line of array[index] in, for a load
+    many iterations ahead. A pass over a memory-bound table (the filter's words, the radix table, the
+    entries) then has more of its cache misses in flight than out-of-order execution reaches by itself.
+    No effect on results; a prefetch never faults, even out of bounds (so `index` is not checked)."""
+    signature = types.void(array, index)
+
+    def codegen(context: Any, builder: Any, sig: Any, args: Any) -> Any:
+        array_type = sig.args[0]
+        view = context.make_array(array_type)(context, builder, args[0])
+        pointer = cgutils.get_item_pointer(  # type: ignore[no-untyped-call]
+            context, builder, array_type, view, [args[1]], wraparound=False
+        )
+        byte_pointer = ir.IntType(8).as_pointer()
+        int32 = ir.IntType(32)
+        hint = ir.FunctionType(ir.VoidType(), [byte_pointer, int32, int32, int32])
+        # Unmangled: LLVM names it for the pointer type of its version (llvm.prefetch.p0i8 or .p0).
+        function = cgutils.get_or_insert_function(builder.module, hint, "llvm.prefetch")  # type: ignore[no-untyped-call]
+        read, most_local, data = ir.Constant(int32, 0), ir.Constant(int32, 3), ir.Constant(int32, 1)
+        builder.call(function, [builder.bitcast(pointer, byte_pointer), read, most_local, data])
+        return context.get_dummy_value()
+
+    return signature, codegen
+
+
+# Typed for callers (numba calls an intrinsic without its typing context); the same object at run time.
+prefetch = cast(Callable[[npt.NDArray[Any], Any], None], _prefetch)
 
 
 @njit(cache=True, nogil=True, inline="always")

@@ -27,10 +27,14 @@ import numpy as np
 import numpy.typing as npt
 from numba import njit
 
-from auditor.kernels.compiled import _run_end
+from auditor.kernels.compiled import _run_end, prefetch
 
-# Windows whose buckets' first entries passing_hits reads ahead at once.
-_TOUCHED = 128
+# How many windows ahead a pass over a table larger than the caches asks for the cache line it will read
+# (compiled.prefetch): the fine filter's words and the radix table, and the entries (their look-ups
+# depend on the radix table's, so less far ahead). Measured on a set of a million posts, where each of
+# these loads misses the caches.
+_AHEAD = 64
+_ENTRIES_AHEAD = 32
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -175,6 +179,8 @@ def partition_windows(
         passed += (coarse_words[(low >> np.uint64(shift)) >> np.uint64(coarse_fold)] & mask) == mask
     kept = 0
     for t in range(passed):
+        if t + _AHEAD < passed:  # the coarse filter's slices fit the cache, the filter's do not
+            prefetch(filter_words, np.int64((passing[t + _AHEAD] >> np.uint64(32)) >> np.uint64(shift)))
         window = passing[t]
         low = window >> np.uint64(32)
         mask = _filter_mask(low)
@@ -215,6 +221,8 @@ def bucket_bounds(
     capacity = 0
     count = np.uint32(entries)
     for t in range(passed):
+        if t + _AHEAD < passed:
+            prefetch(radix, np.int64((passing[t + _AHEAD] >> np.uint64(32)) >> np.uint64(radix_shift)))
         bucket = (passing[t] >> np.uint64(32)) >> np.uint64(radix_shift)
         low_end = min(radix[bucket], count)  # a damaged table reads and writes nothing out of bounds
         bounds[2 * t] = low_end
@@ -236,30 +244,23 @@ def passing_hits(
     with repeats: rows in `hit_rows`, and keys entry index << 32 | the entry's low 32 bits (post and slots)
     in `hit_keys`, so the count filter need not look the entry up again; how many. Each entry of a
     window's bucket (`bucket_bounds`) is written and kept when its hash is the window's, without a
-    branch: the outputs need room for the buckets' total size + 1.
-
-    Windows go in blocks of _TOUCHED: the first entry of each window's bucket is read for the whole block
-    first, loads independent of one another whose cache misses overlap, and the block's buckets are then
-    scanned from the cache (scanned directly, each window's misses waited in turn).
+    branch: the outputs need room for the buckets' total size + 1. The first entry of the bucket of the
+    window _ENTRIES_AHEAD on is prefetched, so that the buckets' cache misses overlap.
     """
     hits = 0
     if len(prefix_entries) == 0:
         return hits
-    touched = np.uint64(0)
     last_entry = len(prefix_entries) - 1
-    for first in range(0, passed, _TOUCHED):
-        last = min(first + _TOUCHED, passed)
-        for t in range(first, last):
-            touched ^= prefix_entries[min(int(bounds[2 * t]), last_entry)]
-        for t in range(first, last):
-            low = passing[t] >> np.uint64(32)
-            row = np.int64(passing[t] & np.uint64(0xFFFFFFFF))
-            for k in range(np.int64(bounds[2 * t]), np.int64(bounds[2 * t + 1])):
-                entry = prefix_entries[k]
-                hit_rows[hits] = row
-                hit_keys[hits] = (np.uint64(k) << np.uint64(32)) | (entry & np.uint64(0xFFFFFFFF))
-                hits += (entry >> np.uint64(32)) == low
-    hit_keys[hits] = touched  # past the hits (the room + 1): what keeps the reads ahead from being dropped
+    for t in range(passed):
+        if t + _ENTRIES_AHEAD < passed:
+            prefetch(prefix_entries, min(np.int64(bounds[2 * (t + _ENTRIES_AHEAD)]), last_entry))
+        low = passing[t] >> np.uint64(32)
+        row = np.int64(passing[t] & np.uint64(0xFFFFFFFF))
+        for k in range(np.int64(bounds[2 * t]), np.int64(bounds[2 * t + 1])):
+            entry = prefix_entries[k]
+            hit_rows[hits] = row
+            hit_keys[hits] = (np.uint64(k) << np.uint64(32)) | (entry & np.uint64(0xFFFFFFFF))
+            hits += (entry >> np.uint64(32)) == low
     return hits
 
 
