@@ -7,8 +7,8 @@ a skipped light entry's slots come off both of its post's requirements, and a sk
 as present in every row. A pair the count filter passed still passes (the row's skipped hashes took off
 no more than the requirements lost, a heavy one counted present adds at least what the row held), and
 its post, keeping a light requirement of one slot or more, still has a light hit to be counted at all.
-So the learned skip loses nothing, as the prefix and count filters do not (containment), and what a
-scan learns changes its work, never its matches.
+So the learned skip loses nothing, like the prefix and count filters it lowers (containment), and
+what a scan learns changes its work, never its matches.
 
 The skip itself (`ContainmentIndex.skip_common`, compiled_index.skippable) reads the index's entries and
 requirements, so it lives with the index; here are what a scanner keeps (`CommonHashes`) and what the

@@ -48,6 +48,8 @@ def _prefetch(typingctx: Any, array: Any, index: Any) -> Any:  # pragma: no cove
     many iterations ahead. A pass over a memory-bound table (the filter's words, the radix table, the
     entries) then has more of its cache misses in flight than out-of-order execution reaches by itself.
     No effect on results; a prefetch never faults, even out of bounds (so `index` is not checked)."""
+    if not (isinstance(array, types.Array) and array.ndim == 1 and isinstance(index, types.Integer)):
+        return None  # numba then reports the call as not matching
     signature = types.void(array, index)
 
     def codegen(context: Any, builder: Any, sig: Any, args: Any) -> Any:

@@ -1,20 +1,21 @@
 """Compiled probe of the prefix index and its count filter: the (row, prefix entry) hits of a batch's windows,
 then the (row, post) pairs whose hits cover enough of the post's prefix.
 
-The probe runs in passes, each a simple loop over a batch's windows or those still in play, so that the
-cache misses of neighbouring windows overlap: the Bloom filter (`filter_windows`), the radix table
-(`bucket_bounds`), the entries (`passing_hits`). Visiting windows in text order, each look-up lands
-anywhere in the filter, the radix table and the entries: cheap while they fit in the processor's caches
-(a set of tens of thousands of posts), bound by memory latency once they do not (millions of posts:
-hundreds of megabytes, one cache and TLB miss per window). `partition_windows` first partitions a
-batch's windows by the top bits of their hash (a counting sort, two sequential passes), so the look-ups
-of one partition stay within one small slice of the filter, of the radix table and of the sorted
-entries, all three being laid out by hash; `rows_in_order` then puts the hits back in row order by a
-counting sort on the row. Within a row their order differs from the text order, which nothing downstream
-depends on (`count_filter` counts a row's hits whatever their order). The hits go to buffers the caller
-keeps from batch to batch: fresh ones cost a page fault every few hundred hits. Windows whose hash a scan
-has learnt to skip (common_hashes.CommonHashes) leave after the filters, before the radix table: in the row
-pass of `filter_windows`, or in `without_skipped` after `partition_windows`, looked up in a `skip_table`.
+The probe runs in passes, each a simple loop over a batch's windows or those still in play, so that the cache
+misses of neighbouring windows overlap: the Bloom filter (`filter_windows`), the radix table
+(`bucket_bounds`), the entries (`passing_hits`). Visiting windows in text order, each look-up lands anywhere
+in the filter, the radix table and the entries: cheap while they fit in the processor's caches (a set of tens
+of thousands of posts), bound by memory latency once they do not (millions of posts: hundreds of megabytes,
+one cache and TLB miss per window; the passes over such tables ask for the line they will read some windows
+ahead, `compiled.prefetch`, so that more misses overlap than out-of-order execution keeps in flight).
+`partition_windows` first partitions a batch's windows by the top bits of their hash (a counting sort, two
+sequential passes), so the look-ups of one partition stay within one small slice of the filter, of the radix
+table and of the sorted entries, all three being laid out by hash; `rows_in_order` then puts the hits back in
+row order by a counting sort on the row. Within a row their order differs from the text order, which nothing
+downstream depends on (`count_filter` counts a row's hits whatever their order). The hits go to buffers the
+caller keeps from batch to batch: fresh ones cost a page fault every few hundred hits. Windows whose hash a
+scan has learnt to skip (common_hashes.CommonHashes) leave after the filters, before the radix table: in the
+row pass of `filter_windows`, or in `without_skipped` after `partition_windows`, looked up in a `skip_table`.
 
 Each function here has a numpy reference elsewhere in kernels/ that defines its result; tests hold the
 two equal on random and Unicode edge-case inputs. numba caches the machine code beside this file, so
@@ -244,7 +245,7 @@ def passing_hits(
     with repeats: rows in `hit_rows`, and keys entry index << 32 | the entry's low 32 bits (post and slots)
     in `hit_keys`, so the count filter need not look the entry up again; how many. Each entry of a
     window's bucket (`bucket_bounds`) is written and kept when its hash is the window's, without a
-    branch: the outputs need room for the buckets' total size + 1. The first entry of the bucket of the
+    branch: the outputs need room for the buckets' total size. The first entry of the bucket of the
     window _ENTRIES_AHEAD on is prefetched, so that the buckets' cache misses overlap.
     """
     hits = 0

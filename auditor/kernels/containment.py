@@ -52,9 +52,9 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-from auditor.kernels import compiled, compiled_index, compiled_match, compiled_probe
+from auditor.kernels import common_hashes, compiled, compiled_index, compiled_match, compiled_probe
 from auditor.kernels.codepoints import Offsets, utf8_view
-from auditor.kernels.common_hashes import COMMON_KEEP_SHARE, CommonHashes, ProbeSkip
+from auditor.kernels.common_hashes import CommonHashes, ProbeSkip
 from auditor.kernels.normalize import fold_table, joiner_table, joins_words
 from auditor.kernels.scratch import Scratch
 from auditor.kernels.shingle_hash import Hashes
@@ -746,9 +746,10 @@ class ContainmentIndex:
         defines it).
 
         A light entry's slots come off both of its post's requirements, and a hash is skipped only when
-        every post with a light entry of it keeps at least COMMON_KEEP_SHARE of both (and one slot of
-        each). A heavy hash's marker is skipped and its heavy id counted as present in every row: a post
-        holding it still needs its whole light requirement, at least half of the whole (HEAVY_SHARE).
+        every post with a light entry of it keeps at least common_hashes.COMMON_KEEP_SHARE of both (and
+        one slot of each). A heavy hash's marker is skipped and its heavy id counted as present in every
+        row: a post holding it still needs its whole light requirement, at least half of the whole
+        (HEAVY_SHARE).
         A pair the count filter passes has its requirements in the row; the skipped light entries the row
         holds take off no more than they take off the requirements, and a heavy id counted present adds
         at least what the row held, so it passes the lowered ones; its post, keeping a light requirement,
@@ -759,7 +760,7 @@ class ContainmentIndex:
         hashes = np.ascontiguousarray(hashes[hashes != compiled_probe.SKIP_FREE])  # the table cannot hold it
         chosen, lowered, markers = compiled_index.skippable(
             self.prefix_entries, self.radix, self.radix_shift, self.slot_bits, hashes, self._count_needs,
-            COMMON_KEEP_SHARE,
+            common_hashes.COMMON_KEEP_SHARE,
         )  # fmt: skip
         return ProbeSkip.of(hashes[chosen], lowered, markers, len(self.heavy_hashes))
 
@@ -767,8 +768,9 @@ class ContainmentIndex:
         """The definition of `skip_common`: each hash in turn, taken when the rule allows, from the
         prefix entries sorted by hash."""
         needs = self._count_needs.copy()
-        whole = np.maximum(1, np.ceil((needs >> 16) * COMMON_KEEP_SHARE)).astype(np.int32)
-        light = np.maximum(1, np.ceil((needs & 0xFFFF) * COMMON_KEEP_SHARE)).astype(np.int32)
+        keep = common_hashes.COMMON_KEEP_SHARE
+        whole = np.maximum(1, np.ceil((needs >> 16) * keep)).astype(np.int32)
+        light = np.maximum(1, np.ceil((needs & 0xFFFF) * keep)).astype(np.int32)
         slot_mask = np.uint64((1 << self.slot_bits) - 1)
         entry_hashes = self.prefix_entries >> np.uint64(32)
         chosen, markers = [], []
@@ -829,8 +831,8 @@ class ContainmentIndex:
             passing, passed, len(self.prefix_entries), self.radix, self.radix_shift, bounds
         )
         found_rows, found_keys = (
-            work.buffer("found_rows", capacity + 1, np.int64),
-            work.buffer("found_keys", capacity + 1, np.uint64),
+            work.buffer("found_rows", capacity, np.int64),
+            work.buffer("found_keys", capacity, np.uint64),
         )
         hits = compiled_probe.passing_hits(passing, passed, self.prefix_entries, bounds, found_rows, found_keys)
         if not part_bits:
