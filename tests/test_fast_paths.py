@@ -227,29 +227,54 @@ def test_skipping_common_hashes_is_its_reference_and_loses_no_candidate(
     )
 
 
-def test_a_scanner_learns_the_hashes_its_first_windows_hit_often_the_most_hit_first() -> None:
-    """CommonHashes counts the hits (repeats counted) of its first windows: a hash hit exactly COMMON_HITS
-    times is skipped, one hit once is not; where the rule lets only some of a post's hashes go, those hit
-    most go first (here the hash order is the reverse of the hit order), and the one hit least of them is
-    refused by the rule, not by the count."""
-    posts = np.array([np.arange(1000, 1064), np.arange(5000, 5064)], dtype=np.uint32)
+def test_a_scanner_learns_the_hashes_its_first_windows_hit_often_the_most_hit_first(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """CommonHashes counts the hits of its first windows, repeats counted and a hash in two posts' prefixes
+    hit twice an occurrence: a hash hit exactly COMMON_HITS times is skipped, one hit once is not; where
+    the rule lets only some of a post's hashes go, those hit most go first, ties by the smaller hash (the
+    hits' order is neither the hashes' nor its reverse), and the last of them is refused by the rule, not
+    by the count; hits add up over batches until their windows reach COMMON_LEARN_WINDOWS."""
+    shared = np.arange(9000, 9020)
+    posts = np.array(
+        [np.arange(1000, 1064), np.arange(5000, 5064), np.arange(9000, 9064), [*shared, *np.arange(9500, 9544)]],
+        dtype=np.uint32,
+    )
     index = ContainmentIndex.build(posts, 0.5)
     needs = index._count_needs
     light = int(needs[0] & 0xFFFF)
     allowed = light - max(1, math.ceil(light * common_hashes.COMMON_KEEP_SHARE))  # post 0's entries that may go
-    assert allowed >= 2 and not len(index.heavy_hashes)
+    assert allowed >= 3 and not len(index.heavy_hashes)
     entries = index.prefix_entries
     owners = (entries & np.uint64(0xFFFFFFFF)) >> np.uint64(index.slot_bits)
-    first, second = (np.sort(entries[owners == post] >> np.uint64(32)).astype(np.uint32) for post in (0, 1))
-    offered = first[: allowed + 1]  # hit more and more: the smallest hash the least
+    first, second, third, fourth = (
+        np.sort(entries[owners == post] >> np.uint64(32)).astype(np.uint32) for post in range(4)
+    )
+    twice = np.intersect1d(third, fourth)  # in both prefixes: an occurrence hits two entries
+    assert len(twice) and set(twice.tolist()) <= set(shared.tolist())
+    offered = first[: allowed + 1]
     hits = common_hashes.COMMON_HITS
-    windows = [int(h) for i, h in enumerate(offered.tolist()) for _ in range(i + hits + 1)]
-    row = np.array([*windows, *[int(second[0])] * hits, int(second[1]), 777], dtype=np.uint32)
+    # offered[1] and offered[2] hit least and as often (a tie: the smaller hash first), then offered[0],
+    # then the rest in order: offered[2] is the last the rule weighs, and refuses.
+    times = {int(h): hits + 3 + i for i, h in enumerate(offered.tolist())}
+    times.update({int(offered[1]): hits + 1, int(offered[2]): hits + 1, int(offered[0]): hits + 2})
+    windows = [h for h, n in times.items() for _ in range(n)]
+    row = np.array([*windows, *[int(second[0])] * hits, int(second[1]), int(twice[0]), 777], dtype=np.uint32)
     _, hit_keys = index.probe(row, np.array([0, len(row)], dtype=np.int64))
     learner = CommonHashes()
     learner.observe(index, hit_keys, len(row), last=True)
     assert learner.skip is not None
-    assert learner.skip.hashes.tolist() == sorted([*offered[1:].tolist(), int(second[0])])
+    expected = [h for h in offered.tolist() if h != int(offered[2])] + [int(second[0]), int(twice[0])]
+    assert learner.skip.hashes.tolist() == sorted(expected)
+    # Over two batches: second[0] hit once in each is learnt when the second brings the windows to the budget.
+    batches = [np.array([int(second[0]), 777], dtype=np.uint32), np.array([int(second[0]), 778, 779], dtype=np.uint32)]
+    monkeypatch.setattr(common_hashes, "COMMON_LEARN_WINDOWS", 5)
+    learner = CommonHashes()
+    for batch, learnt in zip(batches, (False, True), strict=True):
+        _, hit_keys = index.probe(batch, np.array([0, len(batch)], dtype=np.int64))
+        learner.observe(index, hit_keys, len(batch), last=False)
+        assert (learner.skip is not None) == learnt
+    assert learner.skip is not None and learner.skip.hashes.tolist() == [int(second[0])]
 
 
 @settings(max_examples=200, deadline=None)
