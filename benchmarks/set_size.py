@@ -108,7 +108,7 @@ def main() -> None:
     base = mb / max(rows[0][1][1] - rows[0][2][1], 1e-9)
     for size, whole, start, _ in rows[1:]:
         ratio = mb / max(whole[1] - start[1], 1e-9) / base
-        print(f"\nscan rate (CPU) at {size:,} posts: {ratio:.0%} of the rate at {rows[0][0]:,} posts", end="")
+        print(f"\nscan rate (CPU) at {size:,} posts: {ratio:.1%} of the rate at {rows[0][0]:,} posts", end="")
     print()
 
 
