@@ -892,7 +892,7 @@ class ContainmentIndex:
         rows = np.concatenate([hit_rows[~marker], np.repeat(hit_rows[marker], high - low)])
         required = self.required_prefix_slots
         if skip is not None:  # lowered, less the post's heavy ids counted present in every row
-            owners = np.repeat(np.arange(len(self.heavy_offsets) - 1), np.diff(self.heavy_offsets))
+            owners = window_groups(self.heavy_offsets)  # the post of every heavy id
             present = np.bincount(owners, weights=skip.heavy_present[self.heavy_ids], minlength=len(required))
             required = (skip.needs >> 16) - present.astype(np.int64)
         entries = np.concatenate([values[~marker], heavy[expand_ranges(low, high - low)]])
