@@ -521,6 +521,38 @@ def test_radix_table_is_searchsorted(values: list[int]) -> None:
     assert radix.tolist() == [*np.searchsorted(entries, starts).tolist(), len(entries)]
 
 
+@settings(max_examples=60, deadline=None)
+@given(
+    values=st.lists(st.integers(0, 2**64 - 1), max_size=500),
+    windows=st.lists(st.integers(0, 2**32 - 1), max_size=200),
+    damage=st.lists(st.integers(0, 2**32 - 1), max_size=8),
+)
+def test_bucket_bounds_are_the_windows_radix_buckets_and_stay_in_bounds_on_a_damaged_table(
+    values: list[int], windows: list[int], damage: list[int]
+) -> None:
+    """A window's bounds are its radix bucket's range of the sorted entries (searchsorted of the bucket's
+    first and next hashes); a damaged table (any values, even decreasing or past the entries) still gives
+    ranges within the entries and never negative, so `passing_hits` reads and writes nothing out of bounds.
+    The index's own check of `skippable` shares the helper."""
+    entries = np.sort(np.array(values, dtype=np.uint64))
+    radix, shift = radix_table(entries)
+    passing = np.array([(w << 32) | i for i, w in enumerate(windows)], dtype=np.uint64)
+    bounds = np.zeros(2 * len(windows), dtype=np.uint32)
+    total = compiled_probe.bucket_bounds(passing, len(windows), len(entries), radix, shift, bounds)
+    hashes = entries >> np.uint64(32)
+    buckets = np.array(windows, dtype=np.uint64) >> np.uint64(shift)
+    low = np.searchsorted(hashes, buckets << np.uint64(shift))
+    high = np.searchsorted(hashes, (buckets + np.uint64(1)) << np.uint64(shift))
+    assert bounds[0::2].tolist() == low.tolist() and bounds[1::2].tolist() == high.tolist()
+    assert total == int((high - low).sum())
+    damaged = radix.copy()
+    for i, value in enumerate(damage):
+        damaged[(i * 7919) % len(damaged)] = value
+    total = compiled_probe.bucket_bounds(passing, len(windows), len(entries), damaged, shift, bounds)
+    starts, ends = bounds[0::2].astype(np.int64), bounds[1::2].astype(np.int64)
+    assert (starts <= ends).all() and (ends <= len(entries)).all() and total == int((ends - starts).sum())
+
+
 @settings(max_examples=200, deadline=None)
 @given(
     positions=st.sets(st.integers(0, 300), max_size=60),

@@ -93,9 +93,12 @@ def select_heavy(
 def _bucket(
     radix: npt.NDArray[np.uint32], radix_shift: int, count: int, value: np.uint64
 ) -> tuple[int, int]:  # pragma: no cover - compiled
-    """The range of sorted prefix entries whose hash shares `value`'s radix bucket (containment.radix_table)."""
+    """The range of sorted prefix entries whose hash shares `value`'s radix bucket (containment.radix_table),
+    within the `count` entries: a damaged table reads nothing out of bounds (its end is clamped to its
+    start, so the range is never negative)."""
     bucket = value >> np.uint64(radix_shift)
-    return min(int(radix[bucket]), count), min(int(radix[bucket + np.uint64(1)]), count)
+    low = min(int(radix[bucket]), count)
+    return low, max(min(int(radix[bucket + np.uint64(1)]), count), low)
 
 
 @njit(cache=True, nogil=True, inline="always")

@@ -29,6 +29,7 @@ import numpy.typing as npt
 from numba import njit
 
 from auditor.kernels.compiled import _run_end, prefetch
+from auditor.kernels.compiled_index import _bucket
 
 # How many windows ahead a pass over a table larger than the caches asks for the cache line it will read
 # (compiled.prefetch): the fine filter's words and the radix table, and the entries (their look-ups
@@ -220,15 +221,13 @@ def bucket_bounds(
     row) start and end, in `bounds` (two per window): all of the windows first, so that their cache misses
     overlap; the total of the buckets' sizes (no more hits than that)."""
     capacity = 0
-    count = np.uint32(entries)
     for t in range(passed):
         if t + _AHEAD < passed:
             prefetch(radix, np.int64((passing[t + _AHEAD] >> np.uint64(32)) >> np.uint64(radix_shift)))
-        bucket = (passing[t] >> np.uint64(32)) >> np.uint64(radix_shift)
-        low_end = min(radix[bucket], count)  # a damaged table reads and writes nothing out of bounds
-        bounds[2 * t] = low_end
-        bounds[2 * t + 1] = max(min(radix[bucket + np.uint64(1)], count), low_end)
-        capacity += int(bounds[2 * t + 1]) - int(bounds[2 * t])
+        low, high = _bucket(radix, radix_shift, entries, passing[t] >> np.uint64(32))
+        bounds[2 * t] = low
+        bounds[2 * t + 1] = high
+        capacity += high - low
     return capacity
 
 
