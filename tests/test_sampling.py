@@ -218,6 +218,15 @@ def test_every_report_says_what_was_sampled_and_what_the_figures_mean(demo_scan:
             assert bound == ("lower_bound" in readings.values()), name
     sampling = json.loads(rendered(rows)["json"])["sampling"]
     assert sampling["posts_found"]["at_least"] == rows.post_rate.value <= demo_scan["full"].post_rate.value
+    # A lower bound has no interval in the JSON (the sample's would read as an upper bound of the full
+    # run's figure); an estimate and an exact count keep theirs.
+    for result, bounded in ((rows, ("posts_found",)), (posts, ("rows_carrying_posts", "corpus_text_from_posts"))):
+        report = json.loads(rendered(result)["json"])
+        for figure, rate in report["rates"].items():
+            assert (rate["ci95"] is None) == (figure in bounded), figure
+            assert rate["value"] is not None, figure
+        headline = report["claims"]["headline_posts_found"]
+        assert (headline["ci95"] is None) == ("posts_found" in bounded) and headline["value"] is not None
     assert f"at least {rows.post_rate.value:.2%}" in rendered(rows)["markdown"]  # the sample follows the path
 
 

@@ -20,7 +20,7 @@ from auditor.formats.wording import (
     explain_containment,
 )
 from auditor.gate import GateOutcome
-from auditor.result import AuditResult, CorpusFileSummary
+from auditor.result import EXACT, LOWER_BOUND, AuditResult, CorpusFileSummary, FigureReading
 
 # 2.0: the row-count "non-specific" flag gave way to templated posts (by content) and copies; a rate of
 # nothing has null value and interval; sampling says what each figure estimates; posts not found are
@@ -89,9 +89,9 @@ def report_dict(result: AuditResult, *, arrow_strings: bool = False) -> dict[str
             "matches_by_kind": result.matches_by_kind,
         },
         "rates": {
-            "posts_found": result.post_rate.to_dict(),
-            "rows_carrying_posts": result.row_rate.to_dict(),
-            "corpus_text_from_posts": result.text_share.to_dict(),
+            "posts_found": _stated(result.post_rate.to_dict(), result.reading("posts_found")),
+            "rows_carrying_posts": _stated(result.row_rate.to_dict(), result.reading("rows_carrying_posts")),
+            "corpus_text_from_posts": _stated(result.text_share.to_dict(), result.reading("corpus_text_from_posts")),
         },
         "detection_limit": {
             "min_shingles": info.min_shingles,
@@ -100,7 +100,7 @@ def report_dict(result: AuditResult, *, arrow_strings: bool = False) -> dict[str
             "examples": {reason: list(ids) for reason, ids in result.untestable_examples.items()},
             "statement": detection_statement(result),
         },
-        "claims": claims_dict(result.claims, result.posts_testable),
+        "claims": claims_dict(result.claims, result.posts_testable, result.reading("posts_found")),
         "posts_not_found": _not_found(result, arrow_strings),
         "explanations": {
             "containment": explain_containment(info.params.shingle_size, result.settings.threshold),
@@ -143,11 +143,19 @@ def detection_statement(result: AuditResult) -> str:
     )
 
 
-def claims_dict(claims: Claims, testable: int) -> dict[str, Any]:
+def _stated(rate: dict[str, Any], reading: FigureReading) -> dict[str, Any]:
+    """A figure's rate as the report states it: a lower bound of the full run (a sampled figure that only
+    finds part of what the full run would) has no interval: the sample's interval bounds the sample's
+    figure, and would read as an upper bound of the full run's, which nothing bounds from above."""
+    return {**rate, "ci95": None} if reading.reading == LOWER_BOUND else rate
+
+
+def claims_dict(claims: Claims, testable: int, reading: FigureReading = FigureReading(EXACT)) -> dict[str, Any]:
+    """The claims as the JSON report states them; `reading` is the posts-found figure's (the headline's)."""
     control = claims.control
     templated = claims.templated
     return {
-        "headline_posts_found": claims.headline.to_dict(),
+        "headline_posts_found": _stated(claims.headline.to_dict(), reading),
         "templated_posts": {
             "count": templated.found.denominator,
             "found": templated.found.to_dict(),
