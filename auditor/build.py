@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pyarrow.compute as pc
 
+from auditor.dates import undated_by_reason
 from auditor.fingerprint import Fingerprinter
 from auditor.fingerprint_set import FingerprintSetInfo, FingerprintSetWriter
 from auditor.kernels.scratch import Scratch
@@ -29,6 +30,7 @@ def build_fingerprint_set(
     scratch = Scratch()  # each batch is written before the next is fingerprinted
     usable = 0
     undated_in_set = 0
+    undated = SkipCounter()  # the set's undated posts by reason (an input's own count has its duplicates too)
     try:
         for source in sources:
             for posts in source.batches():
@@ -36,15 +38,14 @@ def build_fingerprint_set(
                 reasons = written.column("skip_reason")
                 usable += reasons.null_count
                 undated_in_set += written.column("created_at").null_count
+                kept = source.date_status if writer.last_kept is None else source.date_status[writer.last_kept]
+                undated.update(undated_by_reason(kept))  # of the posts written, not of those dropped
                 for item in pc.value_counts(reasons.drop_null()).to_pylist():
                     skipped[item["values"]] += item["counts"]
                 if on_posts is not None:
                     on_posts(posts.num_rows)
             skipped.update(source.skipped)
         skipped["duplicate_id"] += writer.duplicates
-        undated = SkipCounter()
-        for source in sources:
-            undated.update(source.undated)
         info = FingerprintSetInfo(
             params=fingerprinter.params,
             min_shingles=fingerprinter.min_shingles,

@@ -632,9 +632,14 @@ def fingerprint_summary(output: Path, info: FingerprintSetInfo) -> Text:
 
     from auditor.formats.wording import describe_reasons
 
+    # Records read, not posts: what the inputs left out before a record became a post (a missing id, a
+    # repost, a bad line) is among the reasons listed, so the posts fingerprinted and those left out add up
+    # to it. A set from before records were kept per input says posts.
+    records = sum(source.records for source in info.sources) if info.sources else None
+    read = f"{records:,} records read" if records is not None else f"{info.counts['posts_read']:,} read"
     lines = [
         printable(
-            f": {info.counts['posts_fingerprinted']:,} posts fingerprinted of {info.counts['posts_read']:,} read; "
+            f": {info.counts['posts_fingerprinted']:,} posts fingerprinted of {read}; "
             f"left out: {describe_reasons(info.skipped)}."
         )
     ]

@@ -141,10 +141,22 @@ def format_utc_reference(seconds: int) -> str:
 
 @dataclass(frozen=True)
 class ParsedDates:
-    """A batch's dates as `YYYY-MM-DDTHH:MM:SSZ` strings (null when undated) and the undated by reason."""
+    """A batch's dates as `YYYY-MM-DDTHH:MM:SSZ` strings (null when undated) and the undated by reason;
+    `status` per value: kernel.OK or the reason code of an undated one (`undated_by_reason` counts them)."""
 
     formatted: pa.Array
     undated: dict[str, int] = field(default_factory=dict)
+    status: npt.NDArray[np.int8] = field(default_factory=lambda: np.zeros(0, np.int8), repr=False)
+
+
+def undated_by_reason(status: npt.NDArray[np.int8]) -> dict[str, int]:
+    """How many of the values `status` describes (`ParsedDates.status`, or a selection of it) are undated,
+    by reason."""
+    undated = status[status != kernel.OK]
+    if not len(undated):
+        return {}
+    codes, counts = np.unique(undated, return_counts=True)
+    return {REASONS[int(code)]: int(count) for code, count in zip(codes, counts, strict=True)}
 
 
 def _formatted(seconds: npt.NDArray[np.int64], ok: npt.NDArray[np.bool_]) -> pa.Array:
@@ -221,11 +233,7 @@ def parse_dates(values: pa.Array | pa.ChunkedArray) -> ParsedDates:
         values = values.combine_chunks()
     seconds, status = date_seconds(values)
     ok = status == kernel.OK
-    undated: dict[str, int] = {}
-    if not ok.all():
-        codes, counts = np.unique(status[~ok], return_counts=True)
-        undated = {REASONS[int(code)]: int(count) for code, count in zip(codes, counts, strict=True)}
-    return ParsedDates(_formatted(np.where(ok, seconds, 0), ok), undated)
+    return ParsedDates(_formatted(np.where(ok, seconds, 0), ok), undated_by_reason(status), status)
 
 
 def valid_calendar_date(text: str) -> bool:

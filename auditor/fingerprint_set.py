@@ -339,6 +339,7 @@ class FingerprintSetWriter:
     _seen_ids: set[str] = field(default_factory=set)
     duplicates: int = 0
     rows: int = 0
+    last_kept: npt.NDArray[np.bool_] | None = None  # see `write`
 
     def __post_init__(self) -> None:
         if self.path.is_dir() or not self.path.name or self.path.name in (".", ".."):
@@ -385,7 +386,9 @@ class FingerprintSetWriter:
         )
 
     def write(self, batch: pa.RecordBatch) -> pa.RecordBatch:
-        """Write a batch, dropping (and counting) ids seen before; returns what was written."""
+        """Write a batch, dropping (and counting) ids seen before; returns what was written, and keeps in
+        `last_kept` which of the batch's rows that was (None: all of them)."""
+        self.last_kept = None
         ids = batch.column("post_id").to_pylist()
         seen = self._seen_ids
         fresh_batch = seen.isdisjoint(ids)  # the common case, in C loops, without a set of the batch
@@ -403,6 +406,7 @@ class FingerprintSetWriter:
                 if fresh:
                     self._seen_ids.add(post_id)
             self.duplicates += len(keep) - sum(keep)
+            self.last_kept = np.array(keep, dtype=np.bool_)
             batch = batch.filter(pa.array(keep))
         try:
             self._writer.write_batch(batch)

@@ -3,6 +3,7 @@ traceback and never a silently wrong set."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pyarrow as pa
@@ -11,6 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from auditor.cli import app
+from auditor.fingerprint_set import read_info
 from auditor.sources.exports import base
 from tests.conftest import POSTS
 
@@ -32,7 +34,7 @@ def test_json_nested_50000_deep_is_one_bad_line(tmp_path: Path) -> None:
     code, output = fingerprint(path)
     assert code == 2 and "deep.jsonl line 1: JSON nested too deeply" in output and len(output) < 400
     code, output = fingerprint(path, "--skip-bad-lines")
-    assert code == 0 and "1 posts fingerprinted of 1 read; left out: bad line 1" in output
+    assert code == 0 and "1 posts fingerprinted of 2 records read; left out: bad line 1" in output
 
 
 def test_a_lone_surrogate_and_latin_1_name_their_line(tmp_path: Path) -> None:
@@ -78,3 +80,48 @@ def test_a_bad_line_after_many_blocks_is_named_by_its_number(
     path.write_text(text, encoding="utf-8")
     code, output = fingerprint(path, "--input-format", "jsonl", stdin=text.encode() if piped else None)
     assert code == 2 and "line 80: not valid JSON" in output
+
+
+@pytest.mark.parametrize("kind", ["jsonl", "json", "csv"])
+def test_the_summary_adds_up_posts_fingerprinted_and_left_out_to_the_records_read(tmp_path: Path, kind: str) -> None:
+    """Every record read is fingerprinted or left out for a reason the summary lists: a record without an
+    id (left out before it is a post), a repeated id, no text, a text too short, a damaged record (with
+    --skip-bad-lines), in each format."""
+    records = [
+        {"id": "a", "text": POSTS[0]},
+        {"id": "b", "text": POSTS[1]},
+        {"text": POSTS[2]},
+        {"id": "a", "text": POSTS[3]},
+        {"id": "c", "text": ""},
+        {"id": "d", "text": "short"},
+    ]
+    path = tmp_path / f"mixed.{kind}"
+    if kind == "jsonl":
+        path.write_text("".join(json.dumps(r) + "\n" for r in records) + "{not json\n")
+    elif kind == "json":
+        path.write_text(json.dumps([*records, "not an object"]))
+    else:
+        path.write_text("id,text\n" + "".join(f'{r.get("id", "")},"{r["text"]}"\n' for r in records) + "x,y,z\n")
+    code, output = fingerprint(path, "--skip-bad-lines")
+    assert code == 0 and "2 posts fingerprinted of 7 records read; left out:" in output, output
+    left_out = output.split("left out: ", 1)[1].split(".", 1)[0]
+    assert sum(int(part.rsplit(" ", 1)[1]) for part in left_out.split(", ")) == 7 - 2, left_out
+    assert f"mixed.{kind} ({kind}): 7 records" in output, output
+
+
+def test_the_sets_undated_posts_by_reason_are_of_the_posts_in_the_set(tmp_path: Path) -> None:
+    """A repeated id left out of the set is not among the set's undated posts by reason (its input's own
+    summary still counts it: the input held it)."""
+    path = tmp_path / "dup.jsonl"
+    lines = [
+        {"id": "a", "text": POSTS[0], "created_at": "2024-01-01"},
+        {"id": "a", "text": POSTS[1]},
+        {"id": "b", "text": POSTS[2], "created_at": "not a date"},
+        {"id": "c", "text": POSTS[3]},
+    ]
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    code, output = fingerprint(path)
+    assert code == 0 and "2 posts in the set are undated (missing 1, unparseable 1)" in output, output
+    info = read_info(path.with_name(path.name + ".fp.parquet"))
+    assert info.counts["posts_undated"] == sum(info.undated.values()) == 2
+    assert info.sources[0].undated == {"missing": 2, "unparseable": 1}

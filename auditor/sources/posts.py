@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -40,6 +42,8 @@ class PostSource:
     skipped: SkipCounter = field(default_factory=SkipCounter)
     undated: SkipCounter = field(default_factory=SkipCounter)
     rows_read: int = 0
+    # Per post of the batch `batches` yielded last: dates.kernel.OK or why it is undated (dates.ParsedDates).
+    date_status: npt.NDArray[np.int8] = field(default_factory=lambda: np.zeros(0, np.int8), repr=False)
 
     def __post_init__(self) -> None:
         if str(self.path) != STDIN and not self.path.exists():
@@ -67,6 +71,7 @@ class PostSource:
             raw = raw.filter(ids.is_valid())
         dates = parse_dates(raw.column(2))
         self.undated.update(dates.undated)
+        self.date_status = dates.status
         columns = [raw.column(0), raw.column(1), dates.formatted, *raw.columns[3:]]
         return pa.RecordBatch.from_arrays(
             [c if c.type == pa.string() else pc.cast(c, pa.string()) for c in columns],

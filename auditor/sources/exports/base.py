@@ -316,7 +316,8 @@ class Reader:
         raise NotImplementedError
 
     def bad_record(self, where: str, why: str, fix: str = "fix or remove it") -> None:
-        """Stop at a damaged record, naming it, or count it with --skip-bad-lines."""
+        """Stop at a damaged record, naming it, or count it with --skip-bad-lines (its reader counts it among
+        the records read, as every reader counts the records it left out)."""
         if not self.options.skip_bad_lines:
             raise InputError(f"{where}: {why}; {fix}, or pass --skip-bad-lines to count and skip such records.")
         self.left_out["bad_line"] += 1
@@ -436,6 +437,7 @@ def json_lines(
                     if not number and not reader.options.skip_bad_lines:
                         number = first_line_number()
                     reader.bad_record(f"{where} line {number + index}", _decode_error(error), "fix or remove that line")
+                    reader.records_read += 1  # a record read, left out as a bad line
         if counted:
             lines_before += newlines(run)
         offset += len(run)

@@ -162,6 +162,7 @@ class JsonArrayReader(Reader):
             for index, obj in enumerate(ijson.items(stream, "item", use_float=True)):
                 if not isinstance(obj, dict):
                     self.bad_record(f"{self.path} item {index}", "not a JSON object")
+                    self.records_read += 1  # a record read, left out as a bad line
                     continue
                 for column, path in zip(columns, paths, strict=True):
                     column.append(lookup(obj, path))
@@ -243,6 +244,7 @@ class CsvReader(Reader):
                 )
                 return "error"
             self.left_out["bad_line"] += 1
+            self.records_read += 1  # a record read, left out as a bad line
             return "skip"
 
         try:
