@@ -179,3 +179,35 @@ def test_a_text_field_no_record_has_is_named(tmp_path: Path) -> None:
     with pytest.raises(InputError, match=r"no record has the text field 'text'.*--text-field"):
         read_all(PostSource(path))
     assert read_all(PostSource(path, text_field="body")).num_rows == 1
+
+
+@pytest.mark.parametrize("encoding", ["dictionary", "binary", "large_binary", "large_string"])
+def test_text_stored_as_a_dictionary_or_as_bytes_is_text_for_the_corpus_and_the_posts(
+    tmp_path: Path, encoding: str
+) -> None:
+    """Writers store text as strings, dictionary-encoded strings (pandas categoricals) or UTF-8 bytes
+    without the string annotation: all are read as the same text; bytes that are not UTF-8 are refused,
+    naming the row."""
+    texts = ["first post text here", "second post text here", "first post text here"]
+    array = pa.array(texts)
+    stored = {
+        "dictionary": array.dictionary_encode(),
+        "binary": array.cast(pa.binary()),
+        "large_binary": array.cast(pa.large_binary()),
+        "large_string": array.cast(pa.large_string()),
+    }[encoding]
+    path = tmp_path / "c.parquet"
+    pq.write_table(pa.table({"id": ["1", "2", "3"], "text": stored}), path)
+    assert pq.read_schema(path).field("text").type != pa.string()
+    (corpus,) = open_corpus([str(path)])
+    assert [t for b in corpus.batches() for t in b.column("text").to_pylist()] == texts
+    posts = read_all(PostSource(path))
+    assert posts.column("text").to_pylist() == texts and posts.column("text").type == pa.string()
+    if encoding in ("binary", "large_binary"):
+        bad = pa.array([t.encode() for t in texts[:1]] + [b"caf\xe9 latin-1 bytes"] + [texts[2].encode()])
+        pq.write_table(pa.table({"id": ["1", "2", "3"], "text": bad.cast(stored.type)}), path)
+        (corpus,) = open_corpus([str(path)])
+        with pytest.raises(InputError, match=r"c\.parquet: row 1 of column 'text' is not valid UTF-8"):
+            list(corpus.batches())
+        with pytest.raises(InputError, match=r"c\.parquet: row 1 of column 'text' is not valid UTF-8"):
+            read_all(PostSource(path))

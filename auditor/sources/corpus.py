@@ -18,6 +18,7 @@ import pyarrow.parquet as pq
 
 from auditor.errors import InputError
 from auditor.sources.remote import RemoteObject, expand_url, is_data_name, is_url
+from auditor.sources.text_columns import as_strings, first_bad_utf8, is_text_type
 
 # Rows per read aim at this much text, so a batch of 60,000-character pages stays as small in memory as a
 # batch of tweets.
@@ -165,7 +166,7 @@ class CorpusFile:
                 "column with --text-column."
             )
         text_type = schema.field(text_column).type
-        if not (pa.types.is_string(text_type) or pa.types.is_large_string(text_type)):
+        if not is_text_type(text_type):
             raise InputError(
                 f"{path}: column {text_column!r} holds {text_type}, not text; name the text column with --text-column."
             )
@@ -211,6 +212,7 @@ class CorpusFile:
                     parquet = pq.ParquetFile(self.path)
                 for batch in parquet.iter_batches(batch_size=self.batch_rows, columns=columns, row_groups=groups):
                     arrays = {name: batch.column(column) for name, column in named.items() if column}
+                    arrays["text"] = as_strings(arrays["text"])  # a dictionary decoded, bytes as strings
                     for name in ("id", "url"):
                         if name in arrays:
                             arrays[name] = arrays[name].cast(pa.string())
@@ -226,28 +228,15 @@ class CorpusFile:
 
 
 def _check_utf8(array: pa.Array, path: CorpusLocation, column: str, first_row: int) -> None:
-    """Refuse a string column holding bytes that are not UTF-8 (Parquet writers do not all check), naming the
-    first bad row: normalizing such text would fail deep inside the scan."""
-    if not (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)):
+    """Refuse a string column holding bytes that are not UTF-8 (Parquet writers do not all check, and bytes
+    columns are read as text), naming the first bad row: normalizing such text would fail deep inside the
+    scan."""
+    bad = first_bad_utf8(array)
+    if bad is None:
         return
-    try:
-        array.validate(full=True)
-        return
-    except pa.ArrowInvalid:
-        pass
-    binary = pa.large_binary() if pa.types.is_large_string(array.type) else pa.binary()
-    for index, value in enumerate(array.view(binary).to_pylist()):
-        try:
-            if value is not None:
-                value.decode("utf-8")
-        except UnicodeDecodeError:
-            bad = first_row + index
-            break
-    else:
-        bad = first_row
     raise InputError(
-        f"{path}: row {bad:,} of column {column!r} is not valid UTF-8; re-encode the file as UTF-8 or leave it "
-        "out of the corpus."
+        f"{path}: row {first_row + bad:,} of column {column!r} is not valid UTF-8; re-encode the file as UTF-8 or "
+        "leave it out of the corpus."
     )
 
 

@@ -34,6 +34,7 @@ from auditor.sources.exports.base import (
     post_batch,
     stream_errors,
 )
+from auditor.sources.text_columns import as_strings, first_bad_utf8, is_text_type
 
 METADATA_FIELDS = ("created_at", "author", "url")
 
@@ -325,22 +326,23 @@ class ParquetReader(Reader):
             ) from None
 
     def _check_type(self, option: str, name: str, path: tuple[str, ...] | None, schema: pa.Schema) -> None:
-        """An id or a text is a string or a number; a list, a struct or bytes would be read as its repr."""
+        """A text is text (`text_columns.is_text_type`: strings, bytes read as UTF-8, or a dictionary of
+        them); an id is text or a number. A list or a struct would be read as its repr, a number as a text
+        of digits (then left out as too short, without a word of why)."""
         if path is None:
             return
         kind = schema.field(path[0]).type
         for part in path[1:]:
             kind = kind.field(part).type
-        if not (pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_integer(kind)):
-            if option == "--text-field" and not pa.types.is_null(kind):
-                raise InputError(
-                    f"{self.path}: column {name!r} holds {kind}, not text; name the text column with --text-field "
-                    "(a dotted path such as tweet.full_text reaches inside a struct)."
-                )
-            if option == "--id-field" and not (pa.types.is_null(kind) or pa.types.is_floating(kind)):
-                raise InputError(
-                    f"{self.path}: column {name!r} holds {kind}, not ids; name the id column with --id-field."
-                )
+        if pa.types.is_null(kind) or is_text_type(kind):
+            return
+        if option == "--text-field":
+            raise InputError(
+                f"{self.path}: column {name!r} holds {kind}, not text; name the text column with --text-field "
+                "(a dotted path such as tweet.full_text reaches inside a struct)."
+            )
+        if option == "--id-field" and not (pa.types.is_integer(kind) or pa.types.is_floating(kind)):
+            raise InputError(f"{self.path}: column {name!r} holds {kind}, not ids; name the id column with --id-field.")
 
     @staticmethod
     def _resolve(name: str, schema: pa.Schema) -> tuple[str, ...] | None:
@@ -367,7 +369,13 @@ class ParquetReader(Reader):
             return array
 
         def text(name: str) -> pa.Array:
-            array = column(name)
+            array = as_strings(column(name))  # a dictionary decoded, bytes as strings
+            bad = first_bad_utf8(array)
+            if bad is not None:
+                row = self.records_read - batch.num_rows + bad  # records_read counts this batch already
+                raise InputError(
+                    f"{self.path}: row {row:,} of column {name!r} is not valid UTF-8; re-encode the file as UTF-8."
+                )
             if pa.types.is_string(array.type) or pa.types.is_null(array.type):
                 return array.cast(pa.string())
             if pa.types.is_integer(array.type) or pa.types.is_large_string(array.type):
