@@ -1,5 +1,7 @@
 """Errors grouped by the boundary they cross; each carries one sentence a user can act on."""
 
+import errno
+
 
 class AuditorError(Exception):
     """Base of every error the CLI turns into one clear sentence and exit code 2."""
@@ -19,3 +21,11 @@ class UsageError(AuditorError):
 
 class EngineError(AuditorError):
     """Work that an engine ran failed outside the tool's control (a worker killed, out of memory)."""
+
+
+def cannot_write_fix(number: int | None, elsewhere: str = "choose another path") -> str:
+    """What to do when a file cannot be written (`number` the OS error number, if known): free some space
+    when the disk or quota is full, else write it elsewhere (a missing, read-only or forbidden folder)."""
+    if number in (errno.ENOSPC, errno.EDQUOT):
+        return f"free some space or {elsewhere}"
+    return elsewhere

@@ -31,7 +31,7 @@ import pyarrow.parquet as pq
 
 from auditor import __version__
 from auditor.defaults import SET_SUFFIX
-from auditor.errors import InputError, UsageError
+from auditor.errors import InputError, UsageError, cannot_write_fix
 from auditor.files import FileIdentity
 from auditor.kernels.codepoints import utf8_view
 from auditor.kernels.minhash import Permutations
@@ -381,9 +381,7 @@ class FingerprintSetWriter:
             number = int(found.group(1))
         if number:
             reason = os.strerror(number)
-        return InputError(
-            f"{self.path}: cannot write the fingerprint set ({reason}); free some space or choose another --output."
-        )
+        return InputError(f"{self.path}: cannot write the fingerprint set ({reason}); {cannot_write_fix(number)}.")
 
     def write(self, batch: pa.RecordBatch) -> pa.RecordBatch:
         """Write a batch, dropping (and counting) ids seen before; returns what was written, and keeps in

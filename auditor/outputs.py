@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from auditor.errors import InputError, UsageError
+from auditor.errors import InputError, UsageError, cannot_write_fix
 
 
 def _writable_directory(path: Path) -> Path | None:
@@ -112,7 +112,7 @@ class StagedOutputs:
             flush_to_disk(temporary)
         except OSError as error:
             raise InputError(
-                f"{path}: cannot write the {what} ({error.strerror}); free some space or choose another path."
+                f"{path}: cannot write the {what} ({error.strerror}); {cannot_write_fix(error.errno)}."
             ) from None
 
     def text(self, path: Path, text: str, what: str) -> None:

@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-from auditor.errors import UsageError
+from auditor.errors import InputError, UsageError
 from auditor.fingerprint import Fingerprinter
 from auditor.fingerprint_set import FingerprintSetWriter, load
 from auditor.sources.posts import PostSource
@@ -295,3 +295,30 @@ def test_a_posts_parquet_whose_column_names_are_no_utf8_is_one_sentence(tmp_path
     posts.write_bytes(bytes(data))
     code, _, stderr = run("fingerprint", str(posts), "-o", str(tmp_path / "s.fp.parquet"), "--public", "-q")
     assert code == 2 and "posts.parquet" in stderr, stderr
+
+
+def test_a_set_that_cannot_be_written_for_want_of_a_folder_or_of_space_says_which(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The fix named fits the failure: some space for a full disk, another path otherwise (a folder that
+    cannot be made, a read-only one), not both whatever the cause."""
+    import errno
+    import tempfile
+
+    fingerprinter = Fingerprinter()
+    for number, fix in (
+        (errno.ENOSPC, "; free some space or choose another path."),
+        (errno.ENOENT, "; choose another path."),
+    ):
+
+        def refuse(*args: object, number: int = number, **kwargs: object) -> None:
+            raise OSError(number, os.strerror(number))
+
+        monkeypatch.setattr(tempfile, "mkstemp", refuse)
+        with pytest.raises(InputError) as raised:
+            FingerprintSetWriter(tmp_path / "s.fp.parquet", fingerprinter.schema)
+        message = str(raised.value)
+        assert message.startswith(
+            f"{tmp_path / 's.fp.parquet'}: cannot write the fingerprint set ({os.strerror(number)})"
+        )
+        assert message.endswith(fix), message

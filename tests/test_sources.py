@@ -97,6 +97,10 @@ def test_unknown_format_missing_file_and_not_utf8(tmp_path: Path) -> None:
     (tmp_path / "p.bin").write_bytes(bytes(range(256)))
     with pytest.raises(InputError, match=r"cannot tell the format.*--input-format"):
         PostSource(tmp_path / "p.bin")
+    for empty in (b"", b"\n \r\n\t\n", b"\xef\xbb\xbf\n"):  # nothing, blank lines, a BOM alone
+        (tmp_path / "e.jsonl").write_bytes(empty)
+        with pytest.raises(InputError, match=r"e\.jsonl: the file is empty \(no posts in it\)"):
+            PostSource(tmp_path / "e.jsonl")
     with pytest.raises(InputError, match="no such posts file"):
         PostSource(tmp_path / "absent.jsonl")
     latin = tmp_path / "latin.jsonl"

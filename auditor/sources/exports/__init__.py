@@ -191,6 +191,9 @@ def detect_format(path: Path) -> str:
         return found
     if name.endswith((".csv", ".csv.gz")) or (_is_text(head) and b"," in head.split(b"\n", 1)[0]):
         return "csv"
+    if not stripped:
+        where = "standard input" if str(path) == STDIN else f"{path}: the file"
+        raise InputError(f"{where} is empty (no posts in it); check that it is the export you meant.")
     raise InputError(
         f"{path}: cannot tell the format of this posts file from its content; name it with --input-format "
         f"({', '.join(READERS)})."
