@@ -658,6 +658,11 @@ def fingerprint_summary(output: Path, info: FingerprintSetInfo) -> Text:
             f"{undated:,} posts in the set are undated ({describe_reasons(info.undated)}): the --cutoff control "
             "leaves them out."
         )
+    if not info.counts["posts_fingerprinted"]:  # an audit of the set would stop at once: say so now
+        lines.append(
+            "No post of the set can be tested: an audit of it stops (exit code 2). Check that these are the "
+            "posts meant, and --text-field and --id-field."
+        )
     return Text.assemble("Wrote ", (printable(output), "bold"), "\n".join(lines))
 
 

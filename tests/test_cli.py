@@ -93,7 +93,8 @@ def test_bad_inputs_exit_2_with_one_sentence(tmp_path: Path, posts_file: Path) -
     assert not (tmp_path / "x.fp.key").exists()  # nor the key made for it
 
     fp = tmp_path / "ok.fp"
-    assert invoke("fingerprint", str(posts_file), "-o", str(fp), "-q")[0] == 0
+    code, output = invoke("fingerprint", str(posts_file), "-o", str(fp))
+    assert code == 0 and "can be tested" not in output
     corrupt = tmp_path / "corrupt.parquet"
     corrupt.write_bytes(b"not parquet at all")
     code, output = invoke("audit", str(fp), str(corrupt))
@@ -143,7 +144,8 @@ def test_usage_errors_exit_2(tmp_path: Path, posts_file: Path) -> None:
     code, output = invoke("fingerprint", str(posts_file), "--num-perm", "8", "-o", str(tmp_path / "x.fp"))
     assert code == 2 and "num_perm must be between 16 and 1024" in one_error_sentence(output)
     fp = tmp_path / "ok.fp"
-    assert invoke("fingerprint", str(posts_file), "-o", str(fp), "-q")[0] == 0
+    code, output = invoke("fingerprint", str(posts_file), "-o", str(fp))
+    assert code == 0 and "can be tested" not in output
     corpus = write_parquet(tmp_path / "c.parquet", [{"text": POSTS[0]}])
     code, output = invoke("audit", str(fp), str(corpus), "--cutoff", "yesterday")
     assert code == 2 and "YYYY-MM-DD" in one_error_sentence(output)
@@ -234,7 +236,8 @@ def test_report_names_untestable_posts_and_hashes_the_corpus(tmp_path: Path) -> 
 def test_empty_runs_are_input_errors_naming_the_likely_cause(tmp_path: Path, posts_file: Path) -> None:
     """No testable post, or no corpus row scanned: exit 2 with the cause, never a clean verdict (audit and check)."""
     fp = tmp_path / "ok.fp"
-    assert invoke("fingerprint", str(posts_file), "-o", str(fp), "-q")[0] == 0
+    code, output = invoke("fingerprint", str(posts_file), "-o", str(fp))
+    assert code == 0 and "can be tested" not in output
     outputs = ["--json", str(tmp_path / "r.json"), "--evidence", str(tmp_path / "e.parquet"), "-q"]
     null_text = tmp_path / "null.parquet"  # a string column, null in every row: the text is elsewhere
     pq.write_table(pa.table({"text": pa.nulls(3, pa.string()), "content": [POSTS[0]] * 3}), null_text)
@@ -264,7 +267,8 @@ def test_empty_runs_are_input_errors_naming_the_likely_cause(tmp_path: Path, pos
     )
     for posts, cause in ((short, "too short to attribute"), (no_text, "--text-field")):
         set_path = tmp_path / f"{posts.stem}.fp"
-        assert invoke("fingerprint", str(posts), "-o", str(set_path), "-q")[0] == 0
+        code, output = invoke("fingerprint", str(posts), "-o", str(set_path))
+        assert code == 0 and "No post of the set can be tested: an audit of it stops" in output.replace("\n", " ")
         for command in (
             ["audit", str(set_path), str(corpus), *outputs],
             ["check", str(corpus), "--fingerprints", str(set_path)],
