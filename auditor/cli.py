@@ -452,9 +452,9 @@ def fingerprint(
         list[Path],
         typer.Argument(
             metavar="POSTS...",
-            help="Posts: JSON lines (also .gz, .zst), a JSON array, CSV, Parquet, or a platform's export (an X "
-            "archive .zip or folder, Twitter API / twarc2 JSON, a Reddit .zst dump, a StackExchange Posts.xml or "
-            ".7z, a Mastodon archive or outbox.json, a Bluesky .car); `-` reads standard input.",
+            help="Posts: JSON lines (also .gz, .zst, .bz2, .xz), a JSON array, CSV, Parquet, or a platform's "
+            "export (an X archive .zip or folder, Twitter API / twarc2 JSON, a Reddit .zst dump, a StackExchange "
+            "Posts.xml or .7z, a Mastodon archive or outbox.json, a Bluesky .car); `-` reads standard input.",
             show_default=False,
         ),
     ],
