@@ -251,3 +251,10 @@ def test_reports_explain_their_words_and_list_the_posts_not_found(
     assert data["posts_not_found"]["post_ids"] == missing and data["claims"]["undated_posts"] == 0
     assert f"{len(missing)} testable posts were not found. The first 5 are listed" in reports["html"]
     assert f'<p id="not-found">{", ".join(missing[:5])}</p>' in reports["html"]
+
+
+def test_a_sampled_share_is_written_with_the_digits_it_needs() -> None:
+    """A row sample of 0.1% is not described as 0% (nor 2.5% as 3%)."""
+    from auditor.formats.wording import share
+
+    assert [share(f) for f in (0.5, 0.025, 0.001, 1e-9, 1.0)] == ["50%", "2.5%", "0.1%", "0.0000001%", "100%"]

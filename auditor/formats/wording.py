@@ -76,6 +76,17 @@ def describe_figure(figure: Rate | TextShare, reading: FigureReading, unit: str 
     return f"at least {reading.bound:{places}}  (lower bound; {counted})"
 
 
+def share(fraction: float) -> str:
+    """A fraction as a percentage with the digits it needs: 50%, 2.5%, 0.1%, 0.001% (never 0% for a
+    fraction above 0)."""
+    if fraction <= 0 or (fraction >= 0.01 and round(fraction * 100, 0) == fraction * 100):
+        return f"{fraction:.0%}"
+    digits = 1
+    while digits < 12 and float(f"{fraction * 100:.{digits}f}") == 0:
+        digits += 1
+    return f"{fraction * 100:.{digits}f}".rstrip("0").rstrip(".") + "%"
+
+
 def describe_sampling(result: AuditResult) -> str:
     """In words: what was sampled, and what the figures then say about the whole set and the whole corpus."""
     settings = result.settings
@@ -85,7 +96,7 @@ def describe_sampling(result: AuditResult) -> str:
         f"a seeded random sample of {result.posts_testable:,} of the set's {result.posts_testable_in_set:,} "
         "testable posts"
     )
-    rows = f"a seeded random {settings.row_sample or 0:.0%} of the corpus rows ({skipped:,} rows not sampled)"
+    rows = f"a seeded random {share(settings.row_sample or 0)} of the corpus rows ({skipped:,} rows not sampled)"
     if result.posts_sampled and result.rows_sampled:
         bound = result.reading("posts_found").bound
         at_least = "no bound" if bound is None else f"at least {bound:.2%} (95% confidence)"
