@@ -75,9 +75,16 @@ class TextShare:
 
     @property
     def interval(self) -> tuple[float, float]:
+        """The ratio estimator's 95% interval; where no row, or every row, shares text with posts, the
+        rows' spread is 0 and that interval would be the single point 0 (or 1): then the Wilson bound of 0
+        (or n) rows of n carrying it, the interval the share of rows carrying posts gets."""
         n, r = self.rows, self.value
         if n < 2 or self.text == 0:
             return (0.0, 1.0)
+        if self.covered == 0:
+            return (0.0, Rate(0, n).interval[1])
+        if self.covered == self.text:
+            return (Rate(n, n).interval[0], 1.0)
         spread = (self.covered_squared - 2 * r * self.cross + r * r * self.text_squared) / (n - 1)
         half = Z95 * math.sqrt(max(spread, 0.0) / n) / (self.text / n)
         return (max(0.0, r - half), min(1.0, r + half))

@@ -236,7 +236,7 @@ def test_an_explicit_control_set(tmp_path: Path) -> None:
 
 
 def test_text_share_interval_is_the_ratio_estimator() -> None:
-    from auditor.stats import TextShare
+    from auditor.stats import Rate, TextShare
 
     x = np.array([100, 200, 50, 400, 120], dtype=np.int64)
     y = np.array([40, 90, 50, 150, 60], dtype=np.int64)
@@ -246,6 +246,12 @@ def test_text_share_interval_is_the_ratio_estimator() -> None:
     assert share.value == pytest.approx(r)
     assert share.interval == pytest.approx((r - half, r + half))
     assert (share + share).rows == 10
+    # Nothing shared (or everything): not the single point the rows' zero spread gives, but the Wilson
+    # bound of 0 (or all) of the rows, as the share of rows carrying posts.
+    none = TextShare(5, int(x.sum()), 0, int((x * x).sum()), 0, 0)
+    assert none.interval == (0.0, pytest.approx(Rate(0, 5).interval[1])) and none.interval[1] > 0.3
+    every = TextShare(5, int(x.sum()), int(x.sum()), int((x * x).sum()), int((x * x).sum()), int((x * x).sum()))
+    assert every.interval == (pytest.approx(Rate(5, 5).interval[0]), 1.0) and every.interval[0] < 0.7
 
 
 def test_text_share_of_a_corpus(tmp_path: Path) -> None:
