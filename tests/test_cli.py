@@ -216,7 +216,10 @@ def test_the_evidence_manifest_lists_the_first_posts_not_found_and_is_stored_onc
 
 
 def test_report_names_untestable_posts_and_hashes_the_corpus(tmp_path: Path) -> None:
-    posts = write_jsonl(tmp_path / "p.jsonl", [{"id": "long", "text": POSTS[0]}, {"id": "short", "text": "lol 😂"}])
+    posts = write_jsonl(
+        tmp_path / "p.jsonl",
+        [{"id": "long", "text": POSTS[0]}, {"id": "short", "text": "lol 😂"}, {"id": "long", "text": POSTS[1]}],
+    )
     corpus = write_parquet(tmp_path / "c.parquet", [{"text": POSTS[0]}])
     assert invoke("fingerprint", str(posts), "-o", str(tmp_path / "s.fp"), "-q")[0] == 0
     report = tmp_path / "r.json"
@@ -225,6 +228,12 @@ def test_report_names_untestable_posts_and_hashes_the_corpus(tmp_path: Path) -> 
     data = json.loads(report.read_text())
     assert data["detection_limit"]["examples"] == {"too_short": ["short"]}
     assert "1 posts of the set could not be tested" in data["detection_limit"]["statement"]
+    # The repeated id is among the reasons listed, and the statement names it apart: the counts add up.
+    assert data["detection_limit"]["posts_untestable"] == {"too_short": 1, "duplicate_id": 1}
+    assert (
+        "1 more records of the posts files were left out of the set (duplicate id 1)"
+        in (data["detection_limit"]["statement"])
+    )
     assert data["inputs"]["corpus_files"][0]["sha256"] == hashlib.sha256(corpus.read_bytes()).hexdigest()
     jsonschema.validate(data, REPORT_SCHEMA)
     assert invoke(*base, "-q", "--no-hash-corpus")[0] == 0

@@ -15,6 +15,7 @@ from auditor.formats.wording import (
     NORMALIZED_CHARACTERS,
     describe_copies,
     describe_dates,
+    describe_reasons,
     describe_sampling,
     describe_templated,
     explain_containment,
@@ -135,12 +136,25 @@ def _corpus_file(summary: CorpusFileSummary) -> dict[str, Any]:
 def detection_statement(result: AuditResult) -> str:
     """What the absence of a match can and cannot say."""
     info = result.fingerprint_info
-    untested = sum(count for reason, count in result.posts_skipped.items() if reason in ("too_short", "no_text"))
+    untested = sum(count for reason, count in result.posts_skipped.items() if reason in _UNTESTABLE)
+    others = {reason: count for reason, count in result.posts_skipped.items() if reason not in _UNTESTABLE}
+    # posts_untestable lists every reason; the records left out before the set was built are said apart,
+    # so that the statement's count and that list add up.
+    left_out = (
+        f" {sum(others.values()):,} more records of the posts files were left out of the set "
+        f"({describe_reasons(others)})."
+        if others
+        else ""
+    )
     return (
         f"{untested:,} posts of the set could not be tested (no text, or fewer than {info.min_shingles} distinct "
         f"{info.params.shingle_size}-character shingles after normalization); finding none of them says nothing "
-        "about whether the corpus carries them."
+        f"about whether the corpus carries them.{left_out}"
     )
+
+
+# The reasons a post of the set cannot be tested (the set holds it); the others left it out of the set.
+_UNTESTABLE = ("too_short", "no_text")
 
 
 def _stated(rate: dict[str, Any], reading: FigureReading) -> dict[str, Any]:
