@@ -137,7 +137,13 @@ class Fingerprinter:
                 shingled.mixed, shingled.window_offsets, self.permutations.a, self.permutations.b, signatures
             )
         distinct = shingled.distinct_counts()
-        no_text = np.asarray(pc.is_null(texts).to_numpy(zero_copy_only=False), dtype=np.bool_)
+        # Null or empty: no text, whichever way the format wrote its absence (CSV an empty field, JSON "").
+        no_text = np.asarray(
+            pc.or_kleene(pc.is_null(texts), pc.equal(pc.binary_length(texts), 0))
+            .fill_null(True)
+            .to_numpy(zero_copy_only=False),
+            dtype=np.bool_,
+        )
         too_short = ~no_text & (distinct < self.min_shingles)
         skip = np.full(len(distinct), None, dtype=object)
         skip[too_short] = SKIP_TOO_SHORT

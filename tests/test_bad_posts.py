@@ -107,6 +107,7 @@ def test_the_summary_adds_up_posts_fingerprinted_and_left_out_to_the_records_rea
     left_out = output.split("left out: ", 1)[1].split(".", 1)[0]
     assert sum(int(part.rsplit(" ", 1)[1]) for part in left_out.split(", ")) == 7 - 2, left_out
     assert f"mixed.{kind} ({kind}): 7 records" in output, output
+    assert "no text 1" in left_out and "too short 1" in left_out, left_out  # "" is no text in every format
 
 
 def test_the_sets_undated_posts_by_reason_are_of_the_posts_in_the_set(tmp_path: Path) -> None:
