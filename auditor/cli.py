@@ -357,8 +357,9 @@ WorkersOption = Annotated[
     typer.Option(
         metavar="N",
         help="Processes scanning parts of the corpus (whole row groups, about 64 MB of text each); the report is "
-        "the same for any number.",
+        "the same for any number. 0 is the default: the cores available.",
         show_default="the cores available",
+        min=0,
         rich_help_panel=PERFORMANCE,
     ),
 ]
