@@ -514,7 +514,7 @@ def _looks_like_posts(path: Path) -> bool:
 def _posts_not_set(path: Path) -> InputError:
     return InputError(
         f"{path} looks like a posts file, not a fingerprint set; fingerprint it first "
-        f"(`auditor fingerprint {path}`) and audit the set that writes."
+        f"(`auditor fingerprint {path}`) and give the set that writes."
     )
 
 
@@ -523,7 +523,7 @@ def _metadata(path: Path, parquet: pq.ParquetFile) -> tuple[dict[str, Any], Fing
     if METADATA_KEY not in raw:
         raise InputError(
             f"{path} is a Parquet file but not a fingerprint set; if it holds posts, fingerprint it first "
-            f"(`auditor fingerprint {path}`) and audit the set that writes."
+            f"(`auditor fingerprint {path}`) and give the set that writes."
         )
     try:
         data = json.loads(raw[METADATA_KEY])
