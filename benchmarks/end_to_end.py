@@ -142,14 +142,14 @@ def main() -> None:
     print("|---|---:|---:|---:|")
     print(
         f"| fingerprinting, posts/s | {plain_fingerprint:,.0f} | {auditor_fingerprint:,.0f} "
-        f"(CPU {args.posts / cpu:,.0f}) | {auditor_fingerprint / plain_fingerprint:.0f}x |"
+        f"(CPU {args.posts / cpu:,.0f}) | {auditor_fingerprint / plain_fingerprint:.1f}x |"
     )
     audits = (("first audit (index built and stored)", first), ("later audit (index opened)", second))
     for label, (seconds, cpu) in audits:
         rate = mb / seconds
         print(
             f"| corpus scan, MB/s, {label} | {plain_scan:.2f} | {rate:.1f} (CPU {mb / cpu:.1f}) "
-            f"| {rate / plain_scan:.0f}x |"
+            f"| {rate / plain_scan:.1f}x |"
         )
     print()
     print("Each auditor figure is a fresh `python -m auditor` process pinned to core 0, everything included;")
