@@ -574,7 +574,7 @@ def fingerprint(
     twitter.fp.parquet, readable by you only) unless --key-file or --public is given. Every parameter
     is recorded in the set; audits refuse sets they cannot reproduce.
     """
-    from auditor.keys import key_for_new_set, new_key_id
+    from auditor.keys import key_beside, key_for_new_set, new_key_id
     from auditor.outputs import check_outputs
     from auditor.params import FingerprintParams
 
@@ -616,6 +616,8 @@ def fingerprint(
             "Public set (no key): anyone holding it can test whether a guessed text is among its posts and "
             "recover posts from a known start; build without --public to key it."
         )
+        if public and key_beside(output).exists():  # left by an earlier keyed build of this path
+            privacy += f" {key_beside(output)} beside it is not this set's key (the set has none)."
     else:
         made = "made" if key_made else "reused"
         privacy = (

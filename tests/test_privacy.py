@@ -63,7 +63,7 @@ def test_public_sets_are_built_on_purpose_and_say_what_they_expose(tmp_path: Pat
     code, output = invoke("fingerprint", str(posts_file), "-o", str(fp), "--public")
     assert code == 0, output
     assert "Public set (no key): anyone holding it can test whether a guessed text is among its posts" in output
-    assert not (tmp_path / "open.key").exists()
+    assert not (tmp_path / "open.key").exists() and "not this set's key" not in " ".join(output.split())
     info = json.loads(pq.ParquetFile(fp).metadata.metadata[b"provenance_auditor"])
     assert info["params"]["key_id"] == "public"
     corpus = write_parquet(tmp_path / "c.parquet", [{"text": POSTS[0]}])
@@ -75,6 +75,11 @@ def test_public_sets_are_built_on_purpose_and_say_what_they_expose(tmp_path: Pat
     assert code == 2 and "is a public set (built without a key), but --key-file" in output
     code, output = invoke("fingerprint", str(posts_file), "-o", str(fp), "--public", "--key-file", str(key))
     assert code == 2 and "give --public or --key-file, not both" in output
+    # Rebuilt public where a keyed build left its key: the summary says the key is not this set's.
+    keyed = tmp_path / "was.fp.parquet"
+    assert invoke("fingerprint", str(posts_file), "-o", str(keyed))[0] == 0 and (tmp_path / "was.key").exists()
+    code, output = invoke("fingerprint", str(posts_file), "-o", str(keyed), "--public")
+    assert code == 0 and f"{tmp_path / 'was.key'} beside it is not this set's key" in " ".join(output.split())
 
 
 def test_key_ids_are_salted_slow_derivations_that_only_confirm_a_presented_key() -> None:
