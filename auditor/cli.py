@@ -633,16 +633,16 @@ def fingerprint_summary(output: Path, info: FingerprintSetInfo) -> Text:
     """What `auditor fingerprint` says it did: posts kept and left out, each input's format, undated posts."""
     from rich.text import Text
 
-    from auditor.formats.wording import describe_reasons
+    from auditor.formats.wording import counted, describe_reasons
 
     # Records read, not posts: what the inputs left out before a record became a post (a missing id, a
     # repost, a bad line) is among the reasons listed, so the posts fingerprinted and those left out add up
     # to it. A set from before records were kept per input says posts.
     records = sum(source.records for source in info.sources) if info.sources else None
-    read = f"{records:,} records read" if records is not None else f"{info.counts['posts_read']:,} read"
+    read = f"{counted(records, 'record')} read" if records is not None else f"{info.counts['posts_read']:,} read"
     lines = [
         printable(
-            f": {info.counts['posts_fingerprinted']:,} posts fingerprinted of {read}; "
+            f": {counted(info.counts['posts_fingerprinted'], 'post')} fingerprinted of {read}; "
             f"left out: {describe_reasons(info.skipped)}."
         )
     ]
@@ -652,14 +652,15 @@ def fingerprint_summary(output: Path, info: FingerprintSetInfo) -> Text:
             left_out += f"; kept on request: {describe_reasons(source.kept)}"
         lines.append(
             printable(
-                f"  {source.name} ({source.format}): {source.records:,} records, {source.posts:,} posts{left_out}"
+                f"  {source.name} ({source.format}): {counted(source.records, 'record')}, "
+                f"{counted(source.posts, 'post')}{left_out}"
             )
         )
     undated = info.counts.get("posts_undated", 0)
     if undated:
         lines.append(
-            f"{undated:,} posts in the set are undated ({describe_reasons(info.undated)}): the --cutoff control "
-            "leaves them out."
+            f"{counted(undated, 'post')} in the set {'is' if undated == 1 else 'are'} undated "
+            f"({describe_reasons(info.undated)}): the --cutoff control leaves {'it' if undated == 1 else 'them'} out."
         )
     if not info.counts["posts_fingerprinted"]:  # an audit of the set would stop at once: say so now
         lines.append(

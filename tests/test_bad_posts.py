@@ -34,7 +34,7 @@ def test_json_nested_50000_deep_is_one_bad_line(tmp_path: Path) -> None:
     code, output = fingerprint(path)
     assert code == 2 and "deep.jsonl line 1: JSON nested too deeply" in output and len(output) < 400
     code, output = fingerprint(path, "--skip-bad-lines")
-    assert code == 0 and "1 posts fingerprinted of 2 records read; left out: bad line 1" in output
+    assert code == 0 and "1 post fingerprinted of 2 records read; left out: bad line 1" in output
 
 
 def test_a_lone_surrogate_and_latin_1_name_their_line(tmp_path: Path) -> None:

@@ -258,3 +258,9 @@ def test_a_sampled_share_is_written_with_the_digits_it_needs() -> None:
     from auditor.formats.wording import share
 
     assert [share(f) for f in (0.5, 0.025, 0.001, 1e-9, 1.0)] == ["50%", "2.5%", "0.1%", "0.0000001%", "100%"]
+
+
+def test_a_count_of_one_takes_the_singular() -> None:
+    from auditor.formats.wording import counted
+
+    assert [counted(n, "post") for n in (0, 1, 2, 1_000)] == ["0 posts", "1 post", "2 posts", "1,000 posts"]

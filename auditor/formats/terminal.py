@@ -19,6 +19,7 @@ from auditor.formats.wording import (
     DUPLICATE_IDS,
     MATCH_RULE,
     NORMALIZED_CHARACTERS,
+    counted,
     describe_copies,
     describe_dates,
     describe_figure,
@@ -65,7 +66,7 @@ def render_terminal(result: AuditResult) -> RenderableType:
     row("Fingerprint set", _plain(f"{result.fingerprint_file.name} ({result.posts_in_set:,} posts)"))
     row("Posts read from", _plain(describe_sources(result.fingerprint_info)))
     row("Posts not testable", _plain(describe_reasons(result.posts_skipped)))
-    row("Corpus", _plain(f"{len(result.files):,} files, {result.rows_scanned:,} rows scanned"))
+    row("Corpus", _plain(f"{counted(len(result.files), 'file')}, {counted(result.rows_scanned, 'row')} scanned"))
     row("Corpus rows skipped", _plain(describe_reasons(result.rows_skipped)))
     row("Sampling", _plain(describe_sampling(result)))
     row("Posts found", _plain(describe_figure(result.post_rate, result.reading("posts_found"))))

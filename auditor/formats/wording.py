@@ -76,6 +76,11 @@ def describe_figure(figure: Rate | TextShare, reading: FigureReading, unit: str 
     return f"at least {reading.bound:{places}}  (lower bound; {counted})"
 
 
+def counted(number: int, noun: str) -> str:
+    """A count and its noun, singular for one: "1 post", "2 posts", "1,000 rows"."""
+    return f"{number:,} {noun}" if number == 1 else f"{number:,} {noun}s"
+
+
 def share(fraction: float) -> str:
     """A fraction as a percentage with the digits it needs: 50%, 2.5%, 0.1%, 0.001% (never 0% for a
     fraction above 0)."""
