@@ -227,11 +227,11 @@ def test_report_names_untestable_posts_and_hashes_the_corpus(tmp_path: Path) -> 
     assert invoke(*base, "-q")[0] == 0
     data = json.loads(report.read_text())
     assert data["detection_limit"]["examples"] == {"too_short": ["short"]}
-    assert "1 posts of the set could not be tested" in data["detection_limit"]["statement"]
+    assert "1 post of the set could not be tested" in data["detection_limit"]["statement"]
     # The repeated id is among the reasons listed, and the statement names it apart: the counts add up.
     assert data["detection_limit"]["posts_untestable"] == {"too_short": 1, "duplicate_id": 1}
     assert (
-        "1 more records of the posts files were left out of the set (duplicate id 1)"
+        "1 more record of the posts files was left out of the set (duplicate id 1)"
         in (data["detection_limit"]["statement"])
     )
     assert data["inputs"]["corpus_files"][0]["sha256"] == hashlib.sha256(corpus.read_bytes()).hexdigest()

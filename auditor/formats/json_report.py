@@ -13,6 +13,7 @@ import pyarrow.compute as pc
 from auditor.claims import Claims
 from auditor.formats.wording import (
     NORMALIZED_CHARACTERS,
+    counted,
     describe_copies,
     describe_dates,
     describe_reasons,
@@ -140,16 +141,17 @@ def detection_statement(result: AuditResult) -> str:
     others = {reason: count for reason, count in result.posts_skipped.items() if reason not in _UNTESTABLE}
     # posts_untestable lists every reason; the records left out before the set was built are said apart,
     # so that the statement's count and that list add up.
+    more = sum(others.values())
     left_out = (
-        f" {sum(others.values()):,} more records of the posts files were left out of the set "
+        f" {counted(more, 'more record')} of the posts files {'was' if more == 1 else 'were'} left out of the set "
         f"({describe_reasons(others)})."
         if others
         else ""
     )
     return (
-        f"{untested:,} posts of the set could not be tested (no text, or fewer than {info.min_shingles} distinct "
-        f"{info.params.shingle_size}-character shingles after normalization); finding none of them says nothing "
-        f"about whether the corpus carries them.{left_out}"
+        f"{counted(untested, 'post')} of the set could not be tested (no text, or fewer than {info.min_shingles} "
+        f"distinct {info.params.shingle_size}-character shingles after normalization); finding none of them says "
+        f"nothing about whether the corpus carries them.{left_out}"
     )
 
 
