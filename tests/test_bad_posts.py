@@ -126,3 +126,17 @@ def test_the_sets_undated_posts_by_reason_are_of_the_posts_in_the_set(tmp_path: 
     info = read_info(path.with_name(path.name + ".fp.parquet"))
     assert info.counts["posts_undated"] == sum(info.undated.values()) == 2
     assert info.sources[0].undated == {"missing": 2, "unparseable": 1}
+
+
+def test_a_file_of_only_bad_records_skipped_is_counted_not_refused_for_its_fields(tmp_path: Path) -> None:
+    """With --skip-bad-lines, a JSON lines file whose every line is damaged is counted (nothing to
+    fingerprint), not refused for lacking an id field its records do have; a JSON array of no object is
+    refused as no array of posts."""
+    path = tmp_path / "cut.jsonl"
+    path.write_text('{"id": "1", "text": "a post cut short\n{"id": "2", "text": "another one cut short\n')
+    code, output = fingerprint(path, "--skip-bad-lines")
+    assert code == 0 and "0 posts fingerprinted of 2 records read; left out: bad line 2" in output, output
+    array = tmp_path / "items.json"
+    array.write_text('[1, 2, "x"]')
+    code, output = fingerprint(array, "--skip-bad-lines")
+    assert code == 2 and "holds no JSON array of posts" in output, output

@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from auditor.cli import app
-from auditor.demo import demo_corpus
+from auditor.demo import DEMO_CUTOFF, demo_corpus
 from auditor.errors import UsageError
 from auditor.sampling import RowSample, sample_posts
 
@@ -227,6 +227,23 @@ def test_every_report_says_what_was_sampled_and_what_the_figures_mean(demo_scan:
             assert rate["value"] is not None, figure
         headline = report["claims"]["headline_posts_found"]
         assert (headline["ci95"] is None) == ("posts_found" in bounded) and headline["value"] is not None
+        # The breakdowns read as their figure does: by month and author as posts found, by domain as rows.
+        claims = report["claims"]
+        assert claims["by_month"] and claims["by_author"] and claims["by_domain"]
+        for key, figure, name in (
+            ("by_month", "posts_found", "posts_found"),
+            ("by_author", "posts_found", "posts_found"),
+            ("by_domain", "rows_carrying_posts", "rows_carrying_posts"),
+        ):
+            stated = [entry[name] for entry in claims[key] if entry[name]["value"] is not None]
+            assert stated and all((rate["ci95"] is None) == (figure in bounded) for rate in stated), key
+    # The control's rates under a row sample: lower bounds, no interval.
+    control = audit(scanner, files, row_sample=RowSample(0.5, 1), hash_corpus=False, cutoff=DEMO_CUTOFF)
+    before_after = json.loads(rendered(control)["json"])["claims"]["control"]
+    assert before_after["before"]["value"] is not None and before_after["before"]["ci95"] is None
+    assert before_after["after"]["ci95"] is None
+    full_control = json.loads(rendered(audit(scanner, files, hash_corpus=False, cutoff=DEMO_CUTOFF))["json"])
+    assert full_control["claims"]["control"]["before"]["ci95"] is not None
     assert f"at least {rows.post_rate.value:.2%}" in rendered(rows)["markdown"]  # the sample follows the path
 
 

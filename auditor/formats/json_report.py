@@ -23,6 +23,7 @@ from auditor.formats.wording import (
 )
 from auditor.gate import GateOutcome
 from auditor.result import EXACT, LOWER_BOUND, AuditResult, CorpusFileSummary, FigureReading
+from auditor.stats import Rate
 
 # 2.0: the row-count "non-specific" flag gave way to templated posts (by content) and copies; a rate of
 # nothing has null value and interval; sampling says what each figure estimates; posts not found are
@@ -102,7 +103,9 @@ def report_dict(result: AuditResult, *, arrow_strings: bool = False) -> dict[str
             "examples": {reason: list(ids) for reason, ids in result.untestable_examples.items()},
             "statement": detection_statement(result),
         },
-        "claims": claims_dict(result.claims, result.posts_testable, result.reading("posts_found")),
+        "claims": claims_dict(
+            result.claims, result.posts_testable, result.reading("posts_found"), result.reading("rows_carrying_posts")
+        ),
         "posts_not_found": _not_found(result, arrow_strings),
         "explanations": {
             "containment": explain_containment(info.params.shingle_size, result.settings.threshold),
@@ -166,15 +169,27 @@ def _stated(rate: dict[str, Any], reading: FigureReading) -> dict[str, Any]:
     return {**rate, "ci95": None} if reading.reading == LOWER_BOUND else rate
 
 
-def claims_dict(claims: Claims, testable: int, reading: FigureReading = FigureReading(EXACT)) -> dict[str, Any]:
-    """The claims as the JSON report states them; `reading` is the posts-found figure's (the headline's)."""
+def claims_dict(
+    claims: Claims,
+    testable: int,
+    reading: FigureReading = FigureReading(EXACT),
+    rows_reading: FigureReading = FigureReading(EXACT),
+) -> dict[str, Any]:
+    """The claims as the JSON report states them. `reading` is the posts-found figure's: the headline, the
+    templated posts, the control's rates and the breakdowns by month and author read as it does (a lower
+    bound under a row sample); `rows_reading` the rows-carrying-posts figure's, as the breakdown by domain
+    does."""
     control = claims.control
     templated = claims.templated
+
+    def found(rate: Rate) -> dict[str, Any]:
+        return _stated(rate.to_dict(), reading)
+
     return {
-        "headline_posts_found": _stated(claims.headline.to_dict(), reading),
+        "headline_posts_found": found(claims.headline),
         "templated_posts": {
             "count": templated.found.denominator,
-            "found": templated.found.to_dict(),
+            "found": found(templated.found),
             "example_post_ids": list(templated.examples),
             "example_text": templated.example_text,
             "statement": describe_templated(claims),
@@ -190,8 +205,8 @@ def claims_dict(claims: Claims, testable: int, reading: FigureReading = FigureRe
             "tested": control.tested,
             "control": control.control,
             "cutoff": control.cutoff,
-            "before": control.before.to_dict(),
-            "after": control.after.to_dict(),
+            "before": found(control.before),
+            "after": found(control.after),
             "ratio": control.ratio,
             "test": "fisher-exact-one-sided",
             "p_value": control.p_value,
@@ -200,9 +215,12 @@ def claims_dict(claims: Claims, testable: int, reading: FigureReading = FigureRe
         },
         "undated_posts": claims.undated_posts,
         "dates_statement": describe_dates(claims, testable),
-        "by_month": [{"month": month, "posts_found": rate.to_dict()} for month, rate in claims.by_month],
-        "by_author": [{"author": author, "posts_found": rate.to_dict()} for author, rate in claims.by_author],
-        "by_domain": [{"domain": domain, "rows_carrying_posts": rate.to_dict()} for domain, rate in claims.by_domain],
+        "by_month": [{"month": month, "posts_found": found(rate)} for month, rate in claims.by_month],
+        "by_author": [{"author": author, "posts_found": found(rate)} for author, rate in claims.by_author],
+        "by_domain": [
+            {"domain": domain, "rows_carrying_posts": _stated(rate.to_dict(), rows_reading)}
+            for domain, rate in claims.by_domain
+        ],
     }
 
 

@@ -132,12 +132,13 @@ class JsonLinesReader(Reader):
             has_id = has_id or batch.column("post_id").null_count < batch.num_rows
             yield batch
         self.record_stream(hashing)
-        if self.records_read and not has_id:
+        decoded = self.records_read - self.left_out["bad_line"]  # records that are objects, bad lines not
+        if decoded and not has_id:
             raise InputError(
                 f"{self.path}: no record has the id field {self.options.id_field!r}; name the right one with "
                 "--id-field."
             )
-        if self.records_read and not has_text:
+        if decoded and not has_text:
             raise InputError(
                 f"{self.path}: no record has the text field {self.options.text_field!r}; name the right one with "
                 "--text-field."
@@ -180,7 +181,7 @@ class JsonArrayReader(Reader):
         if columns[0]:
             yield self._batch(columns)
         self.record_stream(hashing)
-        if self.records_read == 0:
+        if self.records_read == self.left_out["bad_line"]:  # no object among the items (or no item)
             raise InputError(f"{self.path}: holds no JSON array of posts; give a JSON array of objects.")
 
     def _batch(self, columns: list[list[Any]]) -> pa.RecordBatch:
