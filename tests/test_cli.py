@@ -240,6 +240,11 @@ def test_report_names_untestable_posts_and_hashes_the_corpus(tmp_path: Path) -> 
     assert json.loads(report.read_text())["inputs"]["corpus_files"][0]["sha256"] is None
     code, output = invoke("report", str(report), "--format", "md")
     assert code == 0 and "## Provenance audit" in output
+    # The reports state the untestable posts and the records left out of the set apart, as the JSON does.
+    assert "| posts not testable | too short 1 |" in output and "| left out of the set | duplicate id 1 |" in output
+    code, output = invoke("report", str(report), "--format", "terminal")
+    flat = " ".join(output.split())
+    assert code == 0 and "Posts not testable too short 1" in flat and "Left out of the set duplicate id 1" in flat
 
 
 def test_empty_runs_are_input_errors_naming_the_likely_cause(tmp_path: Path, posts_file: Path) -> None:

@@ -25,6 +25,7 @@ from auditor.formats.wording import (
     describe_verdict,
     explain_containment,
     rows_carrying,
+    split_left_out,
 )
 from auditor.result import AuditResult, FigureReading
 from auditor.stats import Rate, TextShare
@@ -141,12 +142,14 @@ def render_html(result: AuditResult) -> str:
     copies = describe_copies(claims)
     if copies is not None:
         summary.append(f"<tr><th>Copies</th><td>{escape(copies)}</td></tr>")
+    untestable, left_out = split_left_out(result.posts_skipped)
     summary += [
         _figure_row("Rows carrying posts", result.row_rate, result.reading("rows_carrying_posts")),
         _figure_row("Corpus text from posts", result.text_share, result.reading("corpus_text_from_posts")),
         f"<tr><th>Matches</th><td>{result.matches:,} ({escape(MATCH_RULE)})</td></tr>",
         f"<tr><th>Posts read from</th><td>{escape(describe_sources(result.fingerprint_info))}</td></tr>",
-        f"<tr><th>Posts not testable</th><td>{escape(describe_reasons(result.posts_skipped))}</td></tr>",
+        f"<tr><th>Posts not testable</th><td>{escape(describe_reasons(untestable))}</td></tr>",
+        *([f"<tr><th>Left out of the set</th><td>{escape(describe_reasons(left_out))}</td></tr>"] if left_out else []),
         f"<tr><th>Corpus rows skipped</th><td>{escape(describe_reasons(result.rows_skipped))}</td></tr>",
         f"<tr><th>Dates</th><td>{escape(describe_dates(claims, result.posts_testable))}</td></tr>",
     ]

@@ -20,6 +20,7 @@ from auditor.formats.wording import (
     describe_sampling,
     describe_templated,
     explain_containment,
+    split_left_out,
 )
 from auditor.gate import GateOutcome
 from auditor.result import EXACT, LOWER_BOUND, AuditResult, CorpusFileSummary, FigureReading
@@ -140,8 +141,8 @@ def _corpus_file(summary: CorpusFileSummary) -> dict[str, Any]:
 def detection_statement(result: AuditResult) -> str:
     """What the absence of a match can and cannot say."""
     info = result.fingerprint_info
-    untested = sum(count for reason, count in result.posts_skipped.items() if reason in _UNTESTABLE)
-    others = {reason: count for reason, count in result.posts_skipped.items() if reason not in _UNTESTABLE}
+    untestable, others = split_left_out(result.posts_skipped)
+    untested = sum(untestable.values())
     # posts_untestable lists every reason; the records left out before the set was built are said apart,
     # so that the statement's count and that list add up.
     more = sum(others.values())
@@ -156,10 +157,6 @@ def detection_statement(result: AuditResult) -> str:
         f"distinct {info.params.shingle_size}-character shingles after normalization); finding none of them says "
         f"nothing about whether the corpus carries them.{left_out}"
     )
-
-
-# The reasons a post of the set cannot be tested (the set holds it); the others left it out of the set.
-_UNTESTABLE = ("too_short", "no_text")
 
 
 def _stated(rate: dict[str, Any], reading: FigureReading) -> dict[str, Any]:

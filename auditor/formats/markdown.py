@@ -24,6 +24,7 @@ from auditor.formats.wording import (
     describe_verdict,
     explain_containment,
     rows_carrying,
+    split_left_out,
 )
 from auditor.gate import GateOutcome, SetVerdict
 from auditor.result import AuditResult
@@ -58,12 +59,14 @@ def render_markdown(result: AuditResult) -> str:
     copies = describe_copies(claims, show=_cell)
     if copies is not None:
         lines.append(f"| copies | {copies} |")
+    untestable, left_out = split_left_out(result.posts_skipped)
     lines += [
         f"| rows carrying posts | {describe_figure(result.row_rate, result.reading('rows_carrying_posts'))} |",
         f"| corpus text from posts | {describe_figure(result.text_share, result.reading('corpus_text_from_posts'))} |",
         f"| matches | {result.matches:,} |",
         f"| posts read from | {_cell(describe_sources(result.fingerprint_info))} |",
-        f"| posts not testable | {_cell(describe_reasons(result.posts_skipped))} |",
+        f"| posts not testable | {_cell(describe_reasons(untestable))} |",
+        *([f"| left out of the set | {_cell(describe_reasons(left_out))} |"] if left_out else []),
         f"| corpus | {len(result.files):,} files, {result.rows_scanned:,} rows scanned |",
         f"| corpus rows skipped | {_cell(describe_reasons(result.rows_skipped))} |",
         f"| dates | {describe_dates(claims, result.posts_testable)} |",

@@ -34,6 +34,7 @@ from auditor.formats.wording import (
     describe_verdict,
     explain_containment,
     rows_carrying,
+    split_left_out,
 )
 from auditor.gate import GateOutcome
 from auditor.result import AuditResult
@@ -65,7 +66,10 @@ def render_terminal(result: AuditResult) -> RenderableType:
     claims = result.claims
     row("Fingerprint set", _plain(f"{result.fingerprint_file.name} ({result.posts_in_set:,} posts)"))
     row("Posts read from", _plain(describe_sources(result.fingerprint_info)))
-    row("Posts not testable", _plain(describe_reasons(result.posts_skipped)))
+    untestable, left_out = split_left_out(result.posts_skipped)
+    row("Posts not testable", _plain(describe_reasons(untestable)))
+    if left_out:
+        row("Left out of the set", _plain(describe_reasons(left_out)))
     row("Corpus", _plain(f"{counted(len(result.files), 'file')}, {counted(result.rows_scanned, 'row')} scanned"))
     row("Corpus rows skipped", _plain(describe_reasons(result.rows_skipped)))
     row("Sampling", _plain(describe_sampling(result)))

@@ -212,6 +212,18 @@ def describe_reasons(counts: dict[str, int]) -> str:
     return ", ".join(f"{reason.replace('_', ' ')} {count:,}" for reason, count in counts.items()) or "none"
 
 
+# The reasons a post of the set cannot be tested (the set holds it); the other reasons a posts file's record
+# has left it out of the set before it was built (a repeated or missing id, a repost, a bad line).
+UNTESTABLE = ("too_short", "no_text")
+
+
+def split_left_out(counts: dict[str, int]) -> tuple[dict[str, int], dict[str, int]]:
+    """A set's left-out records by reason (`posts_skipped`), split: the posts of the set that cannot be
+    tested, and the records left out of the set. Every report states them apart, so the counts add up."""
+    untestable = {reason: count for reason, count in counts.items() if reason in UNTESTABLE}
+    return untestable, {reason: count for reason, count in counts.items() if reason not in UNTESTABLE}
+
+
 def describe_some(items: Sequence[str], limit: int, show: Callable[[str], str] = str) -> str:
     """The first `limit` items and how many more there are."""
     shown = ", ".join(show(item) for item in items[:limit])
