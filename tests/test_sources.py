@@ -215,3 +215,24 @@ def test_text_stored_as_a_dictionary_or_as_bytes_is_text_for_the_corpus_and_the_
             list(corpus.batches())
         with pytest.raises(InputError, match=r"c\.parquet: row 1 of column 'text' is not valid UTF-8"):
             read_all(PostSource(path))
+
+
+def test_bytes_that_are_not_utf8_in_ids_and_dates_are_named_with_the_fix_that_fits(tmp_path: Path) -> None:
+    """A digest as a posts id or a corpus id cannot be re-encoded: the sentence asks for another id column;
+    a date column of bytes that are not UTF-8 is named (it raised from the date parser)."""
+    texts = ["first post text here for the test", "second post text here for the test"]
+    digests = pa.array([b"\xff\xfe\x00\x01", b"\x8f\x00"], pa.binary())
+    path = tmp_path / "p.parquet"
+    pq.write_table(pa.table({"id": digests, "text": texts}), path)
+    with pytest.raises(
+        InputError, match=r"p\.parquet: column 'id' holds bytes that are not UTF-8 text \(row 0\), not ids"
+    ):
+        read_all(PostSource(path))
+    pq.write_table(pa.table({"id": ["1", "2"], "text": texts, "created_at": pa.array([b"2024-01-01", b"\xff"])}), path)
+    with pytest.raises(InputError, match=r"p\.parquet: row 1 of column 'created_at' is not valid UTF-8"):
+        read_all(PostSource(path))
+    corpus = tmp_path / "c.parquet"
+    pq.write_table(pa.table({"id": digests, "text": texts}), corpus)
+    (opened,) = open_corpus([str(corpus)])
+    with pytest.raises(InputError, match=r"c\.parquet: column 'id' holds bytes .* name a text column with --id-column"):
+        list(opened.batches())

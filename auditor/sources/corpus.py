@@ -214,10 +214,10 @@ class CorpusFile:
                     arrays = {name: batch.column(column) for name, column in named.items() if column}
                     arrays["text"] = as_strings(arrays["text"])  # a dictionary decoded, bytes as strings
                     for name in ("id", "url"):
-                        if name in arrays:
-                            arrays[name] = arrays[name].cast(pa.string())
+                        if name in arrays:  # bytes viewed as strings first, so bad bytes are named below
+                            arrays[name] = as_strings(arrays[name]).cast(pa.string())
                     for name, array in arrays.items():
-                        _check_utf8(array, self.path, named[name] or name, row)
+                        _check_utf8(array, self.path, named[name] or name, row, None if name == "text" else name)
                     row += batch.num_rows
                     yield pa.RecordBatch.from_pydict(arrays)
         except (pa.ArrowInvalid, OSError) as error:
@@ -227,13 +227,21 @@ class CorpusFile:
             ) from None
 
 
-def _check_utf8(array: pa.Array, path: CorpusLocation, column: str, first_row: int) -> None:
+def _check_utf8(
+    array: pa.Array, path: CorpusLocation, column: str, first_row: int, optional: str | None = None
+) -> None:
     """Refuse a string column holding bytes that are not UTF-8 (Parquet writers do not all check, and bytes
     columns are read as text), naming the first bad row: normalizing such text would fail deep inside the
-    scan."""
+    scan. `optional` names the option of a column the audit can do without (`id`, `url`): bytes there are
+    likely digests, which no re-encoding makes text."""
     bad = first_bad_utf8(array)
     if bad is None:
         return
+    if optional is not None:
+        raise InputError(
+            f"{path}: column {column!r} holds bytes that are not UTF-8 text (row {first_row + bad:,}); name a text "
+            f"column with --{optional}-column."
+        )
     raise InputError(
         f"{path}: row {first_row + bad:,} of column {column!r} is not valid UTF-8; re-encode the file as UTF-8 or "
         "leave it out of the corpus."

@@ -369,14 +369,24 @@ class ParquetReader(Reader):
                 array = pc.struct_field(array, part)
             return array
 
-        def text(name: str) -> pa.Array:
-            array = as_strings(column(name))  # a dictionary decoded, bytes as strings
+        def checked(name: str) -> pa.Array:
+            """The column, a dictionary decoded and bytes as strings, refused when they are not UTF-8."""
+            array = as_strings(column(name))
             bad = first_bad_utf8(array)
-            if bad is not None:
-                row = self.records_read - batch.num_rows + bad  # records_read counts this batch already
+            if bad is None:
+                return array
+            row = self.records_read - batch.num_rows + bad  # records_read counts this batch already
+            if name == self.options.id_field:  # ids in bytes (digests) cannot be re-encoded
                 raise InputError(
-                    f"{self.path}: row {row:,} of column {name!r} is not valid UTF-8; re-encode the file as UTF-8."
+                    f"{self.path}: column {name!r} holds bytes that are not UTF-8 text (row {row:,}), not ids; name "
+                    "an id column of text or numbers with --id-field."
                 )
+            raise InputError(
+                f"{self.path}: row {row:,} of column {name!r} is not valid UTF-8; re-encode the file as UTF-8."
+            )
+
+        def text(name: str) -> pa.Array:
+            array = checked(name)
             if pa.types.is_string(array.type) or pa.types.is_null(array.type):
                 return array.cast(pa.string())
             if pa.types.is_integer(array.type) or pa.types.is_large_string(array.type):
@@ -384,7 +394,7 @@ class ParquetReader(Reader):
             return pa.array([str(v) if v is not None else None for v in array.to_pylist()], type=pa.string())
 
         names = _names(self)
-        created = column(names[2])
+        created = checked(names[2])  # a date stays a date; text of dates is parsed later, so checked here
         return pa.RecordBatch.from_arrays(
             [
                 text(names[0]),
