@@ -23,6 +23,9 @@ from auditor.sources.text_columns import as_strings, first_bad_utf8, is_text_typ
 # Rows per read aim at this much text, so a batch of 60,000-character pages stays as small in memory as a
 # batch of tweets.
 TARGET_BATCH_BYTES = 8 << 20
+# A dictionary-encoded text column's stored size says little of its decoded size (a few long texts repeated
+# over many rows take a few bytes a row): read so many rows at a time at the most.
+DICTIONARY_BATCH_ROWS = 1 << 12
 # A unit of work for an engine: whole row groups of one file, about this much text.
 TARGET_PART_BYTES = 64 << 20
 
@@ -181,6 +184,8 @@ class CorpusFile:
         rows = metadata.num_rows
         per_row = max(sum(group_bytes) / rows, 1.0) if rows else 1.0
         batch_rows = int(min(max(TARGET_BATCH_BYTES / per_row, 16), 65_536))
+        if pa.types.is_dictionary(text_type):  # its sizes count indices, not the texts they decode to
+            batch_rows = min(batch_rows, DICTIONARY_BATCH_ROWS)
         size = path.size if isinstance(path, RemoteObject) else path.stat().st_size
         return cls(
             path,
