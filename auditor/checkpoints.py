@@ -34,7 +34,7 @@ from typing import IO, Any
 import pyarrow as pa
 
 from auditor.batch import PartResult
-from auditor.errors import InputError
+from auditor.errors import InputError, disk_full, os_error_reason
 from auditor.evidence import EVIDENCE_SCHEMA
 from auditor.files import file_sha256
 from auditor.outputs import replace_atomically
@@ -171,9 +171,10 @@ class PartStore:
             counts = {**result.counts(), "evidence_sha256": digests}
             replace_atomically(self.folder / f"{name}.json", lambda p: p.write_text(json.dumps(counts)), durable=False)
         except OSError as error:
-            raise InputError(
-                f"{self.folder}: cannot write a checkpoint ({error.strerror}); free some space and rerun to resume."
-            ) from None
+            reason, number = os_error_reason(error)
+            # A full disk: the parts done so far stay for a rerun; elsewhere, there is nothing to resume.
+            fix = "free some space and rerun to resume" if disk_full(number) else "choose another --evidence path"
+            raise InputError(f"{self.folder}: cannot write a checkpoint ({reason}); {fix}.") from None
         self._finished.add(name)
         return result.without_evidence()
 

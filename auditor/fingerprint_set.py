@@ -31,7 +31,7 @@ import pyarrow.parquet as pq
 
 from auditor import __version__
 from auditor.defaults import SET_SUFFIX
-from auditor.errors import InputError, UsageError, cannot_write_fix
+from auditor.errors import InputError, UsageError, cannot_write_fix, os_error_reason
 from auditor.files import FileIdentity
 from auditor.kernels.codepoints import utf8_view
 from auditor.kernels.minhash import Permutations
@@ -374,13 +374,7 @@ class FingerprintSetWriter:
         self._digest = ContentDigest(self.schema)
 
     def _cannot_write(self, error: BaseException) -> InputError:
-        reason = str(error)
-        number = error.errno if isinstance(error, OSError) else None
-        found = re.search(r"\[errno (\d+)\]", reason)  # Arrow names the errno in its message only
-        if number is None and found is not None:
-            number = int(found.group(1))
-        if number:
-            reason = os.strerror(number)
+        reason, number = os_error_reason(error)
         return InputError(f"{self.path}: cannot write the fingerprint set ({reason}); {cannot_write_fix(number)}.")
 
     def write(self, batch: pa.RecordBatch) -> pa.RecordBatch:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from auditor.errors import InputError, UsageError, cannot_write_fix
+from auditor.errors import InputError, UsageError, cannot_write_fix, os_error_reason
 
 
 def _writable_directory(path: Path) -> Path | None:
@@ -111,9 +111,8 @@ class StagedOutputs:
             os.chmod(temporary, 0o666 & ~umask())
             flush_to_disk(temporary)
         except OSError as error:
-            raise InputError(
-                f"{path}: cannot write the {what} ({error.strerror}); {cannot_write_fix(error.errno)}."
-            ) from None
+            reason, number = os_error_reason(error)
+            raise InputError(f"{path}: cannot write the {what} ({reason}); {cannot_write_fix(number)}.") from None
 
     def text(self, path: Path, text: str, what: str) -> None:
         self.write(path, what, lambda temporary: temporary.write_text(text, encoding="utf-8"))

@@ -322,3 +322,23 @@ def test_a_set_that_cannot_be_written_for_want_of_a_folder_or_of_space_says_whic
             f"{tmp_path / 's.fp.parquet'}: cannot write the fingerprint set ({os.strerror(number)})"
         )
         assert message.endswith(fix), message
+
+
+def test_an_evidence_file_that_cannot_be_written_is_named_with_the_fix_that_fits(
+    tmp_path: Path, keyed_set: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full disk while the evidence is written: the sentence names the evidence path given (not the
+    temporary file written first) and asks for space."""
+    import errno
+
+    import pyarrow.parquet as pq_module
+
+    corpus = write_parquet(tmp_path / "c.parquet", [{"text": POSTS[0]}])
+
+    def full(*args: object, **kwargs: object) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(pq_module.ParquetWriter, "write_table", full)
+    evidence = tmp_path / "out" / "q.ev.parquet"
+    code, _, stderr = run("audit", str(keyed_set), str(corpus), "--evidence", str(evidence), "-q")
+    one_sentence(code, stderr, f"{evidence}: cannot write the evidence (No space left on device)", "free some space")

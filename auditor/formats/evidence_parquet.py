@@ -20,7 +20,6 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from auditor.errors import InputError
 from auditor.formats.json_report import SCHEMA_VERSION, report_dict
 from auditor.result import MANIFEST_NOT_FOUND_IDS, AuditResult
 
@@ -45,13 +44,12 @@ def write_evidence(result: AuditResult, path: Path) -> None:
         ).encode()
     }
     table = result.evidence.replace_schema_metadata(None)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with pq.ParquetWriter(path, table.schema, compression="zstd") as writer:
-            writer.write_table(table)
-            writer.add_key_value_metadata(metadata)
-    except OSError as error:
-        raise InputError(f"{path}: cannot write the evidence file ({error.strerror}); choose another path.") from None
+    # An OSError goes to the caller (outputs.StagedOutputs), which names the evidence file's own path, not
+    # the temporary one written here, and the fix that fits the error.
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with pq.ParquetWriter(path, table.schema, compression="zstd") as writer:
+        writer.write_table(table)
+        writer.add_key_value_metadata(metadata)
 
 
 def _version(package: str) -> str:
