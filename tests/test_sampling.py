@@ -274,7 +274,8 @@ def test_a_sampled_share_is_written_with_the_digits_it_needs() -> None:
     """A row sample of 0.1% is not described as 0% (nor 2.5% as 3%)."""
     from auditor.formats.wording import share
 
-    assert [share(f) for f in (0.5, 0.025, 0.001, 1e-9, 1.0)] == ["50%", "2.5%", "0.1%", "0.0000001%", "100%"]
+    fractions = (0.5, 0.025, 0.001, 0.0015, 1e-9, 0.9999, 1.0, 0.0)
+    assert [share(f) for f in fractions] == ["50%", "2.5%", "0.1%", "0.15%", "0.0000001%", "99.99%", "100%", "0%"]
 
 
 def test_a_count_of_one_takes_the_singular() -> None:

@@ -98,9 +98,10 @@ def test_unknown_format_missing_file_and_not_utf8(tmp_path: Path) -> None:
     with pytest.raises(InputError, match=r"cannot tell the format.*--input-format"):
         PostSource(tmp_path / "p.bin")
     for empty in (b"", b"\n \r\n\t\n", b"\xef\xbb\xbf\n"):  # nothing, blank lines, a BOM alone
-        (tmp_path / "e.jsonl").write_bytes(empty)
-        with pytest.raises(InputError, match=r"e\.jsonl: the file is empty \(no posts in it\)"):
-            PostSource(tmp_path / "e.jsonl")
+        for name in ("e.jsonl", "e.csv"):
+            (tmp_path / name).write_bytes(empty)
+            with pytest.raises(InputError, match=rf"{name.replace('.', '[.]')}: the file is empty \(no posts in it\)"):
+                PostSource(tmp_path / name)
     with pytest.raises(InputError, match="no such posts file"):
         PostSource(tmp_path / "absent.jsonl")
     latin = tmp_path / "latin.jsonl"

@@ -82,14 +82,16 @@ def counted(number: int, noun: str) -> str:
 
 
 def share(fraction: float) -> str:
-    """A fraction as a percentage with the digits it needs: 50%, 2.5%, 0.1%, 0.001% (never 0% for a
-    fraction above 0)."""
-    if fraction <= 0 or (fraction >= 0.01 and round(fraction * 100, 0) == fraction * 100):
-        return f"{fraction:.0%}"
-    digits = 1
-    while digits < 12 and float(f"{fraction * 100:.{digits}f}") == 0:
-        digits += 1
-    return f"{fraction * 100:.{digits}f}".rstrip("0").rstrip(".") + "%"
+    """A fraction as a percentage with the digits it needs: 50%, 2.5%, 0.15%, 99.99%; 0% and 100% only for
+    0 and 1 (a sample of 0.1% is not "0%", one of 99.99% not "100%")."""
+    percent = fraction * 100
+    for digits in range(0, 12):
+        text = f"{percent:.{digits}f}"
+        text = text.rstrip("0").rstrip(".") if "." in text else text
+        exact_end = text in ("0", "100") and fraction not in (0.0, 1.0)
+        if not exact_end and abs(float(text) - percent) <= 0.005 * percent:
+            return text + "%"
+    return f"{percent:g}%"
 
 
 def describe_sampling(result: AuditResult) -> str:

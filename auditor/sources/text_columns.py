@@ -4,7 +4,7 @@ Arrow strings.
 Writers store text in more than one way: UTF-8 strings (of any offset width), dictionary-encoded strings
 (pandas categoricals, and what pyarrow writes for them), or bytes without the string annotation. All of
 them are text to a user; a column of numbers, lists or structs is not. Bytes are only viewed as strings
-here: `check_utf8` refuses the rows that are not UTF-8, naming the first.
+here: `first_bad_utf8` finds the first row that is not UTF-8, for its reader to name.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ def is_text_type(kind: pa.DataType) -> bool:
 
 def as_strings(array: pa.Array) -> pa.Array:
     """A column of a text type (`is_text_type`) as a string or large_string array: a dictionary decoded,
-    bytes viewed as strings (not checked: see `check_utf8`), a view copied to offsets. Other arrays are
+    bytes viewed as strings (not checked: see `first_bad_utf8`), a view copied to offsets. Other arrays are
     returned as they are."""
     if pa.types.is_dictionary(array.type):
         array = array.dictionary_decode()

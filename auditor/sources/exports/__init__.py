@@ -184,6 +184,9 @@ def detect_format(path: Path) -> str:
     if bluesky.looks_like_car(head):
         return "bluesky"
     stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if not stripped:
+        where = "standard input" if str(path) == STDIN else f"{path}: the file"
+        raise InputError(f"{where} is empty (no posts in it); check that it is the export you meant.")
     if stripped.startswith(b"<") and (b"<posts" in head[:4096] or stripped.startswith(b"<?xml")):
         return "stackexchange"
     found = _json_format(head, name)
@@ -191,9 +194,6 @@ def detect_format(path: Path) -> str:
         return found
     if name.endswith((".csv", ".csv.gz")) or (_is_text(head) and b"," in head.split(b"\n", 1)[0]):
         return "csv"
-    if not stripped:
-        where = "standard input" if str(path) == STDIN else f"{path}: the file"
-        raise InputError(f"{where} is empty (no posts in it); check that it is the export you meant.")
     raise InputError(
         f"{path}: cannot tell the format of this posts file from its content; name it with --input-format "
         f"({', '.join(READERS)})."
