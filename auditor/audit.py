@@ -46,6 +46,7 @@ from auditor.result import AuditResult, AuditSettings, CorpusFileSummary
 from auditor.sampling import RowSample, check_post_sample, check_seed
 from auditor.scan import DEFAULT_THRESHOLD, CorpusScanner
 from auditor.sources.corpus import CorpusFile, corpus_parts, open_corpus
+from auditor.sources.skips import SKIP_NO_TEXT, SKIP_TOO_SHORT
 from auditor.stats import TextShare
 
 
@@ -204,8 +205,8 @@ def untestable_set(path: Path, info: fingerprint_sets.FingerprintSetInfo) -> str
             f"{path} holds no posts{why}, so an audit could only report rates of nothing; rebuild it from the posts "
             "files, checking that they are not empty and that --id-field names the posts' id."
         )
-    no_text = info.skipped.get("no_text", 0)
-    too_short = info.skipped.get("too_short", 0)
+    no_text = info.skipped.get(SKIP_NO_TEXT, 0)
+    too_short = info.skipped.get(SKIP_TOO_SHORT, 0)
     if no_text >= too_short:
         cause = "most have no text: check --text-field (the field holding each post's text) and rebuild it"
     else:

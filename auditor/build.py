@@ -29,7 +29,6 @@ def build_fingerprint_set(
     skipped = SkipCounter()
     scratch = Scratch()  # each batch is written before the next is fingerprinted
     usable = 0
-    undated_in_set = 0
     undated = SkipCounter()  # the set's undated posts by reason (an input's own count has its duplicates too)
     try:
         for source in sources:
@@ -37,7 +36,6 @@ def build_fingerprint_set(
                 written = writer.write(fingerprinter.fingerprint(posts, scratch))
                 reasons = written.column("skip_reason")
                 usable += reasons.null_count
-                undated_in_set += written.column("created_at").null_count
                 kept = source.date_status if writer.last_kept is None else source.date_status[writer.last_kept]
                 undated.update(undated_by_reason(kept))  # of the posts written, not of those dropped
                 for item in pc.value_counts(reasons.drop_null()).to_pylist():
@@ -55,7 +53,7 @@ def build_fingerprint_set(
                 "posts_read": sum(source.rows_read for source in sources),
                 "posts_in_set": writer.rows,
                 "posts_fingerprinted": usable,
-                "posts_undated": undated_in_set,
+                "posts_undated": sum(undated.values()),  # a null created_at is an undated status
             },
             skipped=skipped.as_dict(),
             sources=tuple(source.summary() for source in sources),

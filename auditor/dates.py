@@ -145,8 +145,11 @@ class ParsedDates:
     `status` per value: kernel.OK or the reason code of an undated one (`undated_by_reason` counts them)."""
 
     formatted: pa.Array
-    undated: dict[str, int] = field(default_factory=dict)
-    status: npt.NDArray[np.int8] = field(default_factory=lambda: np.zeros(0, np.int8), repr=False)
+    status: npt.NDArray[np.int8] = field(repr=False)
+
+    @property
+    def undated(self) -> dict[str, int]:
+        return undated_by_reason(self.status)
 
 
 def undated_by_reason(status: npt.NDArray[np.int8]) -> dict[str, int]:
@@ -233,7 +236,7 @@ def parse_dates(values: pa.Array | pa.ChunkedArray) -> ParsedDates:
         values = values.combine_chunks()
     seconds, status = date_seconds(values)
     ok = status == kernel.OK
-    return ParsedDates(_formatted(np.where(ok, seconds, 0), ok), undated_by_reason(status), status)
+    return ParsedDates(_formatted(np.where(ok, seconds, 0), ok), status)
 
 
 def valid_calendar_date(text: str) -> bool:

@@ -20,12 +20,10 @@ from auditor.kernels.shingle_hash import Hashes, ShingleHasher, fmix32
 from auditor.keys import key_matches
 from auditor.params import DEFAULT_MIN_SHINGLES, FingerprintParams
 from auditor.sources import POST_METADATA
+from auditor.sources.skips import SKIP_NO_TEXT, SKIP_TOO_SHORT
 
 # Windows hashed at once by the compiled shingler: its running sums (8 bytes each) stay in the L1 cache.
 SHINGLE_TILE = 512
-
-SKIP_NO_TEXT = "no_text"
-SKIP_TOO_SHORT = "too_short"
 
 
 def fingerprint_schema(num_perm: int, keep_text: bool) -> pa.Schema:

@@ -96,6 +96,12 @@ class StagedOutputs:
     def __init__(self) -> None:
         self._staged: list[tuple[Path, Path]] = []  # (temporary, final)
 
+    @staticmethod
+    def _cannot_write(path: Path, what: str, error: OSError) -> InputError:
+        """The sentence of a failure to write `path`: named by its own path, with the fix that fits."""
+        reason, number = os_error_reason(error)
+        return InputError(f"{path}: cannot write the {what} ({reason}); {cannot_write_fix(number)}.")
+
     def write(self, path: Path, what: str, writer: Callable[[Path], object]) -> None:
         """Stage `path`: `writer` writes the whole file to the temporary path it is given."""
         try:
@@ -103,7 +109,7 @@ class StagedOutputs:
             descriptor, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
             os.close(descriptor)
         except OSError as error:
-            raise InputError(f"{path}: cannot write the {what} ({error.strerror}); choose another path.") from None
+            raise self._cannot_write(path, what, error) from None
         temporary = Path(name)
         self._staged.append((temporary, path))
         try:
@@ -111,8 +117,7 @@ class StagedOutputs:
             os.chmod(temporary, 0o666 & ~umask())
             flush_to_disk(temporary)
         except OSError as error:
-            reason, number = os_error_reason(error)
-            raise InputError(f"{path}: cannot write the {what} ({reason}); {cannot_write_fix(number)}.") from None
+            raise self._cannot_write(path, what, error) from None
 
     def text(self, path: Path, text: str, what: str) -> None:
         self.write(path, what, lambda temporary: temporary.write_text(text, encoding="utf-8"))

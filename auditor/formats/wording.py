@@ -16,6 +16,7 @@ from auditor.claims import Claims
 from auditor.fingerprint_set import FingerprintSetInfo
 from auditor.kernels.containment import FLOOR_SHARE, MIN_FLOOR_SHARE
 from auditor.result import ESTIMATE, EXACT, MANIFEST_NOT_FOUND_IDS, AuditResult, FigureReading
+from auditor.sources.skips import SKIP_NO_TEXT, SKIP_TOO_SHORT
 from auditor.stats import Rate, TextShare
 
 DUPLICATE_IDS = "corpus ids naming more than one matched row (told apart by the digest of their text)"
@@ -216,7 +217,7 @@ def describe_reasons(counts: dict[str, int]) -> str:
 
 # The reasons a post of the set cannot be tested (the set holds it); the other reasons a posts file's record
 # has left it out of the set before it was built (a repeated or missing id, a repost, a bad line).
-UNTESTABLE = ("too_short", "no_text")
+UNTESTABLE = (SKIP_TOO_SHORT, SKIP_NO_TEXT)
 
 
 def split_left_out(counts: dict[str, int]) -> tuple[dict[str, int], dict[str, int]]:
