@@ -10,6 +10,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from auditor.errors import UsageError
+from auditor.fingerprint_set import FORMAT_VERSION, signature_column, signature_type
 from auditor.kernels import compiled_minhash, compiled_text
 from auditor.kernels.codepoints import Offsets, to_codepoints, utf8_view
 from auditor.kernels.containment import distinct_group_keys
@@ -26,10 +27,11 @@ from auditor.sources.skips import SKIP_NO_TEXT, SKIP_TOO_SHORT
 SHINGLE_TILE = 512
 
 
-def fingerprint_schema(num_perm: int, keep_text: bool) -> pa.Schema:
+def fingerprint_schema(num_perm: int, keep_text: bool, version: int = FORMAT_VERSION) -> pa.Schema:
+    """The columns of a fingerprint set of format `version` (the signature's type is the format's)."""
     fields = [
         pa.field("post_id", pa.string(), nullable=False),
-        pa.field("signature", pa.list_(pa.uint32(), num_perm)),
+        pa.field("signature", signature_type(num_perm, version)),
         pa.field("shingle_count", pa.uint32(), nullable=False),
         pa.field("normalized_length", pa.uint32(), nullable=False),
         pa.field("skip_reason", pa.string()),
@@ -147,11 +149,9 @@ class Fingerprinter:
         skip[too_short] = SKIP_TOO_SHORT
         skip[no_text] = SKIP_NO_TEXT
         usable = ~(no_text | too_short)
-        flat = pa.array(signatures.ravel(), type=pa.uint32())
-        signature_column = pa.FixedSizeListArray.from_arrays(flat, self.params.num_perm, mask=pa.array(~usable))
         columns = [
             posts.column("post_id"),
-            signature_column,
+            signature_column(signatures, usable),
             pa.array(distinct, type=pa.uint32()),
             pa.array(shingled.normalized_lengths, type=pa.uint32()),
             pa.array(skip, type=pa.string()),

@@ -1,9 +1,10 @@
 """Fingerprint sets on disk: one self-describing Parquet file.
 
-Rows: post_id, signature (num_perm uint32 values, null for posts kept out of matching), shingle_count,
-normalized_length, skip_reason, metadata and, only when asked, text. The file's key-value metadata holds,
-under `provenance_auditor`, a JSON document with the format and its version, every parameter that decides
-a hash value, the tool version, the inputs (name, size, SHA-256), counts and a digest of the whole content.
+Rows: post_id, signature (num_perm uint32 values as one binary value, `signature_type`; null for posts kept
+out of matching), shingle_count, normalized_length, skip_reason, metadata and, only when asked, text. The
+file's key-value metadata holds, under `provenance_auditor`, a JSON document with the format and its
+version, every parameter that decides a hash value, the tool version, the inputs (name, size, SHA-256),
+counts and a digest of the whole content.
 
 The digest (`content_sha256`) covers every metadata field and every column of every row, is computed while
 the set is written and checked while it is loaded, so a set edited after it was built (signatures swapped
@@ -42,7 +43,8 @@ from auditor.outputs import flush_to_disk, umask
 from auditor.params import FingerprintParams
 
 FORMAT = "provenance-auditor/fingerprint-set"
-FORMAT_VERSION = 2  # 2: content digest; salted key ids
+FORMAT_VERSION = 3  # 2: content digest; salted key ids. 3: a signature is one binary value (`signature_type`)
+OLDEST_READABLE_VERSION = 2
 METADATA_KEY = b"provenance_auditor"
 SUFFIX = SET_SUFFIX
 _REPEATING_COLUMNS = frozenset(("skip_reason", "created_at", "author", "platform", "kind"))
@@ -99,11 +101,12 @@ class FingerprintSetInfo:
     content_sha256: str = ""  # set by FingerprintSetWriter.close; see ContentDigest
     sources: tuple[InputSummary, ...] = ()  # per input given: format, records, posts, left out, undated
     undated: dict[str, int] = field(default_factory=dict)  # posts in the set without a date, by reason
+    format_version: int = FORMAT_VERSION  # the file's: a set of an earlier readable version is read as it is
 
     def to_dict(self) -> dict[str, Any]:
         data = {
             "format": FORMAT,
-            "format_version": FORMAT_VERSION,
+            "format_version": self.format_version,
             "tool_version": self.tool_version,
             "params": self.params.to_dict(),
             "min_shingles": self.min_shingles,
@@ -195,7 +198,7 @@ class _MetadataReader:
                 f"{self.source} was built by an older provenance-auditor (format version 1, with no content "
                 "digest); rebuild it with `auditor fingerprint`."
             )
-        self.integer(version, "format_version", FORMAT_VERSION, FORMAT_VERSION)
+        version = self.integer(version, "format_version", OLDEST_READABLE_VERSION, FORMAT_VERSION)
         params = self.params(self.mapping(self.field(data, "params", "params"), "params"))
         counts = self.counts(self.field(data, "counts", "counts"), "counts", _REASON)
         names = ("posts_read", "posts_in_set", "posts_fingerprinted")
@@ -234,6 +237,7 @@ class _MetadataReader:
             content_sha256=digest,
             sources=tuple(self.source_summary(item, f"sources[{i}]") for i, item in enumerate(sources)),
             undated=self.counts(data.get("undated", {}), "undated", _REASON),
+            format_version=version,
         )
 
     def params(self, data: dict[str, Any]) -> FingerprintParams:
@@ -280,6 +284,41 @@ def _in_place(values: npt.NDArray[Any], dtype: type[np.generic] | None) -> memor
     return np.ascontiguousarray(values, dtype=dtype).data.cast("B")
 
 
+def signature_type(num_perm: int, version: int = FORMAT_VERSION) -> pa.DataType:
+    """How a set of format `version` stores a signature. Since version 3: its num_perm uint32 hash values,
+    little-endian, as one fixed-size binary value (`np.frombuffer(value, "<u4")` gives them back), written
+    and read as one value a row, where Parquet gives a list a repetition and a definition level for each of
+    its num_perm values. Version 2 stored the fixed-size list itself."""
+    if version >= 3:
+        return pa.binary(4 * num_perm)
+    return pa.list_(pa.uint32(), num_perm)
+
+
+def signature_column(signatures: npt.NDArray[np.uint32], usable: npt.NDArray[np.bool_]) -> pa.Array:
+    """The signature column (`signature_type`) of a batch's (posts, num_perm) signatures, null where a post is
+    not `usable`. Its data buffer is the signatures' own bytes where they are little-endian already."""
+    rows, num_perm = signatures.shape
+    data = np.ascontiguousarray(signatures, dtype="<u4")
+    validity = pa.array(usable, type=pa.bool_()).buffers()[1]
+    return pa.FixedSizeBinaryArray.from_buffers(signature_type(num_perm), rows, [validity, pa.py_buffer(data)])
+
+
+def _binary_bytes(values: pa.Array) -> npt.NDArray[np.uint8]:
+    """The data bytes of a fixed-size binary array's values (nulls included), in place."""
+    width = values.type.byte_width
+    start = values.offset * width
+    return np.frombuffer(values.buffers()[1], dtype=np.uint8)[start : start + len(values) * width]
+
+
+def signature_words(column: pa.Array, num_perm: int) -> npt.NDArray[np.uint32]:
+    """The (rows, num_perm) hash values of a signature column of either readable format (no nulls)."""
+    if pa.types.is_fixed_size_binary(column.type):
+        words = _binary_bytes(column).view("<u4")
+    else:
+        words = column.flatten().to_numpy(zero_copy_only=False)
+    return np.asarray(words, dtype=np.uint32).reshape(len(column), num_perm)
+
+
 class ContentDigest:
     """SHA-256 of a set's metadata and rows, the same however the rows are split into batches.
 
@@ -309,6 +348,9 @@ class ContentDigest:
             valid = pc.is_valid(column).to_numpy(zero_copy_only=False)
             shape.update(_in_place(valid, np.uint8))
             values = column if column.null_count == 0 else column.filter(pc.is_valid(column))
+            if pa.types.is_fixed_size_binary(kind):  # the same bytes as a list of its little-endian words
+                data.update(_in_place(_binary_bytes(values), np.uint8))
+                continue
             if pa.types.is_fixed_size_list(kind):
                 values = values.flatten()
             data.update(_in_place(values.to_numpy(zero_copy_only=False), None))
@@ -555,7 +597,7 @@ def _read(path: Path) -> FingerprintSet:
     permutations = Permutations(num_perm, info.params.seed)
     from auditor.fingerprint import fingerprint_schema  # it imports the posts sources, which import this
 
-    expected = fingerprint_schema(num_perm, info.has_text)
+    expected = fingerprint_schema(num_perm, info.has_text, info.format_version)
     schema = parquet.schema_arrow
     if [(f.name, f.type) for f in schema] != [(f.name, f.type) for f in expected]:
         raise InputError(
@@ -581,12 +623,11 @@ def _read(path: Path) -> FingerprintSet:
             usable = batch.filter(pc.is_null(reasons))
             if usable.column("signature").null_count:
                 raise _modified(path)
-            signatures = usable.column("signature").flatten().to_numpy(zero_copy_only=False)
             count = usable.num_rows
             if filled + count > len(slot_hashes):
                 raise _modified(path)
             slot_hashes[filled : filled + count] = permutations.winning_shingles(
-                np.asarray(signatures, dtype=np.uint32).reshape(count, num_perm)
+                signature_words(usable.column("signature"), num_perm)
             )
             filled += count
             rest.append(usable.drop_columns(["signature"]))

@@ -71,6 +71,46 @@ def test_keep_text_stores_texts(posts_file: Path, make_set: Callable[..., Finger
     assert loaded.texts is not None and loaded.texts.to_pylist() == POSTS
 
 
+def _as_format_2(path: Path) -> None:
+    """Rewrite a set as format version 2 wrote it: each signature a fixed-size list of uint32, its digest
+    recomputed as version 2 computed it."""
+    table = pq.read_table(path)
+    info = json.loads(pq.ParquetFile(path).metadata.metadata[METADATA_KEY])
+    num_perm = info["params"]["num_perm"]
+    column = table.column("signature").combine_chunks()
+    words = fingerprint_set.signature_words(column, num_perm)
+    listed = pa.FixedSizeListArray.from_arrays(pa.array(words.ravel()), num_perm, mask=column.is_null())
+    table = table.set_column(1, pa.field("signature", fingerprint_set.signature_type(num_perm, 2)), listed)
+    digest = fingerprint_set.ContentDigest(table.schema)
+    for batch in table.to_batches():
+        digest.update(batch)
+    info["format_version"] = 2
+    info["content_sha256"] = digest.hexdigest(info)
+    pq.write_table(table.replace_schema_metadata({METADATA_KEY: json.dumps(info)}), path)
+
+
+def test_a_set_of_format_version_2_is_read_as_it_was_written(tmp_path: Path) -> None:
+    """Sets written before signatures were stored as one binary value (format 3) load with the same posts and
+    slot hashes, and a change to one of their signatures is still refused."""
+    posts = write_jsonl(
+        tmp_path / "p.jsonl",
+        [{"id": i, "text": text} for i, text in enumerate(POSTS)] + [{"id": "short", "text": "lol"}],
+    )
+    path = tmp_path / "s.fp.parquet"
+    build_fingerprint_set([PostSource(posts)], path, Fingerprinter())
+    assert pq.read_schema(path).field("signature").type == pa.binary(4 * 128)
+    current = fingerprint_set.load(path)
+    _as_format_2(path)
+    assert pa.types.is_fixed_size_list(pq.read_schema(path).field("signature").type)
+    old = fingerprint_set.load(path)
+    assert old.info.format_version == 2 and current.info.format_version == fingerprint_set.FORMAT_VERSION == 3
+    assert np.array_equal(old.slot_hashes, current.slot_hashes) and len(old.slot_hashes) == len(POSTS)
+    assert old.post_ids.equals(current.post_ids) and old.untestable_examples == current.untestable_examples
+    _rewrite_rows(path, _swap_signatures)
+    with pytest.raises(InputError, match="modified after it was built"):
+        fingerprint_set.load(path)
+
+
 def _rewrite_metadata(path: Path, change: Callable[[dict[str, object]], None]) -> None:
     table = pq.read_table(path)
     info = json.loads(pq.ParquetFile(path).metadata.metadata[METADATA_KEY])
@@ -88,7 +128,7 @@ def test_newer_format_and_unknown_parameters_are_refused(
     _rewrite_metadata(path, lambda info: info.update(format_version=1))
     with pytest.raises(InputError, match=r"older provenance-auditor \(format version 1.*rebuild it"):
         fingerprint_set.load(path)
-    _rewrite_metadata(path, lambda info: info.update(format_version=2))
+    _rewrite_metadata(path, lambda info: info.update(format_version=fingerprint_set.FORMAT_VERSION))
     _rewrite_metadata(path, lambda info: info["params"].update(normalization="lowercase-v0"))  # type: ignore[attr-defined]
     with pytest.raises(ParameterMismatchError, match=r"normalization 'lowercase-v0'.*rebuild"):
         fingerprint_set.load(path)
@@ -132,7 +172,7 @@ def _swap_signatures(table: pa.Table) -> pa.Table:
 
 def _garbage_signatures(table: pa.Table) -> pa.Table:
     rng = np.random.default_rng(0)
-    garbage = [rng.integers(0, 2**32, 128, dtype=np.uint32).tolist() for _ in range(table.num_rows)]
+    garbage = [rng.integers(0, 2**32, 128, dtype=np.uint32).astype("<u4").tobytes() for _ in range(table.num_rows)]
     return table.set_column(1, table.schema.field("signature"), pa.array(garbage, table.schema.field(1).type))
 
 
@@ -171,7 +211,7 @@ def test_a_set_modified_after_it_was_built_is_refused(
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        (lambda i: i.update(format_version=0), r"field format_version must be a whole number from 2 to 2, got 0"),
+        (lambda i: i.update(format_version=0), r"field format_version must be a whole number from 2 to 3, got 0"),
         (lambda i: i.update(format_version=-5), r"field format_version must be .*, got -5"),
         (lambda i: i.update(format_version=True), r"field format_version must be .*, got True"),
         (lambda i: i.update(format_version="2"), r"field format_version must be .*, got '2'"),

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from datasketch import MinHash
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from auditor.build import build_fingerprint_set
+from auditor.fingerprint import Fingerprinter
 from auditor.kernels.codepoints import to_codepoints
 from auditor.kernels.minhash import EMPTY_SLOT, Permutations
+from auditor.kernels.normalize import normalize_texts
 from auditor.kernels.shingle_hash import ShingleHasher, fmix32
+from auditor.sources.posts import PostSource
 
 EDGE_CASES = [
     "",
@@ -106,3 +114,16 @@ def test_permutations_are_drawn_as_datasketch_draws_them(num_perm: int, seed: in
     ours = datasketch_permutations(num_perm, seed)
     assert ours[0].dtype == ours[1].dtype == np.uint32
     assert np.array_equal(ours[0], a) and np.array_equal(ours[1], b)
+
+
+def test_a_set_stores_datasketch_hash_values_as_documented(tmp_path: Path) -> None:
+    """A set's signature column, decoded as the README says (num_perm little-endian uint32 values), holds
+    datasketch's hash values of each post's normalized text."""
+    texts = ["the quick brown fox jumps over the lazy dog again", "posts are fingerprinted one by one here"]
+    posts = tmp_path / "p.jsonl"
+    posts.write_text("".join(json.dumps({"id": i, "text": t}) + "\n" for i, t in enumerate(texts)), encoding="utf-8")
+    build_fingerprint_set([PostSource(posts)], tmp_path / "s.fp.parquet", Fingerprinter())
+    stored = pq.read_table(tmp_path / "s.fp.parquet").column("signature").to_pylist()
+    normalized = normalize_texts(pa.array(texts)).to_pylist()
+    for text, value in zip(normalized, stored, strict=True):
+        assert np.array_equal(np.frombuffer(value, "<u4"), _datasketch_signature(text, ShingleHasher(12), 128, 1))
