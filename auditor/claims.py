@@ -115,7 +115,8 @@ class ControlComparison:
             missing = " and no ".join(empty)
             undated = ""
             if self.cutoff is not None and self.undated_posts:
-                undated = f" ({self.undated_posts:,} posts have no date and are left out)"
+                some = "1 post has" if self.undated_posts == 1 else f"{self.undated_posts:,} posts have"
+                undated = f" ({some} no date and {'is' if self.undated_posts == 1 else 'are'} left out)"
             return (
                 f"There are no testable {missing}{undated}, so the control cannot be compared and there is no "
                 "p-value: the data neither support nor refute the claim that the corpus carries the posts."

@@ -39,7 +39,7 @@ from auditor.defaults import (
     DEFAULT_THRESHOLD,
     SET_SUFFIX,
 )
-from auditor.errors import AuditorError, InputError, UsageError
+from auditor.errors import AuditorError, InputError, UsageError, cannot_write_fix
 from auditor.formats.safe import printable
 
 if TYPE_CHECKING:
@@ -916,7 +916,7 @@ def _write_text(path: Path, text: str, what: str, append: bool = False) -> None:
         with path.open("a", encoding="utf-8") as stream:
             stream.write(text)
     except OSError as error:
-        raise InputError(f"{path}: cannot write {what} ({error.strerror}); choose another path.") from None
+        raise InputError(f"{path}: cannot write {what} ({error.strerror}); {cannot_write_fix(error.errno)}.") from None
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -1284,6 +1284,7 @@ def index(
     An index already there and usable is kept; a damaged or mismatched one is rebuilt. Only a set that
     keeps texts needs its key.
     """
+    from auditor.formats.wording import counted
     from auditor.indexing import index_set
 
     started = time.perf_counter()
@@ -1296,7 +1297,7 @@ def index(
     per_post = f" ({size / posts:,.0f} bytes a post)" if posts else ""
     _stdout().print(
         printable(
-            f"Index of {fingerprints} for threshold {threshold}: {stored.directory} ({posts:,} posts, "
+            f"Index of {fingerprints} for threshold {threshold}: {stored.directory} ({counted(posts, 'post')}, "
             f"{size / 2**20:,.1f} MiB{per_post}; ready in {time.perf_counter() - started:,.1f} s)."
         ),
         highlight=False,

@@ -9,6 +9,7 @@ beside the set. The key itself is never written into a set, an evidence file or 
 from __future__ import annotations
 
 import base64
+import contextlib
 import functools
 import hashlib
 import hmac
@@ -17,7 +18,7 @@ import re
 import secrets
 from pathlib import Path
 
-from auditor.errors import InputError, ParameterMismatchError, UsageError
+from auditor.errors import InputError, ParameterMismatchError, UsageError, cannot_write_fix
 
 KEY_SUFFIX = ".key"
 MIN_KEY_BYTES = 16
@@ -75,10 +76,10 @@ def create_key(path: Path) -> bytes:
             os.close(descriptor)
         os.replace(partial, path)
     except OSError as error:
-        partial.unlink(missing_ok=True)
-        raise InputError(
-            f"{path}: cannot write the key of the set ({error.strerror}); choose another --output or pass --key-file."
-        ) from None
+        with contextlib.suppress(OSError):  # not there, or its folder is not one (a file in the way)
+            partial.unlink(missing_ok=True)
+        fix = cannot_write_fix(error.errno, "choose another --output or pass --key-file")
+        raise InputError(f"{path}: cannot write the key of the set ({error.strerror}); {fix}.") from None
     return key
 
 

@@ -342,3 +342,33 @@ def test_an_evidence_file_that_cannot_be_written_is_named_with_the_fix_that_fits
     evidence = tmp_path / "out" / "q.ev.parquet"
     code, _, stderr = run("audit", str(keyed_set), str(corpus), "--evidence", str(evidence), "-q")
     one_sentence(code, stderr, f"{evidence}: cannot write the evidence (No space left on device)", "free some space")
+
+
+def test_a_key_or_an_appended_summary_that_cannot_be_written_gets_the_fix_that_fits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As for sets and evidence: space asked for only when the disk is full, another path otherwise."""
+    import errno
+
+    from auditor import cli, keys
+
+    def full(*args: object, **kwargs: object) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    with monkeypatch.context() as patch:
+        patch.setattr(keys.os, "write", full)
+        with pytest.raises(
+            InputError, match=r"\(No space left on device\); free some space or choose another --output"
+        ):
+            keys.create_key(tmp_path / "s.key")
+    assert not list(tmp_path.iterdir())  # no half-written key left
+    blocked = tmp_path / "a-file"
+    blocked.write_text("x")
+    with pytest.raises(InputError, match=r"cannot write the key of the set \(.*\); choose another --output or pass"):
+        keys.create_key(blocked / "s.key")
+    with pytest.raises(InputError, match=r"cannot write the step summary \(.*\); choose another path\.$"):
+        cli._write_text(blocked / "summary.md", "text", "the step summary", append=True)
+    with monkeypatch.context() as patch:
+        patch.setattr(Path, "open", full)
+        with pytest.raises(InputError, match=r"\(No space left on device\); free some space or choose another path\.$"):
+            cli._write_text(tmp_path / "summary.md", "text", "the step summary", append=True)

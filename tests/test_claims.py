@@ -324,3 +324,11 @@ def test_compiled_domains_equal_the_regex(urls: list[str | None]) -> None:
     assert domains_of(array).to_pylist() == domains_of_reference(array).to_pylist()
     large = array.cast(pa.large_string())[1:]
     assert domains_of(large).to_pylist() == domains_of_reference(large).to_pylist()
+
+
+def test_one_undated_post_is_singular_in_the_control_statement() -> None:
+    ids = pa.array([f"p{i}" for i in range(4)])
+    created = pa.array(["2023-05-01"] * 3 + [None])
+    claims = assess(evidence_of([("p1", 0)]), ids, created, pa.nulls(4, pa.string()), cutoff="2024-06-30")
+    assert claims.control is not None
+    assert "(1 post has no date and is left out)" in claims.control.statement

@@ -339,3 +339,20 @@ def test_fingerprint_summary_says_how_many_posts_are_undated(tmp_path: Path) -> 
     assert "(jsonl): 4 records, 4 posts" in output
     created = pq.read_table(tmp_path / "s.fp", columns=["created_at"]).column(0).to_pylist()
     assert created == ["2018-10-10T20:19:24Z", None, "2018-10-10T20:19:24Z", None]
+
+
+def test_counts_of_one_are_singular_in_the_terminal_and_markdown(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A set of one post, a corpus of one file and one row: "1 post", "1 file", "1 row", never "1 posts"."""
+    monkeypatch.chdir(tmp_path)  # the JSON report's default place
+    posts = write_jsonl(tmp_path / "p.jsonl", [{"id": "a", "text": POSTS[0]}])
+    fp = tmp_path / "one.fp.parquet"
+    assert runner.invoke(app, ["fingerprint", str(posts), "-o", str(fp), "--public", "-q"]).exit_code == 0
+    corpus = write_parquet(tmp_path / "c.parquet", [{"text": "unrelated words only " * 5}])
+    markdown = tmp_path / "r.md"
+    result = runner.invoke(app, ["audit", str(fp), str(corpus), "--markdown", str(markdown)])
+    assert result.exit_code == 0, result.output
+    assert "one.fp.parquet (1 post)" in result.output
+    assert "| corpus | 1 file, 1 row scanned |" in markdown.read_text(encoding="utf-8")
+    assert not re.search(r"\b1 (posts|files|rows|records)\b", result.output + markdown.read_text(encoding="utf-8"))

@@ -10,6 +10,7 @@ from auditor.formats.wording import (
     DUPLICATE_IDS,
     MATCH_RULE,
     NORMALIZED_CHARACTERS,
+    counted,
     describe_copies,
     describe_dates,
     describe_figure,
@@ -67,7 +68,7 @@ def render_markdown(result: AuditResult) -> str:
         f"| posts read from | {_cell(describe_sources(result.fingerprint_info))} |",
         f"| posts not testable | {_cell(describe_reasons(untestable))} |",
         *([f"| left out of the set | {_cell(describe_reasons(left_out))} |"] if left_out else []),
-        f"| corpus | {len(result.files):,} files, {result.rows_scanned:,} rows scanned |",
+        f"| corpus | {counted(len(result.files), 'file')}, {counted(result.rows_scanned, 'row')} scanned |",
         f"| corpus rows skipped | {_cell(describe_reasons(result.rows_skipped))} |",
         f"| dates | {describe_dates(claims, result.posts_testable)} |",
     ]

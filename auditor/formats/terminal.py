@@ -64,7 +64,7 @@ def render_terminal(result: AuditResult) -> RenderableType:
     summary.add_column()
     row = summary.add_row
     claims = result.claims
-    row("Fingerprint set", _plain(f"{result.fingerprint_file.name} ({result.posts_in_set:,} posts)"))
+    row("Fingerprint set", _plain(f"{result.fingerprint_file.name} ({counted(result.posts_in_set, 'post')})"))
     row("Posts read from", _plain(describe_sources(result.fingerprint_info)))
     untestable, left_out = split_left_out(result.posts_skipped)
     row("Posts not testable", _plain(describe_reasons(untestable)))

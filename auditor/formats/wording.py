@@ -237,7 +237,9 @@ def describe_sources(info: FingerprintSetInfo) -> str:
     """Where the set's posts came from: each input's format, posts kept and left out; undated posts."""
     parts = []
     for source in info.sources:
-        part = f"{source.name} ({source.format}): {source.posts:,} posts of {source.records:,} records"
+        part = (
+            f"{source.name} ({source.format}): {counted(source.posts, 'post')} of {counted(source.records, 'record')}"
+        )
         if source.left_out:
             part += f", left out: {describe_reasons(source.left_out)}"
         if source.kept:
