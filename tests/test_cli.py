@@ -62,8 +62,19 @@ def test_fingerprint_then_audit_as_in_the_contract(tmp_path: Path, posts_file: P
     assert data["counts"]["posts_matched"] == 1
     assert "1 of 5 testable posts found" in output
     markdown = (tmp_path / "report.md").read_text()
-    assert "**1 of 5 testable posts found in 1 corpus rows**" in markdown
+    assert "**1 of 5 testable posts found in 1 corpus row**" in markdown
     assert "| posts found | 20.00%  (95% CI" in markdown
+
+
+def test_the_committed_demo_set_is_what_the_demo_builds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """fingerprints/demo.fp.parquet is rebuilt byte for byte by `auditor demo` run from the project's root
+    (as fingerprints/README.md says): a change of the set format or of fingerprinting shows here."""
+    monkeypatch.chdir(ROOT)  # the set records its input's path relative to the working directory
+    code, output = invoke("demo", "--output-dir", str(tmp_path), "-q")
+    assert code == 0, output
+    assert (tmp_path / "fingerprints" / "demo.fp.parquet").read_bytes() == (
+        ROOT / "fingerprints" / "demo.fp.parquet"
+    ).read_bytes()
 
 
 def test_demo_runs_without_arguments(tmp_path: Path) -> None:

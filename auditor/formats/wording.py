@@ -164,16 +164,18 @@ def describe_copies(claims: Claims, limit: int = 5, show: Callable[[str], str] =
     """The posts copied into the most rows; None when no post is in more than one row."""
     if not claims.copies:
         return None
-    shown = "; ".join(f"{show(post)} copied into {rows:,} rows" for post, rows in claims.copies[:limit])
-    return f"{claims.posts_in_several_rows:,} posts were found in more than one row: {shown}."
+    shown = "; ".join(f"{show(post)} copied into {counted(rows, 'row')}" for post, rows in claims.copies[:limit])
+    several = claims.posts_in_several_rows
+    return f"{counted(several, 'post')} {'was' if several == 1 else 'were'} found in more than one row: {shown}."
 
 
 def describe_verdict(result: AuditResult) -> str:
     """The one-line verdict, naming what was sampled."""
-    posts = "sampled testable posts" if result.posts_sampled else "testable posts"
-    rows = "sampled corpus rows" if result.rows_sampled else "corpus rows"
+    posts = "sampled testable post" if result.posts_sampled else "testable post"
+    rows = "sampled corpus row" if result.rows_sampled else "corpus row"
     if result.posts_matched:
-        return f"{result.posts_matched:,} of {result.posts_testable:,} {posts} found in {result.rows_matched:,} {rows}"
+        found = f"{result.posts_matched:,} of {counted(result.posts_testable, posts)}"
+        return f"{found} found in {counted(result.rows_matched, rows)}"
     where = "the sampled rows of the corpus" if result.rows_sampled else "the corpus"
     which = "sampled post" if result.posts_sampled else "post of the set"
     return f"No {which} was found in {where}"
