@@ -243,7 +243,8 @@ def nothing_scanned(files: Sequence[CorpusFile], per_file: Sequence[PartResult],
     }
     main = max(skipped, key=lambda reason: skipped[reason]) if skipped else "null_text"
     return (
-        f"no row of {where} was scanned (of {rows:,} rows read: {counts}), so no rate can be given; likely "
+        f"no row of {where} was scanned (of {rows:,} {'row' if rows == 1 else 'rows'} read: {counts}), so no rate "
+        "can be given; likely "
         f"{causes.get(main, causes['null_text'])}."
     )
 

@@ -348,7 +348,7 @@ class ContentDigest:
             valid = pc.is_valid(column).to_numpy(zero_copy_only=False)
             shape.update(_in_place(valid, np.uint8))
             values = column if column.null_count == 0 else column.filter(pc.is_valid(column))
-            if pa.types.is_fixed_size_binary(kind):  # the same bytes as a list of its little-endian words
+            if pa.types.is_fixed_size_binary(kind):  # on a little-endian machine, the bytes a list of its words gives
                 data.update(_in_place(_binary_bytes(values), np.uint8))
                 continue
             if pa.types.is_fixed_size_list(kind):
@@ -600,8 +600,11 @@ def _read(path: Path) -> FingerprintSet:
     expected = fingerprint_schema(num_perm, info.has_text, info.format_version)
     schema = parquet.schema_arrow
     if [(f.name, f.type) for f in schema] != [(f.name, f.type) for f in expected]:
+        found = schema.field("signature").type if "signature" in schema.names else "none"
         raise InputError(
-            f"{path}: its columns do not match its recorded parameters (num_perm {num_perm}); rebuild the set."
+            f"{path}: its columns do not match its recorded format version {info.format_version} and num_perm "
+            f"{num_perm} (a signature of type {signature_type(num_perm, info.format_version)}, found {found}); "
+            "rebuild the set."
         )
     digest = ContentDigest(expected)  # type names as written (Parquet renames list items)
     slot_hashes = np.empty((info.counts["posts_fingerprinted"], num_perm), dtype=np.uint32)

@@ -367,3 +367,31 @@ def test_counts_of_one_are_singular_in_the_terminal_and_markdown(
     assert "one.fp.parquet (1 post)" in result.output
     assert "| corpus | 1 file, 1 row scanned |" in markdown.read_text(encoding="utf-8")
     assert not re.search(r"\b1 (posts|files|rows|records)\b", result.output + markdown.read_text(encoding="utf-8"))
+
+
+def test_one_post_not_found_and_one_row_not_sampled_are_singular(tmp_path: Path) -> None:
+    """HTML's posts-not-found note and the sampling statement say "1 testable post was", "1 row not sampled"."""
+    posts = write_jsonl(tmp_path / "p.jsonl", [{"id": "a", "text": POSTS[0]}, {"id": "b", "text": POSTS[1]}])
+    fp = tmp_path / "two.fp.parquet"
+    assert runner.invoke(app, ["fingerprint", str(posts), "-o", str(fp), "--public", "-q"]).exit_code == 0
+    corpus = write_parquet(tmp_path / "c.parquet", [{"text": POSTS[0]}, {"text": "unrelated words " * 4}])
+    html, json_report = tmp_path / "r.html", tmp_path / "r.json"
+    found = runner.invoke(app, ["audit", str(fp), str(corpus), "--html", str(html), "--json", str(json_report), "-q"])
+    assert found.exit_code == 0 and json.loads(json_report.read_text())["counts"]["posts_matched"] == 1, found.output
+    assert "1 testable post was not found." in html.read_text(encoding="utf-8")
+    # Rows sampled until exactly one of the two is left out (the sample is seeded).
+    for seed in range(50):
+        sampled = runner.invoke(
+            app,
+            ["audit", str(fp), str(corpus), "--sample-rows", "0.5", "--seed", str(seed), "--json",
+             str(json_report), "-q"],
+        )  # fmt: skip
+        report = json.loads(json_report.read_text())
+        if report["counts"]["corpus_rows_skipped"].get("not_sampled") == 1:
+            assert "(1 row not sampled)" in report["sampling"]["statement"], report["sampling"]
+            break
+    else:
+        pytest.fail(f"no seed left exactly one row out: {sampled.output}")
+    one_row = write_parquet(tmp_path / "one.parquet", [{"text": POSTS[0]}])
+    unsampled = runner.invoke(app, ["audit", str(fp), str(one_row), "--sample-rows", "0.001", "-q"])
+    assert unsampled.exit_code == 2 and "(of 1 row read: not sampled 1)" in unsampled.output, unsampled.output

@@ -320,3 +320,41 @@ def test_writer_keeps_the_first_post_of_each_id(
             expected.setdefault(post_id, f"{post_id}:{number}")
     assert written == list(expected.values())
     assert writer.duplicates == sum(map(len, batches)) - len(expected) and writer.rows == len(expected)
+
+
+DATA = Path(__file__).parent / "data"
+
+
+def test_a_set_written_by_format_2_code_loads_with_this_code_s_slot_hashes(tmp_path: Path) -> None:
+    """tests/data/format2.fp.parquet was written by the code before format 3 (commit 2d7927f, `auditor
+    fingerprint format2-posts.jsonl -o format2.fp.parquet --public`): its digest, computed by that code, is
+    accepted, and it holds what a set built now from the same posts holds."""
+    old = fingerprint_set.load(DATA / "format2.fp.parquet")
+    assert old.info.format_version == 2
+    assert pa.types.is_fixed_size_list(pq.read_schema(DATA / "format2.fp.parquet").field("signature").type)
+    path = tmp_path / "now.fp.parquet"
+    build_fingerprint_set([PostSource(DATA / "format2-posts.jsonl")], path, Fingerprinter())
+    now = fingerprint_set.load(path)
+    assert now.info.format_version == 3 and old.info.params == now.info.params
+    assert old.post_ids.to_pylist() == now.post_ids.to_pylist() == ["a1", "b2", "d4"]
+    assert np.array_equal(old.slot_hashes, now.slot_hashes)
+    assert old.untestable_examples == now.untestable_examples == {"too_short": ("c3",)}
+    assert old.metadata.equals(now.metadata)
+
+
+def test_a_set_whose_signature_type_is_not_its_format_version_s_is_named(tmp_path: Path) -> None:
+    """A format-3 record over a list column (or the reverse) is refused naming the version and both types."""
+    path = tmp_path / "s.fp.parquet"
+    (tmp_path / "format2.fp.parquet").write_bytes((DATA / "format2.fp.parquet").read_bytes())
+    _rewrite_metadata(tmp_path / "format2.fp.parquet", lambda info: info.update(format_version=3))
+    expected = (
+        r"recorded format version 3 and num_perm 128 \(a signature of type fixed_size_binary\[512\], found "
+        r"fixed_size_list<element: uint32>\[128\]\); rebuild"
+    )
+    with pytest.raises(InputError, match=expected):
+        fingerprint_set.load(tmp_path / "format2.fp.parquet")
+    build_fingerprint_set([PostSource(DATA / "format2-posts.jsonl")], path, Fingerprinter())
+    _rewrite_metadata(path, lambda info: info.update(format_version=2))
+    corpus = write_parquet(tmp_path / "c.parquet", [{"text": POSTS[0]}])
+    result = runner.invoke(app, ["audit", str(path), str(corpus), "--json", str(tmp_path / "r.json"), "-q"])
+    assert result.exit_code == 2 and "recorded format version 2" in result.output, result.output

@@ -14,6 +14,7 @@ from auditor.formats.wording import (
     MATCH_RULE,
     NORMALIZED_CHARACTERS,
     NOT_FOUND_LISTED,
+    counted,
     describe_copies,
     describe_dates,
     describe_figure,
@@ -177,7 +178,8 @@ def render_html(result: AuditResult) -> str:
     not_found = [str(post) for post in result.posts_not_found.slice(0, NOT_FOUND_SHOWN).to_pylist()]
     hidden = result.not_found_count - len(not_found)
     where = " in the sampled rows" if result.rows_sampled else ""
-    not_found_note = f"{result.not_found_count:,} testable posts were not found{where}."
+    missed = result.not_found_count
+    not_found_note = f"{counted(missed, 'testable post')} {'was' if missed == 1 else 'were'} not found{where}."
     if hidden:
         not_found_note += f" The first {len(not_found):,} are listed; {NOT_FOUND_LISTED}."
     containment = explain_containment(result.fingerprint_info.params.shingle_size, result.settings.threshold)

@@ -104,7 +104,9 @@ def describe_sampling(result: AuditResult) -> str:
         f"a seeded random sample of {result.posts_testable:,} of the set's {result.posts_testable_in_set:,} "
         "testable posts"
     )
-    rows = f"a seeded random {share(settings.row_sample or 0)} of the corpus rows ({skipped:,} rows not sampled)"
+    rows = (
+        f"a seeded random {share(settings.row_sample or 0)} of the corpus rows ({counted(skipped, 'row')} not sampled)"
+    )
     if result.posts_sampled and result.rows_sampled:
         bound = result.reading("posts_found").bound
         at_least = "no bound" if bound is None else f"at least {bound:.2%} (95% confidence)"
@@ -154,7 +156,8 @@ def describe_templated(claims: Claims, show: Callable[[str], str] = str) -> str 
         example = f" (for example {templated.examples[0]}"
         example += f': "{templated.example_text}")' if templated.example_text else ")"
     return (
-        f"{templated.found.denominator:,} posts are templated: most of their text is shared with other posts of "
+        f"{counted(templated.found.denominator, 'post')} {'is' if templated.found.denominator == 1 else 'are'} "
+        "templated: most of their text is shared with other posts of "
         f"the set{example}. {templated.found.numerator:,} of them were found; they are counted apart, out of the "
         "headline, since a template's copy can be written anew."
     )
