@@ -104,7 +104,7 @@ def test_staged_outputs_appear_together(tmp_path: Path) -> None:
     assert oct(first.stat().st_mode & 0o777) != oct(0o600)  # the umask's mode, not mkstemp's private one
 
 
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=15, deadline=None)  # each example draws a list of LONG_LIST items: slow to generate
 @given(
     st.recursive(
         st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=5),
