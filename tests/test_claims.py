@@ -332,3 +332,15 @@ def test_one_undated_post_is_singular_in_the_control_statement() -> None:
     claims = assess(evidence_of([("p1", 0)]), ids, created, pa.nulls(4, pa.string()), cutoff="2024-06-30")
     assert claims.control is not None
     assert "(1 post has no date and is left out)" in claims.control.statement
+
+
+def test_the_dates_line_agrees_with_one_undated_or_one_testable_post() -> None:
+    from auditor.formats.wording import describe_dates
+
+    ids = pa.array(["p0", "p1", "p2"])
+    one_undated = assess(
+        evidence_of([("p1", 0)]), ids, pa.array(["2023-05-01", "2023-05-02", None]), pa.nulls(3, pa.string())
+    )
+    assert describe_dates(one_undated, 3).startswith("Undated posts: 1 of the 3 testable posts has no date;")
+    alone = assess(evidence_of([("p0", 0)]), ids[:1], pa.array([None], pa.string()), pa.nulls(1, pa.string()))
+    assert describe_dates(alone, 1).startswith("Undated posts: 1 of the 1 testable post has no date;")

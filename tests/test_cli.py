@@ -369,8 +369,11 @@ def test_counts_of_one_are_singular_in_the_terminal_and_markdown(
     assert not re.search(r"\b1 (posts|files|rows|records)\b", result.output + markdown.read_text(encoding="utf-8"))
 
 
-def test_one_post_not_found_and_one_row_not_sampled_are_singular(tmp_path: Path) -> None:
+def test_one_post_not_found_and_one_row_not_sampled_are_singular(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """HTML's posts-not-found note and the sampling statement say "1 testable post was", "1 row not sampled"."""
+    monkeypatch.chdir(tmp_path)  # the evidence's default place
     posts = write_jsonl(tmp_path / "p.jsonl", [{"id": "a", "text": POSTS[0]}, {"id": "b", "text": POSTS[1]}])
     fp = tmp_path / "two.fp.parquet"
     assert runner.invoke(app, ["fingerprint", str(posts), "-o", str(fp), "--public", "-q"]).exit_code == 0

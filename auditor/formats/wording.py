@@ -139,9 +139,10 @@ def describe_sampling(result: AuditResult) -> str:
 
 def describe_dates(claims: Claims, testable: int) -> str:
     """How many posts have no date, and what leaves them out."""
+    has = "has" if claims.undated_posts == 1 else "have"
     return (
-        f"Undated posts: {claims.undated_posts:,} of the {testable:,} testable posts have no date; the negative "
-        "control by date (--cutoff) and the posts found by month leave undated posts out."
+        f"Undated posts: {claims.undated_posts:,} of the {counted(testable, 'testable post')} {has} no date; the "
+        "negative control by date (--cutoff) and the posts found by month leave undated posts out."
     )
 
 
