@@ -19,6 +19,14 @@ from auditor.cli import app
 from tests.conftest import POSTS, write_jsonl, write_parquet
 
 runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def _in_a_scratch_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Commands run in the test's own folder: an audit without --evidence or --json writes reports/ there."""
+    monkeypatch.chdir(tmp_path)
+
+
 COMMANDS = sorted(get_command(app).commands)  # type: ignore[attr-defined]
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
