@@ -40,6 +40,7 @@ from auditor.indexing import validate_scan_settings as validate_scan_settings
 from auditor.kernels.normalize import single_array
 from auditor.keys import key_for_set
 from auditor.outputs import check_outputs, staged_outputs
+from auditor.plural import counted
 from auditor.progress import NoProgress as NoProgress
 from auditor.progress import Progress as Progress
 from auditor.result import AuditResult, AuditSettings, CorpusFileSummary
@@ -243,7 +244,7 @@ def nothing_scanned(files: Sequence[CorpusFile], per_file: Sequence[PartResult],
     }
     main = max(skipped, key=lambda reason: skipped[reason]) if skipped else "null_text"
     return (
-        f"no row of {where} was scanned (of {rows:,} {'row' if rows == 1 else 'rows'} read: {counts}), so no rate "
+        f"no row of {where} was scanned (of {counted(rows, 'row')} read: {counts}), so no rate "
         "can be given; likely "
         f"{causes.get(main, causes['null_text'])}."
     )

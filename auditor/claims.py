@@ -27,6 +27,7 @@ from auditor.kernels import compiled_dates, compiled_text
 from auditor.kernels.codepoints import utf8_view
 from auditor.kernels.containment import MIN_SPECIFIC_SLOTS
 from auditor.kernels.normalize import single_array, string_array
+from auditor.plural import counted, for_count
 from auditor.stats import Rate
 
 SIGNIFICANCE = 0.05
@@ -115,8 +116,9 @@ class ControlComparison:
             missing = " and no ".join(empty)
             undated = ""
             if self.cutoff is not None and self.undated_posts:
-                some = "1 post has" if self.undated_posts == 1 else f"{self.undated_posts:,} posts have"
-                undated = f" ({some} no date and {'is' if self.undated_posts == 1 else 'are'} left out)"
+                count = self.undated_posts
+                has, are = for_count(count, "has", "have"), for_count(count, "is", "are")
+                undated = f" ({counted(count, 'post')} {has} no date and {are} left out)"
             return (
                 f"There are no testable {missing}{undated}, so the control cannot be compared and there is no "
                 "p-value: the data neither support nor refute the claim that the corpus carries the posts."

@@ -633,7 +633,8 @@ def fingerprint_summary(output: Path, info: FingerprintSetInfo) -> Text:
     """What `auditor fingerprint` says it did: posts kept and left out, each input's format, undated posts."""
     from rich.text import Text
 
-    from auditor.formats.wording import counted, describe_reasons
+    from auditor.formats.wording import describe_reasons
+    from auditor.plural import counted, for_count
 
     # Records read, not posts: what the inputs left out before a record became a post (a missing id, a
     # repost, a bad line) is among the reasons listed, so the posts fingerprinted and those left out add up
@@ -659,8 +660,8 @@ def fingerprint_summary(output: Path, info: FingerprintSetInfo) -> Text:
     undated = info.counts.get("posts_undated", 0)
     if undated:
         lines.append(
-            f"{counted(undated, 'post')} in the set {'is' if undated == 1 else 'are'} undated "
-            f"({describe_reasons(info.undated)}): the --cutoff control leaves {'it' if undated == 1 else 'them'} out."
+            f"{counted(undated, 'post')} in the set {for_count(undated, 'is', 'are')} undated "
+            f"({describe_reasons(info.undated)}): the --cutoff control leaves {for_count(undated, 'it', 'them')} out."
         )
     if not info.counts["posts_fingerprinted"]:  # an audit of the set would stop at once: say so now
         lines.append(
@@ -1284,8 +1285,8 @@ def index(
     An index already there and usable is kept; a damaged or mismatched one is rebuilt. Only a set that
     keeps texts needs its key.
     """
-    from auditor.formats.wording import counted
     from auditor.indexing import index_set
+    from auditor.plural import counted
 
     started = time.perf_counter()
     with _showing_progress(quiet) as progress:

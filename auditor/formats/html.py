@@ -28,6 +28,7 @@ from auditor.formats.wording import (
     rows_carrying,
     split_left_out,
 )
+from auditor.plural import for_count
 from auditor.result import AuditResult, FigureReading
 from auditor.stats import Rate, TextShare
 
@@ -179,7 +180,7 @@ def render_html(result: AuditResult) -> str:
     hidden = result.not_found_count - len(not_found)
     where = " in the sampled rows" if result.rows_sampled else ""
     missed = result.not_found_count
-    not_found_note = f"{counted(missed, 'testable post')} {'was' if missed == 1 else 'were'} not found{where}."
+    not_found_note = f"{counted(missed, 'testable post')} {for_count(missed, 'was', 'were')} not found{where}."
     if hidden:
         not_found_note += f" The first {len(not_found):,} are listed; {NOT_FOUND_LISTED}."
     containment = explain_containment(result.fingerprint_info.params.shingle_size, result.settings.threshold)

@@ -23,6 +23,7 @@ from auditor.formats.wording import (
     split_left_out,
 )
 from auditor.gate import GateOutcome
+from auditor.plural import for_count
 from auditor.result import EXACT, LOWER_BOUND, AuditResult, CorpusFileSummary, FigureReading
 from auditor.stats import Rate
 
@@ -147,7 +148,7 @@ def detection_statement(result: AuditResult) -> str:
     # so that the statement's count and that list add up.
     more = sum(others.values())
     left_out = (
-        f" {counted(more, 'more record')} of the posts files {'was' if more == 1 else 'were'} left out of the set "
+        f" {counted(more, 'more record')} of the posts files {for_count(more, 'was', 'were')} left out of the set "
         f"({describe_reasons(others)})."
         if others
         else ""

@@ -15,6 +15,8 @@ import pyarrow.compute as pc
 from auditor.claims import Claims
 from auditor.fingerprint_set import FingerprintSetInfo
 from auditor.kernels.containment import FLOOR_SHARE, MIN_FLOOR_SHARE
+from auditor.plural import counted as counted  # the formats' counts, from the one definition
+from auditor.plural import for_count
 from auditor.result import ESTIMATE, EXACT, MANIFEST_NOT_FOUND_IDS, AuditResult, FigureReading
 from auditor.sources.skips import SKIP_NO_TEXT, SKIP_TOO_SHORT
 from auditor.stats import Rate, TextShare
@@ -77,11 +79,6 @@ def describe_figure(figure: Rate | TextShare, reading: FigureReading, unit: str 
     return f"at least {reading.bound:{places}}  (lower bound; {counted})"
 
 
-def counted(number: int, noun: str) -> str:
-    """A count and its noun, singular for one: "1 post", "2 posts", "1,000 rows"."""
-    return f"{number:,} {noun}" if number == 1 else f"{number:,} {noun}s"
-
-
 def share(fraction: float) -> str:
     """A fraction as a percentage with the digits it needs: 50%, 2.5%, 0.15%, 99.99%; 0% and 100% only for
     0 and 1 (a sample of 0.1% is not "0%", one of 99.99% not "100%")."""
@@ -139,7 +136,7 @@ def describe_sampling(result: AuditResult) -> str:
 
 def describe_dates(claims: Claims, testable: int) -> str:
     """How many posts have no date, and what leaves them out."""
-    has = "has" if claims.undated_posts == 1 else "have"
+    has = for_count(claims.undated_posts, "has", "have")
     return (
         f"Undated posts: {claims.undated_posts:,} of the {counted(testable, 'testable post')} {has} no date; the "
         "negative control by date (--cutoff) and the posts found by month leave undated posts out."
@@ -157,7 +154,7 @@ def describe_templated(claims: Claims, show: Callable[[str], str] = str) -> str 
         example = f" (for example {templated.examples[0]}"
         example += f': "{templated.example_text}")' if templated.example_text else ")"
     return (
-        f"{counted(templated.found.denominator, 'post')} {'is' if templated.found.denominator == 1 else 'are'} "
+        f"{counted(templated.found.denominator, 'post')} {for_count(templated.found.denominator, 'is', 'are')} "
         "templated: most of their text is shared with other posts of "
         f"the set{example}. {templated.found.numerator:,} of them were found; they are counted apart, out of the "
         "headline, since a template's copy can be written anew."
@@ -170,7 +167,7 @@ def describe_copies(claims: Claims, limit: int = 5, show: Callable[[str], str] =
         return None
     shown = "; ".join(f"{show(post)} copied into {counted(rows, 'row')}" for post, rows in claims.copies[:limit])
     several = claims.posts_in_several_rows
-    return f"{counted(several, 'post')} {'was' if several == 1 else 'were'} found in more than one row: {shown}."
+    return f"{counted(several, 'post')} {for_count(several, 'was', 'were')} found in more than one row: {shown}."
 
 
 def describe_verdict(result: AuditResult) -> str:
