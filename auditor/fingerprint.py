@@ -139,10 +139,7 @@ class Fingerprinter:
         distinct = shingled.distinct_counts()
         # Null or empty: no text, whichever way the format wrote its absence (CSV an empty field, JSON "").
         no_text = np.asarray(
-            pc.or_kleene(pc.is_null(texts), pc.equal(pc.binary_length(texts), 0))
-            .fill_null(True)
-            .to_numpy(zero_copy_only=False),
-            dtype=np.bool_,
+            pc.equal(pc.binary_length(texts), 0).fill_null(True).to_numpy(zero_copy_only=False), dtype=np.bool_
         )
         too_short = ~no_text & (distinct < self.min_shingles)
         skip = np.full(len(distinct), None, dtype=object)
