@@ -50,6 +50,13 @@ class _CountedSecrets:
         return self.token_bytes(size).hex()
 
 
+@pytest.fixture
+def in_scratch_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run in the test's own folder: a command's default outputs (an audit without --evidence or --json
+    writes reports/ where it runs) stay out of the checkout."""
+    monkeypatch.chdir(tmp_path)
+
+
 @pytest.fixture(autouse=True)
 def _keys_the_same_in_every_run(monkeypatch: pytest.MonkeyPatch) -> None:
     """A keyed set's slots sample shingles through its key: with a fresh random key per run, a test whose

@@ -26,10 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 runner = CliRunner()
 
 
-@pytest.fixture(autouse=True)
-def _in_a_scratch_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Commands run in the test's own folder: an audit without --evidence writes reports/ where it runs."""
-    monkeypatch.chdir(tmp_path)
+pytestmark = pytest.mark.usefixtures("in_scratch_folder")
 
 
 def run(*args: str) -> tuple[int, str, str]:

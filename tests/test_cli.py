@@ -21,10 +21,7 @@ from tests.conftest import POSTS, write_jsonl, write_parquet
 runner = CliRunner()
 
 
-@pytest.fixture(autouse=True)
-def _in_a_scratch_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Commands run in the test's own folder: an audit without --evidence or --json writes reports/ there."""
-    monkeypatch.chdir(tmp_path)
+pytestmark = pytest.mark.usefixtures("in_scratch_folder")
 
 
 COMMANDS = sorted(get_command(app).commands)  # type: ignore[attr-defined]
@@ -360,11 +357,8 @@ def test_fingerprint_summary_says_how_many_posts_are_undated(tmp_path: Path) -> 
     assert created == ["2018-10-10T20:19:24Z", None, "2018-10-10T20:19:24Z", None]
 
 
-def test_counts_of_one_are_singular_in_the_terminal_and_markdown(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_counts_of_one_are_singular_in_the_terminal_and_markdown(tmp_path: Path) -> None:
     """A set of one post, a corpus of one file and one row: "1 post", "1 file", "1 row", never "1 posts"."""
-    monkeypatch.chdir(tmp_path)  # the JSON report's default place
     posts = write_jsonl(tmp_path / "p.jsonl", [{"id": "a", "text": POSTS[0]}])
     fp = tmp_path / "one.fp.parquet"
     assert runner.invoke(app, ["fingerprint", str(posts), "-o", str(fp), "--public", "-q"]).exit_code == 0
@@ -377,11 +371,8 @@ def test_counts_of_one_are_singular_in_the_terminal_and_markdown(
     assert not re.search(r"\b1 (posts|files|rows|records)\b", result.output + markdown.read_text(encoding="utf-8"))
 
 
-def test_one_post_not_found_and_one_row_not_sampled_are_singular(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_one_post_not_found_and_one_row_not_sampled_are_singular(tmp_path: Path) -> None:
     """HTML's posts-not-found note and the sampling statement say "1 testable post was", "1 row not sampled"."""
-    monkeypatch.chdir(tmp_path)  # the evidence's default place
     posts = write_jsonl(tmp_path / "p.jsonl", [{"id": "a", "text": POSTS[0]}, {"id": "b", "text": POSTS[1]}])
     fp = tmp_path / "two.fp.parquet"
     assert runner.invoke(app, ["fingerprint", str(posts), "-o", str(fp), "--public", "-q"]).exit_code == 0

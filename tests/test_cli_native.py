@@ -111,8 +111,7 @@ def test_usage_errors_are_one_line() -> None:
 
 
 @pytest.fixture
-def audited(tmp_path: Path, posts_file: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
-    monkeypatch.chdir(tmp_path)  # the audits' default outputs (reports/) go where they run
+def audited(tmp_path: Path, posts_file: Path, in_scratch_folder: None) -> tuple[Path, Path]:
     fp = tmp_path / "s.fp.parquet"
     assert runner.invoke(app, ["fingerprint", str(posts_file), "-o", str(fp), "-q"]).exit_code == 0
     corpus = write_parquet(tmp_path / "c.parquet", [{"id": "r0", "text": POSTS[0]}, {"id": "r1", "text": "other"}])

@@ -342,11 +342,9 @@ def test_a_set_written_by_format_2_code_loads_with_this_code_s_slot_hashes(tmp_p
     assert old.metadata.equals(now.metadata)
 
 
-def test_a_set_whose_signature_type_is_not_its_format_version_s_is_named(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.mark.usefixtures("in_scratch_folder")  # the evidence's default place, were the audit to run
+def test_a_set_whose_signature_type_is_not_its_format_version_s_is_named(tmp_path: Path) -> None:
     """A format-3 record over a list column (or the reverse) is refused naming the version and both types."""
-    monkeypatch.chdir(tmp_path)  # the evidence's default place, were the audit to run
     path = tmp_path / "s.fp.parquet"
     (tmp_path / "format2.fp.parquet").write_bytes((DATA / "format2.fp.parquet").read_bytes())
     _rewrite_metadata(tmp_path / "format2.fp.parquet", lambda info: info.update(format_version=3))
