@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import tempfile
 import time
 from collections import defaultdict
@@ -135,7 +136,7 @@ def score(
     planted = list(truth.values())
     recall("all", planted)
     overall = table["all"]
-    overall["pair_precision"] = len(found) / len(reported) if reported else 1.0
+    overall["pair_precision"] = len(found) / len(reported) if reported else float("nan")
     overall["reported"] = len(reported)
     overall["false_positives"] = len(reported - truth.keys())
     overall["near_misses"] = len(near)
@@ -153,7 +154,7 @@ def score(
         label = f"placement: {placement}"
         recall(label, slices[label])
         in_file = {pair for pair in reported if pair[1] == file_of[placement]}
-        table[label]["pair_precision"] = len(in_file & found) / len(in_file) if in_file else 1.0
+        table[label]["pair_precision"] = len(in_file & found) / len(in_file) if in_file else float("nan")
     for cleaning in CLEANINGS:
         recall(f"cleaning: {cleaning}", slices[f"cleaning: {cleaning}"])
     for low, high in LENGTHS:
@@ -168,6 +169,11 @@ def score(
     return table
 
 
+def _rate(value: float) -> str:
+    """A rate to four places; "n/a" where its denominator was empty (no pair planted, none reported)."""
+    return "n/a" if math.isnan(value) else f"{value:.4f}"
+
+
 def print_table(title: str, table: dict[str, dict[str, float]]) -> None:
     print(f"\n#### {title}\n")
     print("| slice | planted pairs | pair recall | post recall | pair precision |")
@@ -175,10 +181,9 @@ def print_table(title: str, table: dict[str, dict[str, float]]) -> None:
     for label, row in table.items():
         if label.startswith("near miss: "):
             continue
-        precision = f"{row['pair_precision']:.4f}" if "pair_precision" in row else ""
-        print(
-            f"| {label} | {int(row['pairs']):,} | {row['pair_recall']:.4f} | {row['post_recall']:.4f} | {precision} |"
-        )
+        precision = _rate(row["pair_precision"]) if "pair_precision" in row else ""
+        recalls = f"{_rate(row['pair_recall'])} | {_rate(row['post_recall'])}"
+        print(f"| {label} | {int(row['pairs']):,} | {recalls} | {precision} |")
     overall = table["all"]
     near = ", ".join(
         f"{label[len('near miss: ') :]} {int(row['reported'])} of {int(row['pairs']):,}"

@@ -52,8 +52,10 @@ from benchmarks.synthetic import (
     TEMPLATES,
     Dataset,
     Plant,
+    day_before,
     half_of,
     normalized_lengths,
+    weekday,
 )
 
 DOC = Path("/usr/share/doc")
@@ -235,7 +237,7 @@ class Decorator:
             city=self.fake.city(),
             thing=self.rng.choice(vocabulary),
             thing2=self.rng.choice(vocabulary),
-            day=self.fake.day_of_week(),
+            day=weekday(self.fake),
             n=self.rng.randint(2, 99),
             n2=self.rng.randint(100, 999),
         )
@@ -258,7 +260,7 @@ class Decorator:
     def timeline(self, posts: list[str]) -> str:
         lines = []
         for text in posts:
-            date = self.fake.date_between(start_date="-3y").strftime("%b %d, %Y")
+            date = day_before(self.fake, 3).strftime("%b %d, %Y")
             lines.append(f"{self.fake.name()} {self.handle()} · {date}\n{text}\n{self.rng.randint(0, 999)} Likes")
         return "\n\n".join(lines)
 
@@ -271,23 +273,29 @@ def truncate(text: str, share: float) -> str:
     return parts[min(c for c, length in enumerate(lengths) if length >= share * lengths[-1])].rstrip() + "…"
 
 
-def whole_word_run(post: str, row: str) -> int:
-    """Normalized characters of the longest run of the post's words that the row holds word for word."""
-    mine, theirs = (normalize_texts(pa.array(text.split(), type=pa.string())).to_pylist() for text in (post, row))
-    mine, theirs = [w for w in mine if w], [w for w in theirs if w]
+def row_word_run(post: str, row: str) -> int:
+    """Normalized characters of the longest run of the row's whole words that the post's normalized
+    text holds (anywhere: the run may begin or end inside one of the post's words)."""
+    text = normalize_texts(pa.array([post], type=pa.string())).to_pylist()[0]
+    words = [w for w in normalize_texts(pa.array(row.split(), type=pa.string())).to_pylist() if w]
     best = 0
-    run = [0] * (len(theirs) + 1)  # run[j]: characters of the common run ending at mine[i], theirs[j - 1]
-    for word in mine:
-        for j in range(len(theirs), 0, -1):
-            run[j] = run[j - 1] + len(word) if theirs[j - 1] == word else 0
-            best = max(best, run[j])
+    for first in range(len(words)):
+        run = ""
+        for word in words[first:]:
+            if run + word not in text:
+                break
+            run += word
+        best = max(best, len(run))
     return best
 
 
 def holds_more_than_half(post: str, row: str) -> bool:
-    """Whether the row holds more than half of the post's normalized characters as a run of its whole
-    words: a copy truncated to more than half, which the audit must find, not a near miss."""
-    return 2 * whole_word_run(post, row) > normalized_lengths([post])[0]
+    """Whether the row holds more than half of the post's normalized characters as one run of the row's
+    whole words: a copy truncated to more than half, which the audit must find, not a near miss. The
+    cut may fall inside a word of the post, as a scraper's character limit cuts: a first half
+    "Update debian/TODO, remove obsolete" going on, by chance, with "item on canvas" of another post
+    holds "... remove obsolete item" of "... remove obsolete items, add ...", more than half of it."""
+    return 2 * row_word_run(post, row) > normalized_lengths([post])[0]
 
 
 def _strip_punctuation(text: str) -> str:
@@ -401,7 +409,7 @@ def generate_real(
             "id": f"p{number:07d}",
             "text": text,
             "author": fake.user_name(),
-            "created_at": fake.date_between(start_date="-4y").isoformat(),
+            "created_at": day_before(fake, 4).isoformat(),
             "url": f"https://example.social/status/{number}",
             "source": sources[number],
         }

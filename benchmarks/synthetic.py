@@ -17,12 +17,33 @@ import random
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 
 import pyarrow as pa
 from faker import Faker
 from faker.providers.lorem.en_US import Provider as LoremProvider
 
 from auditor.kernels.normalize import normalize_texts
+
+# Dates are drawn before a fixed day, not before today: Faker's relative dates ("-3y", and day_of_week,
+# drawn from the epoch to now) move with the clock, so the generated data, and every figure measured on
+# it, changed from one run to the next.
+REFERENCE_DAY = date(2026, 1, 1)
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def day_before(fake: Faker, years: int) -> date:
+    """A day of the `years` years before REFERENCE_DAY, drawn from `fake`'s seeded random source."""
+    start = REFERENCE_DAY.replace(year=REFERENCE_DAY.year - years)
+    day: date = fake.date_between(start_date=start, end_date=REFERENCE_DAY)
+    return day
+
+
+def weekday(fake: Faker) -> str:
+    """A day of the week, drawn from `fake`'s seeded random source."""
+    name: str = fake.random_element(WEEKDAYS)
+    return name
+
 
 FUNCTION_WORDS = [
     "the",
@@ -195,7 +216,7 @@ class Writer:
             city=self.fake.city(),
             thing=self.rng.choice(self.vocab),
             thing2=self.rng.choice(self.vocab),
-            day=self.fake.day_of_week(),
+            day=weekday(self.fake),
             n=self.rng.randint(2, 99),
             n2=self.rng.randint(100, 999),
         )
@@ -237,7 +258,7 @@ class Writer:
         """A scraped timeline or thread: handles, dates and like counts between posts."""
         lines = []
         for text in posts:
-            date = self.fake.date_between(start_date="-3y").strftime("%b %d, %Y")
+            date = day_before(self.fake, 3).strftime("%b %d, %Y")
             lines.append(f"{self.fake.name()} {self.handle()} · {date}\n{text}\n{self.rng.randint(0, 999)} Likes")
         return "\n\n".join(lines)
 
@@ -325,7 +346,7 @@ def generate(
                 "id": f"p{number:07d}",
                 "text": text,
                 "author": writer.fake.user_name(),
-                "created_at": writer.fake.date_between(start_date="-4y").isoformat(),
+                "created_at": day_before(writer.fake, 4).isoformat(),
                 "url": f"https://example.social/status/{number}",
             }
         )
