@@ -50,3 +50,18 @@ def test_generated_data_do_not_move_with_the_clock(monkeypatch: pytest.MonkeyPat
     assert [decorator.templated(["word"]) for _ in range(40)] + [decorator.timeline(["a post"] * 40)] == decorated
     assert max(post["created_at"] for post in today.posts) <= REFERENCE_DAY.isoformat()
     assert _small(seed=4).posts != today.posts  # the seed does move them
+
+
+def test_a_two_halves_row_holding_more_than_half_of_a_post_is_told() -> None:
+    from benchmarks.realtext import holds_more_than_half
+
+    post = "Update debian/TODO, remove obsolete items, add some testsuite items. #Debian"  # 62 characters
+    # 34 characters held, the run cut inside a word of the post
+    assert holds_more_than_half(post, "Update debian/TODO, remove obsolete item on canvas self.cv)")
+    assert not holds_more_than_half(post, "Update debian/TODO, remove obsolete with canvas self.cv)")  # 30
+    other = "Add include/attr to debian/clean to fix building twice in a row."  # 51 characters
+    assert not holds_more_than_half(other, "Add back upstream 'make distclean' to fix building twice in a row.")  # 24
+    assert holds_more_than_half(other, "Add back 'make clean' to fix building twice in a row.")  # 29, whole words
+    # RT is not held: normalization drops it from the post (17 of 33 characters held counting "rt", 15 not)
+    retweet = "RT @dcox: Stop building the python3-venv package."
+    assert not holds_more_than_half(retweet, "RT @dcox: Stop building the everywhere Closes: #1025506")
