@@ -528,6 +528,9 @@ class CheckRequest:
     engine: str = "local"  # local (this machine's processes) or spark
     spark_master: str | None = None  # None: the running session, $SPARK_MASTER or local[*]
     index_dir: Path | None = None  # None: stored indexes beside each set
+    # Report files the caller writes from the outcome ((path, what it is), as for check_outputs): checked
+    # with the baseline before the scan, so that none replaces an input.
+    reports: tuple[tuple[Path, str], ...] = ()
 
     def __post_init__(self) -> None:
         validate_scan_settings(self.threshold, self.workers)
@@ -536,6 +539,11 @@ class CheckRequest:
             raise UsageError("name at least one fingerprint set with --fingerprints.")
         if self.update_baseline and self.baseline is None:
             raise UsageError("--update-baseline needs --baseline FILE to write to.")
+        if self.update_baseline and self.reports:
+            raise UsageError(
+                "--update-baseline writes the baseline only (every match is accepted, none judged); leave out "
+                "the report options (--junit, --sarif), and give them to the next check."
+            )
 
 
 def find_fingerprint_sets(given: Sequence[Path], default: Path) -> tuple[Path, ...]:
@@ -563,11 +571,11 @@ def run_check(request: CheckRequest, progress: Progress | None = None) -> GateOu
         accepted = Baseline.read(request.baseline)
     keys = check_sets(request.sets, request.key_file)
     files = request.corpus.open()
+    inputs = [*request.sets, *(f.local_path for f in files if f.local_path is not None)]
     if request.update_baseline and request.baseline is not None:
-        check_outputs(
-            [(request.baseline, "baseline")],
-            [*request.sets, *(f.local_path for f in files if f.local_path is not None)],
-        )
+        check_outputs([(request.baseline, "baseline")], inputs)
+    else:
+        check_outputs(request.reports, [*inputs, *([request.baseline] if request.baseline is not None else [])])
     scanners = [
         load_scanner(path, key, request.threshold, progress, index_dir=request.index_dir)
         for path, key in zip(request.sets, keys, strict=True)

@@ -1099,6 +1099,11 @@ def check(
         engine=engine.value,
         spark_master=spark_master,
         index_dir=index_dir,
+        reports=tuple(
+            (path, what)
+            for path, what in ((junit, "JUnit report"), (sarif, "SARIF report"))
+            if path is not None and str(path) != STDOUT
+        ),
     )
     with _showing_progress(quiet, verbose) as progress:
         outcome = run_check(request, progress)

@@ -39,7 +39,7 @@ from auditor.kernels.minhash import Permutations
 from auditor.kernels.normalize import single_array
 from auditor.keys import is_key_id
 from auditor.memory import release_freed_memory
-from auditor.outputs import flush_to_disk, umask
+from auditor.outputs import flush_to_disk, through_links, umask
 from auditor.params import FingerprintParams
 
 FORMAT = "provenance-auditor/fingerprint-set"
@@ -386,9 +386,12 @@ class FingerprintSetWriter:
     def __post_init__(self) -> None:
         if self.path.is_dir() or not self.path.name or self.path.name in (".", ".."):
             raise UsageError(f"{self.path}: the fingerprint set path is a directory; give a file name.")
+        self._target = through_links(self.path)  # a symbolic link is written through, as every output
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            descriptor, name = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".partial", dir=self.path.parent)
+            self._target.parent.mkdir(parents=True, exist_ok=True)
+            descriptor, name = tempfile.mkstemp(
+                prefix=f".{self._target.name}.", suffix=".partial", dir=self._target.parent
+            )
             os.close(descriptor)
         except OSError as error:
             raise self._cannot_write(error) from None
@@ -458,7 +461,7 @@ class FingerprintSetWriter:
             self._writer.close()
             os.chmod(self._partial, 0o666 & ~umask())  # mkstemp made it 0600; a set is as shareable as any file
             flush_to_disk(self._partial)
-            os.replace(self._partial, self.path)
+            os.replace(self._partial, self._target)
         except (OSError, pa.ArrowException) as error:
             self._partial.unlink(missing_ok=True)
             raise self._cannot_write(error) from None

@@ -4,7 +4,9 @@ Every output is first written to a unique temporary file in its own directory (s
 on one file system and is atomic), flushed to disk, and renamed into place only after every output of the
 command was written. A failure on the way (a full disk, a read-only directory) removes the temporary
 files and leaves the previous outputs as they were. Two commands writing the same output each rename a
-complete file of their own, so a reader never sees a mixed or truncated one.
+complete file of their own, so a reader never sees a mixed or truncated one. An output path that is a
+symbolic link is written through (its target is replaced, the link stays); one that is a device, a pipe or
+a socket is refused: a rename would put a regular file in its place (as root, `/dev/null` itself).
 """
 
 from __future__ import annotations
@@ -39,6 +41,11 @@ def check_outputs(outputs: Sequence[tuple[Path, str]], inputs: Sequence[Path] = 
         key = _same_file_key(path)
         if path.is_dir():
             raise UsageError(f"{path}: the {what} path is a directory; give a file name.")
+        if path.exists() and not path.is_file():
+            raise UsageError(
+                f"{path}: the {what} path is not a regular file (a device, a pipe or a socket), which the "
+                "output would replace; give the path of a file (or - where the option takes standard output)."
+            )
         if key in taken:
             raise UsageError(f"{path}: the {what} path is also an input; choose another output path.")
         if key in seen:
@@ -51,6 +58,11 @@ def check_outputs(outputs: Sequence[tuple[Path, str]], inputs: Sequence[Path] = 
                 f"{path}: the {what} cannot be written there (the directory is missing or not writable); "
                 "choose another path."
             )
+
+
+def through_links(path: Path) -> Path:
+    """The file an output at `path` replaces: the target of a symbolic link (so the link stays), else `path`."""
+    return path.resolve() if path.is_symlink() else path
 
 
 def _same_file_key(path: Path) -> str:
@@ -66,12 +78,14 @@ def flush_to_disk(path: Path) -> None:
 def replace_atomically(path: Path, write: Callable[[Path], object], *, durable: bool = True) -> None:
     """Write `path` whole or not at all, now: `write` fills a temporary file in the same directory, which
     is flushed to disk and renamed into place (so it is whole or absent after a crash or a reboot) and
-    removed on any failure. OSError goes to the caller, who knows what the file is.
+    removed on any failure. OSError goes to the caller, who knows what the file is. A symbolic link is
+    written through (`through_links`).
 
     `durable=False` leaves the flush to the system: the file is still whole or absent for any reader and
     after the process is killed, but after a crash of the machine it may be there and damaged; for files
     whose reader checks them and can make them again (checkpoints), where a flush per file is most of
     the cost of writing many small ones."""
+    path = through_links(path)
     descriptor, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(descriptor)
     try:
@@ -103,7 +117,9 @@ class StagedOutputs:
         return InputError(f"{path}: cannot write the {what} ({reason}); {cannot_write_fix(number)}.")
 
     def write(self, path: Path, what: str, writer: Callable[[Path], object]) -> None:
-        """Stage `path`: `writer` writes the whole file to the temporary path it is given."""
+        """Stage `path` (through a symbolic link): `writer` writes the whole file to the temporary path it is
+        given."""
+        path = through_links(path)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             descriptor, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)

@@ -170,3 +170,19 @@ def test_old_and_garbled_baselines_are_refused(
     baseline.write_text(json.dumps(content))
     code, output = check(str(corpus), "--fingerprints", str(sets), "--baseline", str(baseline))
     assert code == 2 and message in " ".join(output.split()) and "--update-baseline" in output
+
+
+def test_report_files_never_replace_an_input(tmp_path: Path, release: tuple[Path, Path]) -> None:
+    sets, corpus = release
+    baseline = tmp_path / "accepted.json"
+    assert check(str(corpus), "--fingerprints", str(sets), "--baseline", str(baseline), "--update-baseline")[0] == 0
+    kept = {path: path.read_bytes() for path in (baseline, corpus, sets / "twitter.fp.parquet")}
+    for option, path in (("--junit", baseline), ("--sarif", sets / "twitter.fp.parquet"), ("--junit", corpus)):
+        code, output = check(str(corpus), "--fingerprints", str(sets), "--baseline", str(baseline), option, str(path))
+        assert code == 2 and "is also an input; choose another output path" in output, output
+    code, output = check(
+        str(corpus), "--fingerprints", str(sets), "--baseline", str(baseline), "--update-baseline",
+        "--junit", str(tmp_path / "junit.xml"),
+    )  # fmt: skip
+    assert code == 2 and "writes the baseline only" in output and not (tmp_path / "junit.xml").exists()
+    assert {path: path.read_bytes() for path in kept} == kept
