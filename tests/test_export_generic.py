@@ -98,3 +98,42 @@ def test_bz2_and_xz_are_sniffed_by_content(tmp_path: Path, compress: str) -> Non
     path.write_bytes(packer(json.dumps({"id": 1, "text": POSTS[0]}).encode() + b"\n"))
     source = PostSource(path)
     assert source.format == "jsonl" and read_all(source).column("text").to_pylist() == [POSTS[0]]
+
+
+@pytest.mark.parametrize("compress", ["bz2", "gzip", "lzma", "zstd"])
+def test_a_compressed_input_whose_first_block_is_past_the_first_read_is_sniffed(
+    tmp_path: Path, compress: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bzip2 block holds up to 900 kB of text: its first text comes out only when the whole block is in,
+    long after the first 64 kB read (such a file was refused as empty); from standard input too. A stream
+    cut before its first text is damaged, not empty."""
+    import bz2
+    import gzip
+    import io
+    import lzma
+    import random
+
+    import zstandard
+
+    rng = random.Random(3)
+    lines = b"".join(
+        json.dumps({"id": i, "text": f"post {i} " + " ".join(f"{rng.getrandbits(40):x}" for _ in range(12))}).encode()
+        + b"\n"
+        for i in range(15_000)
+    )
+    packer = {"bz2": bz2.compress, "gzip": gzip.compress, "lzma": lzma.compress, "zstd": zstandard.compress}[compress]
+    packed = packer(lines)
+    path = tmp_path / "posts.data"
+    path.write_bytes(packed)
+    assert PostSource(path).format == "jsonl"
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(packed)))
+    assert PostSource(Path("-")).format == "jsonl"
+    if compress == "bz2":
+        assert len(packed) > 3 * (1 << 16)  # the first block ends past the first read
+        path.write_bytes(packed[: 2 * (1 << 16)])
+        with pytest.raises(InputError, match="damaged or cut short"):
+            PostSource(path)
+    header = {"bz2": 4, "gzip": 10, "lzma": 12, "zstd": 4}[compress]  # the format's magic, then garbage
+    path.write_bytes(packed[:header] + b"not a stream at all" * 10)
+    with pytest.raises(InputError, match="damaged or cut short"):
+        PostSource(path)

@@ -7,11 +7,14 @@ not only at its name; `READERS` maps each format name of `--input-format` to its
 from __future__ import annotations
 
 import bz2
+import contextlib
 import lzma
 import re
 import zipfile
 import zlib
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import msgspec
 import zstandard
@@ -64,40 +67,48 @@ def _head_of(path: Path) -> bytes:
                 raw = stream.read(HEAD_BYTES)
         except OSError as error:
             raise InputError(f"{path}: cannot be read ({error.strerror}); check the path.") from None
+    decompressor: Any = None
+    if raw.startswith(GZIP_MAGIC):
+        decompressor = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    elif raw.startswith(ZSTD_MAGIC):
+        decompressor = zstandard.ZstdDecompressor(max_window_size=ZSTD_MAX_WINDOW).decompressobj()
+    elif raw.startswith(BZ2_MAGIC):
+        decompressor = bz2.BZ2Decompressor()
+    elif raw.startswith(XZ_MAGIC):
+        decompressor = lzma.LZMADecompressor()
+    if decompressor is None:
+        return raw
     try:
-        if raw.startswith(GZIP_MAGIC):
-            return _partial_gzip(raw)  # what a cut file holds still tells its format; its reader names the damage
-        if raw.startswith(ZSTD_MAGIC):
-            return _zstd_head(path, raw)
-        if raw.startswith(BZ2_MAGIC):
-            return bz2.BZ2Decompressor().decompress(raw)
-        if raw.startswith(XZ_MAGIC):
-            return lzma.LZMADecompressor().decompress(raw)
-    except (OSError, EOFError, zstandard.ZstdError, lzma.LZMAError) as error:
+        return _decompressed_head(path, raw, decompressor)
+    except (OSError, EOFError, zlib.error, zstandard.ZstdError, lzma.LZMAError) as error:
         raise InputError(f"{path}: the compressed stream is damaged or cut short ({error}); copy it again.") from None
-    return raw
 
 
-def _zstd_head(path: Path, raw: bytes) -> bytes:
-    """The first decompressed bytes of a zstd input (a first block may need more than the first read)."""
-    frame = zstandard.ZstdDecompressor(max_window_size=ZSTD_MAX_WINDOW).decompressobj()
-    head = frame.decompress(raw)
-    if head or str(path) == STDIN:
-        return head[:HEAD_BYTES]
-    with path.open("rb") as stream:
-        stream.seek(len(raw))
-        while not head and (more := stream.read(HEAD_BYTES)):
-            head = frame.decompress(more)
-    if not head and not frame.eof:
-        raise InputError(
-            f"{path}: the zstd stream is damaged or cut short (it ends inside its first block); download or copy "
-            "the dump again."
-        )
-    return head[:HEAD_BYTES]
-
-
-def _partial_gzip(raw: bytes) -> bytes:
-    return zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(raw)
+def _decompressed_head(path: Path, raw: bytes, decompressor: Any) -> bytes:
+    """The first decompressed bytes of a compressed input. A first block may need more than the first read
+    (a bzip2 block holds up to 900 kB of text), so the input is read on until text comes out or the stream
+    ends; a stream that stops before its end with no text is damaged or cut short, not empty (what a cut
+    file holds before the cut still tells its format: its reader names the damage)."""
+    head = decompressor.decompress(raw)
+    if head or decompressor.eof:
+        return bytes(head[:HEAD_BYTES])
+    with contextlib.ExitStack() as closing:
+        more: Callable[[int], bytes]
+        if str(path) == STDIN:
+            more = stdin().peek_more
+        else:
+            stream = closing.enter_context(path.open("rb"))
+            stream.seek(len(raw))
+            more = stream.read
+        while not head and not decompressor.eof:
+            chunk = more(HEAD_BYTES)
+            if not chunk:
+                where = "standard input" if str(path) == STDIN else str(path)
+                raise InputError(
+                    f"{where}: the compressed stream is damaged or cut short (it ends before any text); copy it again."
+                )
+            head = decompressor.decompress(chunk)
+    return bytes(head[:HEAD_BYTES])
 
 
 _FIRST_KEYS = re.compile(rb'"([A-Za-z_@$][A-Za-z0-9_@$]*)"\s*:')

@@ -270,6 +270,13 @@ class PeekableStdin(ReadStream):
         self.raw = sys.stdin.buffer
         self.head = self.raw.read(1 << 16)
 
+    def peek_more(self, size: int) -> bytes:
+        """Read `size` more bytes into the kept head (sniffing a compressed stream may need them); the
+        bytes read."""
+        more = self.raw.read(size)
+        self.head += more
+        return more
+
     def read(self, size: int = -1) -> bytes:
         if self.head:
             if size < 0:
