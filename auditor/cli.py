@@ -335,7 +335,7 @@ IdColumnOption = Annotated[
     typer.Option(
         metavar="NAME",
         help="Corpus column holding row ids, copied into the evidence and naming rows in baselines.",
-        show_default="id when present",
+        show_default="id when present and of strings or numbers",
         rich_help_panel=INPUTS,
     ),
 ]
@@ -710,7 +710,7 @@ def audit(
         typer.Option(
             metavar="NAME",
             help="Corpus column holding each row's source URL, for matches by domain.",
-            show_default="url when present",
+            show_default="url when present and of strings",
             rich_help_panel=INPUTS,
         ),
     ] = None,

@@ -45,7 +45,9 @@ class RowSample:
         file_key = np.uint64(zlib.crc32(file_name.encode("utf-8")))
         numbers = rows.astype(np.uint64)
         keys = splitmix64(numbers ^ (file_key << np.uint64(40)) ^ splitmix64(np.array([self.seed], np.uint64))[0])
-        kept: npt.NDArray[np.bool_] = keys < np.uint64(min(self.fraction, 1.0) * 2.0**64 - 1)
+        if self.fraction >= 1.0:  # every row (2**64 itself is past uint64)
+            return np.ones(len(rows), dtype=np.bool_)
+        kept: npt.NDArray[np.bool_] = keys < np.uint64(int(self.fraction * 2.0**64))
         return kept
 
 

@@ -64,6 +64,28 @@ def test_invalid_utf8_in_a_corpus_text_column_names_the_file_and_row(tmp_path: P
     assert corpus.read_bytes() == before and not (tmp_path / "r.json").exists()
 
 
+@pytest.mark.parametrize("ids", [pa.array([[1, 2], [3]]), pa.array([{"a": 1}, {"a": 2}])])
+def test_an_id_column_of_lists_or_structs_is_refused_when_named_and_not_used_by_default(
+    tmp_path: Path, keyed_set: Path, ids: pa.Array
+) -> None:
+    corpus = tmp_path / "nested.parquet"
+    pq.write_table(pa.table({"id": ids, "text": [POSTS[0], "an unrelated row of some length"]}), corpus)
+    code, _, stderr = run("audit", str(keyed_set), str(corpus), "--id-column", "id", "-q", "--workers", "1")
+    kind = str(ids.type).split("<")[0]  # list<item ...> comes back from Parquet as list<element ...>
+    one_sentence(code, stderr, f"nested.parquet: column 'id' holds {kind}<", "not names of rows", "--id-column")
+    report = tmp_path / "r.json"
+    code, _, _ = run("audit", str(keyed_set), str(corpus), "--json", str(report), "-q", "--workers", "1")
+    assert code == 0 and json.loads(report.read_text())["counts"]["matches"] == 1  # rows named by number
+
+
+def test_every_row_sampled_is_a_run_of_every_row(tmp_path: Path, keyed_set: Path) -> None:
+    corpus = write_parquet(tmp_path / "c.parquet", [{"text": POSTS[0]}, {"text": "an unrelated row of some length"}])
+    report = tmp_path / "r.json"
+    code, _, stderr = run("audit", str(keyed_set), str(corpus), "--sample-rows", "1", "--json", str(report), "-q")
+    assert code == 0, stderr  # it overflowed the sampling limit
+    assert json.loads(report.read_text())["counts"]["matches"] == 1
+
+
 @pytest.mark.parametrize("where", [".", "existing-dir"])
 def test_fingerprint_into_a_directory_is_refused_before_any_key_is_made(
     tmp_path: Path, posts_file: Path, monkeypatch: pytest.MonkeyPatch, where: str

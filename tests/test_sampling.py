@@ -36,6 +36,11 @@ def test_row_sample_does_not_depend_on_batches() -> None:
     assert not np.array_equal(whole, sample.mask("corpus/b.parquet", 0, 1000))
     with pytest.raises(UsageError):
         RowSample(0.0)
+    assert RowSample(1.0).mask("corpus/a.parquet", 0, 1000).all()  # the largest share allowed (it overflowed)
+    just_under = RowSample(1 - 2**-52).mask("corpus/a.parquet", 0, 1000)
+    assert just_under.all()
+    # The limit is the share of 2**64 (the same integers as before, where they did not overflow).
+    assert np.array_equal(sample.mask("corpus/a.parquet", 0, 1000), whole)
 
 
 def audit_demo(folder: Path, *options: str) -> dict:  # type: ignore[type-arg]

@@ -173,8 +173,8 @@ class CorpusFile:
             raise InputError(
                 f"{path}: column {text_column!r} holds {text_type}, not text; name the text column with --text-column."
             )
-        id_column = _optional_column(path, schema.names, id_column, id_required, "--id-column")
-        url_column = _optional_column(path, schema.names, url_column, url_required, "--url-column")
+        id_column = _optional_column(path, schema, id_column, id_required, "--id-column")
+        url_column = _optional_column(path, schema, url_column, url_required, "--url-column")
         metadata = parquet.metadata
         groups = [metadata.row_group(g) for g in range(metadata.num_row_groups)]
         # The row groups' own sizes, not their text column chunks': pyarrow aborts the process (an exception
@@ -285,17 +285,38 @@ def corpus_parts(files: Sequence[CorpusFile], target_bytes: int | None = None) -
 
 
 def _optional_column(
-    path: CorpusLocation, names: list[str], column: str | None, required: bool, option: str
+    path: CorpusLocation, schema: pa.Schema, column: str | None, required: bool, option: str
 ) -> str | None:
-    """The column when the file has it; an error naming the option when it was asked for and is missing."""
-    if column is None or column in names:
-        return column
-    if required:
-        raise InputError(
-            f"{path} has no column {column!r} (it has {', '.join(names)}); name the right one with {option}, or "
-            "leave the option out."
-        )
-    return None
+    """The column when the file has it and it holds names (strings, bytes, numbers, dates: what reads as
+    a string); an error naming the option when it was asked for and is missing or holds other values
+    (lists, structs). A default column that holds other values is not used (rows are named by number)."""
+    if column is None:
+        return None
+    if column not in schema.names:
+        if required:
+            raise InputError(
+                f"{path} has no column {column!r} (it has {', '.join(schema.names)}); name the right one with "
+                f"{option}, or leave the option out."
+            )
+        return None
+    kind = schema.field(column).type
+    if not _names_rows(kind):
+        if required:
+            raise InputError(
+                f"{path}: column {column!r} holds {kind}, not names of rows; name a column of strings or numbers "
+                f"with {option}, or leave the option out."
+            )
+        return None
+    return column
+
+
+def _names_rows(kind: pa.DataType) -> bool:
+    """Whether a column of this type reads as strings that name rows (ids, URLs)."""
+    if pa.types.is_dictionary(kind):
+        kind = kind.value_type
+    return is_text_type(kind) or any(
+        check(kind) for check in (pa.types.is_integer, pa.types.is_floating, pa.types.is_decimal, pa.types.is_temporal)
+    )
 
 
 def open_corpus(
