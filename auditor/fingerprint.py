@@ -9,6 +9,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from auditor.defaults import MAX_MIN_SHINGLES
 from auditor.errors import UsageError
 from auditor.fingerprint_set import FORMAT_VERSION, signature_column, signature_type
 from auditor.kernels import compiled_minhash, compiled_text
@@ -106,8 +107,8 @@ class Fingerprinter:
     permutations: Permutations = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        if self.min_shingles < 1:
-            raise UsageError(f"min-shingles must be at least 1, got {self.min_shingles}.")
+        if not 1 <= self.min_shingles <= MAX_MIN_SHINGLES:
+            raise UsageError(f"--min-shingles must be from 1 to {MAX_MIN_SHINGLES:,}, got {self.min_shingles:,}.")
         hasher = ShingleHasher(self.params.shingle_size, self.key)
         if not key_matches(self.key, self.params.key_id):
             raise UsageError(

@@ -31,7 +31,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from auditor import __version__
-from auditor.defaults import SET_SUFFIX
+from auditor.defaults import MAX_MIN_SHINGLES, SET_SUFFIX
 from auditor.errors import InputError, UsageError, cannot_write_fix, os_error_reason
 from auditor.files import FileIdentity
 from auditor.kernels.codepoints import utf8_view
@@ -228,7 +228,9 @@ class _MetadataReader:
             raise self.bad("has_text", "true or false", has_text)
         return FingerprintSetInfo(
             params=params,
-            min_shingles=self.integer(self.field(data, "min_shingles", "min_shingles"), "min_shingles", 1, 2**31),
+            min_shingles=self.integer(
+                self.field(data, "min_shingles", "min_shingles"), "min_shingles", 1, MAX_MIN_SHINGLES
+            ),
             has_text=has_text,
             inputs=tuple(self.input(item, f"inputs[{i}]") for i, item in enumerate(inputs)),
             counts=counts,

@@ -32,14 +32,14 @@ class FingerprintParams:
     def __post_init__(self) -> None:
         if not 16 <= self.num_perm <= 1024:
             raise UsageError(
-                f"num_perm must be between 16 and 1024, got {self.num_perm}; 128 (the default) gives a "
+                f"--num-perm must be between 16 and 1024, got {self.num_perm}; 128 (the default) gives a "
                 "containment standard error of about 0.04."
             )
         if not 0 <= self.seed < 2**32:
-            raise UsageError(f"seed must be between 0 and 4294967295, got {self.seed}.")
+            raise UsageError(f"--seed (the MinHash seed) must be between 0 and 4294967295, got {self.seed}.")
         if not 3 <= self.shingle_size <= 64:
             raise UsageError(
-                f"shingle size must be between 3 and 64 characters, got {self.shingle_size}; "
+                f"--shingle-size must be between 3 and 64 characters, got {self.shingle_size}; "
                 "short shingles match long pages by chance, 12 is the default."
             )
 

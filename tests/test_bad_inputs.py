@@ -210,8 +210,9 @@ def test_check_refuses_nan_and_negative_limits(tmp_path: Path, keyed_set: Path, 
 
 @pytest.mark.parametrize(
     ("option", "value", "named"),
-    [("--min-shingles", "-1", "min-shingles"), ("--num-perm", "-1", "num_perm"), ("--seed", "-1", "seed"),
-     ("--shingle-size", "-1", "shingle size"), ("--num-perm", "nan", "--num-perm")],
+    [("--min-shingles", "-1", "--min-shingles"), ("--num-perm", "-1", "--num-perm"), ("--seed", "-1", "--seed"),
+     ("--shingle-size", "-1", "--shingle-size"), ("--num-perm", "nan", "--num-perm"),
+     ("--min-shingles", "99999999999", "--min-shingles must be from 1 to 2,147,483,647")],
 )  # fmt: skip
 def test_fingerprint_refuses_negative_numbers(
     tmp_path: Path, posts_file: Path, option: str, value: str, named: str

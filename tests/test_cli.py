@@ -158,7 +158,7 @@ def test_key_mismatch_exits_2(tmp_path: Path, posts_file: Path) -> None:
 def test_usage_errors_exit_2(tmp_path: Path, posts_file: Path) -> None:
     assert invoke("fingerprint")[0] == 2  # missing argument
     code, output = invoke("fingerprint", str(posts_file), "--num-perm", "8", "-o", str(tmp_path / "x.fp"))
-    assert code == 2 and "num_perm must be between 16 and 1024" in one_error_sentence(output)
+    assert code == 2 and "--num-perm must be between 16 and 1024" in one_error_sentence(output)
     fp = tmp_path / "ok.fp"
     code, output = invoke("fingerprint", str(posts_file), "-o", str(fp))
     assert code == 0 and "can be tested" not in output

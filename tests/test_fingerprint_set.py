@@ -150,9 +150,9 @@ def test_audit_with_another_key_is_refused(posts_file: Path, make_set: Callable[
 
 
 def test_params_validate_and_compare() -> None:
-    with pytest.raises(UsageError, match="num_perm must be between 16 and 1024"):
+    with pytest.raises(UsageError, match="--num-perm must be between 16 and 1024"):
         FingerprintParams(num_perm=8)
-    with pytest.raises(UsageError, match="shingle size"):
+    with pytest.raises(UsageError, match="--shingle-size must be between 3 and 64"):
         FingerprintParams(shingle_size=2)
     with pytest.raises(ParameterMismatchError, match=r"a\.fp was built with seed=1 but b\.fp with seed=2"):
         FingerprintParams().require_same(FingerprintParams(seed=2), "a.fp", "b.fp")
