@@ -271,6 +271,11 @@ def run_audit(request: AuditRequest, progress: Progress | None = None) -> AuditR
     ]
     if request.control is not None:
         control = load_scanner(request.control, keys[1], request.threshold, progress, index_dir=request.index_dir)
+        if control.fingerprints.info.content_sha256 == scanners[0].fingerprints.info.content_sha256:
+            raise UsageError(
+                f"{request.control}: the control set is the audited set itself (the same content), which cannot "
+                "tell chance from copying; give a set of posts the corpus cannot have carried, or --cutoff."
+            )
         scanners.append(control)
     store = None
     if request.checkpoints and request.outputs.evidence is not None:
