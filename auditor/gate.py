@@ -10,6 +10,7 @@ import pyarrow.compute as pc
 
 from auditor.baseline import Baseline, MatchKey, duplicate_corpus_ids, match_keys
 from auditor.errors import UsageError
+from auditor.plural import for_count
 from auditor.result import AuditResult
 from auditor.stats import Rate
 
@@ -85,7 +86,10 @@ def judge(set_name: str, result: AuditResult, limits: Limits, baseline: Baseline
         violations.append(f"{row_rate.value:.2%} of rows carry posts, above --max-row-rate {limits.max_row_rate:.2%}")
     cap = limits.effective_max_matches
     if cap is not None and new_evidence.num_rows > cap:
-        violations.append(f"{new_evidence.num_rows:,} new matches, above --max-matches {cap:,}")
+        found = new_evidence.num_rows
+        matches = f"{found:,} new {for_count(found, 'match', 'matches')}"
+        limit = f"--max-matches {cap:,}" if limits.max_matches is not None else "the default limit of 0 (--max-matches)"
+        violations.append(f"{matches}, above {limit}")
     return SetVerdict(
         set_name=set_name,
         result=result,

@@ -195,7 +195,7 @@ def test_sarif_for_code_scanning(repository: Path) -> None:
     assert all(r["level"] == "error" for r in run["results"])
     assert len({r["partialFingerprints"]["provenanceMatch/v1"] for r in matches}) == 2
     assert [r["message"]["text"] for r in run["results"] if r["ruleId"] == "PA002"] == [
-        "twitter.fp.parquet: 2 new matches, above --max-matches 0."
+        "twitter.fp.parquet: 2 new matches, above the default limit of 0 (--max-matches)."
     ]
     printed = check("--fingerprints", "../sets", "--format", "sarif")
     assert json.loads(printed.stdout)["runs"][0]["results"] == run["results"]
