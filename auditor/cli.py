@@ -341,8 +341,9 @@ IdColumnOption = Annotated[
 ]
 THRESHOLD_HELP = (
     "Caps the floor of a post's specific slot hashes (not common in the set) a corpus row must hold (25% to "
-    "50% by the post's length, or this share if lower); a match is then decided by the post's characters "
-    "one stretch of the row covers (more than half)."
+    "50% by the post's length, or this share if lower: the default is above every floor); a match is then "
+    "decided by the post's characters one stretch of the row covers (more than half), so its containment may "
+    "be lower than this. Lower it to find copies with more of the post changed, with more chance matches."
 )
 ThresholdOption = Annotated[
     float,
