@@ -119,6 +119,13 @@ def test_corpus_paths_expand_dirs_hive_partitions_and_globs(tmp_path: Path) -> N
     write_parquet(tmp_path / "c" / "_temporary" / "0" / "part-2.parquet", rows)  # a write that did not finish
     write_parquet(tmp_path / "c" / ".cache" / "part-3.parquet", rows)
     assert expand_corpus_paths([str(tmp_path / "c")]) == [a, b]
+    # Hive names its shards 000000_0: a file with no suffix is a shard when it is Parquet, else not data.
+    hive = tmp_path / "c" / "lang=fr" / "000000_0"
+    hive.write_bytes(a.read_bytes())
+    (tmp_path / "c" / "lang=fr" / "README").write_text("notes on the corpus")
+    (tmp_path / "c" / "lang=fr" / "_000001_0").write_bytes(a.read_bytes())
+    assert expand_corpus_paths([str(tmp_path / "c")]) == [a, hive, b]
+    hive.unlink()
     assert expand_corpus_paths([str(tmp_path / "c" / "*" / "*.parquet"), str(a)]) == [a, b]
     with pytest.raises(InputError, match=r"matches no \.parquet files"):
         expand_corpus_paths([str(tmp_path / "nothing*.parquet")])

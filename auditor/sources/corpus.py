@@ -34,9 +34,23 @@ CorpusLocation = Path | RemoteObject
 
 
 def _is_data_file(path: Path, root: Path | None = None) -> bool:
-    # Spark and Hive leave _SUCCESS, _metadata and .crc files (and _temporary/ directories) beside the shards.
+    """A Parquet shard of a directory or glob: named as one (`is_data_name`), or, when its name has no
+    suffix at all (Hive writes shards named 000000_0), beginning with Parquet's magic bytes. Spark and Hive
+    leave _SUCCESS, _metadata and .crc files (and _temporary/ directories) beside the shards."""
     relative = path.relative_to(root).as_posix() if root is not None else path.name
-    return path.is_file() and is_data_name(relative)
+    if not path.is_file():
+        return False
+    if is_data_name(relative):
+        return True
+    return "." not in path.name and is_data_name(relative + ".parquet") and _starts_as_parquet(path)
+
+
+def _starts_as_parquet(path: Path) -> bool:
+    try:
+        with path.open("rb") as stream:
+            return stream.read(4) == b"PAR1"
+    except OSError:
+        return False
 
 
 def expand_corpus_paths(arguments: Sequence[str]) -> list[CorpusLocation]:
