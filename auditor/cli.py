@@ -1187,6 +1187,8 @@ def demo(
     from auditor.params import FingerprintParams
 
     _check_quiet_verbose(quiet, verbose)
+    if output_dir.exists() and not output_dir.is_dir():
+        raise UsageError(f"{output_dir}: --output-dir is a file, not a folder; give a folder (made when missing).")
     output = output_dir / DEFAULT_FINGERPRINT_DIR / f"demo{SET_SUFFIX}"
     fingerprint_posts(
         [_shortest(demo_posts())], output, params=FingerprintParams(), keep_text=True, quiet=quiet, verbose=verbose

@@ -150,9 +150,13 @@ def result_from_report(report: dict[str, Any], evidence: pa.Table | None, source
             posts_not_found=pa.array([str(post) for post in not_found.get("post_ids", [])], type=pa.string()),
             posts_not_found_count=int(not_found["count"]) if not_found.get("post_ids_omitted") else None,
         )
-    except (KeyError, TypeError, ValueError, AttributeError, IndexError, OverflowError) as error:
+    except KeyError as error:
         raise InputError(
-            f"{source}: the report lacks or garbles {printable(error)}; rerun the audit to rewrite it."
+            f"{source}: the report lacks the field {printable(error)}; rerun the audit to rewrite it."
+        ) from None
+    except (TypeError, ValueError, AttributeError, IndexError, OverflowError) as error:
+        raise InputError(
+            f"{source}: the report holds a value of the wrong type ({printable(error)}); rerun the audit to rewrite it."
         ) from None
 
 

@@ -267,6 +267,15 @@ def test_a_report_with_a_value_of_the_wrong_type_deep_inside(tmp_path: Path, key
     report.write_text(json.dumps(data))
     code, _, stderr = run("report", str(report), "--format", "html")
     one_sentence(code, stderr, "r.json: the report holds a value of the wrong type")
+    data["inputs"]["fingerprint_set"]["sha256"] = "0" * 64
+    data["counts"]["posts_testable"] = "many"
+    report.write_text(json.dumps(data))
+    code, _, stderr = run("report", str(report))
+    one_sentence(code, stderr, "r.json: the report holds a value of the wrong type (invalid literal")
+    del data["counts"]["posts_testable"]
+    report.write_text(json.dumps(data))
+    code, _, stderr = run("report", str(report))
+    one_sentence(code, stderr, "r.json: the report lacks the field 'posts_testable'; rerun the audit")
 
 
 def test_a_damaged_footer_that_aborts_pyarrows_column_statistics_is_one_sentence(tmp_path: Path) -> None:

@@ -140,3 +140,6 @@ def test_a_file_of_only_bad_records_skipped_is_counted_not_refused_for_its_field
     array.write_text('[1, 2, "x"]')
     code, output = fingerprint(array, "--skip-bad-lines")
     assert code == 2 and "holds no JSON array of posts" in output, output
+    array.write_text("[]")
+    code, output = fingerprint(array)
+    assert code == 2 and "an empty JSON array (no posts in it)" in output, output

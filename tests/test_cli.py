@@ -91,6 +91,9 @@ def test_demo_runs_without_arguments(tmp_path: Path) -> None:
     assert (tmp_path / "fingerprints" / "demo.fp.parquet").exists()
     assert "Examples (shared text highlighted)" in output
     assert (tmp_path / "reports" / "demo.evidence.parquet").exists()
+    (tmp_path / "a-file").write_text("")
+    code, output = invoke("demo", "--output-dir", str(tmp_path / "a-file"))
+    assert code == 2 and "--output-dir is a file, not a folder" in one_error_sentence(output)
 
 
 def one_error_sentence(output: str) -> str:

@@ -181,7 +181,11 @@ class JsonArrayReader(Reader):
         if columns[0]:
             yield self._batch(columns)
         self.record_stream(hashing)
-        if self.records_read == self.left_out["bad_line"]:  # no object among the items (or no item)
+        if self.records_read == 0:
+            raise InputError(
+                f"{self.path}: an empty JSON array (no posts in it); check that it is the export you meant."
+            )
+        if self.records_read == self.left_out["bad_line"]:  # no object among the items
             raise InputError(f"{self.path}: holds no JSON array of posts; give a JSON array of objects.")
 
     def _batch(self, columns: list[list[Any]]) -> pa.RecordBatch:
