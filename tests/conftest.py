@@ -79,3 +79,24 @@ def make_set(tmp_path: Path) -> Callable[..., FingerprintSet]:
         return fingerprint_set.load(output)
 
     return make
+
+
+_CHECKOUT_REPORTS = Path(__file__).resolve().parent.parent / "reports"
+_reports_before: set[str] = set()
+
+
+def _reports_now() -> set[str]:
+    return {p.name for p in _CHECKOUT_REPORTS.iterdir()} if _CHECKOUT_REPORTS.is_dir() else set()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    _reports_before.update(_reports_now())
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """A test that audits without --evidence or --json and does not run `in_scratch_folder` writes the
+    default reports/ of the checkout: the run fails, naming what it wrote there."""
+    written = sorted(_reports_now() - _reports_before)
+    if written:
+        print(f"\ntests wrote into the checkout's reports/: {', '.join(written)}; run such tests in_scratch_folder")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -55,6 +55,7 @@ def test_an_output_that_is_a_directory_or_an_input_fails_before_reading(
     assert not (tmp_path / "r.json").exists()
 
 
+@pytest.mark.usefixtures("in_scratch_folder")  # an audit without --evidence writes reports/ where it runs
 def test_an_output_is_written_through_a_link_and_never_replaces_a_pipe_or_device(
     audited: tuple[Path, Path], tmp_path: Path, posts_file: Path
 ) -> None:
@@ -66,18 +67,18 @@ def test_an_output_is_written_through_a_link_and_never_replaces_a_pipe_or_device
         assert code == 2 and "is not a regular file" in output and pipe.is_fifo(), output
     result = runner.invoke(app, ["fingerprint", str(posts_file), "-o", str(pipe), "-q"])
     assert result.exit_code == 2 and "is not a regular file" in result.output and pipe.is_fifo()
-    (tmp_path / "reports").mkdir()
-    target, link = tmp_path / "reports" / "r.json", tmp_path / "r.json"
+    (tmp_path / "out").mkdir()
+    target, link = tmp_path / "out" / "r.json", tmp_path / "r.json"
     target.write_text("old")
     link.symlink_to(target)
-    set_target, set_link = tmp_path / "reports" / "s.fp.parquet", tmp_path / "linked.fp.parquet"
+    set_target, set_link = tmp_path / "out" / "s.fp.parquet", tmp_path / "linked.fp.parquet"
     set_link.symlink_to(set_target)
     assert _audit(fp, corpus, "--json", str(link))[0] == 0
     assert link.is_symlink() and json.loads(target.read_text())["counts"]["matches"] == 1
     result = runner.invoke(app, ["fingerprint", str(posts_file), "-o", str(set_link), "-q"])
     assert result.exit_code == 0 and set_link.is_symlink()
     assert pq.read_table(set_target).num_rows == pq.read_table(fp).num_rows
-    assert sorted(p.name for p in (tmp_path / "reports").iterdir()) == ["r.json", "s.fp.parquet"]  # no leftovers
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["r.json", "s.fp.parquet"]  # no leftovers
 
 
 def test_an_unwritable_place_fails_in_one_sentence(tmp_path: Path) -> None:
