@@ -129,8 +129,9 @@ def describe_sampling(result: AuditResult) -> str:
             "still compares its two groups within the same rows)."
         )
     return (
-        "Nothing was sampled: every testable post of the set was looked for in every corpus row, so the figures "
-        "are counts, not estimates."
+        "Nothing was sampled: every testable post of the set was looked for in every corpus row, so the counts "
+        "are exact; the intervals are what the rates say of posts like these (the set as a sample of the "
+        "platform's posts), not uncertainty about this run."
     )
 
 
