@@ -645,7 +645,7 @@ def fingerprint_summary(output: Path, info: FingerprintSetInfo) -> Text:
     lines = [
         printable(
             f": {counted(info.counts['posts_fingerprinted'], 'post')} fingerprinted of {read}; "
-            f"left out: {describe_reasons(info.skipped)}."
+            f"not fingerprinted: {describe_reasons(info.skipped)}."
         )
     ]
     for source in info.sources:

@@ -34,7 +34,7 @@ def test_json_nested_50000_deep_is_one_bad_line(tmp_path: Path) -> None:
     code, output = fingerprint(path)
     assert code == 2 and "deep.jsonl line 1: JSON nested too deeply" in output and len(output) < 400
     code, output = fingerprint(path, "--skip-bad-lines")
-    assert code == 0 and "1 post fingerprinted of 2 records read; left out: bad line 1" in output
+    assert code == 0 and "1 post fingerprinted of 2 records read; not fingerprinted: bad line 1" in output
 
 
 def test_a_lone_surrogate_and_latin_1_name_their_line(tmp_path: Path) -> None:
@@ -94,6 +94,7 @@ def test_the_summary_adds_up_posts_fingerprinted_and_left_out_to_the_records_rea
         {"id": "a", "text": POSTS[3]},
         {"id": "c", "text": ""},
         {"id": "d", "text": "short"},
+        {"id": "", "text": POSTS[4]},  # an empty id names no post: a missing id, as none at all
     ]
     path = tmp_path / f"mixed.{kind}"
     if kind == "jsonl":
@@ -103,10 +104,11 @@ def test_the_summary_adds_up_posts_fingerprinted_and_left_out_to_the_records_rea
     else:
         path.write_text("id,text\n" + "".join(f'{r.get("id", "")},"{r["text"]}"\n' for r in records) + "x,y,z\n")
     code, output = fingerprint(path, "--skip-bad-lines")
-    assert code == 0 and "2 posts fingerprinted of 7 records read; left out:" in output, output
-    left_out = output.split("left out: ", 1)[1].split(".", 1)[0]
-    assert sum(int(part.rsplit(" ", 1)[1]) for part in left_out.split(", ")) == 7 - 2, left_out
-    assert f"mixed.{kind} ({kind}): 7 records" in output, output
+    assert code == 0 and "2 posts fingerprinted of 8 records read; not fingerprinted:" in output, output
+    left_out = output.split("not fingerprinted: ", 1)[1].split(".", 1)[0]
+    assert sum(int(part.rsplit(" ", 1)[1]) for part in left_out.split(", ")) == 8 - 2, left_out
+    assert "missing id 2" in left_out, left_out
+    assert f"mixed.{kind} ({kind}): 8 records" in output, output
     assert "no text 1" in left_out and "too short 1" in left_out, left_out  # "" is no text in every format
 
 
@@ -135,7 +137,7 @@ def test_a_file_of_only_bad_records_skipped_is_counted_not_refused_for_its_field
     path = tmp_path / "cut.jsonl"
     path.write_text('{"id": "1", "text": "a post cut short\n{"id": "2", "text": "another one cut short\n')
     code, output = fingerprint(path, "--skip-bad-lines")
-    assert code == 0 and "0 posts fingerprinted of 2 records read; left out: bad line 2" in output, output
+    assert code == 0 and "0 posts fingerprinted of 2 records read; not fingerprinted: bad line 2" in output, output
     array = tmp_path / "items.json"
     array.write_text('[1, 2, "x"]')
     code, output = fingerprint(array, "--skip-bad-lines")

@@ -66,9 +66,12 @@ class PostSource:
 
     def _finished(self, raw: pa.RecordBatch) -> pa.RecordBatch:
         ids = raw.column(0)
-        if ids.null_count:
-            self.skipped["missing_id"] += ids.null_count
-            raw = raw.filter(ids.is_valid())
+        missing = ids.is_null()
+        if pa.types.is_string(ids.type) or pa.types.is_large_string(ids.type):  # "" names no post either
+            missing = pc.or_kleene(missing, pc.equal(pc.binary_length(ids), 0))
+        if pc.any(missing).as_py():
+            self.skipped["missing_id"] += pc.sum(missing).as_py()
+            raw = raw.filter(pc.invert(missing))
         dates = parse_dates(raw.column(2))
         self.undated.update(dates.undated)
         self.date_status = dates.status

@@ -69,22 +69,22 @@ def _head_of(path: Path) -> bytes:
             raise InputError(f"{path}: cannot be read ({error.strerror}); check the path.") from None
     decompressor: Any = None
     if raw.startswith(GZIP_MAGIC):
-        decompressor = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        decompressor, kind = zlib.decompressobj(16 + zlib.MAX_WBITS), "gzip"
     elif raw.startswith(ZSTD_MAGIC):
-        decompressor = zstandard.ZstdDecompressor(max_window_size=ZSTD_MAX_WINDOW).decompressobj()
+        decompressor, kind = zstandard.ZstdDecompressor(max_window_size=ZSTD_MAX_WINDOW).decompressobj(), "zstd"
     elif raw.startswith(BZ2_MAGIC):
-        decompressor = bz2.BZ2Decompressor()
+        decompressor, kind = bz2.BZ2Decompressor(), "bzip2"
     elif raw.startswith(XZ_MAGIC):
-        decompressor = lzma.LZMADecompressor()
+        decompressor, kind = lzma.LZMADecompressor(), "xz"
     if decompressor is None:
         return raw
     try:
-        return _decompressed_head(path, raw, decompressor)
+        return _decompressed_head(path, raw, decompressor, kind)
     except (OSError, EOFError, zlib.error, zstandard.ZstdError, lzma.LZMAError) as error:
         raise InputError(f"{path}: the compressed stream is damaged or cut short ({error}); copy it again.") from None
 
 
-def _decompressed_head(path: Path, raw: bytes, decompressor: Any) -> bytes:
+def _decompressed_head(path: Path, raw: bytes, decompressor: Any, kind: str) -> bytes:
     """The first decompressed bytes of a compressed input. A first block may need more than the first read
     (a bzip2 block holds up to 900 kB of text), so the input is read on until text comes out or the stream
     ends; a stream that stops before its end with no text is damaged or cut short, not empty (what a cut
@@ -105,7 +105,8 @@ def _decompressed_head(path: Path, raw: bytes, decompressor: Any) -> bytes:
             if not chunk:
                 where = "standard input" if str(path) == STDIN else str(path)
                 raise InputError(
-                    f"{where}: the compressed stream is damaged or cut short (it ends before any text); copy it again."
+                    f"{where}: the {kind} stream is damaged or cut short (it ends before any text); download or "
+                    "copy it again."
                 )
             head = decompressor.decompress(chunk)
     return bytes(head[:HEAD_BYTES])
