@@ -10,6 +10,7 @@ opened corpus files in, one AuditResult per scanner out.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -589,7 +590,9 @@ def run_check(request: CheckRequest, progress: Progress | None = None) -> GateOu
     verdicts = [
         judge(path.name, result, request.limits, accepted) for path, result in zip(request.sets, results, strict=True)
     ]
-    outcome = GateOutcome(tuple(verdicts), request.limits)
+    judged = {path.name for path in request.sets}
+    others = Counter(key[0] for key in accepted.accepted if key[0] not in judged)
+    outcome = GateOutcome(tuple(verdicts), request.limits, tuple(sorted(others.items())))
     if request.update_baseline and request.baseline is not None:
         outcome.baseline_of_all().write(request.baseline)
     return outcome

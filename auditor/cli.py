@@ -1065,6 +1065,7 @@ def check(
     from auditor.audit import CheckRequest, CorpusSpec, find_fingerprint_sets, run_check
     from auditor.config import load_check_settings
     from auditor.gate import Limits
+    from auditor.plural import for_count
 
     _check_quiet_verbose(quiet, verbose)
     printed = _to_stdout([(junit, "--junit"), (sarif, "--sarif")])
@@ -1110,7 +1111,8 @@ def check(
         outcome = run_check(request, progress)
     if update_baseline:
         written = len(outcome.baseline_of_all().accepted)
-        _stdout().print(f"Wrote {printable(baseline)}: {written:,} accepted matches.", soft_wrap=True, markup=False)
+        matches = f"{written:,} accepted {for_count(written, 'match', 'matches')}"
+        _stdout().print(f"Wrote {printable(baseline)}: {matches}.", soft_wrap=True, markup=False)
         raise typer.Exit(EXIT_OK)
     _report_check(outcome, output_format, junit, sarif, printed, quiet)
     raise typer.Exit(EXIT_OK if outcome.passed or exit_zero else EXIT_FINDINGS)

@@ -60,6 +60,20 @@ class SetVerdict:
 class GateOutcome:
     verdicts: tuple[SetVerdict, ...]
     limits: Limits
+    # Sets the baseline accepts matches of that this check did not judge, with their accepted matches: a
+    # set renamed since the baseline was written has all its accepted matches counted as new.
+    baseline_sets_not_checked: tuple[tuple[str, int], ...] = ()
+
+    @property
+    def baseline_note(self) -> str | None:
+        """The sentence naming `baseline_sets_not_checked`, if any."""
+        if not self.baseline_sets_not_checked:
+            return None
+        named = ", ".join(f"{name} ({count:,})" for name, count in self.baseline_sets_not_checked)
+        return (
+            f"The baseline accepts matches of sets this check did not judge: {named}; if a set was renamed, its "
+            "accepted matches count as new here: update the baseline (--update-baseline) or keep the set's name."
+        )
 
     @property
     def passed(self) -> bool:

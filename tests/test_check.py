@@ -186,3 +186,18 @@ def test_report_files_never_replace_an_input(tmp_path: Path, release: tuple[Path
     )  # fmt: skip
     assert code == 2 and "writes the baseline only" in output and not (tmp_path / "junit.xml").exists()
     assert {path: path.read_bytes() for path in kept} == kept
+
+
+def test_a_baseline_of_a_set_not_checked_is_named(tmp_path: Path, release: tuple[Path, Path]) -> None:
+    sets, corpus = release
+    baseline = tmp_path / "accepted.json"
+    assert check(str(corpus), "--fingerprints", str(sets), "--baseline", str(baseline), "--update-baseline")[0] == 0
+    (sets / "twitter.fp.parquet").rename(sets / "x.fp.parquet")  # renamed since the baseline was written
+    (sets / "twitter.key").rename(sets / "x.key")
+    code, output = check(str(corpus), "--fingerprints", str(sets), "--baseline", str(baseline))
+    assert code == 1 and "2 new matches" in output
+    assert "accepts matches of sets this check did not judge: twitter.fp.parquet (2)" in " ".join(output.split())
+    code, output = check(str(corpus), "--fingerprints", str(sets), "--baseline", str(baseline), "--format", "md")
+    assert "did not judge: twitter.fp.parquet" in output
+    code, output = check(str(corpus), "--fingerprints", str(sets), "--max-matches", "5")
+    assert code == 0 and "did not judge" not in output  # no baseline, no note

@@ -156,4 +156,6 @@ def render_gate_markdown(outcome: GateOutcome) -> str:
     lines = [f"## Provenance check {head}", ""]
     for verdict in outcome.verdicts:
         lines += _verdict_section(verdict)
+    if outcome.baseline_note:
+        lines += [_cell(outcome.baseline_note), ""]
     return "\n".join(lines)

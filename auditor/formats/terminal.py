@@ -208,7 +208,8 @@ def render_gate_terminal(outcome: GateOutcome) -> RenderableType:
         if verdict.duplicate_corpus_ids
     ]
     note = Text("Counts and rates are of new matches; the baseline's are accepted.", style="dim")
-    return Group(head, table, *violations, *duplicates, *_new_matches(outcome), note)
+    others = [_plain(outcome.baseline_note, "yellow")] if outcome.baseline_note else []
+    return Group(head, table, *violations, *duplicates, *others, *_new_matches(outcome), note)
 
 
 _NEW_MATCHES = 20
