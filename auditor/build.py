@@ -8,6 +8,7 @@ from pathlib import Path
 import pyarrow.compute as pc
 
 from auditor.dates import undated_by_reason
+from auditor.errors import InputError
 from auditor.fingerprint import Fingerprinter
 from auditor.fingerprint_set import FingerprintSetInfo, FingerprintSetWriter
 from auditor.kernels.scratch import Scratch
@@ -44,6 +45,10 @@ def build_fingerprint_set(
                     on_posts(posts.num_rows)
             skipped.update(source.skipped)
         skipped["duplicate_id"] += writer.duplicates
+        summaries = tuple(source.summary() for source in sources)
+        if not any(summary.records for summary in summaries):  # as an empty file: a header, an empty array
+            names = ", ".join(summary.name for summary in summaries)
+            raise InputError(f"{names}: no record in it (no posts); check that it is the export you meant.")
         info = FingerprintSetInfo(
             params=fingerprinter.params,
             min_shingles=fingerprinter.min_shingles,
@@ -56,7 +61,7 @@ def build_fingerprint_set(
                 "posts_undated": sum(undated.values()),  # a null created_at is an undated status
             },
             skipped=skipped.as_dict(),
-            sources=tuple(source.summary() for source in sources),
+            sources=summaries,
             undated=undated.as_dict(),
         )
         info = writer.close(info)

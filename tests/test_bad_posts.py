@@ -130,6 +130,20 @@ def test_the_sets_undated_posts_by_reason_are_of_the_posts_in_the_set(tmp_path: 
     assert info.sources[0].undated == {"missing": 2, "unparseable": 1}
 
 
+@pytest.mark.parametrize("kind", ["csv", "parquet"])
+def test_an_input_of_no_record_is_refused_as_an_empty_file_is(tmp_path: Path, kind: str) -> None:
+    """A CSV of only its header, a Parquet file of no row: no record, as an empty file (exit 2, no set);
+    records all left out (bad lines skipped, every text too short) still make a set that says so."""
+    path = tmp_path / f"header.{kind}"
+    if kind == "csv":
+        path.write_text("id,text\n")
+    else:
+        pq.write_table(pa.table({"id": pa.array([], pa.string()), "text": pa.array([], pa.string())}), path)
+    code, output = fingerprint(path)
+    assert code == 2 and "no record in it (no posts)" in output, output
+    assert sorted(p.name for p in tmp_path.iterdir()) == [path.name]
+
+
 def test_a_file_of_only_bad_records_skipped_is_counted_not_refused_for_its_fields(tmp_path: Path) -> None:
     """With --skip-bad-lines, a JSON lines file whose every line is damaged is counted (nothing to
     fingerprint), not refused for lacking an id field its records do have; a JSON array of no object is
