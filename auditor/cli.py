@@ -1321,13 +1321,25 @@ def index(
 @reports_errors
 def inspect(
     fingerprints: Annotated[Path, typer.Argument(metavar="SET", help="A fingerprint set.", show_default=False)],
+    verify: Annotated[
+        bool,
+        typer.Option(
+            "--verify",
+            help="Also read every row and check the set's content digest (exit 2 when the set was altered); "
+            "without it only the self-description is read and checked, as fast for any size of set.",
+        ),
+    ] = False,
 ) -> None:
-    """Print what a fingerprint set records about itself (parameters, inputs, counts) as JSON."""
+    """Print what a fingerprint set records about itself (parameters, inputs, counts) as JSON.
+
+    Every field of the self-description is checked; the content digest (every row) is checked with
+    --verify, and by every audit and check that loads the set.
+    """
     import json
 
     from auditor import fingerprint_set as fingerprint_sets
 
-    info = fingerprint_sets.read_info(fingerprints)
+    info = fingerprint_sets.load(fingerprints).info if verify else fingerprint_sets.read_info(fingerprints)
     _print_text(json.dumps(info.to_dict(), indent=2))
 
 

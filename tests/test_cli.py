@@ -175,6 +175,8 @@ def test_inspect_prints_the_parameters(tmp_path: Path, posts_file: Path) -> None
     invoke("fingerprint", str(posts_file), "-o", str(fp), "-q")
     code, output = invoke("inspect", str(fp))
     assert code == 0 and json.loads(output)["params"]["num_perm"] == 128
+    code, verified = invoke("inspect", str(fp), "--verify")
+    assert code == 0 and json.loads(verified) == json.loads(output)
 
 
 def test_version() -> None:

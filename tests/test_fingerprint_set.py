@@ -206,6 +206,8 @@ def test_a_set_modified_after_it_was_built_is_refused(
     assert result.exit_code == 2 and "Traceback" not in result.output
     sentence = " ".join(result.output.split())
     assert f"error: {fp} was modified after it was built" in sentence and sentence.endswith("rebuild it.")
+    verified = runner.invoke(app, ["inspect", str(fp), "--verify"])
+    assert verified.exit_code == 2 and f"{fp} was modified after it was built" in " ".join(verified.output.split())
 
 
 @pytest.mark.parametrize(
