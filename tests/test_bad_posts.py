@@ -159,3 +159,9 @@ def test_a_file_of_only_bad_records_skipped_is_counted_not_refused_for_its_field
     array.write_text("[]")
     code, output = fingerprint(array)
     assert code == 2 and "an empty JSON array (no posts in it)" in output, output
+    array.write_text(json.dumps([{"id": "1", "text": POSTS[0]}, 5]))
+    code, output = fingerprint(array)
+    assert code == 2 and "items.json item 2: not a JSON object" in output, output  # numbered from 1, as lines
+    array.write_text("[,")
+    code, output = fingerprint(array)
+    assert code == 2 and "not a valid JSON array (before its first item" in output, output

@@ -159,11 +159,11 @@ class JsonArrayReader(Reader):
         paths = [field_path(name) for name in _names(self)]
         stream, hashing = self.open_stream()
         columns: list[list[Any]] = [[] for _ in paths]
-        index = 0
+        items = 0  # items parsed; an item is named by its number from 1, as a line is
         try:
-            for index, obj in enumerate(ijson.items(stream, "item", use_float=True)):
+            for items, obj in enumerate(ijson.items(stream, "item", use_float=True), start=1):
                 if not isinstance(obj, dict):
-                    self.bad_record(f"{self.path} item {index}", "not a JSON object")
+                    self.bad_record(f"{self.path} item {items}", "not a JSON object")
                     self.records_read += 1  # a record read, left out as a bad line
                     continue
                 for column, path in zip(columns, paths, strict=True):
@@ -173,8 +173,8 @@ class JsonArrayReader(Reader):
                     columns = [[] for _ in paths]
         except ijson.JSONError as error:
             raise InputError(
-                f"{self.path}: not a valid JSON array (after item {index}: {str(error).splitlines()[0]}); check that "
-                "the file is whole."
+                f"{self.path}: not a valid JSON array ({f'after item {items}' if items else 'before its first item'}: "
+                f"{str(error).splitlines()[0]}); check that the file is whole."
             ) from None
         except STREAM_ERRORS as error:
             raise stream_errors(self.path)(error) from None
