@@ -127,7 +127,8 @@ def test_a_compressed_input_whose_first_block_is_past_the_first_read_is_sniffed(
     path.write_bytes(packed)
     assert PostSource(path).format == "jsonl"
     monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(packed)))
-    assert PostSource(Path("-")).format == "jsonl"
+    piped = PostSource(Path("-"))
+    assert piped.format == "jsonl" and read_all(piped).num_rows == 15_000  # the peeked bytes read once, in order
     if compress == "bz2":
         assert len(packed) > 3 * (1 << 16)  # the first block ends past the first read
         path.write_bytes(packed[: 2 * (1 << 16)])
@@ -137,3 +138,29 @@ def test_a_compressed_input_whose_first_block_is_past_the_first_read_is_sniffed(
     path.write_bytes(packed[:header] + b"not a stream at all" * 10)
     with pytest.raises(InputError, match="damaged or cut short"):
         PostSource(path)
+
+
+@pytest.mark.parametrize("compress", ["bz2", "gzip", "lzma", "zstd"])
+def test_sniffing_follows_members_of_no_text_and_reads_a_bounded_head(tmp_path: Path, compress: str) -> None:
+    """An empty member or frame before the posts (`cat empty.gz posts.gz`) is followed into the next, as
+    the readers do (such a file was called empty); a run of zeros that decompresses to gigabytes gives the
+    sniffer its head only; an input of empty members is empty, one cut inside its first member damaged."""
+    import bz2
+    import gzip
+    import lzma
+
+    import zstandard
+
+    from auditor.sources.exports import HEAD_BYTES, _decompressed_head
+
+    packer = {"bz2": bz2.compress, "gzip": gzip.compress, "lzma": lzma.compress, "zstd": zstandard.compress}[compress]
+    kind = {"bz2": "bzip2", "gzip": "gzip", "lzma": "xz", "zstd": "zstd"}[compress]
+    lines = b"".join(json.dumps({"id": i, "text": POSTS[i % len(POSTS)]}).encode() + b"\n" for i in range(20))
+    path = tmp_path / "posts.data"
+    path.write_bytes(packer(b"") + packer(b"") + packer(lines))
+    source = PostSource(path)
+    assert source.format == "jsonl" and read_all(source).num_rows == 20
+    assert _decompressed_head(packer(b"") + packer(b""), lambda size: b"", kind) == b""
+    assert _decompressed_head(packer(lines)[:10], lambda size: b"", kind) is None
+    zeros = packer(bytes(1 << 25))  # 32 MB of text in a few kilobytes at most
+    assert len(zeros) < HEAD_BYTES and _decompressed_head(zeros, lambda size: b"", kind) == bytes(HEAD_BYTES)

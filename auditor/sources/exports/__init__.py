@@ -67,49 +67,79 @@ def _head_of(path: Path) -> bytes:
                 raw = stream.read(HEAD_BYTES)
         except OSError as error:
             raise InputError(f"{path}: cannot be read ({error.strerror}); check the path.") from None
-    decompressor: Any = None
-    if raw.startswith(GZIP_MAGIC):
-        decompressor, kind = zlib.decompressobj(16 + zlib.MAX_WBITS), "gzip"
-    elif raw.startswith(ZSTD_MAGIC):
-        decompressor, kind = zstandard.ZstdDecompressor(max_window_size=ZSTD_MAX_WINDOW).decompressobj(), "zstd"
-    elif raw.startswith(BZ2_MAGIC):
-        decompressor, kind = bz2.BZ2Decompressor(), "bzip2"
-    elif raw.startswith(XZ_MAGIC):
-        decompressor, kind = lzma.LZMADecompressor(), "xz"
-    if decompressor is None:
+    kind = next((name for magic, name in _COMPRESSED if raw.startswith(magic)), None)
+    if kind is None:
         return raw
+    where = "standard input" if str(path) == STDIN else str(path)
     try:
-        return _decompressed_head(path, raw, decompressor, kind)
+        with contextlib.ExitStack() as closing:
+            more: Callable[[int], bytes]
+            if str(path) == STDIN:
+                more = stdin().peek_more
+            else:
+                stream = closing.enter_context(path.open("rb"))
+                stream.seek(len(raw))
+                more = stream.read
+            head = _decompressed_head(raw, more, kind)
     except (OSError, EOFError, zlib.error, zstandard.ZstdError, lzma.LZMAError) as error:
-        raise InputError(f"{path}: the compressed stream is damaged or cut short ({error}); copy it again.") from None
+        raise InputError(f"{where}: the compressed stream is damaged or cut short ({error}); copy it again.") from None
+    if head is None:
+        raise InputError(
+            f"{where}: the {kind} stream is damaged or cut short (it ends before any text); download or copy it again."
+        )
+    return head
 
 
-def _decompressed_head(path: Path, raw: bytes, decompressor: Any, kind: str) -> bytes:
-    """The first decompressed bytes of a compressed input. A first block may need more than the first read
-    (a bzip2 block holds up to 900 kB of text), so the input is read on until text comes out or the stream
-    ends; a stream that stops before its end with no text is damaged or cut short, not empty (what a cut
-    file holds before the cut still tells its format: its reader names the damage)."""
-    head = decompressor.decompress(raw)
-    if head or decompressor.eof:
-        return bytes(head[:HEAD_BYTES])
-    with contextlib.ExitStack() as closing:
-        more: Callable[[int], bytes]
-        if str(path) == STDIN:
-            more = stdin().peek_more
-        else:
-            stream = closing.enter_context(path.open("rb"))
-            stream.seek(len(raw))
-            more = stream.read
-        while not head and not decompressor.eof:
-            chunk = more(HEAD_BYTES)
-            if not chunk:
-                where = "standard input" if str(path) == STDIN else str(path)
-                raise InputError(
-                    f"{where}: the {kind} stream is damaged or cut short (it ends before any text); download or "
-                    "copy it again."
-                )
-            head = decompressor.decompress(chunk)
-    return bytes(head[:HEAD_BYTES])
+_COMPRESSED = ((GZIP_MAGIC, "gzip"), (ZSTD_MAGIC, "zstd"), (BZ2_MAGIC, "bzip2"), (XZ_MAGIC, "xz"))
+# Input read without text coming out before the sniffing gives up (a stream of only empty or skippable
+# frames, or padding): more than any first block of text needs.
+_SNIFF_INPUT_LIMIT = 64 << 20
+# Bytes of zstd input given at a time when sniffing: each 3-byte block header may stand for 128 kB of output.
+_ZSTD_PIECE = 256
+
+
+def _decompressor(kind: str) -> Any:
+    if kind == "gzip":
+        return zlib.decompressobj(16 + zlib.MAX_WBITS)
+    if kind == "zstd":
+        return zstandard.ZstdDecompressor(max_window_size=ZSTD_MAX_WINDOW).decompressobj()
+    return bz2.BZ2Decompressor() if kind == "bzip2" else lzma.LZMADecompressor()
+
+
+def _decompressed_head(raw: bytes, more: Callable[[int], bytes], kind: str) -> bytes | None:
+    """The first decompressed bytes of a compressed input that begins with `raw` and goes on with what
+    `more` reads: the text of `raw` (at most HEAD_BYTES of it), or of more input when `raw` holds none; None
+    when the input ends, cut short, before any text.
+
+    A first block may need more than the first read (a bzip2 block holds up to 900 kB of text), so input is
+    read on until text comes out. A member or frame that ends with no text (an empty one, concatenated
+    before the rest, as `cat` makes) is followed into the next, as the readers do. Output is bounded (a
+    few bytes of a compressed run of zeros decompress to gigabytes): zlib, bz2 and lzma are asked for at
+    most HEAD_BYTES, and zstd, which takes no limit, is fed _ZSTD_PIECE bytes at a time."""
+    decompressor, pending, read, fed = _decompressor(kind), raw, len(raw), False
+    head = bytearray()
+    while True:
+        if pending:
+            if kind == "zstd":  # no output limit: fed in pieces, whose blocks hold a few megabytes at most
+                piece, pending = pending[:_ZSTD_PIECE], pending[_ZSTD_PIECE:]
+                head += decompressor.decompress(piece)
+            else:
+                piece, pending = pending, b""
+                head += decompressor.decompress(piece, HEAD_BYTES - len(head))
+            fed = True
+            if len(head) >= HEAD_BYTES:
+                return bytes(head[:HEAD_BYTES])
+            if decompressor.eof:  # a member or frame ended: on to the next, if any
+                pending, decompressor, fed = decompressor.unused_data + pending, _decompressor(kind), False
+            continue
+        if head:  # the text of the input read so far
+            return bytes(head)
+        pending = more(HEAD_BYTES)
+        read += len(pending)
+        if not pending:
+            return None if fed else b""  # inside a member: cut short; between members: whole, and empty
+        if read > _SNIFF_INPUT_LIMIT:
+            return None
 
 
 _FIRST_KEYS = re.compile(rb'"([A-Za-z_@$][A-Za-z0-9_@$]*)"\s*:')
