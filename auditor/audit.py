@@ -10,6 +10,7 @@ opened corpus files in, one AuditResult per scanner out.
 
 from __future__ import annotations
 
+import contextlib
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -39,7 +40,7 @@ from auditor.indexing import load_scanner as load_scanner
 from auditor.indexing import stored_index as stored_index
 from auditor.indexing import validate_scan_settings as validate_scan_settings
 from auditor.kernels.normalize import single_array
-from auditor.keys import key_for_set
+from auditor.keys import key_beside, key_for_set
 from auditor.outputs import check_outputs, staged_outputs
 from auditor.plural import counted
 from auditor.progress import NoProgress as NoProgress
@@ -196,6 +197,30 @@ def check_sets(sets: Sequence[Path], key_file: Path | None) -> list[bytes]:
     return keys
 
 
+def control_overlap(posts: pa.Array, control: pa.Array) -> str | None:
+    """Why a control set cannot serve, if it shares most of its posts (by id) with the audited set: the
+    same posts fingerprinted again, or the set itself, would compare the set with itself and conclude the
+    data do not support the claim. A few shared ids (another platform's numbering) are let through."""
+    shared = int(pc.sum(pc.is_in(control, value_set=posts)).as_py() or 0)
+    if 2 * shared <= len(control):
+        return None
+    return (
+        f"the control set shares {shared:,} of its {len(control):,} testable posts (by id) with the audited set, "
+        "so it cannot tell chance from copying; give a set of posts the corpus cannot have carried (published "
+        "after it was collected), or --cutoff."
+    )
+
+
+def read_beside(sets: Sequence[Path], key_file: Path | None) -> list[Path]:
+    """The sets and the keys they are read with (`key_file`, else the key beside each set, if any): files
+    an output must never replace (a key replaced cannot be made again)."""
+    return [*sets, *([key_file] if key_file is not None else [key_beside(path) for path in sets])]
+
+
+def local_paths(files: Sequence[CorpusFile]) -> list[Path]:
+    return [f.local_path for f in files if f.local_path is not None]
+
+
 def untestable_set(path: Path, info: fingerprint_sets.FingerprintSetInfo) -> str:
     """One sentence: why no post of the set can be tested, and what to do."""
     total = info.counts.get("posts_in_set", 0)
@@ -258,7 +283,7 @@ def run_audit(request: AuditRequest, progress: Progress | None = None) -> AuditR
     engine = make_engine(request.engine, request.workers, request.spark_master)
     keys = check_sets(sets, request.key_file)
     files = request.corpus.open()
-    check_outputs(request.outputs.paths(), [*sets, *(f.local_path for f in files if f.local_path is not None)])
+    check_outputs(request.outputs.paths(), [*read_beside(sets, request.key_file), *local_paths(files)])
     scanners = [
         load_scanner(
             request.fingerprints,
@@ -272,11 +297,9 @@ def run_audit(request: AuditRequest, progress: Progress | None = None) -> AuditR
     ]
     if request.control is not None:
         control = load_scanner(request.control, keys[1], request.threshold, progress, index_dir=request.index_dir)
-        if control.fingerprints.info.content_sha256 == scanners[0].fingerprints.info.content_sha256:
-            raise UsageError(
-                f"{request.control}: the control set is the audited set itself (the same content), which cannot "
-                "tell chance from copying; give a set of posts the corpus cannot have carried, or --cutoff."
-            )
+        shared = control_overlap(scanners[0].fingerprints.post_ids, control.fingerprints.post_ids)
+        if shared:
+            raise UsageError(f"{request.control}: {shared}")
         scanners.append(control)
     store = None
     if request.checkpoints and request.outputs.evidence is not None:
@@ -537,6 +560,7 @@ class CheckRequest:
     # Report files the caller writes from the outcome ((path, what it is), as for check_outputs): checked
     # with the baseline before the scan, so that none replaces an input.
     reports: tuple[tuple[Path, str], ...] = ()
+    protected: tuple[Path, ...] = ()  # other files the caller read (its settings file): no output replaces them
 
     def __post_init__(self) -> None:
         validate_scan_settings(self.threshold, self.workers)
@@ -575,9 +599,14 @@ def run_check(request: CheckRequest, progress: Progress | None = None) -> GateOu
     accepted = Baseline()
     if request.baseline is not None and not request.update_baseline:
         accepted = Baseline.read(request.baseline)
+    elif request.baseline is not None and request.baseline.is_file():
+        # Updating: the matches of sets not judged now stay accepted (a baseline that cannot be read is
+        # replaced whole).
+        with contextlib.suppress(InputError):
+            accepted = Baseline.read(request.baseline)
     keys = check_sets(request.sets, request.key_file)
     files = request.corpus.open()
-    inputs = [*request.sets, *(f.local_path for f in files if f.local_path is not None)]
+    inputs = [*read_beside(request.sets, request.key_file), *local_paths(files), *request.protected]
     if request.update_baseline and request.baseline is not None:
         check_outputs([(request.baseline, "baseline")], inputs)
     else:
@@ -591,8 +620,9 @@ def run_check(request: CheckRequest, progress: Progress | None = None) -> GateOu
         judge(path.name, result, request.limits, accepted) for path, result in zip(request.sets, results, strict=True)
     ]
     judged = {path.name for path in request.sets}
-    others = Counter(key[0] for key in accepted.accepted if key[0] not in judged)
-    outcome = GateOutcome(tuple(verdicts), request.limits, tuple(sorted(others.items())))
+    kept = frozenset(key for key in accepted.accepted if key[0] not in judged)
+    others = Counter(key[0] for key in kept)
+    outcome = GateOutcome(tuple(verdicts), request.limits, tuple(sorted(others.items())), kept)
     if request.update_baseline and request.baseline is not None:
         outcome.baseline_of_all().write(request.baseline)
     return outcome

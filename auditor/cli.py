@@ -335,7 +335,7 @@ IdColumnOption = Annotated[
     typer.Option(
         metavar="NAME",
         help="Corpus column holding row ids, copied into the evidence and naming rows in baselines.",
-        show_default="id when present and of strings or numbers",
+        show_default="id when present, unless of lists or structs",
         rich_help_panel=INPUTS,
     ),
 ]
@@ -586,6 +586,7 @@ def fingerprint(
     if str(output) == STDOUT:
         raise UsageError("a fingerprint set is a Parquet file: give --output a file path, not -.")
     check_outputs([(output, "fingerprint set")], [p for p in posts if str(p) != STDOUT])  # before any key or read
+    new_folders = [folder for folder in (output.parent, *output.parent.parents) if not folder.exists()]
     key, key_path, key_made = key_for_new_set(output, key_file, public)
     try:
         params = FingerprintParams(num_perm=num_perm, seed=seed, shingle_size=shingle_size, key_id=new_key_id(key))
@@ -607,6 +608,9 @@ def fingerprint(
     except BaseException:
         if key_made and key_path is not None:  # no set, so no key made for it either
             key_path.unlink(missing_ok=True)
+        for folder in new_folders:  # nor the folders made for them (deepest first; one holding anything stays)
+            with contextlib.suppress(OSError):
+                folder.rmdir()
         raise
     if quiet:
         return
@@ -711,7 +715,7 @@ def audit(
         typer.Option(
             metavar="NAME",
             help="Corpus column holding each row's source URL, for matches by domain.",
-            show_default="url when present and of strings",
+            show_default="url when present, unless of lists or structs",
             rich_help_panel=INPUTS,
         ),
     ] = None,
@@ -1102,16 +1106,17 @@ def check(
         spark_master=spark_master,
         index_dir=index_dir,
         reports=tuple(
-            (path, what)
-            for path, what in ((junit, "JUnit report"), (sarif, "SARIF report"))
-            if path is not None and str(path) != STDOUT
-        ),
+            (path, what) for path, what in ((junit, "JUnit report"), (sarif, "SARIF report")) if path is not None
+        ),  # - (standard output) included: with --update-baseline, any report is refused
+        protected=(settings.source,) if settings.source is not None else (),
     )
     with _showing_progress(quiet, verbose) as progress:
         outcome = run_check(request, progress)
     if update_baseline:
         written = len(outcome.baseline_of_all().accepted)
         matches = f"{written:,} accepted {for_count(written, 'match', 'matches')}"
+        if outcome.baseline_kept:
+            matches += f", {len(outcome.baseline_kept):,} of them kept of sets this check did not judge"
         _stdout().print(f"Wrote {printable(baseline)}: {matches}.", soft_wrap=True, markup=False)
         raise typer.Exit(EXIT_OK)
     _report_check(outcome, output_format, junit, sarif, printed, quiet)

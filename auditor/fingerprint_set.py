@@ -389,6 +389,8 @@ class FingerprintSetWriter:
         if self.path.is_dir() or not self.path.name or self.path.name in (".", ".."):
             raise UsageError(f"{self.path}: the fingerprint set path is a directory; give a file name.")
         self._target = through_links(self.path)  # a symbolic link is written through, as every output
+        # The folders made for the set, removed again (when empty) if it is not written.
+        self._made = [folder for folder in (self._target.parent, *self._target.parent.parents) if not folder.exists()]
         try:
             self._target.parent.mkdir(parents=True, exist_ok=True)
             descriptor, name = tempfile.mkstemp(
@@ -473,6 +475,9 @@ class FingerprintSetWriter:
         with contextlib.suppress(OSError, pa.ArrowException):
             self._writer.close()
         self._partial.unlink(missing_ok=True)
+        for folder in self._made:  # deepest first; one holding anything else stays
+            with contextlib.suppress(OSError):
+                folder.rmdir()
 
 
 @dataclass(frozen=True)

@@ -63,6 +63,8 @@ class GateOutcome:
     # Sets the baseline accepts matches of that this check did not judge, with their accepted matches: a
     # set renamed since the baseline was written has all its accepted matches counted as new.
     baseline_sets_not_checked: tuple[tuple[str, int], ...] = ()
+    # Their accepted matches, which an updated baseline keeps.
+    baseline_kept: frozenset[MatchKey] = frozenset()
 
     @property
     def baseline_note(self) -> str | None:
@@ -71,8 +73,8 @@ class GateOutcome:
             return None
         named = ", ".join(f"{name} ({count:,})" for name, count in self.baseline_sets_not_checked)
         return (
-            f"The baseline accepts matches of sets this check did not judge: {named}; if a set was renamed, its "
-            "accepted matches count as new here: update the baseline (--update-baseline) or keep the set's name."
+            f"The baseline accepts matches of sets this check did not judge: {named} (kept when the baseline is "
+            "updated); if a set was renamed, its accepted matches count as new under its new name."
         )
 
     @property
@@ -80,8 +82,9 @@ class GateOutcome:
         return all(v.passed for v in self.verdicts)
 
     def baseline_of_all(self) -> Baseline:
-        """A baseline accepting every current match (what --update-baseline writes)."""
-        return Baseline(frozenset(key for v in self.verdicts for key in v.keys))
+        """A baseline accepting every current match, and keeping the accepted matches of sets not judged
+        (what --update-baseline writes)."""
+        return Baseline(frozenset(key for v in self.verdicts for key in v.keys) | self.baseline_kept)
 
 
 def judge(set_name: str, result: AuditResult, limits: Limits, baseline: Baseline) -> SetVerdict:

@@ -31,17 +31,24 @@ def _writable_directory(path: Path) -> Path | None:
 def check_outputs(outputs: Sequence[tuple[Path, str]], inputs: Sequence[Path] = ()) -> None:
     """Refuse, before anything is read or written, outputs that cannot be written or would clobber an input.
 
-    `outputs` pairs each path with what it is ("evidence", "JSON report", ...), for the message.
+    `outputs` pairs each path with what it is ("evidence", "JSON report", ...), for the message. A symbolic
+    link is judged by the file it leads to, which is what is written.
     """
     taken = {_same_file_key(p): p for p in inputs}
     seen: dict[str, str] = {}
     for path, what in outputs:
         if str(path) == "-":
             continue
-        key = _same_file_key(path)
-        if path.is_dir():
+        try:
+            target = through_links(path)
+            key = _same_file_key(target)
+        except (OSError, RuntimeError):  # a loop of links (RuntimeError before Python 3.13)
+            raise UsageError(
+                f"{path}: the {what} path is a symbolic link that cannot be followed (a loop); give a file path."
+            ) from None
+        if target.is_dir():
             raise UsageError(f"{path}: the {what} path is a directory; give a file name.")
-        if path.exists() and not path.is_file():
+        if target.exists() and not target.is_file():
             raise UsageError(
                 f"{path}: the {what} path is not a regular file (a device, a pipe or a socket), which the "
                 "output would replace; give the path of a file (or - where the option takes standard output)."
@@ -51,9 +58,9 @@ def check_outputs(outputs: Sequence[tuple[Path, str]], inputs: Sequence[Path] = 
         if key in seen:
             raise UsageError(f"{path}: given as both the {seen[key]} and the {what} path; give each its own file.")
         seen[key] = what
-        if path.exists() and not os.access(path, os.W_OK):
+        if target.exists() and not os.access(target, os.W_OK):
             raise InputError(f"{path}: the {what} cannot be replaced (no write permission); choose another path.")
-        if not path.exists() and _writable_directory(path) is None:
+        if _writable_directory(target) is None:  # a new file is made there, an old one replaced by a rename
             raise InputError(
                 f"{path}: the {what} cannot be written there (the directory is missing or not writable); "
                 "choose another path."

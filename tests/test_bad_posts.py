@@ -141,7 +141,9 @@ def test_an_input_of_no_record_is_refused_as_an_empty_file_is(tmp_path: Path, ki
         pq.write_table(pa.table({"id": pa.array([], pa.string()), "text": pa.array([], pa.string())}), path)
     code, output = fingerprint(path)
     assert code == 2 and "no record in it (no posts)" in output, output
-    assert sorted(p.name for p in tmp_path.iterdir()) == [path.name]
+    result = runner.invoke(app, ["fingerprint", str(path), "-o", str(tmp_path / "new" / "deeper" / "s.fp.parquet")])
+    assert result.exit_code == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == [path.name]  # no set, no key, no folder made for them
 
 
 def test_a_file_of_only_bad_records_skipped_is_counted_not_refused_for_its_fields(tmp_path: Path) -> None:
@@ -164,4 +166,7 @@ def test_a_file_of_only_bad_records_skipped_is_counted_not_refused_for_its_field
     assert code == 2 and "items.json item 2: not a JSON object" in output, output  # numbered from 1, as lines
     array.write_text("[,")
     code, output = fingerprint(array)
-    assert code == 2 and "not a valid JSON array (before its first item" in output, output
+    assert code == 2 and "not a valid JSON array (at item 1:" in output, output
+    array.write_text('[{"id": "1", "text": "a post"}, {"id": "2", "te')
+    code, output = fingerprint(array)
+    assert code == 2 and "not a valid JSON array (at item 2:" in output, output

@@ -180,11 +180,16 @@ def test_report_files_never_replace_an_input(tmp_path: Path, release: tuple[Path
     for option, path in (("--junit", baseline), ("--sarif", sets / "twitter.fp.parquet"), ("--junit", corpus)):
         code, output = check(str(corpus), "--fingerprints", str(sets), "--baseline", str(baseline), option, str(path))
         assert code == 2 and "is also an input; choose another output path" in output, output
-    code, output = check(
-        str(corpus), "--fingerprints", str(sets), "--baseline", str(baseline), "--update-baseline",
-        "--junit", str(tmp_path / "junit.xml"),
-    )  # fmt: skip
-    assert code == 2 and "writes the baseline only" in output and not (tmp_path / "junit.xml").exists()
+    key = sets / "twitter.key"
+    kept[key] = key.read_bytes()
+    code, output = check(str(corpus), "--fingerprints", str(sets), "--baseline", str(baseline), "--sarif", str(key))
+    assert code == 2 and "is also an input" in output, output  # a key replaced could not be made again
+    for report in (str(tmp_path / "junit.xml"), "-"):
+        code, output = check(
+            str(corpus), "--fingerprints", str(sets), "--baseline", str(baseline), "--update-baseline",
+            "--junit", report,
+        )  # fmt: skip
+        assert code == 2 and "writes the baseline only" in output and not (tmp_path / "junit.xml").exists()
     assert {path: path.read_bytes() for path in kept} == kept
 
 
@@ -201,3 +206,7 @@ def test_a_baseline_of_a_set_not_checked_is_named(tmp_path: Path, release: tuple
     assert "did not judge: twitter.fp.parquet" in output
     code, output = check(str(corpus), "--fingerprints", str(sets), "--max-matches", "5")
     assert code == 0 and "did not judge" not in output  # no baseline, no note
+    # Updating with the renamed set keeps the old name's accepted matches (another set's, for all it knows).
+    code, output = check(str(corpus), "--fingerprints", str(sets), "--baseline", str(baseline), "--update-baseline")
+    assert code == 0 and "4 accepted matches, 2 of them kept of sets this check did not judge" in output, output
+    assert {key[0] for key in Baseline.read(baseline).accepted} == {"twitter.fp.parquet", "x.fp.parquet"}

@@ -233,9 +233,12 @@ def test_an_explicit_control_set(tmp_path: Path) -> None:
     assert control["after"]["numerator"] == 2 and "beyond chance" in control["statement"]
     both = runner.invoke(app, [*arguments, "--control", str(tmp_path / "late.fp"), "--cutoff", DEMO_CUTOFF])
     assert both.exit_code == 2 and "not both" in both.output
-    (tmp_path / "copy.fp").write_bytes((tmp_path / "early.fp").read_bytes())
-    itself = runner.invoke(app, [*arguments, "--control", str(tmp_path / "copy.fp")])
-    assert itself.exit_code == 2 and "the control set is the audited set itself" in itself.output
+    fingerprint = ["fingerprint", str(early), "-o", str(tmp_path / "again.fp"), "--public", "-q"]
+    assert runner.invoke(app, fingerprint).exit_code == 0  # the same posts fingerprinted again: another digest
+    for control in ("early.fp", "again.fp"):
+        itself = runner.invoke(app, [*arguments, "--control", str(tmp_path / control)])
+        assert itself.exit_code == 2 and "the control set shares" in itself.output, itself.output
+        assert "(by id) with the audited set" in " ".join(itself.output.split())
 
 
 def test_text_share_interval_is_the_ratio_estimator() -> None:

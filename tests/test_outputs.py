@@ -79,6 +79,14 @@ def test_an_output_is_written_through_a_link_and_never_replaces_a_pipe_or_device
     assert result.exit_code == 0 and set_link.is_symlink()
     assert pq.read_table(set_target).num_rows == pq.read_table(fp).num_rows
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["r.json", "s.fp.parquet"]  # no leftovers
+    loop = tmp_path / "loop.json"
+    loop.symlink_to(loop)
+    code, output = _audit(fp, corpus, "--json", str(loop))
+    assert code == 2 and "a symbolic link that cannot be followed" in output
+    key = fp.with_name("s.key")
+    before = key.read_bytes()
+    code, output = _audit(fp, corpus, "--json", str(key))
+    assert code == 2 and "is also an input" in output and key.read_bytes() == before
 
 
 def test_an_unwritable_place_fails_in_one_sentence(tmp_path: Path) -> None:

@@ -173,7 +173,7 @@ class JsonArrayReader(Reader):
                     columns = [[] for _ in paths]
         except ijson.JSONError as error:
             raise InputError(
-                f"{self.path}: not a valid JSON array ({f'after item {items}' if items else 'before its first item'}: "
+                f"{self.path}: not a valid JSON array (at item {items + 1}: "
                 f"{str(error).splitlines()[0]}); check that the file is whole."
             ) from None
         except STREAM_ERRORS as error:
