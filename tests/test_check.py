@@ -204,6 +204,8 @@ def test_a_baseline_of_a_set_not_checked_is_named(tmp_path: Path, release: tuple
     assert "accepts matches of sets this check did not judge: twitter.fp.parquet (2)" in " ".join(output.split())
     code, output = check(str(corpus), "--fingerprints", str(sets), "--baseline", str(baseline), "--format", "md")
     assert "did not judge: twitter.fp.parquet" in output
+    code, output = check(str(corpus), "--fingerprints", str(sets), "--baseline", str(baseline), "--format", "json")
+    assert json.loads(output)["baseline_sets_not_checked"] == {"twitter.fp.parquet": 2}
     code, output = check(str(corpus), "--fingerprints", str(sets), "--max-matches", "5")
     assert code == 0 and "did not judge" not in output  # no baseline, no note
     # Updating with the renamed set keeps the old name's accepted matches (another set's, for all it knows).

@@ -326,6 +326,8 @@ def gate_dict(outcome: GateOutcome, *, arrow_strings: bool = False) -> dict[str,
             }
             for verdict in outcome.verdicts
         ],
+        # Sets the baseline accepts matches of that this check did not judge: {set name: accepted matches}.
+        "baseline_sets_not_checked": dict(outcome.baseline_sets_not_checked),
     }
 
 
