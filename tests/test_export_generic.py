@@ -160,6 +160,9 @@ def test_sniffing_follows_members_of_no_text_and_reads_a_bounded_head(tmp_path: 
     path.write_bytes(packer(b"") + packer(b"") + packer(lines))
     source = PostSource(path)
     assert source.format == "jsonl" and read_all(source).num_rows == 20
+    if compress == "gzip":  # zeros after the last member, as some writers pad: the reader's business
+        path.write_bytes(packer(lines) + bytes(100))
+        assert PostSource(path).format == "jsonl"
     assert _decompressed_head(packer(b"") + packer(b""), lambda size: b"", kind) == b""
     assert _decompressed_head(packer(lines)[:10], lambda size: b"", kind) is None
     zeros = packer(bytes(1 << 25))  # 32 MB of text in a few kilobytes at most

@@ -129,7 +129,10 @@ def _decompressed_head(raw: bytes, more: Callable[[int], bytes], kind: str) -> b
             fed = True
             if len(head) >= HEAD_BYTES:
                 return bytes(head[:HEAD_BYTES])
-            if decompressor.eof:  # a member or frame ended: on to the next, if any
+            if decompressor.eof:
+                if head:  # its text is the head; what follows (more members, padding) is the reader's
+                    return bytes(head)
+                # a member or frame of no text: on to the next, if any
                 pending, decompressor, fed = decompressor.unused_data + pending, _decompressor(kind), False
             continue
         if head:  # the text of the input read so far
