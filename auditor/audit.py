@@ -616,8 +616,9 @@ def run_check(request: CheckRequest, progress: Progress | None = None) -> GateOu
         for path, key in zip(request.sets, keys, strict=True)
     ]
     results = audit_files(scanners, files, engine, progress)
+    judging = Baseline() if request.update_baseline else accepted  # updating: every match is judged new
     verdicts = [
-        judge(path.name, result, request.limits, accepted) for path, result in zip(request.sets, results, strict=True)
+        judge(path.name, result, request.limits, judging) for path, result in zip(request.sets, results, strict=True)
     ]
     judged = {path.name for path in request.sets}
     kept = frozenset(key for key in accepted.accepted if key[0] not in judged)
