@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from auditor import __version__
 from auditor import fingerprint_set as fingerprint_sets
@@ -212,9 +213,10 @@ def control_overlap(posts: pa.Array, control: pa.Array) -> str | None:
 
 
 def read_beside(sets: Sequence[Path], key_file: Path | None) -> list[Path]:
-    """The sets and the keys they are read with (`key_file`, else the key beside each set, if any): files
-    an output must never replace (a key replaced cannot be made again)."""
-    return [*sets, *([key_file] if key_file is not None else [key_beside(path) for path in sets])]
+    """The sets and the keys they are read with (`key_file`, else the keys beside the sets): files an
+    output must never replace (a key replaced cannot be made again)."""
+    beside = [key for key in map(key_beside, sets) if key.exists()]
+    return [*sets, *([key_file] if key_file is not None else beside)]
 
 
 def local_paths(files: Sequence[CorpusFile]) -> list[Path]:
@@ -297,7 +299,8 @@ def run_audit(request: AuditRequest, progress: Progress | None = None) -> AuditR
     ]
     if request.control is not None:
         control = load_scanner(request.control, keys[1], request.threshold, progress, index_dir=request.index_dir)
-        shared = control_overlap(scanners[0].fingerprints.post_ids, control.fingerprints.post_ids)
+        every_post = pq.read_table(request.fingerprints, columns=["post_id"]).column(0)  # not only a sample's
+        shared = control_overlap(every_post, control.fingerprints.post_ids)
         if shared:
             raise UsageError(f"{request.control}: {shared}")
         scanners.append(control)

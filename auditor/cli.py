@@ -576,7 +576,7 @@ def fingerprint(
     is recorded in the set; audits refuse sets they cannot reproduce.
     """
     from auditor.keys import key_beside, key_for_new_set, new_key_id
-    from auditor.outputs import check_outputs
+    from auditor.outputs import check_outputs, missing_folders
     from auditor.params import FingerprintParams
 
     _check_quiet_verbose(quiet, verbose)
@@ -585,8 +585,9 @@ def fingerprint(
         output = DEFAULT_FINGERPRINT_DIR / (stem + SET_SUFFIX)
     if str(output) == STDOUT:
         raise UsageError("a fingerprint set is a Parquet file: give --output a file path, not -.")
-    check_outputs([(output, "fingerprint set")], [p for p in posts if str(p) != STDOUT])  # before any key or read
-    new_folders = [folder for folder in (output.parent, *output.parent.parents) if not folder.exists()]
+    read = [p for p in posts if str(p) != STDOUT] + ([key_file] if key_file is not None else [])
+    check_outputs([(output, "fingerprint set")], read)  # before any key is made or a post read
+    new_folders = missing_folders(output)
     key, key_path, key_made = key_for_new_set(output, key_file, public)
     try:
         params = FingerprintParams(num_perm=num_perm, seed=seed, shingle_size=shingle_size, key_id=new_key_id(key))

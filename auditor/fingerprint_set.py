@@ -39,7 +39,7 @@ from auditor.kernels.minhash import Permutations
 from auditor.kernels.normalize import single_array
 from auditor.keys import is_key_id
 from auditor.memory import release_freed_memory
-from auditor.outputs import flush_to_disk, through_links, umask
+from auditor.outputs import flush_to_disk, missing_folders, through_links, umask
 from auditor.params import FingerprintParams
 
 FORMAT = "provenance-auditor/fingerprint-set"
@@ -390,7 +390,7 @@ class FingerprintSetWriter:
             raise UsageError(f"{self.path}: the fingerprint set path is a directory; give a file name.")
         self._target = through_links(self.path)  # a symbolic link is written through, as every output
         # The folders made for the set, removed again (when empty) if it is not written.
-        self._made = [folder for folder in (self._target.parent, *self._target.parent.parents) if not folder.exists()]
+        self._made = missing_folders(self._target)
         try:
             self._target.parent.mkdir(parents=True, exist_ok=True)
             descriptor, name = tempfile.mkstemp(

@@ -71,10 +71,13 @@ class GateOutcome:
         """The sentence naming `baseline_sets_not_checked`, if any."""
         if not self.baseline_sets_not_checked:
             return None
-        named = ", ".join(f"{name} ({count:,})" for name, count in self.baseline_sets_not_checked)
+        named = ", ".join(
+            f"{name} ({count:,} {for_count(count, 'match', 'matches')})"
+            for name, count in self.baseline_sets_not_checked
+        )
         return (
-            f"The baseline accepts matches of sets this check did not judge: {named} (kept when the baseline is "
-            "updated); if a set was renamed, its accepted matches count as new under its new name."
+            f"The baseline accepts matches of sets this check did not judge: {named}; they are kept when the "
+            "baseline is updated, and if a set was renamed, its accepted matches count as new under its new name."
         )
 
     @property

@@ -11,6 +11,7 @@ a socket is refused: a rename would put a regular file in its place (as root, `/
 
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
@@ -42,10 +43,14 @@ def check_outputs(outputs: Sequence[tuple[Path, str]], inputs: Sequence[Path] = 
         try:
             target = through_links(path)
             key = _same_file_key(target)
-        except (OSError, RuntimeError):  # a loop of links (RuntimeError before Python 3.13)
-            raise UsageError(
-                f"{path}: the {what} path is a symbolic link that cannot be followed (a loop); give a file path."
-            ) from None
+            target.exists()
+        except RuntimeError:  # a loop of links (before Python 3.13)
+            raise UsageError(f"{path}: the {what} path is a loop of symbolic links; give a file path.") from None
+        except OSError as error:
+            if error.errno == errno.ELOOP:
+                raise UsageError(f"{path}: the {what} path is a loop of symbolic links; give a file path.") from None
+            reason, _ = os_error_reason(error)
+            raise InputError(f"{path}: the {what} path cannot be used ({reason}); choose another path.") from None
         if target.is_dir():
             raise UsageError(f"{path}: the {what} path is a directory; give a file name.")
         if target.exists() and not target.is_file():
@@ -65,6 +70,20 @@ def check_outputs(outputs: Sequence[tuple[Path, str]], inputs: Sequence[Path] = 
                 f"{path}: the {what} cannot be written there (the directory is missing or not writable); "
                 "choose another path."
             )
+
+
+def missing_folders(path: Path) -> list[Path]:
+    """The folders above `path` that do not exist yet, deepest first: what writing it makes (`mkdir` with
+    parents), and what a failed write removes again. Only those before a `..` are counted: past it, a
+    folder named may be one that exists (`new/../old`), which must never be removed."""
+    prefixes: list[Path] = []
+    current = Path(path.absolute().anchor)
+    for part in path.absolute().parent.parts[1:]:
+        if part == "..":
+            break
+        current = current / part
+        prefixes.append(current)
+    return [folder for folder in reversed(prefixes) if not folder.exists()]
 
 
 def through_links(path: Path) -> Path:

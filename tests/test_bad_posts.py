@@ -144,6 +144,9 @@ def test_an_input_of_no_record_is_refused_as_an_empty_file_is(tmp_path: Path, ki
     result = runner.invoke(app, ["fingerprint", str(path), "-o", str(tmp_path / "new" / "deeper" / "s.fp.parquet")])
     assert result.exit_code == 2
     assert sorted(p.name for p in tmp_path.iterdir()) == [path.name]  # no set, no key, no folder made for them
+    (tmp_path / "existing").mkdir()  # reached through a folder that is missing: kept (that one removed)
+    result = runner.invoke(app, ["fingerprint", str(path), "-o", str(tmp_path / "new" / ".." / "existing" / "s.fp")])
+    assert result.exit_code == 2 and sorted(p.name for p in tmp_path.iterdir()) == ["existing", path.name]
 
 
 def test_a_file_of_only_bad_records_skipped_is_counted_not_refused_for_its_fields(tmp_path: Path) -> None:

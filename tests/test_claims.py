@@ -235,10 +235,10 @@ def test_an_explicit_control_set(tmp_path: Path) -> None:
     assert both.exit_code == 2 and "not both" in both.output
     fingerprint = ["fingerprint", str(early), "-o", str(tmp_path / "again.fp"), "--public", "-q"]
     assert runner.invoke(app, fingerprint).exit_code == 0  # the same posts fingerprinted again: another digest
-    for control in ("early.fp", "again.fp"):
-        itself = runner.invoke(app, [*arguments, "--control", str(tmp_path / control)])
+    for control, sampled in (("early.fp", []), ("again.fp", []), ("early.fp", ["--sample-posts", "0.3"])):
+        itself = runner.invoke(app, [*arguments, "--control", str(tmp_path / control), *sampled])
         assert itself.exit_code == 2 and "the control set shares" in itself.output, itself.output
-        assert "(by id) with the audited set" in " ".join(itself.output.split())
+        assert "(by id) with the audited set" in " ".join(itself.output.split())  # every post, not the sample's
 
 
 def test_text_share_interval_is_the_ratio_estimator() -> None:

@@ -148,6 +148,7 @@ def test_sniffing_follows_members_of_no_text_and_reads_a_bounded_head(tmp_path: 
     import bz2
     import gzip
     import lzma
+    import tracemalloc
 
     import zstandard
 
@@ -166,4 +167,30 @@ def test_sniffing_follows_members_of_no_text_and_reads_a_bounded_head(tmp_path: 
     assert _decompressed_head(packer(b"") + packer(b""), lambda size: b"", kind) == b""
     assert _decompressed_head(packer(lines)[:10], lambda size: b"", kind) is None
     zeros = packer(bytes(1 << 25))  # 32 MB of text in a few kilobytes at most
-    assert len(zeros) < HEAD_BYTES and _decompressed_head(zeros, lambda size: b"", kind) == bytes(HEAD_BYTES)
+    tracemalloc.start()
+    try:
+        assert len(zeros) < HEAD_BYTES and _decompressed_head(zeros, lambda size: b"", kind) == bytes(HEAD_BYTES)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 16 << 20, peak  # decompressed whole, the 32 MB would be held (xz: an 8 MB dictionary)
+
+
+def test_xz_streams_with_padding_between_them_are_all_read(tmp_path: Path) -> None:
+    """xz allows zero bytes of stream padding between streams (`xz -dc` reads on): lzma.LZMAFile stopped
+    at them and lost the rest without a word. Anything else after a stream is damage, named."""
+    import lzma
+
+    def lines(first: int, count: int) -> bytes:
+        return b"".join(
+            json.dumps({"id": i, "text": POSTS[i % len(POSTS)]}).encode() + b"\n" for i in range(first, first + count)
+        )
+
+    path = tmp_path / "posts.jsonl.xz"
+    path.write_bytes(lzma.compress(lines(0, 50)) + bytes(4) + lzma.compress(lines(50, 30)) + bytes(8))
+    assert read_all(PostSource(path)).num_rows == 80
+    path.write_bytes(lzma.compress(b"") + bytes(4) + lzma.compress(lines(0, 30)))
+    assert read_all(PostSource(path)).num_rows == 30
+    path.write_bytes(lzma.compress(lines(0, 50)) + b"junk after the stream")
+    with pytest.raises(InputError, match="damaged or cut short"):
+        read_all(PostSource(path))

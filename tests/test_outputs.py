@@ -82,11 +82,15 @@ def test_an_output_is_written_through_a_link_and_never_replaces_a_pipe_or_device
     loop = tmp_path / "loop.json"
     loop.symlink_to(loop)
     code, output = _audit(fp, corpus, "--json", str(loop))
-    assert code == 2 and "a symbolic link that cannot be followed" in output
+    assert code == 2 and "is a loop of symbolic links" in output
     key = fp.with_name("s.key")
     before = key.read_bytes()
     code, output = _audit(fp, corpus, "--json", str(key))
     assert code == 2 and "is also an input" in output and key.read_bytes() == before
+    result = runner.invoke(app, ["fingerprint", str(posts_file), "-o", str(key), "--key-file", str(key)])
+    assert result.exit_code == 2 and "is also an input" in result.output and key.read_bytes() == before
+    code, output = _audit(fp, corpus, "--json", str(tmp_path / ("x" * 300) / "r.json"))
+    assert code == 2 and "path cannot be used (" in output and "loop" not in output, output
 
 
 def test_an_unwritable_place_fails_in_one_sentence(tmp_path: Path) -> None:

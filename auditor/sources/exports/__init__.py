@@ -81,6 +81,8 @@ def _head_of(path: Path) -> bytes:
                 stream.seek(len(raw))
                 more = stream.read
             head = _decompressed_head(raw, more, kind)
+    except InputError as error:
+        raise InputError(f"{where}: {error}; give the posts, or name the format with --input-format.") from None
     except (OSError, EOFError, zlib.error, zstandard.ZstdError, lzma.LZMAError) as error:
         raise InputError(f"{where}: the compressed stream is damaged or cut short ({error}); copy it again.") from None
     if head is None:
@@ -94,8 +96,10 @@ _COMPRESSED = ((GZIP_MAGIC, "gzip"), (ZSTD_MAGIC, "zstd"), (BZ2_MAGIC, "bzip2"),
 # Input read without text coming out before the sniffing gives up (a stream of only empty or skippable
 # frames, or padding): more than any first block of text needs.
 _SNIFF_INPUT_LIMIT = 64 << 20
+# Formats whose members may be separated by zero bytes (xz's stream padding; gzip readers skip them).
+_PADDED = ("gzip", "xz")
 # Bytes of zstd input given at a time when sniffing: each 3-byte block header may stand for 128 kB of output.
-_ZSTD_PIECE = 256
+_ZSTD_PIECE = 64
 
 
 def _decompressor(kind: str) -> Any:
@@ -109,7 +113,7 @@ def _decompressor(kind: str) -> Any:
 def _decompressed_head(raw: bytes, more: Callable[[int], bytes], kind: str) -> bytes | None:
     """The first decompressed bytes of a compressed input that begins with `raw` and goes on with what
     `more` reads: the text of `raw` (at most HEAD_BYTES of it), or of more input when `raw` holds none; None
-    when the input ends, cut short, before any text.
+    when the input ends, cut short, before any text; InputError when none comes out of _SNIFF_INPUT_LIMIT.
 
     A first block may need more than the first read (a bzip2 block holds up to 900 kB of text), so input is
     read on until text comes out. A member or frame that ends with no text (an empty one, concatenated
@@ -119,6 +123,8 @@ def _decompressed_head(raw: bytes, more: Callable[[int], bytes], kind: str) -> b
     decompressor, pending, read, fed = _decompressor(kind), raw, len(raw), False
     head = bytearray()
     while True:
+        if not fed and kind in _PADDED:  # zero bytes between members (xz's stream padding, a padded gzip)
+            pending = pending.lstrip(b"\0")
         if pending:
             if kind == "zstd":  # no output limit: fed in pieces, whose blocks hold a few megabytes at most
                 piece, pending = pending[:_ZSTD_PIECE], pending[_ZSTD_PIECE:]
@@ -142,7 +148,7 @@ def _decompressed_head(raw: bytes, more: Callable[[int], bytes], kind: str) -> b
         if not pending:
             return None if fed else b""  # inside a member: cut short; between members: whole, and empty
         if read > _SNIFF_INPUT_LIMIT:
-            return None
+            raise InputError(f"no text in the first {_SNIFF_INPUT_LIMIT >> 20} MB of its {kind} stream")
 
 
 _FIRST_KEYS = re.compile(rb'"([A-Za-z_@$][A-Za-z0-9_@$]*)"\s*:')

@@ -9,6 +9,7 @@ they leave out by reason (`left_out`) and name the files they read (`files`), wi
 from __future__ import annotations
 
 import bz2
+import collections
 import gzip
 import hashlib
 import json
@@ -217,8 +218,50 @@ def decompressed(raw: IO[bytes], magic: bytes) -> IO[bytes]:
     if magic.startswith(BZ2_MAGIC):
         return bz2.BZ2File(raw, mode="rb")
     if magic.startswith(XZ_MAGIC):
-        return lzma.LZMAFile(raw, mode="rb")
+        return XzStream(raw)  # type: ignore[return-value]
     return raw
+
+
+class XzStream(ReadStream):
+    """xz streams, one or several, with the zero bytes of stream padding the format allows between them
+    (`xz -dc` reads them all; lzma.LZMAFile stopped at the padding, without a word, and lost the streams
+    after it). A stream that ends inside a stream, or anything but padding or a stream after one, is an
+    error, never a silent end of the posts."""
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        self.raw = raw
+        self.decoder = lzma.LZMADecompressor()
+        self.in_stream = False
+
+    def read(self, size: int = -1) -> bytes:
+        """At least `size` bytes (less only at the end), or all with -1."""
+        wanted = size if size >= 0 else 1 << 62
+        pieces: list[bytes] = []
+        have = 0
+        while have < wanted:
+            compressed = self.raw.read(COMPRESSED_READ)
+            if not compressed:
+                if self.in_stream:
+                    raise EOFError("Compressed file ended before the end-of-stream marker was reached")
+                break
+            while compressed:
+                if not self.in_stream:
+                    compressed = compressed.lstrip(b"\0")  # stream padding
+                    if not compressed:
+                        break
+                self.in_stream = True
+                piece = self.decoder.decompress(compressed)
+                if piece:
+                    pieces.append(piece)
+                    have += len(piece)
+                if not self.decoder.eof:
+                    break
+                compressed = self.decoder.unused_data
+                self.decoder, self.in_stream = lzma.LZMADecompressor(), False
+        return b"".join(pieces)
+
+    def close(self) -> None:
+        self.raw.close()
 
 
 class ZstdStream:
@@ -264,27 +307,42 @@ class ZstdStream:
 
 
 class PeekableStdin(ReadStream):
-    """Standard input with its first bytes kept, so the format can be sniffed before reading begins."""
+    """Standard input with its first bytes kept, so the format can be sniffed before reading begins. The
+    kept bytes are pieces, replayed in order then dropped: peeking tens of megabytes (a compressed stream
+    whose text comes late) costs no copy of what was kept before."""
 
     def __init__(self) -> None:
         self.raw = sys.stdin.buffer
-        self.head = self.raw.read(1 << 16)
+        self._kept: collections.deque[bytes] = collections.deque()
+        first = self.raw.read(1 << 16)
+        if first:
+            self._kept.append(first)
+
+    @property
+    def head(self) -> bytes:
+        """The bytes kept and not yet read (the first read, and what `peek_more` added)."""
+        return b"".join(self._kept)
 
     def peek_more(self, size: int) -> bytes:
         """Read `size` more bytes into the kept head (sniffing a compressed stream may need them); the
         bytes read."""
         more = self.raw.read(size)
-        self.head += more
+        if more:
+            self._kept.append(more)
         return more
 
     def read(self, size: int = -1) -> bytes:
-        if self.head:
-            if size < 0:
-                data, self.head = self.head + self.raw.read(), b""
-                return data
-            data, self.head = self.head[:size], self.head[size:]
+        if not self._kept:
+            return self.raw.read(size)
+        if size < 0:
+            data = b"".join(self._kept) + self.raw.read()
+            self._kept.clear()
             return data
-        return self.raw.read(size)
+        piece = self._kept.popleft()
+        if len(piece) > size:
+            self._kept.appendleft(piece[size:])
+            piece = piece[:size]
+        return piece
 
     def close(self) -> None:
         pass
