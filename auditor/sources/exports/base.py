@@ -222,57 +222,23 @@ def decompressed(raw: IO[bytes], magic: bytes) -> IO[bytes]:
     return raw
 
 
-class XzStream(ReadStream):
-    """xz streams, one or several, with the zero bytes of stream padding the format allows between them
-    (`xz -dc` reads them all; lzma.LZMAFile stopped at the padding, without a word, and lost the streams
-    after it). A stream that ends inside a stream, or anything but padding or a stream after one, is an
-    error, never a silent end of the posts."""
+class Members(ReadStream):
+    """Compressed members (zstd frames, xz streams), one or several back to back, decoded in pieces. A
+    stream that ends inside a member is an error, never a silent end of the posts; so is anything after a
+    member but another member (or, where the format allows it, zero bytes of padding)."""
+
+    padded = False  # zero bytes allowed between members (xz's stream padding)
 
     def __init__(self, raw: IO[bytes]) -> None:
         self.raw = raw
-        self.decoder = lzma.LZMADecompressor()
-        self.in_stream = False
+        self.member = self.new_member()
+        self.in_member = False
 
-    def read(self, size: int = -1) -> bytes:
-        """At least `size` bytes (less only at the end), or all with -1."""
-        wanted = size if size >= 0 else 1 << 62
-        pieces: list[bytes] = []
-        have = 0
-        while have < wanted:
-            compressed = self.raw.read(COMPRESSED_READ)
-            if not compressed:
-                if self.in_stream:
-                    raise EOFError("Compressed file ended before the end-of-stream marker was reached")
-                break
-            while compressed:
-                if not self.in_stream:
-                    compressed = compressed.lstrip(b"\0")  # stream padding
-                    if not compressed:
-                        break
-                self.in_stream = True
-                piece = self.decoder.decompress(compressed)
-                if piece:
-                    pieces.append(piece)
-                    have += len(piece)
-                if not self.decoder.eof:
-                    break
-                compressed = self.decoder.unused_data
-                self.decoder, self.in_stream = lzma.LZMADecompressor(), False
-        return b"".join(pieces)
+    def new_member(self) -> Any:
+        raise NotImplementedError
 
-    def close(self) -> None:
-        self.raw.close()
-
-
-class ZstdStream:
-    """zstd frames (one or several, back to back) decoded with a 2 GiB window allowed; a stream that ends
-    inside a frame is an error, never a silent end of the posts."""
-
-    def __init__(self, raw: IO[bytes]) -> None:
-        self.raw = raw
-        self.decompressor = zstandard.ZstdDecompressor(max_window_size=ZSTD_MAX_WINDOW)
-        self.frame = self.decompressor.decompressobj(write_size=1 << 20)
-        self.in_frame = False
+    def cut_short(self) -> Exception:
+        raise NotImplementedError
 
     def read_pieces(self, size: int) -> list[bytes]:
         """At least `size` decompressed bytes (less only at the end) as the decoder produced them, so
@@ -282,20 +248,23 @@ class ZstdStream:
         while have < size:
             compressed = self.raw.read(COMPRESSED_READ)
             if not compressed:
-                if self.in_frame:
-                    raise zstandard.ZstdError("the stream ends inside a frame")
+                if self.in_member:
+                    raise self.cut_short()
                 break
             while compressed:
-                self.in_frame = True
-                piece = self.frame.decompress(compressed)
+                if self.padded and not self.in_member:
+                    compressed = compressed.lstrip(b"\0")
+                    if not compressed:
+                        break
+                self.in_member = True
+                piece = self.member.decompress(compressed)
                 if piece:
                     pieces.append(piece)
                     have += len(piece)
-                if not self.frame.eof:
+                if not self.member.eof:
                     break
-                compressed = self.frame.unused_data
-                self.frame = self.decompressor.decompressobj(write_size=1 << 20)
-                self.in_frame = False
+                compressed = self.member.unused_data
+                self.member, self.in_member = self.new_member(), False
         return pieces
 
     def read(self, size: int = -1) -> bytes:
@@ -304,6 +273,33 @@ class ZstdStream:
 
     def close(self) -> None:
         self.raw.close()
+
+
+class ZstdStream(Members):
+    """zstd frames decoded with a 2 GiB window allowed (Pushshift's dumps need it)."""
+
+    decompressor: zstandard.ZstdDecompressor | None = None  # one for the frames of the stream
+
+    def new_member(self) -> Any:
+        if self.decompressor is None:
+            self.decompressor = zstandard.ZstdDecompressor(max_window_size=ZSTD_MAX_WINDOW)
+        return self.decompressor.decompressobj(write_size=1 << 20)
+
+    def cut_short(self) -> Exception:
+        return zstandard.ZstdError("the stream ends inside a frame")
+
+
+class XzStream(Members):
+    """xz streams, with the zero bytes of stream padding the format allows between them (`xz -dc` reads
+    them all; lzma.LZMAFile stopped at the padding, without a word, and lost the streams after it)."""
+
+    padded = True
+
+    def new_member(self) -> Any:
+        return lzma.LZMADecompressor()
+
+    def cut_short(self) -> Exception:
+        return EOFError("Compressed file ended before the end-of-stream marker was reached")
 
 
 class PeekableStdin(ReadStream):
