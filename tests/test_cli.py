@@ -362,14 +362,14 @@ def test_fingerprint_summary_says_how_many_posts_are_undated(tmp_path: Path) -> 
     assert created == ["2018-10-10T20:19:24Z", None, "2018-10-10T20:19:24Z", None]
 
 
+@pytest.mark.usefixtures("in_scratch_folder")  # short relative paths: the terminal lines are not wrapped
 def test_counts_of_one_are_singular_in_the_terminal_and_markdown(tmp_path: Path) -> None:
     """A set of one post, a corpus of one file and one row: "1 post", "1 file", "1 row", never "1 posts"."""
-    posts = write_jsonl(tmp_path / "p.jsonl", [{"id": "a", "text": POSTS[0]}])
-    fp = tmp_path / "one.fp.parquet"
-    assert runner.invoke(app, ["fingerprint", str(posts), "-o", str(fp), "--public", "-q"]).exit_code == 0
-    corpus = write_parquet(tmp_path / "c.parquet", [{"text": "unrelated words only " * 5}])
+    write_jsonl(tmp_path / "p.jsonl", [{"id": "a", "text": POSTS[0]}])
+    assert runner.invoke(app, ["fingerprint", "p.jsonl", "-o", "one.fp.parquet", "--public", "-q"]).exit_code == 0
+    write_parquet(tmp_path / "c.parquet", [{"text": "unrelated words only " * 5}])
     markdown = tmp_path / "r.md"
-    result = runner.invoke(app, ["audit", str(fp), str(corpus), "--markdown", str(markdown)])
+    result = runner.invoke(app, ["audit", "one.fp.parquet", "c.parquet", "--markdown", "r.md"])
     assert result.exit_code == 0, result.output
     assert "one.fp.parquet (1 post)" in result.output
     assert "| corpus | 1 file, 1 row scanned |" in markdown.read_text(encoding="utf-8")
