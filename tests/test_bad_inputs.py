@@ -78,6 +78,15 @@ def test_an_id_column_of_lists_or_structs_is_refused_when_named_and_not_used_by_
     assert code == 0 and json.loads(report.read_text())["counts"]["matches"] == 1  # rows named by number
 
 
+def test_a_nan_corpus_id_names_no_row(tmp_path: Path, keyed_set: Path) -> None:
+    corpus = tmp_path / "floats.parquet"
+    pq.write_table(pa.table({"id": [1.5, float("nan")], "text": [POSTS[0], POSTS[1]]}), corpus)
+    evidence = tmp_path / "e.parquet"
+    code, _, stderr = run("audit", str(keyed_set), str(corpus), "--evidence", str(evidence), "-q", "--workers", "1")
+    assert code == 0, stderr
+    assert sorted(pq.read_table(evidence).column("corpus_id").to_pylist(), key=str) == ["1.5", None]
+
+
 def test_every_row_sampled_is_a_run_of_every_row(tmp_path: Path, keyed_set: Path) -> None:
     corpus = write_parquet(tmp_path / "c.parquet", [{"text": POSTS[0]}, {"text": "an unrelated row of some length"}])
     report = tmp_path / "r.json"

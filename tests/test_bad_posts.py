@@ -149,6 +149,15 @@ def test_an_input_of_no_record_is_refused_as_an_empty_file_is(tmp_path: Path, ki
     assert result.exit_code == 2 and sorted(p.name for p in tmp_path.iterdir()) == ["existing", path.name]
 
 
+def test_a_nan_id_is_a_missing_id(tmp_path: Path) -> None:
+    """A float id column's NaN names no post (as the id "nan" it named them all as one: duplicates)."""
+    path = tmp_path / "floats.parquet"
+    ids = [1.0, float("nan"), 3.0, float("nan")]
+    pq.write_table(pa.table({"id": ids, "text": POSTS[:4]}), path)
+    code, output = fingerprint(path)
+    assert code == 0 and "2 posts fingerprinted of 4 records read; not fingerprinted: missing id 2." in output, output
+
+
 def test_a_file_of_only_bad_records_skipped_is_counted_not_refused_for_its_fields(tmp_path: Path) -> None:
     """With --skip-bad-lines, a JSON lines file whose every line is damaged is counted (nothing to
     fingerprint), not refused for lacking an id field its records do have; a JSON array of no object is

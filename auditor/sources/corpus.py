@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from auditor.errors import InputError
@@ -234,7 +235,10 @@ class CorpusFile:
                     arrays["text"] = as_strings(arrays["text"])  # a dictionary decoded, bytes as strings
                     for name in ("id", "url"):
                         if name in arrays:  # bytes viewed as strings first, so bad bytes are named below
-                            arrays[name] = as_strings(arrays[name]).cast(pa.string())
+                            values = as_strings(arrays[name])
+                            if pa.types.is_floating(values.type):  # NaN names no row: null, not "nan"
+                                values = pc.if_else(pc.is_nan(values), pa.scalar(None, values.type), values)
+                            arrays[name] = values.cast(pa.string())
                     for name, array in arrays.items():
                         _check_utf8(array, self.path, named[name] or name, row, None if name == "text" else name)
                     row += batch.num_rows

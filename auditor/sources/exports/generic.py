@@ -395,7 +395,9 @@ class ParquetReader(Reader):
                 return array.cast(pa.string())
             if pa.types.is_integer(array.type) or pa.types.is_large_string(array.type):
                 return array.cast(pa.string())
-            return pa.array([str(v) if v is not None else None for v in array.to_pylist()], type=pa.string())
+            # NaN is no value (an id "nan" would name every such post as one): null, as a missing value.
+            values = array.to_pylist()
+            return pa.array([str(v) if v is not None and v == v else None for v in values], type=pa.string())
 
         names = _names(self)
         created = checked(names[2])  # a date stays a date; text of dates is parsed later, so checked here
