@@ -1070,7 +1070,7 @@ def check(
     from auditor.audit import CheckRequest, CorpusSpec, find_fingerprint_sets, run_check
     from auditor.config import load_check_settings
     from auditor.gate import Limits
-    from auditor.plural import for_count
+    from auditor.plural import counted
 
     _check_quiet_verbose(quiet, verbose)
     printed = _to_stdout([(junit, "--junit"), (sarif, "--sarif")])
@@ -1115,7 +1115,7 @@ def check(
         outcome = run_check(request, progress)
     if update_baseline:
         written = len(outcome.baseline_of_all().accepted)
-        matches = f"{written:,} accepted {for_count(written, 'match', 'matches')}"
+        matches = counted(written, "accepted match", "accepted matches")
         if outcome.baseline_kept:
             matches += f", {len(outcome.baseline_kept):,} of them kept of sets this check did not judge"
         _stdout().print(f"Wrote {printable(baseline)}: {matches}.", soft_wrap=True, markup=False)

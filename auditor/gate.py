@@ -10,7 +10,7 @@ import pyarrow.compute as pc
 
 from auditor.baseline import Baseline, MatchKey, duplicate_corpus_ids, match_keys
 from auditor.errors import UsageError
-from auditor.plural import for_count
+from auditor.plural import counted
 from auditor.result import AuditResult
 from auditor.stats import Rate
 
@@ -72,8 +72,7 @@ class GateOutcome:
         if not self.baseline_sets_not_checked:
             return None
         named = ", ".join(
-            f"{name} ({count:,} {for_count(count, 'match', 'matches')})"
-            for name, count in self.baseline_sets_not_checked
+            f"{name} ({counted(count, 'match', 'matches')})" for name, count in self.baseline_sets_not_checked
         )
         return (
             f"The baseline accepts matches of sets this check did not judge: {named}; they are kept when the "
@@ -107,7 +106,7 @@ def judge(set_name: str, result: AuditResult, limits: Limits, baseline: Baseline
     cap = limits.effective_max_matches
     if cap is not None and new_evidence.num_rows > cap:
         found = new_evidence.num_rows
-        matches = f"{found:,} new {for_count(found, 'match', 'matches')}"
+        matches = counted(found, "new match", "new matches")
         limit = f"--max-matches {cap:,}" if limits.max_matches is not None else "the default limit of 0 (--max-matches)"
         violations.append(f"{matches}, above {limit}")
     return SetVerdict(

@@ -42,12 +42,9 @@ def check_outputs(outputs: Sequence[tuple[Path, str]], inputs: Sequence[Path] = 
             continue
         try:
             target = through_links(path)
-            key = _same_file_key(target)
-            target.exists()
-        except RuntimeError:  # a loop of links (before Python 3.13)
-            raise UsageError(f"{path}: the {what} path is a loop of symbolic links; give a file path.") from None
-        except OSError as error:
-            if error.errno == errno.ELOOP:
+            key = _same_file_key(target)  # stats the target: a name too long, say, is an OSError here
+        except (RuntimeError, OSError) as error:  # RuntimeError: a loop of links (before Python 3.13)
+            if isinstance(error, RuntimeError) or error.errno == errno.ELOOP:
                 raise UsageError(f"{path}: the {what} path is a loop of symbolic links; give a file path.") from None
             reason, _ = os_error_reason(error)
             raise InputError(f"{path}: the {what} path cannot be used ({reason}); choose another path.") from None

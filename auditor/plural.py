@@ -7,9 +7,10 @@ errors (audit) agree with their counts as the reports do, without importing the 
 from __future__ import annotations
 
 
-def counted(number: int, noun: str) -> str:
-    """A count and its noun, singular for one: "1 post", "2 posts", "1,000 rows"."""
-    return f"{number:,} {noun}" if number == 1 else f"{number:,} {noun}s"
+def counted(number: int, noun: str, plural: str | None = None) -> str:
+    """A count and its noun, singular for one: "1 post", "2 posts", "1,000 rows"; `plural` where adding an
+    s is wrong ("2 new matches")."""
+    return f"{number:,} {noun}" if number == 1 else f"{number:,} {plural or noun + 's'}"
 
 
 def for_count(number: int, one: str, many: str) -> str:
